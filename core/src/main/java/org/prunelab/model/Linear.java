@@ -1,0 +1,34 @@
+package org.prunelab.model;
+
+/**
+ * A linear layer y = x W^T (+ b), the unit pruning works on. W has the Hugging Face layout
+ * {@code [outFeatures, inFeatures]}. Blocks hold their linears through this interface so that pruning
+ * can swap one implementation for another (masked dense, packed N:M, CSR, a physically smaller dense
+ * matrix, two low-rank factors) without touching the forward pass.
+ */
+public interface Linear {
+
+    /** Number of input features (columns of W). */
+    int inFeatures();
+
+    /** Number of output features (rows of W). */
+    int outFeatures();
+
+    /**
+     * Batched product for {@code tokens} rows at once.
+     *
+     * @param x      input, row-major {@code [tokens, inFeatures]} (at least that many elements)
+     * @param tokens number of rows in x and y
+     * @param y      output, row-major {@code [tokens, outFeatures]}; overwritten
+     */
+    void forward(float[] x, int tokens, float[] y);
+
+    /** Bytes this layer's parameters occupy in memory in its current format. */
+    long parameterBytes();
+
+    /** Number of stored parameters that are not zero (weights and bias). */
+    long nonZeroParameters();
+
+    /** Number of parameters of the layer as a dense matrix of its current shape (weights and bias). */
+    long totalParameters();
+}
