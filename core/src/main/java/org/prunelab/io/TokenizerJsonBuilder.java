@@ -3,8 +3,10 @@ package org.prunelab.io;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -146,7 +148,7 @@ public final class TokenizerJsonBuilder {
      */
     private static ArrayNode addedTokens(GgufVocab vocab, List<String> spelled) {
         Map<Integer, Boolean> added = new TreeMap<>(); // id -> special
-        var inVocab = new java.util.HashSet<>(spelled);
+        Set<String> inVocab = new HashSet<>(spelled);
         for (int id = 0; id < vocab.tokens().size(); id++) {
             String token = vocab.tokens().get(id);
             int type = vocab.tokenType(id);

@@ -7,9 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import org.prunelab.io.GgufVocab;
 import org.prunelab.io.SmolVocab;
+import org.prunelab.io.TokenizerJsonBuilder;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -78,6 +81,19 @@ class TokenizerFixtureTest {
     void idsMatchTransformersForEveryFixtureString() {
         assertThat(fixture.get("encode").size()).isGreaterThanOrEqualTo(240);
         assertThat(mismatches(tokenizer)).isEmpty();
+    }
+
+    @Test
+    void tokenizerJsonMatchesTransformersSectionBySection() {
+        ObjectNode ours = TokenizerJsonBuilder.build(vocab);
+        ObjectNode model = (ObjectNode) ours.get("model");
+        model.put("vocab_count", model.remove("vocab").size());
+        model.put("merges_count", model.remove("merges").size());
+        JsonNode theirs = fixture.get("tokenizer_json_without_vocab");
+        assertThat(ours.properties()).extracting(Map.Entry::getKey)
+                .containsExactlyInAnyOrderElementsOf(theirs::fieldNames);
+        theirs.fieldNames().forEachRemaining(section ->
+                assertThat(ours.get(section)).as("section %s", section).isEqualTo(theirs.get(section)));
     }
 
     @Test
