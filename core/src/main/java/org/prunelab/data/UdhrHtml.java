@@ -23,7 +23,7 @@ final class UdhrHtml {
     /** The parsed file: the {@code lang} attribute of {@code <html>} and the sections in order. */
     record Declaration(String lang, List<Section> sections) {}
 
-    private static final Pattern TAG = Pattern.compile("<(/?)([a-zA-Z0-9]+)([^>]*)>");
+    private static final Pattern TAG = Pattern.compile("<(/?)(!?[a-zA-Z0-9]+)([^>]*)>");
     private static final Pattern NUMBER = Pattern.compile("data-number=\"([^\"]*)\"");
     private static final Pattern LANG = Pattern.compile("\\slang=\"([^\"]*)\"");
     private static final Set<String> SECTION = Set.of("header", "article");
