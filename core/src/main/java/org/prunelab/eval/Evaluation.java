@@ -1,0 +1,34 @@
+package org.prunelab.eval;
+
+import org.prunelab.PrunelabException;
+import org.prunelab.Progress;
+import org.prunelab.data.Corpus;
+import org.prunelab.data.Window;
+import org.prunelab.data.Windows;
+import org.prunelab.model.LoadedModel;
+
+import java.util.List;
+
+/**
+ * Dense or pruned perplexity of a loaded model on a corpus's evaluation split: tokenise once, cut
+ * non-overlapping windows of {@code seqlen} (remainder dropped), optionally keep only the first
+ * {@code maxWindows}, and run {@link Perplexity}.
+ */
+public final class Evaluation {
+    private Evaluation() {}
+
+    /**
+     * @param maxWindows evaluate at most this many windows from the start of the split; 0 means all
+     * @throws PrunelabException.InvalidArgument for a seqlen outside [2, context] or a negative maxWindows
+     * @throws PrunelabException.Dataset         if the split is shorter than one window
+     */
+    public static PerplexityResult perplexity(LoadedModel model, Corpus corpus, int seqlen, int maxWindows, Progress progress) {
+        model.checkSeqlen(seqlen);
+        if (maxWindows < 0) {
+            throw new PrunelabException.InvalidArgument("--windows must be 0 (all) or positive, got " + maxWindows);
+        }
+        List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encode, seqlen);
+        if (maxWindows > 0 && windows.size() > maxWindows) windows = windows.subList(0, maxWindows);
+        return Perplexity.evaluate(model.model()::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
+    }
+}

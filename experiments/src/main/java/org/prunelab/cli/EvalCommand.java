@@ -1,0 +1,68 @@
+package org.prunelab.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.data.Corpus;
+import org.prunelab.data.Datasets;
+import org.prunelab.data.Split;
+import org.prunelab.eval.Evaluation;
+import org.prunelab.eval.PerplexityResult;
+import org.prunelab.model.LoadedModel;
+import org.prunelab.model.ModelLoader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.util.concurrent.Callable;
+
+/** {@code prunelab eval}: perplexity of a model on a dataset's evaluation split. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Perplexity on the evaluation split of a dataset, by the Wanda/SparseGPT protocol:",
+                "documents joined with a blank line, tokenised once, cut into non-overlapping windows of --seqlen."})
+final class EvalCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--model", defaultValue = "smollm2-135m",
+            description = "Registered name, .gguf file, or directory with config.json + safetensors (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--dataset", required = true,
+            description = "brown, udhr:<code>, europarl:<lang>, nlpcorpus, wikitext2:<path>, or a text file.")
+    String dataset;
+
+    @Option(names = "--seqlen", defaultValue = "512", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
+    int seqlen;
+
+    @Option(names = "--windows", defaultValue = "0", description = "Evaluate only the first N windows (default: all).")
+    int windows;
+
+    @Override
+    public Integer call() {
+        common.apply();
+        PrunelabHome home = PrunelabHome.fromEnvironment();
+        Corpus corpus = Datasets.resolve(dataset, home);
+        try (LoadedModel loaded = ModelLoader.load(model, home)) {
+            PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, windows, new ConsoleProgress("eval"));
+            var out = spec.commandLine().getOut();
+            if (common.json) {
+                ObjectNode o = JsonOutput.object();
+                o.put("model", model).put("dataset", dataset).put("split", Split.EVALUATION.label())
+                        .put("language", corpus.language()).put("seqlen", seqlen)
+                        .put("perplexity", r.perplexity()).put("mean_nll", r.meanLoss())
+                        .put("tokens", r.tokens()).put("windows", r.windows())
+                        .put("seconds", r.seconds()).put("tokens_per_s", r.tokensPerSecond())
+                        .put("threads", common.threads());
+                JsonOutput.print(out, o);
+            } else {
+                out.printf("model       %s%ndataset     %s (%s split, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%n",
+                        model, dataset, Split.EVALUATION.label(), corpus.language(), r.perplexity(), r.tokens(),
+                        r.windows(), seqlen, r.seconds(), r.tokensPerSecond());
+                out.flush();
+            }
+        }
+        return 0;
+    }
+}
