@@ -29,6 +29,8 @@ import org.prunelab.tensor.FloatMatrix;
 public final class SparseGptPruner implements PruningMethod<HessianStats> {
     /** Retries after the first attempt, each with 10x the damping. */
     static final int DAMPING_RETRIES = 3;
+    /** Columns per tile of the lazy update (a 128 x 256 tile of U is 256 KiB). */
+    private static final int LAZY_TILE = 256;
 
     private final int blocksize;
     private final double percdamp;
@@ -144,11 +146,19 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
                 w[wr + i] = 0;
                 VectorOps.axpy(-e, u, (i1 + i) * cols + i1 + i + 1, w, wr + i + 1, count - i - 1);
             }
-            for (int i = 0; i < count; i++) {
-                double e = err[r * count + i];
-                if (e != 0) VectorOps.axpy(-e, u, (i1 + i) * cols + i2, w, r * cols + i2, cols - i2);
-            }
         });
+        // Lazy batch update W[:, i2:] -= Err @ U[i1:i2, i2:], in column tiles so that the tile of U
+        // stays in cache while every row uses it.
+        for (int tile = i2; tile < cols; tile += LAZY_TILE) {
+            int c0 = tile;
+            int c1 = Math.min(c0 + LAZY_TILE, cols);
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                for (int i = 0; i < count; i++) {
+                    double e = err[r * count + i];
+                    if (e != 0) VectorOps.axpy(-e, u, (i1 + i) * cols + c0, w, r * cols + c0, c1 - c0);
+                }
+            });
+        }
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < count; i++) if (pruned[r * count + i]) mask.prune(r, i1 + i);
         }
