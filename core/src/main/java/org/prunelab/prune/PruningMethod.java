@@ -1,0 +1,36 @@
+package org.prunelab.prune;
+
+import org.prunelab.tensor.FloatMatrix;
+
+/**
+ * A per-matrix pruning method. The calibration loop, for every linear of a block, creates statistics
+ * with {@link #newStats}, feeds them the linear's inputs ({@link CalibrationStats#add}), then calls
+ * {@link #prune}. Methods never read files, log or print.
+ *
+ * @param <S> the statistics this method needs
+ */
+public interface PruningMethod<S extends CalibrationStats> {
+
+    /** The MLflow {@code method} value: {@code magnitude}, {@code wanda}, {@code sparsegpt}. */
+    String name();
+
+    /** False if {@link #prune} ignores calibration data, so the loop may skip the forward passes. */
+    default boolean needsCalibration() { return true; }
+
+    /** Empty statistics for a linear with {@code inFeatures} inputs. */
+    S newStats(int inFeatures);
+
+    /**
+     * Prunes {@code weight} in place: removed weights become 0, and methods with a compensation step
+     * (SparseGPT) also change the kept ones.
+     *
+     * @param weight  {@code [out_features, in_features]}, modified in place
+     * @param stats   statistics of this linear's inputs, from {@link #newStats}
+     * @param pattern unstructured sparsity or N:M
+     * @return the mask and what else happened
+     * @throws org.prunelab.PrunelabException.InvalidArgument if the stats do not fit the weight, hold no
+     *         tokens (for methods that need calibration), or M does not divide in_features
+     * @throws org.prunelab.PrunelabException if the method's numerics fail (SparseGPT's Cholesky)
+     */
+    PruneResult prune(FloatMatrix weight, S stats, SparsityPattern pattern);
+}
