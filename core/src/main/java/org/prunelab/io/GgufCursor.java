@@ -60,7 +60,7 @@ final class GgufCursor {
     void requireCount(long count, int minBytes, String what) {
         if (count < 0 || count > remaining() / minBytes) {
             throw new PrunelabException.ModelFormat("GGUF file " + path + " declares " + Long.toUnsignedString(count)
-                    + " " + what + " at offset " + (pos - 8) + ", more than the remaining " + remaining()
+                    + " " + what + ", more than the remaining " + remaining()
                     + " bytes can hold. The file is corrupt or truncated; download it again.");
         }
     }

@@ -56,7 +56,6 @@ public final class GgufFile implements AutoCloseable {
         long tensorCount = in.u64("tensor count");
         long kvCount = in.u64("metadata count");
         in.requireCount(kvCount, 8 + 4 + 1, "metadata entries");
-        in.requireCount(tensorCount, 8 + 4 + 4 + 8, "tensor infos");
 
         Map<String, GgufMetadata.Entry> kv = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
@@ -71,6 +70,7 @@ public final class GgufFile implements AutoCloseable {
         this.metadata = new GgufMetadata(path, kv);
         this.alignment = readAlignment(in);
 
+        in.requireCount(tensorCount, 8 + 4 + 4 + 8, "tensor infos");
         List<RawInfo> raw = new ArrayList<>();
         for (long i = 0; i < tensorCount; i++) raw.add(readTensorInfo(in, i));
         this.dataOffset = alignUp(in.position(), alignment);
