@@ -26,6 +26,7 @@ and exact.
 """
 import argparse
 import base64
+import importlib.metadata
 import json
 import os
 
@@ -81,7 +82,7 @@ def dequant_fixtures(rng) -> dict:
     for qtype in (T.Q4_K, T.Q6_K):
         raw = random_kquant_blocks(rng, qtype, 2)
         cases.append(dequant_case(qtype, raw.reshape(-1), 512))
-    return {"generator": "tools/reference/gguf_fixtures.py", "gguf_version": gguf.__version__ if hasattr(gguf, "__version__") else "0.19",
+    return {"generator": "tools/reference/gguf_fixtures.py", "gguf_version": importlib.metadata.version("gguf"),
             "cases": cases}
 
 
@@ -116,7 +117,8 @@ def real_fixtures(path: str) -> dict:
             "gguf_rows_f32le_b64": f32(full[:2]), "hf_rows_f32le_b64": f32(hf[:2]),
             "sum": float(full64.sum()), "sum_sq": float((full64 * full64).sum()),
         })
-    return {"generator": "tools/reference/gguf_fixtures.py", "model_file": os.path.basename(path), "tensors": out}
+    return {"generator": "tools/reference/gguf_fixtures.py", "transformers_version": importlib.metadata.version("transformers"),
+            "model_file": os.path.basename(path), "tensors": out}
 
 
 def main():
