@@ -7,6 +7,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -23,8 +24,16 @@ final class AtomicFiles {
         return Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
     }
 
-    /** Renames {@code tmp} to {@code target}, replacing it; atomic where the file system allows. */
+    /**
+     * Renames {@code tmp} to {@code target}, replacing it; atomic where the file system allows. Temporary files are
+     * created owner-only (rw-------), so the result is first opened up to rw-r--r--, like an ordinary new file.
+     */
     static void moveIntoPlace(Path tmp, Path target) throws IOException {
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException notPosix) {
+            // non-POSIX file systems keep their default permissions
+        }
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {

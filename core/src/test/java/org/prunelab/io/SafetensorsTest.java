@@ -49,6 +49,12 @@ class SafetensorsTest {
             assertThat(s.vector("n.weight")).containsExactly(norm);
         }
         assertThat(dir.toFile().list()).containsExactly("m.safetensors"); // no temp file left behind
+        assertThat(f.toFile().canRead()).isTrue();
+        try {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-r--r--");
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
