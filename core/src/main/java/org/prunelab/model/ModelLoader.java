@@ -53,9 +53,15 @@ public final class ModelLoader {
         Path path = resolve(spec, home);
         long start = System.nanoTime();
         try (TensorSource source = TensorSource.open(path)) {
-            LlamaModel model = LlamaModel.fromTensors(source.config(), source);
+            // Tokenizer first: missing tokenizer data fails in milliseconds, before seconds of dequantising.
             Tokenizer tokenizer = tokenizerFor(source, path);
-            return new LoadedModel(spec, path, model, tokenizer, sizeOnDisk(path), (System.nanoTime() - start) / 1e9);
+            try {
+                LlamaModel model = LlamaModel.fromTensors(source.config(), source);
+                return new LoadedModel(spec, path, model, tokenizer, sizeOnDisk(path), (System.nanoTime() - start) / 1e9);
+            } catch (RuntimeException e) {
+                tokenizer.close();
+                throw e;
+            }
         }
     }
 

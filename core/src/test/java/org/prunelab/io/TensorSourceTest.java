@@ -95,6 +95,19 @@ class TensorSourceTest {
     }
 
     @Test
+    void ggufWithoutTokenizerDataIsAClearTokenizerError() throws IOException {
+        Path f = tinyLlama().write(dir.resolve("tiny.gguf"));   // has tokens but no tokenizer.ggml.model/merges
+        try (GgufFile gguf = GgufFile.open(f)) {
+            assertThatThrownBy(() -> GgufVocab.fromMetadata(gguf.metadata(), f))
+                    .isInstanceOf(PrunelabException.Tokenizer.class)
+                    .hasMessageContaining("tiny.gguf").hasMessageContaining("no tokenizer data")
+                    .hasMessageContaining("tokenizer.json");
+        }
+        assertThatThrownBy(() -> org.prunelab.model.ModelLoader.load(f.toString(), new org.prunelab.cache.PrunelabHome(dir)))
+                .isInstanceOf(PrunelabException.Tokenizer.class);
+    }
+
+    @Test
     void missingTensorIsNamedWithNearbyNames() throws IOException {
         try (TensorSource src = GgufTensorSource.open(tinyLlama().write(dir.resolve("tiny.gguf")))) {
             assertThatThrownBy(() -> src.matrix(layerWeight(0, UP_PROJ)))

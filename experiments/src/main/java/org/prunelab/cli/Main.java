@@ -19,6 +19,13 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** netlib announces its BLAS backend at INFO on every start; keep a reference so the level sticks. */
+    private static final java.util.logging.Logger NETLIB_LOG = java.util.logging.Logger.getLogger("dev.ludovic.netlib");
+
+    static {
+        NETLIB_LOG.setLevel(java.util.logging.Level.WARNING);
+    }
+
     public static void main(String[] args) {
         System.exit(execute(args));
     }
