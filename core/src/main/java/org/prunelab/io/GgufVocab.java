@@ -51,6 +51,30 @@ public record GgufVocab(
             " Re-export the model with llama.cpp's convert_hf_to_gguf.py, which writes the tokenizer into the GGUF,"
                     + " or pass a tokenizer.json for the model explicitly.";
 
+    /**
+     * Reads the {@code tokenizer.ggml.*} keys of a GGUF file's metadata.
+     *
+     * @param file the GGUF file, named in error messages
+     * @throws PrunelabException.Tokenizer if the file carries no tokenizer data
+     */
+    public static GgufVocab fromMetadata(GgufMetadata m, java.nio.file.Path file) {
+        if (!m.contains("tokenizer.ggml.model") || !m.contains("tokenizer.ggml.tokens")) {
+            throw new PrunelabException.Tokenizer(file + " has no tokenizer data (tokenizer.ggml.model/tokens missing)." + FIX);
+        }
+        return new GgufVocab(
+                m.getString("tokenizer.ggml.model"),
+                m.getString("tokenizer.ggml.pre", null),
+                m.getStringArray("tokenizer.ggml.tokens"),
+                m.contains("tokenizer.ggml.merges") ? m.getStringArray("tokenizer.ggml.merges") : List.of(),
+                m.contains("tokenizer.ggml.token_type") ? m.getIntArray("tokenizer.ggml.token_type") : null,
+                m.getInt("tokenizer.ggml.bos_token_id", -1),
+                m.getInt("tokenizer.ggml.eos_token_id", -1),
+                m.getInt("tokenizer.ggml.unknown_token_id", -1),
+                m.getInt("tokenizer.ggml.padding_token_id", -1),
+                m.getBool("tokenizer.ggml.add_bos_token", false),
+                m.getBool("tokenizer.ggml.add_eos_token", false));
+    }
+
     public GgufVocab {
         if (model == null || model.isBlank()) {
             throw new PrunelabException.Tokenizer(

@@ -4,7 +4,7 @@ import org.prunelab.PrunelabException;
 
 /**
  * Hyper-parameters of a Llama-family decoder, with Hugging Face's meaning for each field
- * ({@code transformers.LlamaConfig}). Only this record and {@link HfConfigJson} know Hugging Face's key names.
+ * ({@code transformers.LlamaConfig}). Only this record and {@link org.prunelab.io.HfConfigJson} know Hugging Face's key names.
  *
  * @param hiddenSize            width of the residual stream (SmolLM2-135M: 576)
  * @param intermediateSize      width of the SwiGLU MLP (1536)

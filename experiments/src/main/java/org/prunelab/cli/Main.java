@@ -2,6 +2,8 @@ package org.prunelab.cli;
 
 import org.prunelab.PrunelabException;
 import picocli.CommandLine;
+
+import java.io.PrintWriter;
 import picocli.CommandLine.Command;
 
 /**
@@ -21,9 +23,16 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the CLI and returns its exit status (tests call this instead of {@link #main}). */
+    /** Runs the CLI on stdout/stderr and returns its exit status. */
     public static int execute(String... args) {
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the CLI with the given streams and returns its exit status (tests call this). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof PrunelabException) {
                 cmd.getErr().println("error: " + ex.getMessage());

@@ -1,0 +1,52 @@
+package org.prunelab.bench;
+
+import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.Parallel;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Prefill speed of a random-weight model with SmolLM2-135M's exact shape: median wall time of
+ * {@code logits(tokens)} over seqlen tokens (all positions' logits, like transformers' forward) and of
+ * {@code tokenNll}. Usage: {@code ForwardBench [seqlen=512] [repeats=5] [threads]}; the GEMM backend follows
+ * {@code -Dprunelab.gemm}, OpenBLAS threads follow {@code OPENBLAS_NUM_THREADS}. Prints tokens/s.
+ */
+public final class ForwardBench {
+    private ForwardBench() {}
+
+    /** SmolLM2-135M's architecture (config.json of HuggingFaceTB/SmolLM2-135M). */
+    public static LlamaConfig smolLm2Shape() {
+        return new LlamaConfig(576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000, null, true, 1, 2);
+    }
+
+    public static void main(String[] args) {
+        int seqlen = args.length > 0 ? Integer.parseInt(args[0]) : 512;
+        int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        if (args.length > 2) Parallel.setThreads(Integer.parseInt(args[2]));
+        LlamaConfig config = smolLm2Shape();
+        LlamaModel model = LlamaModel.fromTensors(config, new RandomWeights(config, 0, 0.02));
+        int[] tokens = new SplittableRandom(1).ints(seqlen, 0, config.vocabSize()).toArray();
+        System.out.printf("gemm=%s threads=%d OPENBLAS_NUM_THREADS=%s seqlen=%d%n", Gemm.active(),
+                Parallel.threads(), System.getenv("OPENBLAS_NUM_THREADS"), seqlen);
+        report("logits", seqlen, repeats, () -> model.logits(tokens));
+        report("tokenNll", seqlen, repeats, () -> model.tokenNll(tokens));
+        report("prefill(cache)", seqlen, repeats, () -> model.prefill(tokens, model.newCache(seqlen)));
+    }
+
+    private static void report(String what, int seqlen, int repeats, Runnable run) {
+        run.run(); // warm-up: JIT and page-in
+        run.run();
+        double[] seconds = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            long t0 = System.nanoTime();
+            run.run();
+            seconds[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(seconds);
+        double median = seconds[repeats / 2];
+        System.out.printf("%-15s median %.3f s (min %.3f)  %.1f tokens/s%n", what, median, seconds[0], seqlen / median);
+    }
+}

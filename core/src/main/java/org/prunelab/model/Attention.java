@@ -1,0 +1,103 @@
+package org.prunelab.model;
+
+import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.Parallel;
+import org.prunelab.tensor.VectorMath;
+
+/**
+ * Causal grouped-query self-attention (Ainslie et al. 2023, "GQA") with RoPE, as transformers'
+ * {@code LlamaAttention}: query head h reads key/value head {@code h / groupSize}; scores are scaled by
+ * {@code 1 / sqrt(headDim)}; a query at position p sees keys at positions 0..p.
+ *
+ * <p>Batched prefill over T new tokens after {@code past} cached ones: the scores of a tile of query rows
+ * against all visible keys are one GEMM ({@code Q K^T}), then a row softmax, then one GEMM ({@code P V}).
+ * Heads and row tiles are independent, so they run in parallel on {@link Parallel}; the GEMMs inside use the
+ * single-threaded Vector API kernel because the parallelism is already outside them (a threaded BLAS
+ * called from several threads at once would fight for the same cores). Each tile only computes the key
+ * columns its last row can see, which skips most of the masked upper triangle.
+ */
+public final class Attention {
+    private static final int ROW_TILE = 32;
+
+    private final LlamaConfig config;
+    private final Rope rope;
+    private final float scale;
+
+    Attention(LlamaConfig config, Rope rope) {
+        this.config = config;
+        this.rope = rope;
+        this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    /**
+     * Runs q/k/v projections, RoPE, scaled dot-product attention and o_proj; the result lands in {@code buf.proj}.
+     *
+     * @param linears the block's q_proj, k_proj, v_proj, o_proj
+     * @param past    tokens already in {@code keys}/{@code values} before these T (0 without a cache)
+     * @param keys    store of K rows {@code [capacity, kvDim]}, or null to attend only within these T tokens
+     * @param values  store of V rows, like keys
+     */
+    void forward(DecoderBlock.Linears linears, ForwardBuffers buf, int tokens, Rope.Table angles,
+                 int past, float[] keys, float[] values, LinearInputObserver observer, int layer) {
+        int qDim = config.qDim();
+        int kvDim = config.kvDim();
+        int hidden = config.hiddenSize();
+        if (observer != null) {
+            observer.onInput(layer, "q_proj", buf.xNorm, tokens, hidden);
+            observer.onInput(layer, "k_proj", buf.xNorm, tokens, hidden);
+            observer.onInput(layer, "v_proj", buf.xNorm, tokens, hidden);
+        }
+        linears.qProj().forward(buf.xNorm, tokens, buf.q);
+        linears.kProj().forward(buf.xNorm, tokens, buf.k);
+        linears.vProj().forward(buf.xNorm, tokens, buf.v);
+        rope.apply(buf.q, tokens, config.numAttentionHeads(), angles);
+        rope.apply(buf.k, tokens, config.numKeyValueHeads(), angles);
+        if (keys == null) {
+            keys = buf.k;
+            values = buf.v;
+            past = 0;
+        } else {
+            System.arraycopy(buf.k, 0, keys, past * kvDim, tokens * kvDim);
+            System.arraycopy(buf.v, 0, values, past * kvDim, tokens * kvDim);
+        }
+        scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn);
+        if (observer != null) observer.onInput(layer, "o_proj", buf.attn, tokens, qDim);
+        linears.oProj().forward(buf.attn, tokens, buf.proj);
+    }
+
+    /**
+     * {@code out = softmax(scale * Q K^T + causal mask) V} for every query head.
+     *
+     * @param q    {@code [tokens, qDim]}, RoPE applied; row t is at position {@code past + t}
+     * @param keys {@code [past + tokens, kvDim]} (or longer), RoPE applied
+     * @param out  {@code [tokens, qDim]}, overwritten
+     */
+    void scaledDotProduct(float[] q, float[] keys, float[] values, int tokens, int past, float[] out) {
+        int heads = config.numAttentionHeads();
+        int headDim = config.headDim();
+        int group = config.groupSize();
+        int qDim = config.qDim();
+        int kvDim = config.kvDim();
+        int tiles = (tokens + ROW_TILE - 1) / ROW_TILE;
+        Gemm gemm = Gemm.vectorSingleThreaded();
+        Parallel.forRange(heads * tiles, 1, (from, to) -> {
+            float[] scores = new float[Math.min(ROW_TILE, tokens) * (past + tokens)];
+            for (int task = from; task < to; task++) {
+                int h = task / tiles;
+                int r0 = (task % tiles) * ROW_TILE;
+                int rows = Math.min(ROW_TILE, tokens - r0);
+                int visible = past + r0 + rows; // keys the tile's last row can see
+                int kvOff = (h / group) * headDim;
+                gemm.sgemm(false, true, rows, visible, headDim, scale,
+                        q, r0 * qDim + h * headDim, qDim, keys, kvOff, kvDim, 0f, scores, 0, visible);
+                for (int r = 0; r < rows; r++) {
+                    int seen = past + r0 + r + 1;
+                    VectorMath.softmaxInPlace(scores, r * visible, seen);
+                    java.util.Arrays.fill(scores, r * visible + seen, (r + 1) * visible, 0f);
+                }
+                gemm.sgemm(false, false, rows, headDim, visible, 1f,
+                        scores, 0, visible, values, kvOff, kvDim, 0f, out, r0 * qDim + h * headDim, qDim);
+            }
+        });
+    }
+}

@@ -1,0 +1,127 @@
+package org.prunelab.model;
+
+import org.prunelab.PrunelabException;
+import org.prunelab.tensor.VectorMath;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One pre-norm Llama decoder block:
+ * {@code h = h + o_proj(attn(input_layernorm(h)))}, then {@code h = h + mlp(post_attention_layernorm(h))}.
+ * Its seven linears are reachable by Hugging Face name so pruning can read and replace them.
+ */
+public final class DecoderBlock {
+    /** The linears' Hugging Face names, in forward order. */
+    public static final List<String> LINEAR_NAMES =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+
+    /** The block's linears; replaced as a whole so a forward pass always sees a consistent set. */
+    record Linears(Linear qProj, Linear kProj, Linear vProj, Linear oProj,
+                   Linear gateProj, Linear upProj, Linear downProj) {
+
+        Linear get(String name) {
+            return switch (name) {
+                case "q_proj" -> qProj;
+                case "k_proj" -> kProj;
+                case "v_proj" -> vProj;
+                case "o_proj" -> oProj;
+                case "gate_proj" -> gateProj;
+                case "up_proj" -> upProj;
+                case "down_proj" -> downProj;
+                default -> throw unknown(name);
+            };
+        }
+
+        Linears with(String name, Linear l) {
+            return switch (name) {
+                case "q_proj" -> new Linears(l, kProj, vProj, oProj, gateProj, upProj, downProj);
+                case "k_proj" -> new Linears(qProj, l, vProj, oProj, gateProj, upProj, downProj);
+                case "v_proj" -> new Linears(qProj, kProj, l, oProj, gateProj, upProj, downProj);
+                case "o_proj" -> new Linears(qProj, kProj, vProj, l, gateProj, upProj, downProj);
+                case "gate_proj" -> new Linears(qProj, kProj, vProj, oProj, l, upProj, downProj);
+                case "up_proj" -> new Linears(qProj, kProj, vProj, oProj, gateProj, l, downProj);
+                case "down_proj" -> new Linears(qProj, kProj, vProj, oProj, gateProj, upProj, l);
+                default -> throw unknown(name);
+            };
+        }
+    }
+
+    private final int index;
+    private final RmsNorm inputLayernorm;
+    private final RmsNorm postAttentionLayernorm;
+    private final Attention attention;
+    private final Mlp mlp;
+    private volatile Linears linears;
+
+    DecoderBlock(int index, RmsNorm inputLayernorm, RmsNorm postAttentionLayernorm, Attention attention,
+                 Linears linears) {
+        this.index = index;
+        this.inputLayernorm = inputLayernorm;
+        this.postAttentionLayernorm = postAttentionLayernorm;
+        this.attention = attention;
+        this.mlp = new Mlp();
+        this.linears = linears;
+    }
+
+    /** This block's position in the model, 0-based. */
+    public int index() { return index; }
+
+    public RmsNorm inputLayernorm() { return inputLayernorm; }
+
+    public RmsNorm postAttentionLayernorm() { return postAttentionLayernorm; }
+
+    /**
+     * The linear named {@code name} (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).
+     *
+     * @throws PrunelabException.InvalidArgument for any other name
+     */
+    public Linear linear(String name) { return linears.get(name); }
+
+    /** All seven linears by Hugging Face name, in forward order. */
+    public Map<String, Linear> linears() {
+        Linears l = linears;
+        Map<String, Linear> map = new LinkedHashMap<>();
+        for (String name : LINEAR_NAMES) map.put(name, l.get(name));
+        return map;
+    }
+
+    /**
+     * Replaces one linear, e.g. with a pruned or packed version. The replacement must have the same shape:
+     * shrinking a layer changes its neighbours too, which is a model rewrite, not a swap.
+     *
+     * @throws PrunelabException.InvalidArgument for an unknown name or a different shape
+     */
+    public void setLinear(String name, Linear replacement) {
+        Linear old = linears.get(name);
+        if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
+            throw new PrunelabException.InvalidArgument("layer " + index + " " + name + " is [" + old.outFeatures()
+                    + ", " + old.inFeatures() + "] but the replacement is [" + replacement.outFeatures() + ", "
+                    + replacement.inFeatures() + "]; a replacement must keep the shape");
+        }
+        linears = linears.with(name, replacement);
+    }
+
+    /**
+     * Runs the block in place on {@code hidden} ({@code [tokens, hidden_size]}).
+     *
+     * @param angles RoPE angles for these tokens' positions
+     * @param past   tokens already stored in keys/values; keys null means no cache (attend within these tokens)
+     */
+    void forward(float[] hidden, int tokens, Rope.Table angles, int past, float[] keys, float[] values,
+                 ForwardBuffers buf, LinearInputObserver observer) {
+        Linears l = linears;
+        int n = tokens * inputLayernorm.weight().length;
+        inputLayernorm.forward(hidden, tokens, buf.xNorm);
+        attention.forward(l, buf, tokens, angles, past, keys, values, observer, index);
+        VectorMath.addInPlace(hidden, buf.proj, 0, n);
+        postAttentionLayernorm.forward(hidden, tokens, buf.xNorm);
+        mlp.forward(l, buf, tokens, observer, index);
+        VectorMath.addInPlace(hidden, buf.proj, 0, n);
+    }
+
+    private static PrunelabException unknown(String name) {
+        return new PrunelabException.InvalidArgument("unknown linear '" + name + "'; a Llama block has " + LINEAR_NAMES);
+    }
+}

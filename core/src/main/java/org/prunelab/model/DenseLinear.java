@@ -1,0 +1,66 @@
+package org.prunelab.model;
+
+import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.Gemm;
+
+/**
+ * A dense linear layer {@code y = x W^T + b}, computed by {@link Gemm#active()}. The weight is held, not
+ * copied: pruning edits it in place through {@link #weight()}.
+ */
+public final class DenseLinear implements Linear {
+    private final FloatMatrix weight;
+    private final float[] bias;
+
+    /**
+     * @param weight {@code [outFeatures, inFeatures]}, Hugging Face layout
+     * @param bias   {@code [outFeatures]}, or null for none
+     * @throws IllegalArgumentException if the bias length is not outFeatures
+     */
+    public DenseLinear(FloatMatrix weight, float[] bias) {
+        if (bias != null && bias.length != weight.rows()) {
+            throw new IllegalArgumentException("bias has " + bias.length + " entries but the weight has "
+                    + weight.rows() + " output rows");
+        }
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** The weight {@code [outFeatures, inFeatures]} (not a copy). */
+    public FloatMatrix weight() { return weight; }
+
+    /** The bias {@code [outFeatures]} (not a copy), or null. */
+    public float[] bias() { return bias; }
+
+    @Override
+    public int inFeatures() { return weight.cols(); }
+
+    @Override
+    public int outFeatures() { return weight.rows(); }
+
+    @Override
+    public void forward(float[] x, int tokens, float[] y) {
+        Gemm.active().linear(x, tokens, weight, y);
+        if (bias != null) {
+            int out = weight.rows();
+            for (int t = 0; t < tokens; t++) {
+                for (int o = 0; o < out; o++) y[t * out + o] += bias[o];
+            }
+        }
+    }
+
+    @Override
+    public long parameterBytes() { return 4L * totalParameters(); }
+
+    @Override
+    public long nonZeroParameters() {
+        long n = weight.size() - weight.countZeros();
+        if (bias != null) for (float b : bias) if (b != 0f) n++;
+        return n;
+    }
+
+    @Override
+    public long totalParameters() { return weight.size() + (bias == null ? 0 : bias.length); }
+
+    @Override
+    public String toString() { return "DenseLinear[" + weight.rows() + " x " + weight.cols() + (bias != null ? ", bias]" : "]"); }
+}
