@@ -83,9 +83,9 @@ final class MlflowBackend implements TrackingBackend {
     @Override
     public Optional<String> findRunByKey(String experimentId, String runKey) {
         String filter = "tags.`" + MlflowNames.RUN_KEY_TAG + "` = '" + runKey.replace("'", "") + "'";
-        List<Service.RunInfo> runs = call("search runs",
-                () -> client.searchRuns(List.of(experimentId), filter, Service.ViewType.ACTIVE_ONLY));
-        return runs.stream().map(Service.RunInfo::getRunId).findFirst();
+        List<Service.Run> runs = call("search runs",
+                () -> client.searchRuns(List.of(experimentId), filter, Service.ViewType.ACTIVE_ONLY, 1).getItems());
+        return runs.stream().map(r -> r.getInfo().getRunId()).findFirst();
     }
 
     @Override

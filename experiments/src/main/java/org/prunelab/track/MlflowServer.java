@@ -112,13 +112,13 @@ public final class MlflowServer {
             throw new PrunelabException.Setup("cannot create " + dataDir + ": " + e.getMessage(), e);
         }
         try (FileChannel lockFile = FileChannel.open(dataDir.resolve("mlflow-server.lock"),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lockFile.lock()) {
-            Optional<URI> reused = reuseRecorded();
-            if (reused.isPresent()) {
-                return reused.get();
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock = lockFile.lock();
+            try {
+                return reuseRecorded().orElseGet(this::launch);
+            } finally {
+                lock.release();
             }
-            return launch();
         } catch (IOException e) {
             throw new PrunelabException.Setup("cannot lock " + dataDir + "/mlflow-server.lock: " + e.getMessage(), e);
         }
