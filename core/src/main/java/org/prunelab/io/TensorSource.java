@@ -2,6 +2,7 @@ package org.prunelab.io;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.TensorLookup;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.nio.file.Files;
@@ -16,7 +17,7 @@ import java.util.Set;
  * in Hugging Face layout: a weight is {@code [out_features, in_features]} row-major, whatever the file stores.
  * Each call dequantises or converts afresh and returns a new array the caller owns.
  */
-public interface TensorSource extends AutoCloseable {
+public interface TensorSource extends TensorLookup, AutoCloseable {
 
     /** The model's hyper-parameters. */
     LlamaConfig config();
@@ -27,6 +28,11 @@ public interface TensorSource extends AutoCloseable {
     /** Whether the checkpoint has tensor {@code hfName}. */
     default boolean contains(String hfName) {
         return names().contains(hfName);
+    }
+
+    @Override
+    default boolean has(String hfName) {
+        return contains(hfName);
     }
 
     /**
