@@ -101,7 +101,11 @@ public final class Tracker implements AutoCloseable {
      * @throws PrunelabException.Setup if {@code MLFLOW_TRACKING_URI} is not http(s), or the server cannot start
      */
     public static URI trackingUri(Path projectRoot) {
-        String env = System.getenv("MLFLOW_TRACKING_URI");
+        return trackingUri(projectRoot, System.getenv());
+    }
+
+    static URI trackingUri(Path projectRoot, Map<String, String> environment) {
+        String env = environment.get("MLFLOW_TRACKING_URI");
         if (env != null && !env.isBlank()) {
             URI uri = URI.create(env.strip());
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {

@@ -2,6 +2,7 @@ package org.prunelab.track;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,12 +33,19 @@ class MlflowTrackingIntegrationTest {
     static void startServer() {
         root = projectRoot();
         Path mlflow = root.resolve(".venv-mlflow/bin/mlflow");
-        assumeTrue(Files.isExecutable(mlflow), "no MLflow venv at " + root.resolve(".venv-mlflow")
-                + ": run tools/mlflow/setup.sh (./prunelab test does) to run the MLflow integration tests");
+        if (!Files.isExecutable(mlflow)) {
+            return;   // each test reports the skip, with what to do
+        }
         server = new MlflowServer(serverDir, mlflow);
         long t0 = System.nanoTime();
         URI url = server.start();
         System.out.printf("MLflow server at %s answered after %.1f s%n", url, (System.nanoTime() - t0) / 1e9);
+    }
+
+    @BeforeEach
+    void needsTheVenv() {
+        assumeTrue(server != null, "no MLflow venv at " + root.resolve(".venv-mlflow")
+                + ": run tools/mlflow/setup.sh (./prunelab test does) to run the MLflow integration tests");
     }
 
     @AfterAll
@@ -49,6 +57,17 @@ class MlflowTrackingIntegrationTest {
 
     private Tracker connect(URI url) {
         return Tracker.connect(url, tmp.resolve("outbox"), Tracker.pythonFor(root), RunContext.tags(root));
+    }
+
+    @Test
+    void aSecondStartReusesTheRecordedServer() {
+        URI url = server.url().orElseThrow();
+        MlflowServer.Status before = server.status();
+        MlflowServer again = new MlflowServer(serverDir, root.resolve(".venv-mlflow/bin/mlflow"));
+        assertThat(again.start()).isEqualTo(url);
+        assertThat(again.status()).isEqualTo(before);
+        assertThat(before.running()).isTrue();
+        assertThat(ProcessHandle.of(before.pid())).isPresent();
     }
 
     @Test
