@@ -65,6 +65,10 @@ public final class TrackedRun implements AutoCloseable {
         return parent;
     }
 
+    Tracker tracker() {
+        return tracker;
+    }
+
     long startTimeMs() {
         return startTimeMs;
     }

@@ -154,6 +154,10 @@ public final class Tracker implements AutoCloseable {
      * parent's experiment.
      */
     public synchronized TrackedRun startRun(String experiment, String runName, TrackedRun parent) {
+        if (parent != null && parent.tracker() != this) {
+            throw new IllegalArgumentException("parent run " + parent.name() + " belongs to another Tracker;"
+                    + " start nested runs from the tracker (or run) that started the parent");
+        }
         String exp = parent != null ? parent.experiment() : experiment;
         Map<String, String> tags = new LinkedHashMap<>(contextTags);
         String key = UUID.randomUUID().toString();
