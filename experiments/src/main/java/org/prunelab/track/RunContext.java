@@ -16,11 +16,11 @@ import java.util.concurrent.TimeUnit;
  * The tags that say where and with what a run was made: git commit (and whether the tree was dirty),
  * prunelab version, CPU model and count, OS, JDK version. Computed once per {@link Tracker}.
  */
-final class RunContext {
+public final class RunContext {
     private RunContext() {}
 
     /** The context tags for runs made from the checkout at {@code projectRoot} (null: none known). */
-    static Map<String, String> tags(Path projectRoot) {
+    public static Map<String, String> tags(Path projectRoot) {
         Map<String, String> tags = new LinkedHashMap<>();
         if (projectRoot != null) {
             git(projectRoot, "rev-parse", "HEAD").ifPresent(commit -> tags.put(MlflowNames.GIT_COMMIT_TAG, commit));
