@@ -1,0 +1,70 @@
+package org.prunelab.cli;
+
+import org.prunelab.track.MlflowServer;
+import org.prunelab.track.SyncReport;
+import org.prunelab.track.Tracker;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+
+/**
+ * {@code prunelab mlflow start|stop|url|sync}: the local MLflow tracking server (SQLite backend and artifacts
+ * under {@code ./mlruns/}, Python from {@code .venv-mlflow}, made by {@code tools/mlflow/setup.sh}) and the
+ * outbox of records that could not be sent.
+ */
+@Command(name = "mlflow", mixinStandardHelpOptions = true,
+        description = "Start, stop or locate the local MLflow server; send records left in the outbox.")
+final class MlflowCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    private static Path root() {
+        return Path.of(System.getProperty("prunelab.root", "."));
+    }
+
+    @Command(name = "start", description = "Start the local server (or reuse a running one) and print the UI address.")
+    int start() {
+        spec.commandLine().getOut().println(MlflowServer.forProject(root()).start());
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    @Command(name = "stop", description = "Stop the local server.")
+    int stop() {
+        boolean stopped = MlflowServer.forProject(root()).stop();
+        spec.commandLine().getOut().println(stopped ? "stopped" : "no server was running");
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    @Command(name = "url", description = "Print the UI address of the running server; exit 1 if none runs.")
+    int url() {
+        var url = MlflowServer.forProject(root()).url();
+        if (url.isEmpty()) {
+            spec.commandLine().getErr().println("no MLflow server is running; start one with ./prunelab mlflow start");
+            spec.commandLine().getErr().flush();
+            return 1;
+        }
+        spec.commandLine().getOut().println(url.get());
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    @Command(name = "sync", description = "Send every record waiting in mlruns/outbox to the tracking server, exactly once.")
+    int sync() {
+        try (Tracker tracker = Tracker.open(root())) {
+            SyncReport report = tracker.lastSync().orElseGet(tracker::sync);
+            var out = spec.commandLine().getOut();
+            out.printf("outbox: %d file(s) synced, %d record(s) sent, %d busy%s%n", report.filesSynced(), report.recordsSent(),
+                    report.filesBusy(), report.problems().isEmpty() ? "" : "; problems: " + String.join("; ", report.problems()));
+            out.flush();
+            return report.complete() ? 0 : 1;
+        }
+    }
+}
