@@ -143,15 +143,25 @@ public final class SparseKernelBench {
         return medianSeconds(call, samples);
     }
 
-    /** Warms up for at least 0.2 s, then times {@code samples} batches of ~25 ms and returns the median per call. */
+    /**
+     * Warms up until two consecutive ~0.1 s windows agree within 15% (at most 3 s; a recompiled kernel
+     * is slow for a while), then times {@code samples} batches of ~25 ms and returns the median per call.
+     */
     private static double medianSeconds(Runnable call, int samples) {
-        long start = System.nanoTime();
-        int calls = 0;
-        while (calls < 5 || System.nanoTime() - start < 200_000_000L) {
-            call.run();
-            calls++;
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        double previous = Double.MAX_VALUE;
+        double perCall;
+        while (true) {
+            long t0 = System.nanoTime();
+            int calls = 0;
+            while (calls < 3 || System.nanoTime() - t0 < 100_000_000L) {
+                call.run();
+                calls++;
+            }
+            perCall = (System.nanoTime() - t0) / 1e9 / calls;
+            if (Math.abs(perCall - previous) < 0.15 * perCall || System.nanoTime() > deadline) break;
+            previous = perCall;
         }
-        double perCall = (System.nanoTime() - start) / 1e9 / calls;
         int batch = (int) Math.max(1, 0.025 / perCall);
         double[] seconds = new double[samples];
         for (int s = 0; s < samples; s++) {
