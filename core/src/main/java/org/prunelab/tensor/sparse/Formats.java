@@ -9,7 +9,8 @@ import org.prunelab.tensor.FloatMatrix;
  * Chooses the execution format of a pruned weight [out_features, in_features].
  *
  * <p>{@code auto} rule, from the batch-1 decode measurements of {@code SparseKernelBench} on the
- * development machine (Xeon Sapphire Rapids, AVX-512, 2 cores; see the bench's Javadoc for the table):
+ * development machine (Xeon Sapphire Rapids, AVX-512, 2 shared cores; table and command in
+ * {@code results/sparse-kernel-bench.md}):
  * <ol>
  *   <li>a matrix whose every group of 4 holds at most 2 nonzeros (or of 8 at most 4) is packed N:M,
  *       unless it is sparser than {@link #CSR_OVER_NM_SPARSITY}, where CSR stores fewer bytes;</li>
@@ -20,8 +21,9 @@ import org.prunelab.tensor.FloatMatrix;
 public final class Formats {
     /**
      * Unstructured sparsity from which CSR decode beats dense. CSR streams 8 bytes per nonzero
-     * against dense's 4 per weight, so it cannot win below 50%; the gather costs more than a load, so
-     * the measured crossover lies above that.
+     * against dense's 4 per weight, so it cannot win below 50%, and its gathers cost more than dense
+     * loads: measured, CSR decode at 50% ran at 0.6-0.9x of a Vector API dense matvec, at 70% at
+     * 0.75-1.6x (winning when weights stream from memory), at 90% at 1.5-5x.
      */
     public static final double CSR_MIN_SPARSITY = 0.70;
 
