@@ -1,0 +1,157 @@
+package org.prunelab.model;
+
+import org.prunelab.PrunelabException;
+import org.prunelab.data.Tokenizer;
+import org.prunelab.io.HfConfigJson;
+import org.prunelab.io.LlamaTensorNames;
+import org.prunelab.io.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Writes a (pruned) model as a Hugging Face checkpoint directory that both transformers'
+ * {@code AutoModelForCausalLM.from_pretrained(dir)} and {@link ModelLoader#load} read:
+ * {@code model.safetensors} (F32, Hugging Face tensor names; q/k rows are already in Hugging Face's RoPE
+ * layout in memory, so nothing is permuted; with tied embeddings no {@code lm_head.weight} is written, as
+ * {@code save_pretrained} does), {@code config.json} ({@link HfConfigJson}), {@code tokenizer.json}, and any
+ * extra text files given (e.g. {@code prune_report.json}).
+ *
+ * <p>All-or-nothing: the files go into a hidden temporary sibling directory ({@code .NAME.partial-*}) that is
+ * renamed to the target only when complete, so an interrupted run never leaves a partial target directory
+ * (a kill during the write itself can leave the hidden sibling behind).
+ */
+public final class PrunedModelWriter {
+    private PrunedModelWriter() {}
+
+    /**
+     * Fails fast, before hours of work, if {@code dir} cannot be written later: it must not exist yet, and
+     * its parent must exist or be creatable and accept a new directory.
+     *
+     * @throws PrunelabException.InvalidArgument if dir already exists
+     * @throws PrunelabException if the parent is not writable
+     */
+    public static void checkWritable(Path dir) {
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target)) {
+            throw new PrunelabException.InvalidArgument("output directory " + target + " already exists: remove it or"
+                    + " choose another --out (prunelab never overwrites a model)");
+        }
+        Path parent = target.getParent();
+        try {
+            Files.createDirectories(parent);
+            Path probe = Files.createTempDirectory(parent, "." + target.getFileName() + ".probe-");
+            Files.delete(probe);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new PrunelabException("output directory " + target + " cannot be written: " + e
+                    + ". Choose an --out in a writable folder.", e);
+        }
+    }
+
+    /**
+     * Writes {@code model} and {@code tokenizer} to {@code dir}, with {@code extraFiles} (file name to UTF-8
+     * text) beside them, atomically.
+     *
+     * @throws PrunelabException.InvalidArgument if dir already exists
+     * @throws PrunelabException if a file cannot be written; nothing is left at {@code dir}
+     */
+    public static void write(Path dir, LlamaModel model, Tokenizer tokenizer, Map<String, String> extraFiles) {
+        checkWritable(dir);
+        Path target = dir.toAbsolutePath().normalize();
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+            weights(model).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
+            HfConfigJson.write(model.config(), tmp.resolve("config.json"));
+            tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
+            for (Map.Entry<String, String> e : extraFiles.entrySet()) {
+                Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+            }
+            openUp(tmp);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target);
+            }
+            tmp = null;
+        } catch (FileAlreadyExistsException e) {
+            throw new PrunelabException.InvalidArgument("output directory " + target + " appeared while writing:"
+                    + " choose another --out");
+        } catch (IOException e) {
+            throw new PrunelabException("cannot write the model to " + target + ": " + e
+                    + ". Check that the folder is writable and the disk has room.", e);
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    /** The tensors to save, Hugging Face names in the order of {@code model.safetensors} saved by transformers. */
+    static SafetensorsWriter weights(LlamaModel model) {
+        SafetensorsWriter w = new SafetensorsWriter();
+        w.add(LlamaTensorNames.EMBED_TOKENS, model.embedTokens());
+        for (DecoderBlock b : model.blocks()) {
+            int l = b.index();
+            w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.INPUT_LAYERNORM), b.inputLayernorm().weight());
+            for (Map.Entry<String, Linear> e : b.linears().entrySet()) {
+                if (!(e.getValue() instanceof DenseLinear dense)) {
+                    throw new PrunelabException.InvalidArgument("layer " + l + " " + e.getKey() + " is " + e.getValue()
+                            + "; only dense linears can be saved as a Hugging Face checkpoint");
+                }
+                String stem = stem(e.getKey());
+                w.add(LlamaTensorNames.layerWeight(l, stem), dense.weight());
+                if (dense.bias() != null) w.add(LlamaTensorNames.layerBias(l, stem), dense.bias());
+            }
+            w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.POST_ATTENTION_LAYERNORM), b.postAttentionLayernorm().weight());
+        }
+        w.add(LlamaTensorNames.NORM, model.norm().weight());
+        if (!model.config().tieWordEmbeddings()) w.add(LlamaTensorNames.LM_HEAD, ((DenseLinear) model.lmHead()).weight());
+        return w;
+    }
+
+    private static String stem(String linearName) {
+        return switch (linearName) {
+            case "q_proj" -> LlamaTensorNames.Q_PROJ;
+            case "k_proj" -> LlamaTensorNames.K_PROJ;
+            case "v_proj" -> LlamaTensorNames.V_PROJ;
+            case "o_proj" -> LlamaTensorNames.O_PROJ;
+            case "gate_proj" -> LlamaTensorNames.GATE_PROJ;
+            case "up_proj" -> LlamaTensorNames.UP_PROJ;
+            case "down_proj" -> LlamaTensorNames.DOWN_PROJ;
+            default -> throw new IllegalStateException("no tensor name for linear " + linearName);
+        };
+    }
+
+    /** Temporary files and directories are owner-only; a saved model is as readable as any new file. */
+    private static void openUp(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.list(dir)) {
+            for (Path p : paths.toList()) Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException notPosix) {
+            // non-POSIX file systems keep their default permissions
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null) return;
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: the original failure is what the caller reports
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package org.prunelab.prune;
+
+/**
+ * What pruning did to one linear of one block.
+ *
+ * @param layer          block index, 0-based
+ * @param name           Hugging Face name within the block (q_proj ... down_proj)
+ * @param outFeatures    rows of the weight
+ * @param inFeatures     columns of the weight
+ * @param targetSparsity the sparsity this linear was pruned to (OWL: its block's; N:M: 1 - N/M)
+ * @param pruned         weights the method removed
+ * @param zeros          weights equal to zero afterwards (pruned ones plus any that already were zero)
+ * @param deadInputs     input features never active during calibration
+ * @param percdamp       SparseGPT's final damping fraction; 0 for other methods
+ */
+public record PrunedLinear(int layer, String name, int outFeatures, int inFeatures, double targetSparsity,
+                           long pruned, long zeros, int deadInputs, double percdamp) {
+
+    /** Number of weights, {@code outFeatures x inFeatures}. */
+    public long parameters() { return (long) outFeatures * inFeatures; }
+
+    /** Zero weights over all weights after pruning: the sparsity a sparse format would see. */
+    public double actualSparsity() { return (double) zeros / parameters(); }
+}

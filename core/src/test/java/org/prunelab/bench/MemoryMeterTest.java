@@ -1,0 +1,38 @@
+package org.prunelab.bench;
+
+import org.junit.jupiter.api.Test;
+import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.LlamaModel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class MemoryMeterTest {
+
+    @Test
+    void peakSeesMemoryTouchedAfterStartAndTheRatioUsesTheBaseline() {
+        assumeTrue(MemoryMeter.supported(), "no /proc/self/status: not Linux");
+        try (MemoryMeter meter = MemoryMeter.afterLoad().startPeak()) {
+            assertThat(meter.baselineBytes()).isPositive();
+            // Native memory: fresh pages, unlike the Java heap, which may reuse pages already resident.
+            java.nio.ByteBuffer big = java.nio.ByteBuffer.allocateDirect(200 << 20);
+            for (int i = 0; i < big.capacity(); i += 4096) big.put(i, (byte) 1); // touch every page
+            long peak = meter.peakBytes();
+            assertThat(peak).isGreaterThanOrEqualTo(MemoryMeter.residentBytes() - (1 << 20));
+            assertThat(peak - meter.baselineBytes()).isGreaterThan(100L << 20);
+            assertThat(meter.overheadRatio(50L << 20)).isGreaterThan(2.0);
+            assertThat(big.get(4096)).isEqualTo((byte) 1);
+        }
+    }
+
+    @Test
+    void fp32ModelBytesCountsTiedEmbeddingsOnce() {
+        LlamaConfig c = new LlamaConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+        LlamaModel m = LlamaModel.fromTensors(c, new RandomWeights(c, 1, 0.1));
+        long perBlock = 32L * 32 + 2 * 16L * 32 + 32L * 32 + 3 * 48L * 32 + 2 * 32;
+        assertThat(MemoryMeter.fp32ModelBytes(m)).isEqualTo(4 * (50L * 32 + 2 * perBlock + 32));
+        LlamaConfig untied = new LlamaConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, false, 1, 2);
+        LlamaModel u = LlamaModel.fromTensors(untied, new RandomWeights(untied, 1, 0.1));
+        assertThat(MemoryMeter.fp32ModelBytes(u)).isEqualTo(4 * (2 * 50L * 32 + 2 * perBlock + 32));
+    }
+}

@@ -1,0 +1,184 @@
+package org.prunelab.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.prunelab.PrunelabException;
+import org.prunelab.bench.MemoryMeter;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.data.Corpus;
+import org.prunelab.data.Datasets;
+import org.prunelab.data.Window;
+import org.prunelab.eval.Evaluation;
+import org.prunelab.eval.PerplexityResult;
+import org.prunelab.model.LoadedModel;
+import org.prunelab.model.ModelLoader;
+import org.prunelab.model.PrunedModelWriter;
+import org.prunelab.prune.CalibrationData;
+import org.prunelab.prune.LayerwisePruner;
+import org.prunelab.prune.LayerwiseResult;
+import org.prunelab.prune.OwlAllocator;
+import org.prunelab.prune.PruneReport;
+import org.prunelab.prune.PruningMethod;
+import org.prunelab.prune.PruningMethods;
+import org.prunelab.prune.SparsityPattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code prunelab prune}: unstructured or N:M pruning of every block's linears with sequential
+ * calibration ({@link LayerwisePruner}), saved as a Hugging Face checkpoint directory with a
+ * {@code prune_report.json}.
+ */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = {"Prune a model's linears (magnitude, Wanda or SparseGPT; unstructured or N:M; optionally OWL)",
+                "block by block on calibration windows, and save it with config.json, tokenizer.json and prune_report.json."})
+final class PruneCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--model", defaultValue = "smollm2-135m",
+            description = "Registered name, .gguf file, or checkpoint directory (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--method", required = true, description = "magnitude, wanda or sparsegpt.")
+    String method;
+
+    @Option(names = "--sparsity", description = "Fraction of weights to remove, in [0, 1); implied (1 - N/M) for N:M patterns.")
+    Double sparsity;
+
+    @Option(names = "--pattern", defaultValue = "unstructured", description = "unstructured, 2:4 or 4:8 (any N:M) (default: ${DEFAULT-VALUE}).")
+    String pattern;
+
+    @Option(names = "--owl", description = "Outlier-weighted layer-wise sparsity (OWL, M=5, lambda=0.08) on top of wanda or sparsegpt.")
+    boolean owl;
+
+    @Option(names = "--calib", defaultValue = "brown", description = "Calibration dataset; its calibration split is used (default: ${DEFAULT-VALUE}).")
+    String calib;
+
+    @Option(names = "--nsamples", defaultValue = "128", description = "Calibration windows (default: ${DEFAULT-VALUE}).")
+    int nsamples;
+
+    @Option(names = "--seqlen", defaultValue = "512", description = "Tokens per calibration window (default: ${DEFAULT-VALUE}).")
+    int seqlen;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Calibration sampling seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--out", required = true, description = "Directory to create for the pruned model (must not exist).")
+    Path out;
+
+    @Option(names = "--eval", description = "Also report perplexity before and after pruning on this dataset's evaluation split.")
+    String eval;
+
+    @Option(names = "--eval-seqlen", defaultValue = "512", description = "Window length for --eval (default: ${DEFAULT-VALUE}).")
+    int evalSeqlen;
+
+    @Option(names = "--eval-windows", defaultValue = "0", description = "Evaluate only the first N windows for --eval (default: all).")
+    int evalWindows;
+
+    @Override
+    public Integer call() {
+        common.apply();
+        // Everything that can be checked without the model is checked before seconds of loading.
+        PruningMethod<?> m = PruningMethods.byName(method);
+        SparsityPattern p = sparsityPattern();
+        LayerwisePruner pruner = new LayerwisePruner(m, p, owl ? new OwlAllocator() : null);
+        if (nsamples < 1) {
+            throw new PrunelabException.InvalidArgument("--nsamples must be at least 1, got " + nsamples
+                    + ": the reference calibrates on 128 windows");
+        }
+        PrunedModelWriter.checkWritable(out);
+        PrunelabHome home = PrunelabHome.fromEnvironment();
+        Corpus calibCorpus = m.needsCalibration() ? Datasets.resolve(calib, home) : null;
+        Corpus evalCorpus = eval != null ? Datasets.resolve(eval, home) : null;
+
+        try (LoadedModel loaded = ModelLoader.load(model, home)) {
+            List<Window> windows = List.of();
+            if (m.needsCalibration()) {
+                loaded.checkSeqlen(seqlen);
+                windows = CalibrationData.sample(calibCorpus, loaded.tokenizer()::encode, nsamples, seqlen, seed);
+            }
+            MemoryMeter meter = MemoryMeter.afterLoad();
+            PerplexityResult dense = evalCorpus == null ? null
+                    : Evaluation.perplexity(loaded, evalCorpus, evalSeqlen, evalWindows, new ConsoleProgress("eval dense"));
+
+            meter.startPeak();
+            long start = System.nanoTime();
+            LayerwiseResult result = pruner.prune(loaded.model(), windows.stream().map(Window::tokens).toList(),
+                    new ConsoleProgress("prune " + m.name()));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long peak = meter.peakBytes();
+            meter.close();
+
+            PerplexityResult after = evalCorpus == null ? null
+                    : Evaluation.perplexity(loaded, evalCorpus, evalSeqlen, evalWindows, new ConsoleProgress("eval pruned"));
+            PruneReport report = new PruneReport(model, result, m.needsCalibration() ? calib : null, nsamples, seqlen,
+                    seed, windows, seconds, meter.baselineBytes(), peak, MemoryMeter.fp32ModelBytes(loaded.model()));
+            PrunedModelWriter.write(out, loaded.model(), loaded.tokenizer(), Map.of("prune_report.json", report.toJson()));
+            print(report, dense, after);
+        }
+        return 0;
+    }
+
+    private SparsityPattern sparsityPattern() {
+        if (pattern.equalsIgnoreCase("unstructured")) {
+            if (sparsity == null) {
+                throw new PrunelabException.InvalidArgument("--sparsity is required for --pattern unstructured, e.g. --sparsity 0.5");
+            }
+            return SparsityPattern.unstructured(sparsity);
+        }
+        if (!pattern.contains(":")) {
+            throw new PrunelabException.InvalidArgument("unknown --pattern '" + pattern + "': use unstructured, 2:4 or 4:8");
+        }
+        SparsityPattern nm = SparsityPattern.parse(pattern);
+        if (sparsity != null && Math.abs(sparsity - nm.sparsity()) > 1e-9) {
+            SparsityPattern.unstructured(sparsity); // a value outside [0, 1) is reported as such first
+            throw new PrunelabException.InvalidArgument("--sparsity " + sparsity + " contradicts --pattern " + nm.label()
+                    + ", which always removes " + nm.sparsity() + " of the weights: drop --sparsity");
+        }
+        return nm;
+    }
+
+    private void print(PruneReport r, PerplexityResult dense, PerplexityResult after) {
+        PrintWriter o = spec.commandLine().getOut();
+        if (common.json) {
+            ObjectNode j = r.toJsonNode();
+            j.remove("linears");
+            j.remove("calibration_windows");
+            j.put("out", out.toAbsolutePath().toString()).put("threads", common.threads());
+            if (dense != null) {
+                j.put("eval_dataset", eval).put("eval_seqlen", evalSeqlen).put("eval_windows", after.windows())
+                        .put("perplexity_dense", dense.perplexity()).put("perplexity", after.perplexity())
+                        .put("ppl_ratio", after.perplexity() / dense.perplexity());
+            }
+            JsonOutput.print(o, j);
+            return;
+        }
+        LayerwiseResult res = r.result();
+        o.printf("model                  %s%n", model);
+        o.printf("method                 %s, %s, target sparsity %.4f%s%n", res.method(), res.pattern().label(),
+                res.pattern().sparsity(), res.owl() ? ", OWL" : "");
+        if (r.calibDataset() != null) {
+            o.printf("calibration            %s, %d x %d tokens, seed %d%n", r.calibDataset(), r.nsamples(), r.seqlen(), r.seed());
+        }
+        o.printf("actual sparsity        %.6f over %d pruned linears (embeddings and LM head untouched)%n",
+                res.actualSparsity(), res.linears().size());
+        o.printf("prune_seconds          %.2f%n", r.pruneSeconds());
+        o.printf("memory_overhead_ratio  %.4f (peak RSS %.1f MB, after load %.1f MB, fp32 model %.1f MB)%n",
+                r.memoryOverheadRatio(), r.peakRssBytes() / 1e6, r.rssAfterLoadBytes() / 1e6, r.modelBytes() / 1e6);
+        if (dense != null) {
+            o.printf("perplexity             %.4f dense -> %.4f pruned (%s evaluation split, %d x %d tokens)%n",
+                    dense.perplexity(), after.perplexity(), eval, after.windows(), evalSeqlen);
+        }
+        o.printf("saved                  %s%n", out.toAbsolutePath());
+        o.flush();
+    }
+}

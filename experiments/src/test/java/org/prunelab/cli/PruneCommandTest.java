@@ -1,0 +1,130 @@
+package org.prunelab.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.DenseLinear;
+import org.prunelab.model.LoadedModel;
+import org.prunelab.model.ModelLoader;
+import org.prunelab.tensor.FloatMatrix;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.prunelab.cli.CliErrorsTest.assumeModelFetched;
+import static org.prunelab.cli.CliErrorsTest.run;
+
+/** {@code prunelab prune} end to end on the real model at small settings, and its bad-input messages. */
+class PruneCommandTest {
+
+    static void assertUserError(CliErrorsTest.Outcome o, String... fragments) {
+        assertThat(o.status()).as(o.err()).isEqualTo(1);
+        assertThat(o.err()).startsWith("error: ").doesNotContain("\tat ");
+        for (String f : fragments) assertThat(o.err()).contains(f);
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeLoadingTheModel(@TempDir Path tmp) throws Exception {
+        String out = tmp.resolve("out").toString();
+        assertUserError(run("prune", "--method", "wanda", "--sparsity", "1.0", "--out", out), "outside [0, 1)");
+        assertUserError(run("prune", "--method", "wanda", "--sparsity", "-0.1", "--out", out), "outside [0, 1)");
+        assertUserError(run("prune", "--method", "wanda", "--pattern", "4:4", "--out", out), "0 < N < M");
+        assertUserError(run("prune", "--method", "wanda", "--pattern", "2:4", "--sparsity", "0.7", "--out", out), "drop --sparsity");
+        assertUserError(run("prune", "--method", "wanda", "--sparsity", "0.5", "--nsamples", "0", "--out", out), "--nsamples", "at least 1");
+        assertUserError(run("prune", "--method", "magnitude", "--sparsity", "0.5", "--owl", "--out", out), "--owl", "wanda", "sparsegpt");
+        assertUserError(run("prune", "--method", "obs", "--sparsity", "0.5", "--out", out), "obs", "magnitude, wanda, sparsegpt");
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        assertUserError(run("prune", "--method", "magnitude", "--sparsity", "0.5", "--out", file.resolve("m").toString()),
+                "cannot be written");
+        assertUserError(run("prune", "--method", "magnitude", "--sparsity", "0.5", "--out", tmp.toString()), "already exists");
+        assertThat(tmp.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void badInputThatNeedsTheModel(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        Path text = Files.writeString(tmp.resolve("short.txt"), "A few words of calibration text, far too few.\n\nAnother line.");
+        CliErrorsTest.Outcome o = run("prune", "--method", "wanda", "--sparsity", "0.5", "--calib", text.toString(),
+                "--nsamples", "4", "--seqlen", "64", "--out", tmp.resolve("a").toString());
+        assertUserError(o, "4 x 64 = 256", "tokens", "--nsamples");
+        assertUserError(run("prune", "--method", "magnitude", "--pattern", "2:5", "--out", tmp.resolve("b").toString()),
+                "divisible by 5", "576");
+        assertThat(tmp.resolve("a")).doesNotExist();
+        assertThat(tmp.resolve("b")).doesNotExist();
+    }
+
+    @Test
+    void wandaOnTheRealModelSavesAReloadableModelAndItsReport(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        Path dir = tmp.resolve("wanda");
+        CliErrorsTest.Outcome o = run("prune", "--model", "smollm2-135m", "--method", "wanda", "--sparsity", "0.5",
+                "--calib", "brown", "--nsamples", "2", "--seqlen", "32", "--seed", "3", "--out", dir.toString(), "--json");
+        assertThat(o.status()).as(o.err()).isZero();
+        JsonNode summary = new ObjectMapper().readTree(o.out());
+        assertThat(summary.get("actual_sparsity").asDouble()).isBetween(0.5, 0.5001);
+        assertThat(summary.get("prune_seconds").asDouble()).isPositive();
+        assertThat(summary.get("model_bytes").asLong()).isEqualTo(4L * 134_515_008);
+
+        JsonNode report = new ObjectMapper().readTree(dir.resolve("prune_report.json").toFile());
+        assertThat(report.get("method").asText()).isEqualTo("wanda");
+        assertThat(report.get("linears")).hasSize(30 * 7);
+        assertThat(report.get("calibration_windows")).hasSize(2);
+        assertThat(report.get("calibration_windows").get(0).get("dataset").asText()).isEqualTo("brown");
+        assertThat(report.get("calibration_windows").get(0).get("split").asText()).isEqualTo("calibration");
+
+        PrunelabHome home = PrunelabHome.fromEnvironment();
+        try (LoadedModel pruned = ModelLoader.load(dir.toString(), home); LoadedModel dense = ModelLoader.load("smollm2-135m", home)) {
+            assertThat(pruned.model().embedTokens().data()).isEqualTo(dense.model().embedTokens().data());
+            for (DecoderBlock b : pruned.model().blocks()) {
+                for (String name : DecoderBlock.LINEAR_NAMES) {
+                    FloatMatrix w = ((DenseLinear) b.linear(name)).weight();
+                    for (int r = 0; r < w.rows(); r += 97) {
+                        int zeros = 0;
+                        for (int c = 0; c < w.cols(); c++) if (w.get(r, c) == 0f) zeros++;
+                        assertThat(zeros).as("layer %d %s row %d", b.index(), name, r).isGreaterThanOrEqualTo(w.cols() / 2);
+                    }
+                }
+            }
+            int[] tokens = pruned.tokenizer().encode("The jury said it did find that");
+            assertThat(pruned.model().logits(tokens)).isNotEqualTo(dense.model().logits(tokens));
+        }
+    }
+
+    /** kill -9 while pruning: the output directory must not exist, not even partly. */
+    @Test
+    void aKilledRunLeavesNoOutputDirectory(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        Path dir = tmp.resolve("killed");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "org.prunelab.cli.Main",
+                "prune", "--method", "sparsegpt", "--sparsity", "0.5", "--nsamples", "8", "--seqlen", "128",
+                "--out", dir.toString()));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        boolean pruning = false;
+        try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream()))) {
+            for (String line; (line = err.readLine()) != null; ) {
+                if (line.contains("block 1/30")) {
+                    pruning = true;
+                    break;
+                }
+            }
+            p.destroyForcibly();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(pruning).as("the child reached the pruning loop").isTrue();
+        assertThat(dir).doesNotExist();
+        try (var left = Files.list(tmp)) {
+            assertThat(left).isEmpty();
+        }
+    }
+}
