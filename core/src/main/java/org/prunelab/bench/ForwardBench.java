@@ -11,8 +11,11 @@ import java.util.SplittableRandom;
 /**
  * Prefill speed of a random-weight model with SmolLM2-135M's exact shape: median wall time of
  * {@code logits(tokens)} over seqlen tokens (all positions' logits, like transformers' forward) and of
- * {@code tokenNll}. Usage: {@code ForwardBench [seqlen=512] [repeats=5] [threads]}; the GEMM backend follows
- * {@code -Dprunelab.gemm}, OpenBLAS threads follow {@code OPENBLAS_NUM_THREADS}. Prints tokens/s.
+ * {@code tokenNll} and of a prefill into a KV cache (last position's logits only). Usage:
+ * {@code ForwardBench [seqlen=512] [repeats=5] [threads]}; the GEMM backend follows {@code -Dprunelab.gemm};
+ * leave {@code OPENBLAS_NUM_THREADS} unset so BLAS calls are single-threaded and split over prunelab's own
+ * threads (see {@code BlasGemm}). Prints median and minimum wall time and tokens/s; the torch counterpart
+ * is {@code tools/reference/torch_forward_bench.py}.
  */
 public final class ForwardBench {
     private ForwardBench() {}

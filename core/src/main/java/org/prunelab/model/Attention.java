@@ -11,9 +11,8 @@ import org.prunelab.tensor.VectorMath;
  *
  * <p>Batched prefill over T new tokens after {@code past} cached ones: the scores of a tile of query rows
  * against all visible keys are one GEMM ({@code Q K^T}), then a row softmax, then one GEMM ({@code P V}).
- * Heads and row tiles are independent, so they run in parallel on {@link Parallel}; the GEMMs inside use the
- * single-threaded Vector API kernel because the parallelism is already outside them (a threaded BLAS
- * called from several threads at once would fight for the same cores). Each tile only computes the key
+ * Heads and row tiles are independent, so they run in parallel on {@link Parallel}; the GEMMs inside are
+ * the active backend's single-threaded form because the parallelism is already outside them. Each tile only computes the key
  * columns its last row can see, which skips most of the masked upper triangle.
  */
 public final class Attention {
@@ -79,7 +78,7 @@ public final class Attention {
         int qDim = config.qDim();
         int kvDim = config.kvDim();
         int tiles = (tokens + ROW_TILE - 1) / ROW_TILE;
-        Gemm gemm = Gemm.vectorSingleThreaded();
+        Gemm gemm = Gemm.active().singleThreaded();
         Parallel.forRange(heads * tiles, 1, (from, to) -> {
             float[] scores = new float[Math.min(ROW_TILE, tokens) * (past + tokens)];
             for (int task = from; task < to; task++) {

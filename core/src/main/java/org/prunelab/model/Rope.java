@@ -1,6 +1,9 @@
 package org.prunelab.model;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.PrunelabException;
+import org.prunelab.tensor.Parallel;
 
 import java.util.Locale;
 
@@ -14,6 +17,8 @@ import java.util.Locale;
  * factor, keeps high ones, and interpolates smoothly in between.
  */
 public final class Rope {
+    /** Half a SmolLM2 head (32 floats) is two 512-bit or four 256-bit vectors. */
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private final int headDim;
     private final float[] invFreq;
 
@@ -59,20 +64,32 @@ public final class Rope {
         int width = heads * headDim;
         float[] cos = table.cos();
         float[] sin = table.sin();
-        for (int t = 0; t < tokens; t++) {
-            int angles = t * half;
-            for (int h = 0; h < heads; h++) {
-                int base = t * width + h * headDim;
-                for (int i = 0; i < half; i++) {
-                    float x1 = x[base + i];
-                    float x2 = x[base + half + i];
-                    float c = cos[angles + i];
-                    float s = sin[angles + i];
-                    x[base + i] = x1 * c - x2 * s;
-                    x[base + half + i] = x2 * c + x1 * s;
+        int vectorEnd = S.loopBound(half);
+        Parallel.forRange(tokens, 32, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int angles = t * half;
+                for (int h = 0; h < heads; h++) {
+                    int base = t * width + h * headDim;
+                    int i = 0;
+                    for (; i < vectorEnd; i += S.length()) {
+                        FloatVector x1 = FloatVector.fromArray(S, x, base + i);
+                        FloatVector x2 = FloatVector.fromArray(S, x, base + half + i);
+                        FloatVector c = FloatVector.fromArray(S, cos, angles + i);
+                        FloatVector s = FloatVector.fromArray(S, sin, angles + i);
+                        x1.mul(c).sub(x2.mul(s)).intoArray(x, base + i);
+                        x2.mul(c).add(x1.mul(s)).intoArray(x, base + half + i);
+                    }
+                    for (; i < half; i++) {
+                        float x1 = x[base + i];
+                        float x2 = x[base + half + i];
+                        float c = cos[angles + i];
+                        float s = sin[angles + i];
+                        x[base + i] = x1 * c - x2 * s;
+                        x[base + half + i] = x2 * c + x1 * s;
+                    }
                 }
             }
-        }
+        });
     }
 
     static float[] inverseFrequencies(int headDim, double theta, LlamaConfig.RopeScaling scaling) {

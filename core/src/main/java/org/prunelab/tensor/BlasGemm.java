@@ -8,10 +8,23 @@ import dev.ludovic.netlib.blas.NativeBLAS;
  * matrix with row stride ld is the same memory as its transpose in column-major with leading dimension ld.
  * So row-major {@code C = op(A) op(B)} is computed as column-major {@code C^T = op(B)^T op(A)^T}: swap the
  * operands and m with n, keep the transpose flags. No data is copied.
+ *
+ * <p>Threading: prunelab splits large products into row (or column) blocks across {@link Parallel}'s threads,
+ * each block one single-threaded BLAS call. On a busy machine this beats OpenBLAS's own threads, whose
+ * spin-waiting competes with the Java threads doing attention and elementwise work (measured: 2x slower
+ * prefill on 2 shared cores). So, unless the user set it, {@code OPENBLAS_NUM_THREADS} is set to 1 before
+ * the library loads, together with {@link OpenBlasCoreType}.
  */
 final class BlasGemm extends Gemm {
     private static final class Holder {
-        static final BlasGemm INSTANCE = new BlasGemm(BLAS.getInstance());
+        static {
+            // Both must precede the first load of libblas, where OpenBLAS reads its environment.
+            OpenBlasCoreType.applyIfUnset();
+            OpenBlasCoreType.setIfUnset("OPENBLAS_NUM_THREADS", "1");
+        }
+
+        static final BlasGemm PARALLEL = new BlasGemm(BLAS.getInstance(), true);
+        static final BlasGemm SERIAL = new BlasGemm(PARALLEL.blas, false);
         static final boolean NATIVE = detectNative();
 
         private static boolean detectNative() {
@@ -23,19 +36,31 @@ final class BlasGemm extends Gemm {
         }
     }
 
-    private final BLAS blas;
+    /** Below this many multiply-adds a product is one call; splitting would cost more than it saves. */
+    private static final long PARALLEL_WORK = 1L << 20;
 
-    private BlasGemm(BLAS blas) {
+    private final BLAS blas;
+    private final boolean parallel;
+
+    private BlasGemm(BLAS blas, boolean parallel) {
         this.blas = blas;
+        this.parallel = parallel;
     }
 
     static BlasGemm instance() {
-        return Holder.INSTANCE;
+        return Holder.PARALLEL;
+    }
+
+    static BlasGemm serial() {
+        return Holder.SERIAL;
     }
 
     static boolean isNative() {
         return Holder.NATIVE;
     }
+
+    @Override
+    public Gemm singleThreaded() { return Holder.SERIAL; }
 
     @Override
     public Backend backend() { return Backend.BLAS; }
@@ -49,6 +74,21 @@ final class BlasGemm extends Gemm {
             scaleC(m, n, beta, c, cOff, ldc);
             return;
         }
+        int threads = Parallel.threads();
+        if (!parallel || threads == 1 || (long) m * n * k < PARALLEL_WORK) {
+            call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        } else if (m >= 16 * threads) {
+            // Row block [from, to) of C needs rows [from, to) of op(A): a row offset, or a column offset if A is transposed.
+            Parallel.forRange(m, 16, (from, to) -> call(transA, transB, to - from, n, k, alpha,
+                    a, aOff + (transA ? from : from * lda), lda, b, bOff, ldb, beta, c, cOff + from * ldc, ldc));
+        } else {
+            Parallel.forRange(n, 64, (from, to) -> call(transA, transB, m, to - from, k, alpha,
+                    a, aOff, lda, b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc));
+        }
+    }
+
+    private void call(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                      float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
         blas.sgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k,
                 alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
     }

@@ -72,10 +72,11 @@ public abstract sealed class Gemm permits ScalarGemm, VectorGemm, BlasGemm {
         };
     }
 
-    /** The Vector API kernel run on the calling thread only, for callers that parallelise around it. */
-    public static Gemm vectorSingleThreaded() {
-        return VectorGemm.SERIAL;
-    }
+    /**
+     * This backend running each product on the calling thread only, for callers that parallelise around
+     * it (attention runs heads in parallel).
+     */
+    public abstract Gemm singleThreaded();
 
     /** Whether netlib found a native BLAS (OpenBLAS) on this machine. */
     public static boolean nativeBlasAvailable() {

@@ -7,6 +7,9 @@ final class ScalarGemm extends Gemm {
     private ScalarGemm() {}
 
     @Override
+    public Gemm singleThreaded() { return this; }
+
+    @Override
     public Backend backend() { return Backend.SCALAR; }
 
     @Override

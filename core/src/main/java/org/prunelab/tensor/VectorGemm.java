@@ -30,6 +30,9 @@ final class VectorGemm extends Gemm {
     }
 
     @Override
+    public Gemm singleThreaded() { return SERIAL; }
+
+    @Override
     public Backend backend() { return Backend.VECTOR; }
 
     @Override

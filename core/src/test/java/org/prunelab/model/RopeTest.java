@@ -1,6 +1,8 @@
 package org.prunelab.model;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.prunelab.PrunelabException;
 
 import java.util.Random;
@@ -11,11 +13,13 @@ import static org.assertj.core.api.Assertions.within;
 
 class RopeTest {
 
-    @Test
-    void rotatesEachHalfPairByPositionTimesFrequency() {
-        LlamaConfig c = TinyLlama.config(4, 2);
+    @ParameterizedTest(name = "head_dim {0}")
+    @ValueSource(ints = {8, 64, 70})
+    void rotatesEachHalfPairByPositionTimesFrequency(int headDim) {
+        // 8 exercises the scalar loop only; 64 and 70 the vector loop, 70 with a scalar tail.
+        LlamaConfig c = new LlamaConfig(32, 48, 2, 3, 1, headDim, 50, 64, 1e-5, 10000, null, true, 1, 2);
         Rope rope = new Rope(c);
-        int d = c.headDim(), half = d / 2, heads = c.numAttentionHeads(), tokens = 5, start = 17;
+        int d = c.headDim(), half = d / 2, heads = c.numAttentionHeads(), tokens = 40, start = 17;
         Random rnd = new Random(1);
         float[] x = new float[tokens * heads * d];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();

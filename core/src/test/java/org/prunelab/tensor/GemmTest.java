@@ -41,6 +41,19 @@ class GemmTest {
 
     @ParameterizedTest
     @EnumSource(value = Gemm.Backend.class, names = {"VECTOR", "BLAS"})
+    void largeProductsSplitAcrossThreadsByRowsOrColumns(Gemm.Backend backend) {
+        Parallel.setThreads(3);
+        Random rnd = new Random(11);
+        for (boolean ta : new boolean[]{false, true}) {
+            for (boolean tb : new boolean[]{false, true}) {
+                check(Gemm.of(backend), Gemm.of(Gemm.Backend.SCALAR), rnd, 301, 203, 41, ta, tb, 1f, 0f);  // rows
+                check(Gemm.of(backend), Gemm.of(Gemm.Backend.SCALAR), rnd, 3, 1999, 301, ta, tb, 1f, 0.5f); // columns
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Gemm.Backend.class, names = {"VECTOR", "BLAS"})
     void stridedOffsetsAddressOneHeadOfAWiderMatrix(Gemm.Backend backend) {
         // Q [t, heads*hd] times K [t, kvHeads*hd]^T for head 2 / kv head 1, written into a wider C.
         Random rnd = new Random(7);
