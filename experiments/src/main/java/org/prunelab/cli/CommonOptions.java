@@ -9,8 +9,8 @@ final class CommonOptions {
     @Option(names = "--json", description = "Print one JSON object on stdout (progress stays on stderr).")
     boolean json;
 
-    @Option(names = "--threads", description = "Worker threads for the Java kernels (default: all cores). "
-            + "The launcher passes the same number to OpenBLAS.")
+    @Option(names = "--threads", description = "Threads for the products (default: all cores). Large BLAS products are split "
+            + "over these threads; OpenBLAS itself runs single-threaded unless OPENBLAS_NUM_THREADS is set.")
     Integer threads;
 
     /** Applies the thread setting; call first in {@code call()}. */
