@@ -347,6 +347,7 @@ def main():
     ap.add_argument("--brown", type=Path, default=reflib.default_gguf().parents[2] / "corpora" / "brown")
     ap.add_argument("--batch", type=int, default=8, help="windows per layer call during calibration")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dump-calib", type=Path, help="write the calibration windows used as JSON (list of lists)")
     ap.add_argument("--save", type=Path, help="write the pruned model here (safetensors + config.json + tokenizer)")
     args = ap.parse_args()
 
@@ -375,6 +376,8 @@ def main():
         calib_src = f"brown calibration files, random windows, seed {args.calib_brown[2]} (not prunelab's windows)"
     else:
         calib, calib_src = [], None
+    if args.dump_calib:
+        args.dump_calib.write_text(json.dumps(calib))
     calib = torch.tensor(calib, dtype=torch.long)
 
     start = time.perf_counter()
