@@ -267,6 +267,25 @@ def sparsity_summary(model) -> dict:
             "linears": len(per_linear), "per_layer": [round(s, 6) for s in per_layer]}
 
 
+def save(model, tok, out: Path) -> None:
+    """config.json + model.safetensors (+ tokenizer files) in Hugging Face layout.
+
+    transformers 5 refuses save_pretrained on a model loaded from a GGUF ("quantized with gguf and
+    is not serializable"), so the fp32 state dict is written directly; lm_head is tied to
+    embed_tokens and is left out, as save_pretrained would.
+    """
+    from safetensors.torch import save_file
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()
+             if not (k == "lm_head.weight" and model.config.tie_word_embeddings)}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    config["torch_dtype"] = config["dtype"] = "float32"
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    tok.save_pretrained(out)
+
+
 # ----------------------------------------------------------------------------------------------
 # data
 
@@ -403,8 +422,7 @@ def main():
         result.update({"eval": src, "eval_windows": len(wins), "eval_seqlen": len(wins[0]),
                        "perplexity": reflib.perplexity(nlls), "eval_seconds": time.perf_counter() - t0})
     if args.save:
-        model.save_pretrained(args.save)
-        tok.save_pretrained(args.save)
+        save(model, tok, args.save)
         result["saved"] = str(args.save)
     result["versions"] = reflib.versions()
     result["command"] = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
