@@ -90,7 +90,12 @@ def mean_squares(X):
 
 
 def wanda_scores(W, X):
-    return W.double().abs() * torch.sqrt(mean_squares(X)).reshape(1, -1)
+    return wanda_scores_from_mean_squares(W, mean_squares(X))
+
+
+def wanda_scores_from_mean_squares(W, ms):
+    """|W_ij| * sqrt(ms_j), ms = per-input mean of squares over tokens (float64), as accumulated by prune_model.py."""
+    return W.double().abs() * torch.sqrt(ms).reshape(1, -1)
 
 
 def magnitude_mask(W, pattern):
@@ -103,14 +108,19 @@ def wanda_mask(W, X, pattern):
 
 def sparsegpt(W, X, pattern, dtype=torch.float64):
     """Returns (pruned weights float32, pruned mask). dtype float32 mirrors the reference's dtypes."""
+    Xd = X.to(dtype)
+    return sparsegpt_from_hessian(W, (2.0 / X.shape[0]) * (Xd.t() @ Xd), pattern, dtype)
+
+
+def sparsegpt_from_hessian(W, H, pattern, dtype=torch.float64, percdamp=PERCDAMP):
+    """SparseGPT given H = 2/N X^T X (cols x cols; not modified). Returns (pruned weights float32, mask)."""
     W = W.to(dtype).clone()
     rows, cols = W.shape
-    Xd = X.to(dtype)
-    H = (2.0 / X.shape[0]) * (Xd.t() @ Xd)
+    H = H.to(dtype).clone()
     dead = torch.diag(H) == 0
     H[dead, dead] = 1
     W[:, dead] = 0
-    H += PERCDAMP * torch.mean(torch.diag(H)) * torch.eye(cols, dtype=dtype)
+    H += percdamp * torch.mean(torch.diag(H)) * torch.eye(cols, dtype=dtype)
     U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True)
     nm = pattern["kind"] == "nm"
     block = BLOCKSIZE - BLOCKSIZE % pattern["m"] if nm else BLOCKSIZE
