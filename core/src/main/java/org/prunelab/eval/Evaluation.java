@@ -23,12 +23,23 @@ public final class Evaluation {
      * @throws PrunelabException.Dataset         if the split is shorter than one window
      */
     public static PerplexityResult perplexity(LoadedModel model, Corpus corpus, int seqlen, int maxWindows, Progress progress) {
+        List<Window> windows = windows(model, corpus, seqlen, maxWindows);
+        return Perplexity.evaluate(model.model()::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
+    }
+
+    /**
+     * The evaluation windows {@link #perplexity} uses: the first {@code maxWindows} (0 = all) non-overlapping
+     * windows of {@code seqlen} tokens of the corpus's evaluation split.
+     *
+     * @throws PrunelabException.InvalidArgument for a seqlen outside [2, context] or a negative maxWindows
+     * @throws PrunelabException.Dataset         if the split is shorter than one window
+     */
+    public static List<Window> windows(LoadedModel model, Corpus corpus, int seqlen, int maxWindows) {
         model.checkSeqlen(seqlen);
         if (maxWindows < 0) {
             throw new PrunelabException.InvalidArgument("--windows must be 0 (all) or positive, got " + maxWindows);
         }
         List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encode, seqlen);
-        if (maxWindows > 0 && windows.size() > maxWindows) windows = windows.subList(0, maxWindows);
-        return Perplexity.evaluate(model.model()::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
+        return maxWindows > 0 && windows.size() > maxWindows ? windows.subList(0, maxWindows) : windows;
     }
 }

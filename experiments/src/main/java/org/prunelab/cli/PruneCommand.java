@@ -1,5 +1,7 @@
 package org.prunelab.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
 import org.prunelab.bench.MemoryMeter;
@@ -28,6 +30,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -85,7 +88,7 @@ final class PruneCommand implements Callable<Integer> {
     int evalWindows;
 
     @Override
-    public Integer call() {
+    public Integer call() throws JsonProcessingException {
         common.apply();
         // Everything that can be checked without the model is checked before seconds of loading.
         PruningMethod<?> m = PruningMethods.byName(method);
@@ -122,10 +125,26 @@ final class PruneCommand implements Callable<Integer> {
                     : Evaluation.perplexity(loaded, evalCorpus, evalSeqlen, evalWindows, new ConsoleProgress("eval pruned"));
             PruneReport report = new PruneReport(model, result, m.needsCalibration() ? calib : null, nsamples, seqlen,
                     seed, windows, seconds, meter.baselineBytes(), peak, MemoryMeter.fp32ModelBytes(loaded.model()));
-            PrunedModelWriter.write(out, loaded.model(), loaded.tokenizer(), Map.of("prune_report.json", report.toJson()));
+            Map<String, String> files = new LinkedHashMap<>();
+            ObjectNode reportJson = report.toJsonNode();
+            if (!windows.isEmpty()) files.put("calibration_ids.json", idsJson(windows));
+            if (after != null) {
+                reportJson.put("eval_dataset", eval).put("eval_seqlen", evalSeqlen).put("eval_windows", after.windows())
+                        .put("perplexity_dense", dense.perplexity()).put("perplexity", after.perplexity())
+                        .put("ppl_ratio", after.perplexity() / dense.perplexity());
+                files.put("eval_ids.json", idsJson(Evaluation.windows(loaded, evalCorpus, evalSeqlen, evalWindows)));
+            }
+            files.put("prune_report.json", JsonOutput.MAPPER.writeValueAsString(reportJson));
+            PrunedModelWriter.write(out, loaded.model(), loaded.tokenizer(), files);
             print(report, dense, after);
         }
         return 0;
+    }
+
+    /** Token ids of windows as a JSON list of lists: what tools/reference/compare_unstructured.py replays. */
+    private static String idsJson(List<Window> windows) throws JsonProcessingException {
+        return JsonOutput.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsString(windows.stream().map(Window::tokens).toList());
     }
 
     private SparsityPattern sparsityPattern() {
