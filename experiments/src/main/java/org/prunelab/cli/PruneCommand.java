@@ -109,9 +109,11 @@ final class PruneCommand implements Callable<Integer> {
                 loaded.checkSeqlen(seqlen);
                 windows = CalibrationData.sample(calibCorpus, loaded.tokenizer()::encode, nsamples, seqlen, seed);
             }
-            MemoryMeter meter = MemoryMeter.afterLoad();
             PerplexityResult dense = evalCorpus == null ? null
                     : Evaluation.perplexity(loaded, evalCorpus, evalSeqlen, evalWindows, new ConsoleProgress("eval dense"));
+            // Baseline just before pruning: after loading and, with --eval, after the dense evaluation, whose
+            // logits buffers would otherwise be charged to the pruning method.
+            MemoryMeter meter = MemoryMeter.afterLoad();
 
             meter.startPeak();
             long start = System.nanoTime();
