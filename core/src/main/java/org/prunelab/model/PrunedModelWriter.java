@@ -68,8 +68,14 @@ public final class PrunedModelWriter {
         checkWritable(dir);
         Path target = dir.toAbsolutePath().normalize();
         Path tmp = null;
+        Thread cleanup = null;
         try {
             tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+            // Ctrl-C or kill (SIGTERM) while saving runs shutdown hooks: remove the partial folder then too.
+            // (SIGKILL cannot be caught; the folder is hidden and named .NAME.partial-* so it is easy to spot.)
+            Path partial = tmp;
+            cleanup = new Thread(() -> deleteTree(partial), "prunelab-partial-cleanup");
+            Runtime.getRuntime().addShutdownHook(cleanup);
             weights(model).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
             HfConfigJson.write(model.config(), tmp.resolve("config.json"));
             tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
@@ -91,6 +97,13 @@ public final class PrunedModelWriter {
                     + ". Check that the folder is writable and the disk has room.", e);
         } finally {
             deleteTree(tmp);
+            if (cleanup != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is already exiting; the hook does the cleanup
+                }
+            }
         }
     }
 

@@ -37,7 +37,8 @@ final class BenchCommand implements Runnable {
 
     /** {@code prunelab bench forward}: prefill tokens/s and sgemm GFLOP/s, optionally beside transformers+torch. */
     @Command(name = "forward", mixinStandardHelpOptions = true,
-            description = {"Prefill throughput (batch 1, all positions' logits, no cache) at --seqlen and sgemm GFLOP/s",
+            description = {"Prefill tokens/s and sgemm GFLOP/s, optionally beside transformers + torch.",
+                    "Prefill: batch 1, all positions' logits, no cache, at --seqlen; sgemm GFLOP/s",
                     "on the model's own linear shapes. With --vs-torch, runs tools/reference/bench_prefill.py",
                     "(transformers + torch eager, fp32, same thread count) in the same run and reports the ratio."})
     static final class Forward implements Callable<Integer> {

@@ -18,7 +18,13 @@ final class ConsoleProgress implements Progress {
     private boolean drawn;
 
     ConsoleProgress(String task) {
-        this(System.err, task, System.console() != null);
+        this(System.err, task, stderrIsTerminal());
+    }
+
+    /** The launcher tells whether stderr is a terminal ({@code [ -t 2 ]}); Java itself can only ask about stdin/stdout. */
+    private static boolean stderrIsTerminal() {
+        String tty = System.getProperty("prunelab.stderr.tty");
+        return tty != null ? Boolean.parseBoolean(tty) : System.console() != null;
     }
 
     ConsoleProgress(PrintStream err, String task, boolean interactive) {

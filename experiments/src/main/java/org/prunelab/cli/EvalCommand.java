@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
 
 /** {@code prunelab eval}: perplexity of a model on a dataset's evaluation split. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Perplexity on the evaluation split of a dataset, by the Wanda/SparseGPT protocol:",
+        description = {"Perplexity on the evaluation split of a dataset.",
+                "Protocol of the Wanda/SparseGPT reference code:",
                 "documents joined with a blank line, tokenised once, cut into non-overlapping windows of --seqlen."})
 final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -47,6 +47,14 @@ public final class Main implements Runnable {
                 cmd.getErr().flush();
                 return 1;
             }
+            if (ex instanceof java.io.UncheckedIOException || ex instanceof java.io.IOException) {
+                // A file that cannot be read or written is the user's to fix; no stack trace for it.
+                Throwable io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : ex;
+                cmd.getErr().println("error: " + (ex.getMessage() != null && ex != io ? ex.getMessage() + ": " : "")
+                        + io.getMessage() + " (" + io.getClass().getSimpleName() + ")");
+                cmd.getErr().flush();
+                return 1;
+            }
             throw ex;
         });
         return cli.execute(args);

