@@ -138,6 +138,12 @@ public final class LayerwisePruner {
                 Map<String, S> stats = calibrate(model, l, cache, x, m::newStats);
                 SparsityPattern p = blockSparsities == null ? pattern : SparsityPattern.unstructured(blockSparsities[l]);
                 pruneBlock(m, model.block(l), stats, p, pruned);
+                stats = null;
+                // A block's statistics and solver temporaries (SparseGPT: ~150 MB of double arrays, allocated
+                // straight into the old generation) are garbage now. Collecting here keeps the heap, and so
+                // resident memory, from growing block after block: without it SparseGPT's peak RSS reached
+                // 7.6x the fp32 model's size, a measure of the collector rather than of the method.
+                System.gc();
                 if (l + 1 < blocks) propagate(model, l, cache, x);
             }
             progress.update(total, total, "blocks");
