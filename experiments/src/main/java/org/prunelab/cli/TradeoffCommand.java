@@ -115,8 +115,9 @@ final class TradeoffCommand implements Callable<Integer> {
     private void writeTable(List<Row> rows) {
         String text = "# Dense baseline: " + model + "\n\n"
                 + "Made by `./prunelab tradeoff` (threads: " + common.threads() + "). Perplexity on each dataset's evaluation\n"
-                + "split, non-overlapping windows of `seqlen` tokens, the Wanda/SparseGPT protocol described in README.md. The pruning sweep is not implemented yet;\n"
-                + "these are the dense numbers every pruned run will be compared with.\n\n" + table(rows);
+                + "split, non-overlapping windows of `seqlen` tokens (the Wanda/SparseGPT protocol described in README.md).\n"
+                + "The pruning sweep is not implemented yet; these are the dense numbers every pruned run will be\n"
+                + "compared with.\n\n" + table(rows);
         try {
             Path abs = out.toAbsolutePath();
             Files.createDirectories(abs.getParent());
