@@ -134,14 +134,23 @@ public final class MemoryMeter implements AutoCloseable {
     /** A "Key:   123 kB" line of /proc/self/status in bytes, or -1. */
     private static long statusBytes(String key) {
         try {
-            for (String line : Files.readAllLines(STATUS)) {
-                if (line.startsWith(key)) {
-                    String[] parts = line.substring(key.length()).trim().split("\\s+");
+            return statusBytes(Files.readAllLines(STATUS), key);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The value of a "Key:   123 kB" line among {@code lines}, in bytes; -1 if absent or not a number. */
+    static long statusBytes(java.util.List<String> lines, String key) {
+        for (String line : lines) {
+            if (line.startsWith(key)) {
+                String[] parts = line.substring(key.length()).trim().split("\\s+");
+                try {
                     return Long.parseLong(parts[0]) * 1024;
+                } catch (NumberFormatException e) {
+                    return -1;
                 }
             }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
         }
         return -1;
     }
