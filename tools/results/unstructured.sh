@@ -30,7 +30,7 @@ have() { grep -q "^$1	$2	$3	" "$TSV"; }
 
 render() {
   python3 - "$TSV" "$MD" "$NSAMPLES" "$SEQLEN" "$EVAL_WINDOWS" "$METHODS" <<'PY'
-import csv, sys
+import csv, os, sys
 tsv, md, nsamples, seqlen, windows, methods = sys.argv[1:]
 rows = list(csv.DictReader(open(tsv), delimiter="\t"))
 grid = [("dense", "dense", "0")]
@@ -66,6 +66,11 @@ if missing:
     out.append("Rows not run yet (the grid did not finish in the time available): " + ", ".join(missing) + ".")
 else:
     out.append("All rows of the grid are present.")
+# The comparison with the torch reference is kept by hand in its own file (its rows come from
+# tools/reference/compare_unstructured.py) and appended here, so re-rendering the grid never loses it.
+ref = os.path.join(os.path.dirname(md), "unstructured-reference.md")
+if os.path.exists(ref):
+    out += ["", open(ref).read().rstrip()]
 open(md, "w").write("\n".join(out) + "\n")
 PY
 }

@@ -59,6 +59,9 @@ final class BlasGemm extends Gemm {
         return Holder.NATIVE;
     }
 
+    /** The netlib BLAS behind this instance, for the double-precision kernels of {@link Gram}. */
+    dev.ludovic.netlib.blas.BLAS blas() { return blas; }
+
     @Override
     public Gemm singleThreaded() { return Holder.SERIAL; }
 
