@@ -89,6 +89,26 @@ final class MlflowBackend implements TrackingBackend {
     }
 
     @Override
+    public List<TaggedRun> runsTagged(String experimentId, String tag) {
+        List<TaggedRun> found = new ArrayList<>();
+        String pageToken = null;
+        do {
+            String token = pageToken;
+            org.mlflow.tracking.RunsPage page = call("search runs", () -> client.searchRuns(List.of(experimentId), "",
+                    Service.ViewType.ACTIVE_ONLY, 1000, List.of(), token));
+            for (Service.Run run : page.getItems()) {
+                for (Service.RunTag t : run.getData().getTagsList()) {
+                    if (t.getKey().equals(tag)) {
+                        found.add(new TaggedRun(run.getInfo().getRunId(), t.getValue(), run.getInfo().getStatus().name(), false));
+                    }
+                }
+            }
+            pageToken = page.getNextPageToken().filter(s -> !s.isEmpty()).orElse(null);
+        } while (pageToken != null);
+        return found;
+    }
+
+    @Override
     public void log(String runId, List<MetricPoint> metrics, Map<String, String> params, Map<String, String> tags) {
         List<Service.Metric> m = new ArrayList<>();
         for (MetricPoint p : metrics) {

@@ -58,6 +58,10 @@ public final class MlflowNames {
     /** The client-made idempotency key of a run; replay from the outbox finds runs by it. */
     public static final String RUN_KEY_TAG = "prunelab.run_key";
     public static final String VERSION_TAG = "prunelab.version";
+    /** SHA-256 of a sweep point's canonical spec ({@code org.prunelab.sweep.RunSpec#key}); resumed sweeps skip finished keys. */
+    public static final String SPEC_KEY_TAG = "prunelab.spec_key";
+    /** On a sweep's parent run: the sweep's name; on its points: the same, to find them together. */
+    public static final String SWEEP_TAG = "prunelab.sweep";
     /** "true" when the working tree had uncommitted changes. */
     public static final String GIT_DIRTY_TAG = "prunelab.git_dirty";
     public static final String CPU_MODEL_TAG = "host.cpu_model";

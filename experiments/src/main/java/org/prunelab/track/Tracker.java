@@ -4,7 +4,9 @@ import org.prunelab.PrunelabException;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -180,6 +182,57 @@ public final class Tracker implements AutoCloseable {
         }
         ensureRecorded(run);
         return run;
+    }
+
+    /**
+     * Every run of {@code experiment} carrying the tag {@code tag} (set at creation or later), from the server
+     * while online and from this tracker's outbox folder (runs recorded offline and not yet synced). Sweeps use
+     * it to find the points a killed or offline sweep already finished.
+     *
+     * @throws PrunelabException if an outbox file is unreadable
+     */
+    public synchronized List<TaggedRun> runsTagged(String experiment, String tag) {
+        List<TaggedRun> found = new ArrayList<>();
+        if (isOnline()) {
+            try {
+                found.addAll(backend.runsTagged(backend.experimentId(experiment), tag));
+            } catch (TrackingUnavailableException e) {
+                goOffline(e);
+            }
+        }
+        for (Path file : Outbox.files(outbox.dir())) {
+            Map<String, String> values = new LinkedHashMap<>();
+            Map<String, String> statuses = new LinkedHashMap<>();
+            Map<String, String> runIds = new LinkedHashMap<>();
+            for (OutboxRecord r : Outbox.read(file)) {
+                switch (r) {
+                    case OutboxRecord.StartRun s when s.experiment().equals(experiment) -> {
+                        statuses.put(s.runKey(), "RUNNING");
+                        if (s.runId() != null) runIds.put(s.runKey(), s.runId());
+                        if (s.tags().containsKey(tag)) values.put(s.runKey(), s.tags().get(tag));
+                    }
+                    case OutboxRecord.SetTags t when statuses.containsKey(t.runKey()) && t.tags().containsKey(tag) ->
+                            values.put(t.runKey(), t.tags().get(tag));
+                    case OutboxRecord.EndRun e when statuses.containsKey(e.runKey()) -> statuses.put(e.runKey(), e.status().name());
+                    default -> { }
+                }
+            }
+            values.forEach((key, value) -> found.add(new TaggedRun(runIds.get(key), value, statuses.get(key), true)));
+        }
+        return found;
+    }
+
+    /**
+     * Marks a server run that was left RUNNING by a process that died as KILLED, so the MLflow UI does not
+     * show it as still going. Does nothing while offline.
+     */
+    public synchronized void markKilled(String runId) {
+        if (!isOnline()) return;
+        try {
+            backend.endRun(runId, RunStatus.KILLED, System.currentTimeMillis());
+        } catch (TrackingUnavailableException e) {
+            goOffline(e);
+        }
     }
 
     /**

@@ -22,6 +22,9 @@ interface TrackingBackend extends AutoCloseable {
     /** The active run of the experiment whose {@value MlflowNames#RUN_KEY_TAG} tag is {@code runKey}. */
     Optional<String> findRunByKey(String experimentId, String runKey);
 
+    /** Every active run of the experiment that carries {@code tag}, with the tag's value and the run's status. */
+    List<TaggedRun> runsTagged(String experimentId, String tag);
+
     /** Logs metrics, params and tags in one batch. */
     void log(String runId, List<MetricPoint> metrics, Map<String, String> params, Map<String, String> tags);
 

@@ -106,6 +106,17 @@ final class FakeBackend implements TrackingBackend {
     }
 
     @Override
+    public List<TaggedRun> runsTagged(String experimentId, String tag) {
+        enter();
+        List<TaggedRun> found = runs.values().stream()
+                .filter(r -> r.experimentId.equals(experimentId) && r.tags.containsKey(tag))
+                .map(r -> new TaggedRun(r.id, r.tags.get(tag), r.status == null ? "RUNNING" : r.status.name(), false))
+                .toList();
+        leave();
+        return found;
+    }
+
+    @Override
     public void log(String runId, List<MetricPoint> metrics, Map<String, String> params, Map<String, String> tags) {
         enter();
         Run run = runs.get(runId);

@@ -20,26 +20,26 @@ import java.util.Map;
  * Reads what an MLflow server stored, through its REST API (2.0) with the JDK's own HTTP client, so the
  * tests check the server's view independently of the client library the tracker uses.
  */
-final class MlflowRest {
+public final class MlflowRest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final URI base;
 
-    MlflowRest(URI base) {
+    public MlflowRest(URI base) {
         this.base = base;
     }
 
     /** One run as the server has it. */
-    record Run(String id, String name, String status, Map<String, String> params, Map<String, String> tags,
+    public record Run(String id, String name, String status, Map<String, String> params, Map<String, String> tags,
                Map<String, Double> latestMetrics) {}
 
-    String experimentId(String name) {
+    public String experimentId(String name) {
         return get("/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + enc(name))
                 .path("experiment").path("experiment_id").asText();
     }
 
     /** Every active run of the experiment, by run name. */
-    Map<String, Run> runs(String experimentName) {
+    public Map<String, Run> runs(String experimentName) {
         String body = "{\"experiment_ids\":[\"" + experimentId(experimentName) + "\"],\"max_results\":1000}";
         Map<String, Run> runs = new HashMap<>();
         for (JsonNode r : post("/api/2.0/mlflow/runs/search", body).path("runs")) {
@@ -53,14 +53,26 @@ final class MlflowRest {
         return runs;
     }
 
+    /** Every active run of the experiment, names may repeat (resumed sweeps have several parents). */
+    public List<Run> runList(String experimentName) {
+        String body = "{\"experiment_ids\":[\"" + experimentId(experimentName) + "\"],\"max_results\":1000}";
+        List<Run> runs = new ArrayList<>();
+        for (JsonNode r : post("/api/2.0/mlflow/runs/search", body).path("runs")) {
+            runs.add(new Run(r.path("info").path("run_id").asText(), r.path("info").path("run_name").asText(),
+                    r.path("info").path("status").asText(), keyValues(r.path("data").path("params")),
+                    keyValues(r.path("data").path("tags")), metrics(r.path("data").path("metrics"))));
+        }
+        return runs;
+    }
+
     /** How many runs the experiment has (active ones). */
-    int runCount(String experimentName) {
+    public int runCount(String experimentName) {
         String body = "{\"experiment_ids\":[\"" + experimentId(experimentName) + "\"],\"max_results\":1000}";
         return post("/api/2.0/mlflow/runs/search", body).path("runs").size();
     }
 
     /** Every stored value of a metric, in order. */
-    List<Double> metricHistory(String runId, String key) {
+    public List<Double> metricHistory(String runId, String key) {
         List<Double> values = new ArrayList<>();
         for (JsonNode m : get("/api/2.0/mlflow/metrics/get-history?run_id=" + runId + "&metric_key=" + enc(key))
                 .path("metrics")) {
@@ -70,7 +82,7 @@ final class MlflowRest {
     }
 
     /** Artifact paths (files only) directly under {@code path} ("" for the top level), with sizes. */
-    Map<String, Long> artifacts(String runId, String path) {
+    public Map<String, Long> artifacts(String runId, String path) {
         Map<String, Long> files = new HashMap<>();
         for (JsonNode f : get("/api/2.0/mlflow/artifacts/list?run_id=" + runId + "&path=" + enc(path)).path("files")) {
             if (!f.path("is_dir").asBoolean()) {

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code tools/mlflow/setup.sh}) on loopback, read back through MLflow's REST API. One server for the
  * class; the fault test stops and restarts it.
  */
-class MlflowTrackingIntegrationTest {
+public class MlflowTrackingIntegrationTest {
 
     @TempDir
     static Path serverDir;
@@ -182,7 +182,7 @@ class MlflowTrackingIntegrationTest {
     }
 
     /** The checkout: {@code prunelab.root} (set by Maven), else the nearest folder up with tools/mlflow. */
-    static Path projectRoot() {
+    public static Path projectRoot() {
         String property = System.getProperty("prunelab.root");
         if (property != null && !property.isBlank()) {
             return Path.of(property).toAbsolutePath();

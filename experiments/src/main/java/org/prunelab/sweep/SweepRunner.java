@@ -1,0 +1,265 @@
+package org.prunelab.sweep;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.prunelab.PrunelabException;
+import org.prunelab.Progress;
+import org.prunelab.track.MlflowNames;
+import org.prunelab.track.MlflowNames.Metric;
+import org.prunelab.track.MlflowNames.Param;
+import org.prunelab.track.RunStatus;
+import org.prunelab.track.TaggedRun;
+import org.prunelab.track.TrackedRun;
+import org.prunelab.track.Tracker;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Runs a sweep as one MLflow parent run with a nested run per point, and each point's evaluation sets as runs
+ * nested under the point (params {@code eval_dataset}, {@code language}; metrics {@code perplexity},
+ * {@code perplexity_dense}, {@code ppl_ratio}).
+ *
+ * <p><b>Resuming.</b> Every point run carries the tag {@value MlflowNames#SPEC_KEY_TAG} = {@link RunSpec#key()}.
+ * Before running, the runner asks the {@link Tracker} for finished runs with that tag (on the server and in
+ * the outbox) and skips their points; so a killed sweep, run again, does only the missing points. Point runs
+ * a dead process left RUNNING are marked KILLED and their points run again. While tracking is offline the
+ * server cannot be asked, so points with a stored result (below) count as finished too. Run one sweep per
+ * experiment at a time.
+ *
+ * <p><b>Results.</b> Each point's {@link PointResult} is stored as {@code <stateDir>/<experiment>/<key>.json}
+ * (written before the run is marked finished), so tables cover points run by earlier invocations. A point
+ * that throws a {@link RuntimeException} is marked FAILED and the sweep goes on; an {@link Error} (or the
+ * process dying) leaves the runs RUNNING, as a kill would.
+ */
+public final class SweepRunner {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private final Tracker tracker;
+    private final RunExecutor executor;
+    private final Path stateDir;
+
+    /**
+     * @param stateDir where point results and temporary files go (normally {@code mlruns/sweeps})
+     */
+    public SweepRunner(Tracker tracker, RunExecutor executor, Path stateDir) {
+        this.tracker = tracker;
+        this.executor = executor;
+        this.stateDir = stateDir;
+    }
+
+    /**
+     * Runs every point of {@code spec} that has no finished run yet.
+     *
+     * @param progress told {@code (points done, points to run, label)} with the running point's stage in the label
+     */
+    public SweepOutcome run(SweepSpec spec, Progress progress) {
+        Path resultsDir = stateDir.resolve(spec.experiment());
+        Set<String> finished = finishedKeys(spec, resultsDir);
+        List<RunSpec> todo = spec.points().stream().filter(p -> !finished.contains(p.key())).toList();
+        int skipped = spec.points().size() - todo.size();
+
+        TrackedRun parent = tracker.startRun(spec.experiment(), spec.name());
+        parent.setTags(Map.of(MlflowNames.SWEEP_TAG, spec.name()));
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("sweep", spec.name());
+        params.put("profile", spec.profile() == null ? "none" : spec.profile());
+        params.put("points", spec.points().size());
+        params.put("points_to_run", todo.size());
+        params.put("points_skipped", skipped);
+        parent.logParams(params);
+        List<String> failures = new ArrayList<>();
+        Path work = tempDir(resultsDir);
+        try {
+            parent.logArtifact(writeFile(work.resolve("sweep_spec.yaml"), spec.text()));
+            for (int i = 0; i < todo.size(); i++) {
+                RunSpec point = todo.get(i);
+                int done = i;
+                String prefix = "point " + (i + 1) + "/" + todo.size() + " " + point.name();
+                progress.update(done, todo.size(), prefix);
+                runPoint(parent, spec, point, work, resultsDir, failures,
+                        (d, t, label) -> progress.update(done, todo.size(), prefix + ": " + label));
+            }
+            progress.update(todo.size(), todo.size(), "points");
+            parent.logMetrics(Map.of("points_failed", failures.size(), "points_run", todo.size() - failures.size()));
+            parent.end(failures.isEmpty() ? RunStatus.FINISHED : RunStatus.FAILED);
+        } catch (RuntimeException e) {
+            parent.end(RunStatus.FAILED);
+            throw e;
+        } finally {
+            progress.finish();
+            deleteTree(work);
+        }
+        List<PointResult> results = new ArrayList<>();
+        for (RunSpec p : spec.points()) readResult(resultsDir, p).ifPresent(results::add);
+        return new SweepOutcome(spec, results, todo.size(), skipped, failures, parent.runId());
+    }
+
+    private void runPoint(TrackedRun parent, SweepSpec spec, RunSpec point, Path work, Path resultsDir,
+                          List<String> failures, Progress progress) {
+        TrackedRun run = parent.startChild(point.name());
+        try {
+            run.setTags(Map.of(MlflowNames.SPEC_KEY_TAG, point.key(), MlflowNames.SWEEP_TAG, spec.name()));
+            run.logParams(params(point));
+            Path dir = Files.createDirectories(work.resolve(point.key()));
+            PointResult r = executor.run(point, dir, progress);
+            run.logMetrics(metrics(r));
+            for (EvalResult e : r.evals()) {
+                try (TrackedRun eval = run.startChild(point.name() + " / " + e.dataset())) {
+                    Map<String, Object> p = new LinkedHashMap<>();
+                    p.put(Param.MODEL, point.model());
+                    p.put(Param.METHOD, point.method());
+                    p.put(Param.SPARSITY, point.sparsity());
+                    p.put(Param.PATTERN, point.pattern());
+                    p.put(Param.EVAL_DATASET, e.dataset());
+                    p.put(Param.LANGUAGE, e.language());
+                    p.put(Param.SEQLEN, e.seqlen());
+                    p.put("windows", e.windows());
+                    eval.logParams(p);
+                    eval.logMetrics(Map.of(Metric.PERPLEXITY, e.perplexity(), Metric.PERPLEXITY_DENSE, e.perplexityDense(),
+                            Metric.PPL_RATIO, e.pplRatio()));
+                }
+            }
+            Path report = dir.resolve("prune_report.json");
+            if (Files.isRegularFile(report)) run.logArtifact(report);
+            run.logArtifact(writeFile(dir.resolve("run_spec.yaml"), point.toYaml()));
+            Path stored = storeResult(resultsDir, r);
+            run.logArtifact(stored);
+            run.end(RunStatus.FINISHED);
+        } catch (IOException e) {
+            run.end(RunStatus.FAILED);
+            throw new UncheckedIOException("cannot write the files of sweep point " + point.name(), e);
+        } catch (RuntimeException e) {
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            run.setTag("prunelab.error", message.length() > 4000 ? message.substring(0, 4000) : message);
+            run.end(RunStatus.FAILED);
+            if (!(e instanceof PrunelabException)) throw e;   // a bug, not a bad point: stop the sweep
+            failures.add(point.name() + ": " + message);
+        }
+    }
+
+    /** The keys of points finished earlier: finished runs on the server or in the outbox (and stored results when offline). */
+    private Set<String> finishedKeys(SweepSpec spec, Path resultsDir) {
+        Set<String> keys = new HashSet<>();
+        Set<String> ours = new HashSet<>();
+        spec.points().forEach(p -> ours.add(p.key()));
+        List<TaggedRun> tagged = tracker.runsTagged(spec.experiment(), MlflowNames.SPEC_KEY_TAG);
+        for (TaggedRun t : tagged) {
+            if (t.finished()) keys.add(t.value());
+        }
+        for (TaggedRun t : tagged) {
+            if ("RUNNING".equals(t.status()) && !t.inOutbox() && ours.contains(t.value())) tracker.markKilled(t.runId());
+        }
+        if (!tracker.isOnline()) {
+            for (RunSpec p : spec.points()) {
+                if (Files.isRegularFile(resultFile(resultsDir, p))) keys.add(p.key());
+            }
+        }
+        return keys;
+    }
+
+    static Map<String, Object> params(RunSpec point) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put(Param.MODEL, point.model());
+        p.put(Param.METHOD, point.method());
+        p.put(Param.SPARSITY, point.sparsity());
+        p.put(Param.PATTERN, point.pattern());
+        p.put(Param.SEED, point.seed());
+        if (point.calibration() != null) {
+            p.put(Param.CALIB_DATASET, point.calibration().dataset());
+            p.put(Param.NSAMPLES, point.calibration().nsamples());
+            p.put(Param.SEQLEN, point.calibration().seqlen());
+        }
+        p.put(Param.EVAL_DATASET, String.join(",", point.evaluation().stream().map(EvalSpec::dataset).toList()));
+        return p;
+    }
+
+    static Map<String, Number> metrics(PointResult r) {
+        Map<String, Number> m = new LinkedHashMap<>();
+        m.put(Metric.ACTUAL_SPARSITY, r.actualSparsity());
+        m.put(Metric.PARAMS_TOTAL, r.paramsTotal());
+        m.put(Metric.PARAMS_NONZERO, r.paramsNonzero());
+        m.put(Metric.MODEL_BYTES, r.modelBytes());
+        m.put(Metric.PRUNE_SECONDS, r.pruneSeconds());
+        if (r.peakRssBytes() >= 0) m.put(Metric.PEAK_RSS_BYTES, r.peakRssBytes());
+        if (Double.isFinite(r.memoryOverheadRatio())) m.put(Metric.MEMORY_OVERHEAD_RATIO, r.memoryOverheadRatio());
+        if (Double.isFinite(r.prefillTokensPerS())) m.put(Metric.PREFILL_TOKENS_PER_S, r.prefillTokensPerS());
+        if (Double.isFinite(r.speedupPrefill())) m.put(Metric.SPEEDUP_PREFILL, r.speedupPrefill());
+        if (!r.evals().isEmpty()) {
+            // The headline evaluation set (the first) also on the point run, so the UI's run table can sort by it.
+            EvalResult first = r.evals().getFirst();
+            m.put(Metric.PERPLEXITY, first.perplexity());
+            m.put(Metric.PERPLEXITY_DENSE, first.perplexityDense());
+            m.put(Metric.PPL_RATIO, first.pplRatio());
+        }
+        return m;
+    }
+
+    static Path resultFile(Path resultsDir, RunSpec point) {
+        return resultsDir.resolve(point.key() + ".json");
+    }
+
+    private static Path storeResult(Path resultsDir, PointResult r) throws IOException {
+        Files.createDirectories(resultsDir);
+        Path target = resultFile(resultsDir, r.spec());
+        Path tmp = Files.createTempFile(resultsDir, ".point", ".tmp");
+        Files.writeString(tmp, JSON.writeValueAsString(r));
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path named = resultsDir.resolve(".artifacts").resolve("point_result.json");
+        Files.createDirectories(named.getParent());
+        Files.copy(target, named, StandardCopyOption.REPLACE_EXISTING);
+        return named;
+    }
+
+    /** The stored result of a point, if one exists and still matches its spec. */
+    static java.util.Optional<PointResult> readResult(Path resultsDir, RunSpec point) {
+        Path file = resultFile(resultsDir, point);
+        if (!Files.isRegularFile(file)) return java.util.Optional.empty();
+        try {
+            PointResult r = JSON.readValue(file.toFile(), PointResult.class);
+            return r.spec().key().equals(point.key()) ? java.util.Optional.of(r) : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty();   // torn or foreign file: the point's run is what counts
+        }
+    }
+
+    private static Path tempDir(Path resultsDir) {
+        try {
+            Files.createDirectories(resultsDir);
+            return Files.createTempDirectory(resultsDir, ".work");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a work folder under " + resultsDir, e);
+        }
+    }
+
+    private static Path writeFile(Path file, String text) {
+        try {
+            Files.createDirectories(file.getParent());
+            return Files.writeString(file, text);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a leftover temporary folder is harmless
+        }
+    }
+}

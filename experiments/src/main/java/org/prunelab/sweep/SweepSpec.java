@@ -1,0 +1,23 @@
+package org.prunelab.sweep;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sweep after loading: its points expanded from the grid, in file order, duplicates removed.
+ *
+ * @param name         the sweep's name (the parent MLflow run's name)
+ * @param experiment   the MLflow experiment the runs go to
+ * @param profile      the profile applied, or null
+ * @param points       one {@link RunSpec} per run
+ * @param speed        how speed is measured
+ * @param text         the spec file's text, logged as an artifact of the parent run
+ * @param datasetLines for each dataset name, the spec line that first names it (for later error messages)
+ */
+public record SweepSpec(String name, String experiment, String profile, List<RunSpec> points, SpeedSettings speed,
+                        String text, Map<String, Integer> datasetLines) {
+    public SweepSpec {
+        points = List.copyOf(points);
+        datasetLines = Map.copyOf(datasetLines);
+    }
+}
