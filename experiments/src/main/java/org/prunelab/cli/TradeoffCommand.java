@@ -5,102 +5,184 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.cache.Setup;
-import org.prunelab.data.Corpus;
 import org.prunelab.data.Datasets;
-import org.prunelab.eval.Evaluation;
-import org.prunelab.eval.PerplexityResult;
-import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
+import org.prunelab.report.TradeoffPlots;
+import org.prunelab.report.TradeoffReport;
+import org.prunelab.sweep.EvalResult;
+import org.prunelab.sweep.ModelRunExecutor;
+import org.prunelab.sweep.PointResult;
+import org.prunelab.sweep.PrefillSpeedProbe;
+import org.prunelab.sweep.RunSpec;
+import org.prunelab.sweep.SweepOutcome;
+import org.prunelab.sweep.SweepRunner;
+import org.prunelab.sweep.SweepSpec;
+import org.prunelab.sweep.SweepSpecLoader;
+import org.prunelab.track.RunContext;
+import org.prunelab.track.Tracker;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code prunelab tradeoff}: the main job. The pruning sweep is not built yet, so for now it runs setup and
- * the <em>dense</em> baseline that every pruned number will be compared with, on Brown and UDHR slices,
- * writes {@code results/dense-baseline.md}, and says plainly that no pruning was run.
+ * {@code prunelab tradeoff}: the main job. Loads a sweep spec (default {@code experiments/sweeps/tradeoff.yaml}),
+ * runs every point not finished yet with {@link SweepRunner} while logging to MLflow (the project's local
+ * server unless {@code MLFLOW_TRACKING_URI} is set), and writes {@code results/tradeoff.md} with two PNG plots.
  */
 @Command(name = "tradeoff", mixinStandardHelpOptions = true,
-        description = {"The trade-off study (for now: setup and the dense baseline only).",
-                "NOTE: pruning sweeps are not implemented yet; this runs setup and the",
-                "dense baseline (Brown, UDHR eng/swh) and writes results/dense-baseline.md."})
+        description = {"Run the structured-vs-unstructured trade-off sweep, log it to MLflow and write results/tradeoff.md.",
+                "Resumes: points already finished (in MLflow or the outbox) are skipped."})
 final class TradeoffCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--model", defaultValue = "smollm2-135m", description = "Model (default: ${DEFAULT-VALUE}).")
-    String model;
+    @Option(names = "--spec", description = "Sweep spec (YAML) (default: experiments/sweeps/tradeoff.yaml in the prunelab folder).")
+    Path specFile;
 
-    @Option(names = "--out", description = "Table to write (default: results/dense-baseline.md in the prunelab folder).")
+    @Option(names = "--profile", defaultValue = "quick",
+            description = "Profile of the spec: quick (~15 min on 2 cores, small calibration and few windows) or full"
+                    + " (paper-grade) (default: ${DEFAULT-VALUE}); 'none' for the spec as written.")
+    String profile;
+
+    @Option(names = "--out", description = "Table to write; plots go beside it (default: results/tradeoff.md in the prunelab folder).")
     Path out;
-
-    /** Datasets of the baseline and their seqlen: UDHR slices are ~2.5k tokens, so they use shorter windows. */
-    private static final List<String[]> BASELINE = List.of(
-            new String[] {"brown", "512"}, new String[] {"udhr:eng", "256"}, new String[] {"udhr:swh", "256"});
 
     @Override
     public Integer call() {
         common.apply();
-        if (out == null) out = Path.of(System.getProperty("prunelab.root", ".")).resolve("results/dense-baseline.md");
+        Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath();
+        if (specFile == null) specFile = root.resolve("experiments/sweeps/tradeoff.yaml");
+        if (out == null) out = root.resolve("results/tradeoff.md");
         checkWritable(out);
-        var err = spec.commandLine().getErr();
-        err.println("tradeoff: pruning sweeps are not implemented yet; running setup and the dense baseline only.");
-        err.flush();
+        PrintWriter err = spec.commandLine().getErr();
+        // Syntax first (milliseconds), then setup, then names against the cache.
+        String profileName = profile.equals("none") ? null : profile;
+        SweepSpecLoader.load(specFile, profileName, SweepSpecLoader.Checks.NONE);
         Setup.system().ensure(List.of(), line -> { err.println("setup: " + line); err.flush(); });
         PrunelabHome home = PrunelabHome.fromEnvironment();
-        List<Row> rows = new ArrayList<>();
-        try (LoadedModel loaded = ModelLoader.load(model, home)) {
-            for (String[] d : BASELINE) {
-                Corpus corpus = Datasets.resolve(d[0], home);
-                int seqlen = Integer.parseInt(d[1]);
-                PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, 0, new ConsoleProgress("dense " + d[0]));
-                rows.add(new Row(d[0], corpus.language(), r));
-            }
+        SweepSpec sweep = SweepSpecLoader.load(specFile, profileName, new SweepSpecLoader.Checks() {
+            @Override public void model(String name) { ModelLoader.resolve(name, home); }
+            @Override public void dataset(String name) { Datasets.resolve(name, home); }
+        });
+
+        SweepOutcome outcome;
+        String mlflow;
+        try (Tracker tracker = Tracker.open(root);
+             ModelRunExecutor executor = new ModelRunExecutor(home, new PrefillSpeedProbe(sweep.speed()))) {
+            mlflow = tracker.trackingUri().map(u -> "MLflow UI: " + u + " (experiment " + sweep.experiment() + ")")
+                    .orElse("MLflow: none");
+            err.println("tradeoff: " + sweep.points().size() + " points (" + (profileName == null ? "no profile" : "profile " + profileName)
+                    + ") from " + specFile);
+            err.println("tradeoff: " + mlflow);
+            tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking offline: " + r));
+            err.flush();
+            outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
+            tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
+                    + " `./prunelab mlflow sync`): " + r));
+            String settings = executor.describe();
+            writeResults(outcome, settings, mlflow);
         }
-        writeTable(rows);
-        var o = spec.commandLine().getOut();
+        print(outcome, mlflow);
+        return outcome.failures().isEmpty() ? 0 : 1;
+    }
+
+    private void writeResults(SweepOutcome outcome, String settings, String mlflow) {
+        Path abs = out.toAbsolutePath();
+        String stem = abs.getFileName().toString().replaceFirst("\\.md$", "");
+        List<String> plots = new ArrayList<>();
+        Path p1 = TradeoffPlots.perplexityVsSparsity(outcome.results(), abs.resolveSibling(stem + "-perplexity-vs-sparsity.png"));
+        if (p1 != null) plots.add(p1.getFileName().toString());
+        Path p2 = TradeoffPlots.languageIncrease(outcome.results(), abs.resolveSibling(stem + "-language-increase.png"));
+        if (p2 != null) plots.add(p2.getFileName().toString());
+        String text = TradeoffReport.markdown(outcome, header(outcome, settings, mlflow), plots);
+        try {
+            Path tmp = Files.createTempFile(abs.getParent(), ".tradeoff", ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + out, e);
+        }
+    }
+
+    private String header(SweepOutcome outcome, String settings, String mlflow) {
+        SweepSpec s = outcome.spec();
+        RunSpec calibrated = s.points().stream().filter(p -> p.calibration() != null).findFirst().orElse(null);
+        RunSpec any = s.points().getFirst();
+        StringBuilder h = new StringBuilder();
+        h.append("Made by `./prunelab tradeoff").append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
+                .append("` on ").append(LocalDate.now()).append(" from `").append(specFile.getFileName()).append("` (")
+                .append(s.points().size()).append(" points; this invocation ran ").append(outcome.ran()).append(", skipped ")
+                .append(outcome.skipped()).append(" already finished).\n\n");
+        h.append("Model ").append(any.model()).append(". ");
+        if (calibrated != null) {
+            h.append("Calibration: ").append(calibrated.calibration().nsamples()).append(" x ").append(calibrated.calibration().seqlen())
+                    .append(" tokens of ").append(calibrated.calibration().dataset()).append(", seed ").append(calibrated.seed()).append(". ");
+        }
+        h.append("Evaluation: ");
+        List<String> evals = new ArrayList<>();
+        any.evaluation().forEach(e -> evals.add(e.dataset() + " (" + (e.windows() == 0 ? "all" : e.windows()) + " x " + e.seqlen() + ")"));
+        h.append(String.join(", ", evals)).append(" windows x tokens.\n\n");
+        if ("quick".equals(s.profile())) {
+            h.append("**Quick profile**: small calibration and only a few evaluation windows per set, so perplexities are"
+                    + " noisy and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
+                    + " (128 x 512 calibration, every window).\n\n");
+        }
+        Map<String, String> ctx = RunContext.tags(null);
+        h.append("Machine: ").append(ctx.get("host.cpu_model")).append(", ").append(ctx.get("host.cpus")).append(" CPUs, JDK ")
+                .append(Runtime.version()).append("; ").append(settings).append(". The machine was shared with other jobs"
+                        + " while this ran, so speeds and memory carry noise; speedups are ratios measured in the same run."
+                        + " Pruned weights are stored masked-dense, so the products are dense ones: this is \"regular hardware"
+                        + " without sparse kernels\". ").append(mlflow).append(".\n");
+        return h.toString();
+    }
+
+    private void print(SweepOutcome outcome, String mlflow) {
+        PrintWriter o = spec.commandLine().getOut();
         if (common.json) {
-            ObjectNode root = JsonOutput.object().put("model", model).put("pruning", "not implemented yet")
-                    .put("table", out.toString());
-            ArrayNode list = root.putArray("dense");
-            for (Row r : rows) {
-                list.addObject().put("eval_dataset", r.dataset).put("language", r.language).put("seqlen", r.result.seqlen())
-                        .put("perplexity", r.result.perplexity()).put("windows", r.result.windows())
-                        .put("tokens_per_s", r.result.tokensPerSecond());
+            ObjectNode root = JsonOutput.object().put("spec", specFile.toString()).put("profile", profile)
+                    .put("table", out.toAbsolutePath().toString()).put("points", outcome.spec().points().size())
+                    .put("ran", outcome.ran()).put("skipped", outcome.skipped()).put("mlflow", mlflow);
+            ArrayNode failures = root.putArray("failures");
+            outcome.failures().forEach(failures::add);
+            ArrayNode list = root.putArray("results");
+            for (PointResult r : outcome.results()) {
+                ObjectNode n = list.addObject().put("key", r.spec().key()).put("method", r.spec().method())
+                        .put("pattern", r.spec().pattern()).put("sparsity", r.spec().sparsity())
+                        .put("actual_sparsity", r.actualSparsity()).put("speedup_prefill", r.speedupPrefill())
+                        .put("memory_overhead_ratio", r.memoryOverheadRatio());
+                ArrayNode evals = n.putArray("evaluation");
+                for (EvalResult e : r.evals()) {
+                    evals.addObject().put("eval_dataset", e.dataset()).put("language", e.language())
+                            .put("perplexity", e.perplexity()).put("perplexity_dense", e.perplexityDense()).put("ppl_ratio", e.pplRatio());
+                }
             }
             JsonOutput.print(o, root);
-        } else {
-            o.println(table(rows));
-            o.println("wrote " + out + " (dense baseline only; the pruning sweep is not implemented yet)");
-            o.flush();
+            return;
         }
-        return 0;
+        o.printf("points      %d (ran %d, skipped %d finished earlier, failed %d)%n", outcome.spec().points().size(),
+                outcome.ran(), outcome.skipped(), outcome.failures().size());
+        outcome.failures().forEach(f -> o.println("failed      " + f));
+        o.println("table       " + out.toAbsolutePath());
+        o.println(mlflow);
+        o.flush();
     }
 
-    private record Row(String dataset, String language, PerplexityResult result) {}
-
-    private String table(List<Row> rows) {
-        StringBuilder sb = new StringBuilder("| eval_dataset | language | seqlen | windows | perplexity | tokens/s |\n|---|---|---|---|---|---|\n");
-        for (Row r : rows) {
-            sb.append(String.format("| %s | %s | %d | %d | %.3f | %.0f |%n", r.dataset, r.language, r.result.seqlen(),
-                    r.result.windows(), r.result.perplexity(), r.result.tokensPerSecond()));
-        }
-        return sb.toString();
-    }
-
-    /** Fails before minutes of evaluation if the table could not be written afterwards. */
+    /** Fails before minutes of work if the table could not be written afterwards. */
     private static void checkWritable(Path table) {
         Path dir = table.toAbsolutePath().getParent();
         try {
@@ -109,23 +191,6 @@ final class TradeoffCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             throw new PrunelabException.InvalidArgument("cannot write --out " + table + " (" + e.getMessage()
                     + "); choose a writable location");
-        }
-    }
-
-    private void writeTable(List<Row> rows) {
-        String text = "# Dense baseline: " + model + "\n\n"
-                + "Made by `./prunelab tradeoff` (threads: " + common.threads() + "). Perplexity on each dataset's evaluation\n"
-                + "split, non-overlapping windows of `seqlen` tokens (the Wanda/SparseGPT protocol described in README.md).\n"
-                + "The pruning sweep is not implemented yet; these are the dense numbers every pruned run will be\n"
-                + "compared with.\n\n" + table(rows);
-        try {
-            Path abs = out.toAbsolutePath();
-            Files.createDirectories(abs.getParent());
-            Path tmp = Files.createTempFile(abs.getParent(), ".tradeoff", ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + out, e);
         }
     }
 }

@@ -133,11 +133,9 @@ public final class SweepRunner {
                             Metric.PPL_RATIO, e.pplRatio()));
                 }
             }
-            Path report = dir.resolve("prune_report.json");
-            if (Files.isRegularFile(report)) run.logArtifact(report);
-            run.logArtifact(writeFile(dir.resolve("run_spec.yaml"), point.toYaml()));
-            Path stored = storeResult(resultsDir, r);
-            run.logArtifact(stored);
+            writeFile(dir.resolve("run_spec.yaml"), point.toYaml());
+            Files.copy(storeResult(resultsDir, r), dir.resolve("point_result.json"));
+            run.logArtifact(dir);   // prune_report.json, run_spec.yaml, point_result.json in one upload
             run.end(RunStatus.FINISHED);
         } catch (IOException e) {
             run.end(RunStatus.FAILED);
@@ -218,10 +216,7 @@ public final class SweepRunner {
         Path tmp = Files.createTempFile(resultsDir, ".point", ".tmp");
         Files.writeString(tmp, JSON.writeValueAsString(r));
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        Path named = resultsDir.resolve(".artifacts").resolve("point_result.json");
-        Files.createDirectories(named.getParent());
-        Files.copy(target, named, StandardCopyOption.REPLACE_EXISTING);
-        return named;
+        return target;
     }
 
     /** The stored result of a point, if one exists and still matches its spec. */

@@ -146,8 +146,10 @@ final class MlflowBackend implements TrackingBackend {
             throw new PrunelabException.Setup("cannot upload artifact " + file + ": no Python at " + python
                     + "; run tools/mlflow/setup.sh, or set MLFLOW_PYTHON_EXECUTABLE to a Python with mlflow");
         }
+        boolean folder = Files.isDirectory(file);
         List<String> command = new ArrayList<>(List.of(python.toString(), "-m", "mlflow.store.artifact.cli",
-                "log-artifact", "--local-file", file.toAbsolutePath().toString(), "--run-id", runId));
+                folder ? "log-artifacts" : "log-artifact", folder ? "--local-dir" : "--local-file",
+                file.toAbsolutePath().toString(), "--run-id", runId));
         if (artifactPath != null && !artifactPath.isEmpty()) {
             command.addAll(List.of("--artifact-path", artifactPath));
         }

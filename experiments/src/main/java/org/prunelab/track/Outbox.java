@@ -111,7 +111,8 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Copies {@code source} into the outbox (fsynced) so the artifact survives until replay.
+     * Copies {@code source} (a file, or a folder recursively) into the outbox (fsynced) so the artifact
+     * survives until replay.
      *
      * @return the copy's path relative to the outbox folder, for {@link OutboxRecord.LogArtifact}
      */
@@ -120,14 +121,31 @@ public final class Outbox implements AutoCloseable {
             Path target = dir.resolve(STAGED_DIR).resolve(UUID.randomUUID().toString())
                     .resolve(source.getFileName().toString());
             Files.createDirectories(target.getParent());
-            Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
-            try (FileChannel copy = FileChannel.open(target, StandardOpenOption.WRITE)) {
-                copy.force(true);
+            if (Files.isDirectory(source)) {
+                try (Stream<Path> walk = Files.walk(source)) {
+                    for (Path p : walk.toList()) {
+                        Path t = target.resolve(source.relativize(p).toString());
+                        if (Files.isDirectory(p)) {
+                            Files.createDirectories(t);
+                        } else {
+                            copyForced(p, t);
+                        }
+                    }
+                }
+            } else {
+                copyForced(source, target);
             }
             fsyncDirectory(target.getParent());
             return dir.relativize(target).toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot copy artifact " + source + " into the MLflow outbox " + dir, e);
+        }
+    }
+
+    private static void copyForced(Path source, Path target) throws IOException {
+        Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+        try (FileChannel copy = FileChannel.open(target, StandardOpenOption.WRITE)) {
+            copy.force(true);
         }
     }
 

@@ -139,7 +139,7 @@ final class OutboxSync {
                 }
                 case OutboxRecord.LogArtifact a -> {
                     Path staged = dir.resolve(a.stagedFile());
-                    if (!Files.isRegularFile(staged)) {
+                    if (!Files.isRegularFile(staged) && !Files.isDirectory(staged)) {
                         throw new PrunelabException("the outbox's copy of an artifact is missing: " + staged
                                 + "; restore it, or remove that record from the outbox file");
                     }

@@ -140,14 +140,15 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /**
-     * Uploads a file into the folder {@code artifactPath} of the run's artifacts (null: top level).
-     * Offline, the outbox keeps a copy of the file, so it may be deleted afterwards.
+     * Uploads a file into the folder {@code artifactPath} of the run's artifacts (null: top level); a folder's
+     * files (recursively) go there in one upload, which saves a Python start per file.
+     * Offline, the outbox keeps a copy, so the file or folder may be deleted afterwards.
      *
-     * @throws PrunelabException.InvalidArgument if {@code file} is not a regular file
+     * @throws PrunelabException.InvalidArgument if {@code file} is neither a regular file nor a folder
      */
     public TrackedRun logArtifact(Path file, String artifactPath) {
         checkOpen();
-        if (!Files.isRegularFile(file)) {
+        if (!Files.isRegularFile(file) && !Files.isDirectory(file)) {
             throw new PrunelabException.InvalidArgument("cannot log artifact " + file
                     + ": not a regular file; pass the path of a file that exists");
         }

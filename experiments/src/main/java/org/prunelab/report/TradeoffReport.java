@@ -1,0 +1,196 @@
+package org.prunelab.report;
+
+import org.prunelab.sweep.EvalResult;
+import org.prunelab.sweep.PointResult;
+import org.prunelab.sweep.SweepMethods;
+import org.prunelab.sweep.SweepOutcome;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * {@code results/tradeoff.md}: the seed's structured-vs-unstructured table with this machine's measured
+ * values beside the seed's claims, then every point's numbers and the per-language perplexity increase.
+ * "Sparsity reached" is the highest target sparsity whose headline perplexity (first evaluation set) stays
+ * within {@value #COLLAPSE_RATIO}x dense; "quality retained" is dense perplexity / pruned perplexity.
+ */
+public final class TradeoffReport {
+    /** Perplexity ratio above which a point counts as collapsed. */
+    static final double COLLAPSE_RATIO = 2.0;
+
+    private TradeoffReport() {}
+
+    /**
+     * @param header  Markdown paragraphs that say how the table was made (command, settings, machine)
+     * @param plots   file names of the plots beside the table, to link (may be empty)
+     */
+    public static String markdown(SweepOutcome outcome, String header, List<String> plots) {
+        List<PointResult> results = outcome.results();
+        StringBuilder md = new StringBuilder("# Structured vs unstructured pruning: the trade-off, measured\n\n");
+        md.append(header.strip()).append("\n\n");
+        if (!outcome.failures().isEmpty()) {
+            md.append("**Points that failed** (no numbers below):\n\n");
+            outcome.failures().forEach(f -> md.append("- ").append(f).append('\n'));
+            md.append('\n');
+        }
+        if (outcome.missingResults() > 0) {
+            md.append("Note: ").append(outcome.missingResults()).append(" point(s) finished in MLflow by another machine"
+                    + " have no local result and are left out.\n\n");
+        }
+        seedTable(md, results);
+        pointTable(md, results);
+        languageTable(md, results);
+        for (String p : plots) md.append("![").append(p).append("](").append(p).append(")\n\n");
+        return md.toString();
+    }
+
+    private static void seedTable(StringBuilder md, List<PointResult> results) {
+        md.append("## The seed's table, with this machine's measurements\n\n")
+                .append("Each cell: the seed's claim where it made one, then **measured** here. Speed: prefill on this CPU,"
+                        + " pruned / dense in the same sweep. Headline evaluation set: ")
+                .append(results.isEmpty() || results.getFirst().evals().isEmpty() ? "-" : results.getFirst().evals().getFirst().dataset())
+                .append(".\n\n")
+                .append("| what gets removed | method | hardware needed | speedup on regular hardware | sparsity reached |"
+                        + " quality retained at 50% | memory overhead while pruning |\n|---|---|---|---|---|---|---|\n");
+        Map<String, List<PointResult>> groups = new LinkedHashMap<>();
+        for (PointResult r : results) {
+            if (r.spec().method().equals(SweepMethods.DENSE)) continue;
+            groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().method(), k -> new ArrayList<>()).add(r);
+        }
+        for (Map.Entry<String, List<PointResult>> g : groups.entrySet()) {
+            String family = g.getKey().substring(0, g.getKey().indexOf('|'));
+            String method = g.getKey().substring(g.getKey().indexOf('|') + 1);
+            List<PointResult> pts = g.getValue();
+            String removed = switch (family) {
+                case "unstructured" -> "single weights, anywhere";
+                case "structured" -> "whole heads, channels or blocks";
+                default -> "2 of every 4 weights (" + pts.getFirst().spec().pattern() + ")";
+            };
+            String hardware = switch (family) {
+                case "unstructured" -> "none to run; sparse kernels to gain";
+                case "structured" -> "none (the model is smaller)";
+                default -> "sparse tensor cores (GPU) to gain";
+            };
+            String claimSpeed = switch (family) {
+                case "unstructured", "n:m" -> "seed: 0.5-1.3x without sparse tensor cores; ";
+                default -> "seed: 1.5-2x on regular hardware; ";
+            };
+            String claimSparsity = family.equals("unstructured") ? "seed: collapse above 60%; " : "";
+            md.append("| ").append(removed).append(" | ").append(method).append(" | ").append(hardware).append(" | ")
+                    .append(claimSpeed).append("**").append(range(pts, PointResult::speedupPrefill, "%.2fx")).append("** | ")
+                    .append(claimSparsity).append("**").append(sparsityReached(pts)).append("** | **")
+                    .append(qualityAtHalf(pts)).append("** | **")
+                    .append(range(pts, PointResult::memoryOverheadRatio, "%.2f")).append(" x model** |\n");
+        }
+        if (groups.keySet().stream().noneMatch(k -> k.startsWith("structured"))) {
+            md.append("| whole heads, channels or blocks | (fasp, flap, shortgpt, lowrank: not in this sweep yet) |"
+                    + " none (the model is smaller) | seed: 1.5-2x on regular hardware; **not measured** | **not measured** |"
+                    + " **not measured** | **not measured** |\n");
+        }
+        md.append("\nMemory overhead = (peak resident memory while pruning - before) / fp32 model size. "
+                + "Sparsity reached = highest target sparsity with headline perplexity within ")
+                .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table).\n\n");
+    }
+
+    private static void pointTable(StringBuilder md, List<PointResult> results) {
+        Set<String> datasets = datasets(results);
+        md.append("## Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
+                + " prefill tokens/s | speedup |");
+        datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
+        md.append("\n|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
+        for (PointResult r : results) {
+            md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
+                    .append(fmt("%.2f", r.spec().sparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
+                    .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
+                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupPrefill())).append(" |");
+            for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2f", e.perplexity())).orElse("-")).append(" |");
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    private static void languageTable(StringBuilder md, List<PointResult> results) {
+        Set<String> datasets = datasets(results);
+        md.append("## Perplexity increase per language (pruned / dense)\n\n| method | pattern | sparsity |");
+        datasets.forEach(d -> md.append(' ').append(d).append(" |"));
+        md.append("\n|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
+        for (PointResult r : results) {
+            if (r.spec().method().equals(SweepMethods.DENSE)) continue;
+            md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
+                    .append(fmt("%.2f", r.spec().sparsity())).append(" |");
+            for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2fx", e.pplRatio())).orElse("-")).append(" |");
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    private static String family(String pattern) {
+        return pattern.equals("unstructured") || pattern.equals("structured") ? pattern : "n:m";
+    }
+
+    private static String sparsityReached(List<PointResult> pts) {
+        double reached = -1;
+        PointResult worst = null;
+        for (PointResult p : pts) {
+            if (p.evals().isEmpty()) continue;
+            double ratio = p.evals().getFirst().pplRatio();
+            if (ratio <= COLLAPSE_RATIO) reached = Math.max(reached, p.spec().sparsity());
+            if (worst == null || p.spec().sparsity() > worst.spec().sparsity()) worst = p;
+        }
+        String s = reached < 0 ? "none within " + fmt("%.0f", COLLAPSE_RATIO) + "x" : fmt("%.0f%%", 100 * reached);
+        if (worst != null && pts.size() > 1) {
+            s += " (at " + fmt("%.0f%%", 100 * worst.spec().sparsity()) + ": " + fmt("%.1f", worst.evals().getFirst().pplRatio()) + "x dense)";
+        }
+        return s;
+    }
+
+    private static String qualityAtHalf(List<PointResult> pts) {
+        for (PointResult p : pts) {
+            if (Math.abs(p.spec().sparsity() - 0.5) < 1e-9 && !p.evals().isEmpty()) {
+                EvalResult e = p.evals().getFirst();
+                double lo = Double.MAX_VALUE;
+                double hi = -Double.MAX_VALUE;
+                for (EvalResult v : p.evals()) {
+                    lo = Math.min(lo, 1 / v.pplRatio());
+                    hi = Math.max(hi, 1 / v.pplRatio());
+                }
+                return fmt("%.0f%%", 100 / e.pplRatio()) + " (ppl " + fmt("%.1f", e.perplexityDense()) + " -> "
+                        + fmt("%.1f", e.perplexity()) + "; all sets " + fmt("%.0f", 100 * lo) + "-" + fmt("%.0f%%", 100 * hi) + ")";
+            }
+        }
+        return "no 50% point";
+    }
+
+    private static String range(List<PointResult> pts, ToDoubleFunction<PointResult> f, String format) {
+        double lo = Double.MAX_VALUE;
+        double hi = -Double.MAX_VALUE;
+        for (PointResult p : pts) {
+            double v = f.applyAsDouble(p);
+            if (!Double.isFinite(v)) continue;
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        if (lo > hi) return "n/a";
+        return fmt(format, lo).equals(fmt(format, hi)) ? fmt(format, lo) : fmt(format, lo).replace("x", "") + "-" + fmt(format, hi);
+    }
+
+    private static Set<String> datasets(List<PointResult> results) {
+        Set<String> d = new LinkedHashSet<>();
+        results.forEach(r -> r.evals().forEach(e -> d.add(e.dataset())));
+        return d;
+    }
+
+    private static java.util.Optional<EvalResult> eval(PointResult r, String dataset) {
+        return r.evals().stream().filter(e -> e.dataset().equals(dataset)).findFirst();
+    }
+
+    private static String fmt(String format, double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "n/a";
+    }
+}
