@@ -1,0 +1,150 @@
+package org.prunelab.sweep;
+
+import org.junit.jupiter.api.Test;
+import org.prunelab.PrunelabException;
+import org.prunelab.track.MlflowTrackingIntegrationTest;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Loading, expanding and keying sweep specs, and the line-numbered errors for bad specs. */
+class SweepSpecLoaderTest {
+
+    private static final SweepSpecLoader.Checks KNOWN_DATASETS = new SweepSpecLoader.Checks() {
+        @Override public void model(String name) {
+            if (!name.equals("smollm2-135m")) throw new PrunelabException.InvalidArgument("unknown model '" + name + "'");
+        }
+        @Override public void dataset(String name) {
+            if (!name.equals("brown") && !name.startsWith("udhr:")) {
+                throw new PrunelabException.Dataset("unknown dataset '" + name + "'; valid: brown, udhr:<code>");
+            }
+        }
+    };
+
+    private static final String BASE = """
+            name: t
+            model: smollm2-135m
+            calibration: {dataset: brown, nsamples: 2, seqlen: 64}
+            evaluation: {seqlen: 64, windows: 2, datasets: [brown]}
+            grid:
+            """;
+
+    private static SweepSpec parse(String text) {
+        return SweepSpecLoader.parse(text, "spec.yaml", null, KNOWN_DATASETS);
+    }
+
+    private static void assertError(String text, String... fragments) {
+        assertThatThrownBy(() -> parse(text)).isInstanceOf(PrunelabException.InvalidArgument.class)
+                .satisfies(e -> {
+                    for (String f : fragments) assertThat(e.getMessage()).contains(f);
+                });
+    }
+
+    @Test
+    void theDefaultSpecsQuickProfileHasTheSixteenPointsOfTheSeedGrid() {
+        SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
+                "quick", KNOWN_DATASETS);
+        assertThat(spec.points()).hasSize(1 + 3 * 4 + 3);
+        assertThat(spec.points()).extracting(RunSpec::name).contains("dense", "magnitude-unstructured-0.70",
+                "wanda-2:4", "sparsegpt-unstructured-0.30");
+        RunSpec wanda = spec.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
+        assertThat(wanda.calibration()).isEqualTo(new CalibrationSpec("brown", 16, 256));
+        assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 2));
+        assertThat(wanda.evaluation()).extracting(EvalSpec::dataset).contains("udhr:hau_NG", "udhr:deu_1996");
+        RunSpec magnitude = spec.points().stream().filter(p -> p.method().equals("magnitude")).findFirst().orElseThrow();
+        assertThat(magnitude.calibration()).as("magnitude reads no calibration data").isNull();
+        assertThat(spec.points().stream().filter(p -> p.pattern().equals("2:4")).map(RunSpec::sparsity)).containsOnly(0.5);
+        assertThat(spec.speed()).isEqualTo(new SpeedSettings(128, 3));
+
+        SweepSpec full = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
+                "full", KNOWN_DATASETS);
+        RunSpec fullWanda = full.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
+        assertThat(fullWanda.calibration()).isEqualTo(new CalibrationSpec("brown", 128, 512));
+        assertThat(fullWanda.key()).isNotEqualTo(wanda.key());
+    }
+
+    @Test
+    void keysAreStableHexDigestsOfSortedCanonicalJsonAndChangeWithAnyField() {
+        EvalSpec e = new EvalSpec("brown", 64, 2);
+        RunSpec a = new RunSpec("smollm2-135m", "wanda", 0.5, "unstructured", new CalibrationSpec("brown", 2, 64), List.of(e), 0);
+        assertThat(a.key()).matches("[0-9a-f]{64}").isEqualTo(new RunSpec("smollm2-135m", "wanda", 0.5, "unstructured",
+                new CalibrationSpec("brown", 2, 64), List.of(new EvalSpec("brown", 64, 2)), 0).key());
+        String json = a.canonicalJson();
+        assertThat(json).startsWith("{\"calibration\":{\"calib_dataset\":\"brown\",\"nsamples\":2,\"seqlen\":64},\"evaluation\":")
+                .contains("\"method\":\"wanda\"").doesNotContain(" ").doesNotContain("\n");
+        List<RunSpec> variants = List.of(a,
+                new RunSpec("other", "wanda", 0.5, "unstructured", a.calibration(), a.evaluation(), 0),
+                new RunSpec(a.model(), "sparsegpt", 0.5, "unstructured", a.calibration(), a.evaluation(), 0),
+                new RunSpec(a.model(), "wanda", 0.6, "unstructured", a.calibration(), a.evaluation(), 0),
+                new RunSpec(a.model(), "wanda", 0.5, "2:4", a.calibration(), a.evaluation(), 0),
+                new RunSpec(a.model(), "wanda", 0.5, "unstructured", new CalibrationSpec("brown", 4, 64), a.evaluation(), 0),
+                new RunSpec(a.model(), "wanda", 0.5, "unstructured", a.calibration(), List.of(new EvalSpec("brown", 64, 3)), 0),
+                new RunSpec(a.model(), "wanda", 0.5, "unstructured", a.calibration(), a.evaluation(), 1));
+        Set<String> keys = new HashSet<>();
+        variants.forEach(v -> keys.add(v.key()));
+        assertThat(keys).hasSize(variants.size());
+    }
+
+    @Test
+    void gridEntriesExpandAsCartesianProductsAndDuplicatesAreKeptOnce() {
+        SweepSpec spec = parse(BASE + """
+                  - method: [wanda, sparsegpt]
+                    sparsity: [0.3, 0.5]
+                    seed: [0, 1]
+                  - method: wanda
+                    sparsity: 0.5
+                  - method: [magnitude]
+                    sparsity: [0.5]
+                    seed: [0, 1]
+                """);
+        // 2 methods x 2 sparsities x 2 seeds; the second entry repeats one of them; magnitude ignores seeds.
+        assertThat(spec.points()).hasSize(8 + 1);
+        assertThat(spec.points().stream().map(RunSpec::key).distinct()).hasSize(9);
+        assertThat(spec.datasetLines()).containsEntry("brown", 4);   // evaluation (line 4) is read before calibration
+    }
+
+    @Test
+    void malformedYamlNamesTheLine() {
+        assertError(BASE + "  - method: [wanda\n    sparsity: 0.5\n", "spec.yaml is not valid YAML at line");
+        assertError("name: t\n  bad: indentation\n", "line 2");
+    }
+
+    @Test
+    void unknownMethodNamesTheLineAndTheRegisteredMethods() {
+        assertError(BASE + "  - method: [wanda, obs]\n    sparsity: 0.5\n", "spec.yaml line 6", "unknown method 'obs'",
+                "dense, magnitude, wanda, sparsegpt");
+    }
+
+    @Test
+    void unknownDatasetNamesTheLine() {
+        assertError(BASE.replace("datasets: [brown]", "datasets: [brown, wikitext9]") + "  - method: dense\n",
+                "spec.yaml line 4", "unknown dataset 'wikitext9'");
+        assertError(BASE.replace("{dataset: brown, nsamples", "{dataset: nosuch, nsamples") + "  - method: wanda\n    sparsity: 0.5\n",
+                "spec.yaml line 3", "unknown dataset 'nosuch'");
+    }
+
+    @Test
+    void sparsityOutOfRangeAndContradictionsNameTheLine() {
+        assertError(BASE + "  - method: wanda\n    sparsity: [0.5,\n      1.2]\n", "spec.yaml line 8", "sparsity 1.2 is outside [0, 1)");
+        assertError(BASE + "  - method: wanda\n    sparsity: -0.1\n", "line 7", "outside [0, 1)");
+        assertError(BASE + "  - method: wanda\n    sparsity: half\n", "line 7", "must be a number");
+        assertError(BASE + "  - method: wanda\n    pattern: \"2:4\"\n    sparsity: 0.7\n", "line 8", "drop 'sparsity'");
+        assertError(BASE + "  - method: wanda\n    pattern: \"4:4\"\n", "line 7", "0 < N < M");
+        assertError(BASE + "  - method: wanda\n    pattern: structured\n    sparsity: 0.3\n", "line 7", "structured");
+        assertError(BASE + "  - method: dense\n    sparsity: 0.5\n", "line 7", "dense prunes nothing");
+        assertError(BASE + "  - method: wanda\n", "line 6", "needs 'sparsity'");
+        assertError(BASE + "  - method: wanda\n    sparsty: 0.5\n", "line 7", "unknown key 'sparsty'");
+        assertError(BASE.replace("nsamples: 2", "nsamples: 0") + "  - method: wanda\n    sparsity: 0.5\n", "line 3", "nsamples must be at least 1");
+        assertError(BASE.replace("model: smollm2-135m", "model: llama-9000") + "  - method: dense\n", "line 2", "unknown model");
+    }
+
+    @Test
+    void unknownProfileIsNamed() {
+        assertThatThrownBy(() -> SweepSpecLoader.parse(BASE + "  - method: dense\n", "spec.yaml", "fast", KNOWN_DATASETS))
+                .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("no profile 'fast'");
+    }
+}
