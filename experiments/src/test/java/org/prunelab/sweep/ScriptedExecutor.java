@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * A {@link RunExecutor} for tracking tests: no model; each point's "measurements" are derived from its
@@ -63,7 +62,4 @@ final class ScriptedExecutor implements RunExecutor {
     @Override
     public void close() {}
 
-    static Consumer<Object> none() {
-        return o -> {};
-    }
 }
