@@ -65,11 +65,14 @@ def main():
     args = ap.parse_args()
 
     report_path, calib, evals = (args.dir / n for n in ("prune_report.json", "calibration_ids.json", "eval_ids.json"))
-    for p in (report_path, calib, evals):
+    for p in (report_path, evals):
         if not p.is_file():
-            sys.exit(f"missing {p}: run prunelab prune with --out {args.dir} (it writes the report and the window ids)")
+            sys.exit(f"missing {p}: run prunelab prune with --eval ... --out {args.dir} (it writes the report and the window ids)")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     method = args.method or find(report, "method")
+    # Magnitude pruning reads no calibration data, so prunelab writes no calibration_ids.json for it.
+    if str(method).lower() != "magnitude" and not calib.is_file():
+        sys.exit(f"missing {calib}: run prunelab prune with --out {args.dir} (it writes the calibration window ids)")
     pattern = str(args.pattern or find(report, "pattern") or "unstructured")
     sparsity = args.sparsity if args.sparsity is not None else find(report, "sparsity", "target_sparsity")
     owl = args.owl if args.owl is not None else bool(find(report, "owl"))
@@ -78,8 +81,9 @@ def main():
         sys.exit(f"{report_path} names no method/sparsity; pass --method and --sparsity")
 
     cmd = [sys.executable, str(HERE / "prune_model.py"), "--method", str(method).lower(), "--pattern", pattern,
-           "--calib-ids", str(calib), "--eval-ids", str(evals), "--threads", str(args.threads),
-           "--batch", str(args.batch)]
+           "--eval-ids", str(evals), "--threads", str(args.threads), "--batch", str(args.batch)]
+    if calib.is_file():
+        cmd += ["--calib-ids", str(calib)]
     if pattern == "unstructured":
         cmd += ["--sparsity", str(sparsity)]
     if owl:
@@ -89,7 +93,7 @@ def main():
     ref = run_json(cmd)
 
     out = {"dir": str(args.dir), "method": ref["method"], "sparsity": ref["sparsity"], "pattern": pattern, "owl": owl,
-           "nsamples": ref["nsamples"], "seqlen": ref["seqlen"], "eval_windows": ref["eval_windows"],
+           "nsamples": ref.get("nsamples"), "seqlen": ref["seqlen"], "eval_windows": ref["eval_windows"],
            "reference_perplexity": ref["perplexity"], "prunelab_perplexity": ppl,
            "reference_actual_sparsity": ref["actual_sparsity"]["overall"],
            "reference_prune_seconds": ref["prune_seconds"], "versions": ref["versions"]}
