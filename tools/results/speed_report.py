@@ -40,8 +40,8 @@ lines += ["## Whole model: `prunelab bench --vs dense`", "",
           "both resident in one JVM; prompt prefilled into a KV cache, then greedy decode at batch 1; runs alternate "
           "(ABBA), and each speedup is dense time / format time of one pair, reported as median (min..max) over the pairs.", "",
           "| model / format | decode speedup | goal | prefill speedup | decode tok/s (format / dense) | decode p50 / p95 ms | "
-          "prefill tok/s (format / dense) | linears MB (format / dense) | decode-bytes bound |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "prefill tok/s (format / dense) | linears MB (format / dense) | decode-bytes bound | decode GB/s streamed (format / dense) |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
 bounds = {}
 for label, b, goal in benches:
     if b is None:
@@ -59,7 +59,8 @@ for label, b, goal in benches:
         f"| {b['decode_tokens_per_s']:.1f} / {d['decode_tokens_per_s']:.1f} "
         f"| {1e3 * b['decode_latency_p50_s']:.1f} / {1e3 * b['decode_latency_p95_s']:.1f} "
         f"| {b['prefill_tokens_per_s']:.0f} / {d['prefill_tokens_per_s']:.0f} "
-        f"| {b['linear_bytes'] / 1e6:.0f} / {d['linear_bytes'] / 1e6:.0f} | {bound:.2f}x |")
+        f"| {b['linear_bytes'] / 1e6:.0f} / {d['linear_bytes'] / 1e6:.0f} | {bound:.2f}x "
+        f"| {b['decode_tokens_per_s'] * (b['linear_bytes'] + lm_head) / 1e9:.1f} / {d['decode_tokens_per_s'] * (d['linear_bytes'] + lm_head) / 1e9:.1f} |")
 any_b = next((b for _, b, _ in benches if b), None)
 if any_b:
     lines += ["", f"Settings: prompt {any_b['prompt_len']} tokens, {any_b['gen']} generated, {any_b['repeat']} pairs after "
@@ -72,7 +73,9 @@ if any_b:
               "",
               "*Decode-bytes bound*: decode at batch 1 streams every weight once per token, so if it were purely "
               "bandwidth-bound the speedup would be (dense linears + LM head bytes) / (format linears + LM head bytes). "
-              "The LM head (tied embedding, 113 MB) stays dense, which caps every format well below the per-layer ratio."]
+              "The LM head (tied embedding, 113 MB) stays dense, which caps every format well below the per-layer ratio. "
+              "*Decode GB/s streamed* = decode tokens/s x weight bytes per token: where a format streams fewer GB/s than "
+              "dense, its kernel is limited by instructions (bit decoding, expands, gathers), not by memory bandwidth."]
 
 jmh = load("jmh.json")
 if jmh:
