@@ -10,7 +10,7 @@
 #   REPEAT=3 GEN=32 JMH_ARGS="-wi 1 -i 2" tools/results/speed.sh
 #
 # Environment: PRUNELAB (default ./prunelab), PROMPT_LEN (512), GEN (64), REPEAT (5), THREADS (all cores),
-# JMH_ARGS (default "-f 1 -wi 1 -i 3 -w 1 -r 1": few forks and iterations for a 2-core machine),
+# JMH_ARGS (default "-f 1 -wi 5 -i 3 -w 2 -r 1": one fork, enough warm-up for the CSR gather kernel to compile),
 # WORK (scratch dir for the pruned models and raw outputs; default a new temp dir).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,7 +18,7 @@ PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
 PROMPT_LEN="${PROMPT_LEN:-512}"
 GEN="${GEN:-64}"
 REPEAT="${REPEAT:-5}"
-JMH_ARGS="${JMH_ARGS:--f 1 -wi 1 -i 3 -w 1 -r 1}"
+JMH_ARGS="${JMH_ARGS:--f 1 -wi 5 -i 3 -w 2 -r 1}"
 WORK="${WORK:-$(mktemp -d)}"
 THREADS_ARG=()
 [ -n "${THREADS:-}" ] && THREADS_ARG=(--threads "$THREADS")
