@@ -6,6 +6,12 @@ import org.prunelab.tensor.Gemm;
 /**
  * A dense linear layer {@code y = x W^T + b}, computed by {@link Gemm#active()}. The weight is held, not
  * copied: pruning edits it in place through {@link #weight()}.
+ *
+ * <p>One exception: a single token (batch-1 decode) goes to the Vector API kernel even when BLAS is active.
+ * OpenBLAS's one-row product streamed the weights markedly slower here: SmolLM2-135M decode ran at 11 tokens/s
+ * through BLAS and 19 through the Vector API kernel (same run conditions, {@code prunelab bench}), and the
+ * kernel bench in {@code results/sparse-kernel-bench.md} shows 2-3x per matvec. Decode is bandwidth-bound, so
+ * the faster dense path is also the honest baseline for the sparse formats.
  */
 public final class DenseLinear implements Linear {
     private final FloatMatrix weight;
@@ -39,7 +45,9 @@ public final class DenseLinear implements Linear {
 
     @Override
     public void forward(float[] x, int tokens, float[] y) {
-        Gemm.active().linear(x, tokens, weight, y);
+        Gemm gemm = Gemm.active();
+        if (tokens == 1 && gemm.backend() == Gemm.Backend.BLAS) gemm = Gemm.of(Gemm.Backend.VECTOR);
+        gemm.linear(x, tokens, weight, y);
         if (bias != null) {
             int out = weight.rows();
             for (int t = 0; t < tokens; t++) {

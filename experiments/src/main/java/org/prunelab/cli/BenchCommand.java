@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
 import org.prunelab.bench.ForwardTiming;
+import org.prunelab.bench.ModelBench;
+import org.prunelab.model.FormatConversion;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
@@ -21,18 +23,172 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-/** {@code prunelab bench}: speed measurements, reported next to a baseline measured in the same run. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Speed measurements.",
+/**
+ * {@code prunelab bench}: generation speed of a model in a chosen weight format (prefill and decode tokens/s,
+ * per-token decode latency, memory), optionally against its dense counterpart in the same process
+ * ({@link ModelBench}); {@code bench forward} measures dense prefill and sgemm beside transformers + torch.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Generation speed: prefill and decode tokens/s, decode latency p50/p95, memory.",
+                "Prefills --prompt-len seeded tokens into a KV cache, then decodes --gen tokens greedily (batch 1),",
+                "--repeat times after --warmup untimed runs. With --vs dense, the dense model the pruned one came",
+                "from (prune_report.json in DIR, or --vs-model) runs in the same process, alternating, and the",
+                "speedup ratios (dense time / this time) are reported as min / median / max over the pairs."},
         subcommands = {BenchCommand.Forward.class})
-final class BenchCommand implements Runnable {
+final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--model", defaultValue = "smollm2-135m",
+            description = "Registered name, .gguf file, or checkpoint directory, e.g. one prune --out wrote (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--format", defaultValue = "auto",
+            description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--prompt-len", defaultValue = "512", description = "Prompt tokens per run (default: ${DEFAULT-VALUE}).")
+    int promptLen;
+
+    @Option(names = "--gen", defaultValue = "64", description = "Tokens decoded per run (default: ${DEFAULT-VALUE}).")
+    int gen;
+
+    @Option(names = "--repeat", defaultValue = "5", description = "Timed runs (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first, per model (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--vs", description = "Baseline to compare with in the same process; only 'dense' (the dense counterpart).")
+    String vs;
+
+    @Option(names = "--vs-model", description = "The dense counterpart for --vs dense (default: the 'model' of DIR/prune_report.json).")
+    String vsModel;
 
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        common.apply();
+        ModelBench.Options options = new ModelBench.Options(promptLen, gen, repeat, warmup, 0);
+        if (vs != null && !vs.strip().equalsIgnoreCase("dense")) {
+            throw new PrunelabException.InvalidArgument("--vs " + vs + " is not supported: use --vs dense (the dense model "
+                    + "this one was pruned from, found through prune_report.json or named with --vs-model)");
+        }
+        if (vsModel != null && vs == null) vs = "dense";
+        PrunelabHome home = PrunelabHome.fromEnvironment();
+        var err = spec.commandLine().getErr();
+        String baselineSpec = vs == null ? null : vsModel != null ? vsModel : denseCounterpart(ModelLoader.resolve(model, home));
+        try (LoadedModel loaded = ModelLoader.load(model, home)) {
+            FormatConversion conversion = FormatConversion.apply(loaded.model(), format);
+            err.println("bench: " + model + ": " + conversion.summary());
+            err.flush();
+            ObjectNode o = JsonOutput.object();
+            if (baselineSpec == null) {
+                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + " timed runs of "
+                        + promptLen + " prompt + " + gen + " generated tokens ...");
+                err.flush();
+                ModelBench.BenchResult r = ModelBench.run(loaded.model(), options);
+                describe(o, loaded, conversion, r);
+                print(o, r, null, null);
+                return 0;
+            }
+            try (LoadedModel dense = ModelLoader.load(baselineSpec, home)) {
+                FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
+                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + " alternating pairs of runs, "
+                        + model + " vs dense " + baselineSpec + ", " + promptLen + " prompt + " + gen + " generated tokens ...");
+                err.flush();
+                ModelBench.Comparison c = ModelBench.compare(loaded.model(), dense.model(), options);
+                describe(o, loaded, conversion, c.candidate());
+                ObjectNode b = o.putObject("vs");
+                describe(b, dense, denseConversion, c.baseline());
+                putRatio(o, "speedup_prefill", c.prefillSpeedup());
+                putRatio(o, "speedup_decode", c.decodeSpeedup());
+                print(o, c.candidate(), c.baseline(), c);
+                return 0;
+            }
+        }
+    }
+
+    /**
+     * The dense model a pruned checkpoint directory came from: the {@code model} field of its
+     * {@code prune_report.json}.
+     *
+     * @throws PrunelabException.InvalidArgument if {@code path} has no readable prune report
+     */
+    static String denseCounterpart(Path path) {
+        Path report = path.resolve("prune_report.json");
+        if (!Files.isDirectory(path) || !Files.isRegularFile(report)) {
+            throw new PrunelabException.InvalidArgument("--vs dense needs to know the dense model, but " + path
+                    + " has no prune_report.json; name it with --vs-model (e.g. --vs-model smollm2-135m)");
+        }
+        try {
+            JsonNode model = JsonOutput.MAPPER.readTree(report.toFile()).get("model");
+            if (model == null || !model.isTextual()) {
+                throw new PrunelabException.InvalidArgument(report + " names no 'model'; pass --vs-model");
+            }
+            return model.asText();
+        } catch (IOException e) {
+            throw new PrunelabException.InvalidArgument("cannot read " + report + " (" + e.getMessage() + "); pass --vs-model");
+        }
+    }
+
+    private void describe(ObjectNode o, LoadedModel loaded, FormatConversion conversion, ModelBench.BenchResult r) {
+        o.put("model", loaded.name()).put("format", conversion.requested());
+        ObjectNode counts = o.putObject("format_counts");
+        conversion.counts().forEach(counts::put);
+        o.put("prompt_len", promptLen).put("gen", gen).put("repeat", repeat).put("warmup", warmup)
+                .put("threads", common.threads()).put("gemm_backend", Gemm.active().backend().name().toLowerCase(Locale.ROOT))
+                .put("prefill_tokens_per_s", r.prefillTokensPerSecond())
+                .put("decode_tokens_per_s", r.decodeTokensPerSecond())
+                .put("decode_latency_p50_s", r.decodeLatency(0.50))
+                .put("decode_latency_p95_s", r.decodeLatency(0.95))
+                .put("peak_rss_bytes", r.peakRssBytes())
+                .put("model_bytes", r.modelBytes())
+                .put("model_file_bytes", loaded.fileBytes())
+                .put("linear_bytes", conversion.bytesAfter());
+        ArrayNode runs = o.putArray("runs");
+        for (ModelBench.Run run : r.runs()) {
+            runs.addObject().put("prefill_seconds", run.prefillSeconds())
+                    .put("decode_seconds", java.util.Arrays.stream(run.decodeSeconds()).sum());
+        }
+    }
+
+    private static void putRatio(ObjectNode o, String key, ModelBench.Ratio r) {
+        o.put(key, r.median()).put(key + "_min", r.min()).put(key + "_max", r.max());
+    }
+
+    private void print(ObjectNode json, ModelBench.BenchResult r, ModelBench.BenchResult dense, ModelBench.Comparison c) {
+        var out = spec.commandLine().getOut();
+        if (common.json) {
+            JsonOutput.print(out, json);
+            return;
+        }
+        out.printf(Locale.ROOT, "%-26s %14s%s%n", "", model + " (" + json.get("format").asText() + ")",
+                dense == null ? "" : String.format(Locale.ROOT, " %14s", "dense"));
+        row(out, "prefill tokens/s (median)", r.prefillTokensPerSecond(), dense == null ? null : dense.prefillTokensPerSecond(), "%14.1f");
+        row(out, "decode tokens/s (median)", r.decodeTokensPerSecond(), dense == null ? null : dense.decodeTokensPerSecond(), "%14.2f");
+        row(out, "decode latency p50 (ms)", 1e3 * r.decodeLatency(0.5), dense == null ? null : 1e3 * dense.decodeLatency(0.5), "%14.2f");
+        row(out, "decode latency p95 (ms)", 1e3 * r.decodeLatency(0.95), dense == null ? null : 1e3 * dense.decodeLatency(0.95), "%14.2f");
+        row(out, "model bytes in memory (MB)", r.modelBytes() / 1e6, dense == null ? null : dense.modelBytes() / 1e6, "%14.1f");
+        row(out, "model on disk (MB)", json.get("model_file_bytes").asLong() / 1e6,
+                dense == null ? null : json.get("vs").get("model_file_bytes").asLong() / 1e6, "%14.1f");
+        out.printf(Locale.ROOT, "%-26s %14.1f%s%n", "peak RSS (MB)", r.peakRssBytes() / 1e6, dense == null ? "" : "  (both models resident)");
+        out.println("format: " + json.get("format_counts"));
+        if (c != null) {
+            out.printf(Locale.ROOT, "speedup over dense (dense time / this time, %d alternating pairs):%n", repeat);
+            out.printf(Locale.ROOT, "  prefill  median %.2fx  (min %.2f, max %.2f)%n", c.prefillSpeedup().median(),
+                    c.prefillSpeedup().min(), c.prefillSpeedup().max());
+            out.printf(Locale.ROOT, "  decode   median %.2fx  (min %.2f, max %.2f)%n", c.decodeSpeedup().median(),
+                    c.decodeSpeedup().min(), c.decodeSpeedup().max());
+        }
+        out.flush();
+    }
+
+    private static void row(java.io.PrintWriter out, String label, double value, Double dense, String fmt) {
+        out.printf(Locale.ROOT, "%-26s " + fmt + "%s%n", label, value, dense == null ? "" : String.format(Locale.ROOT, " " + fmt, dense));
     }
 
     /** {@code prunelab bench forward}: prefill tokens/s and sgemm GFLOP/s, optionally beside transformers+torch. */

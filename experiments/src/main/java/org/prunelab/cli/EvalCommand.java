@@ -7,6 +7,7 @@ import org.prunelab.data.Datasets;
 import org.prunelab.data.Split;
 import org.prunelab.eval.Evaluation;
 import org.prunelab.eval.PerplexityResult;
+import org.prunelab.model.FormatConversion;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
 import picocli.CommandLine.Command;
@@ -40,12 +41,22 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--windows", defaultValue = "0", description = "Evaluate only the first N windows (default: all).")
     int windows;
 
+    @Option(names = "--format", defaultValue = "dense",
+            description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}; "
+                    + "sparse formats give the same perplexity up to float rounding, faster on sparse models).")
+    String format;
+
     @Override
     public Integer call() {
         common.apply();
         PrunelabHome home = PrunelabHome.fromEnvironment();
         Corpus corpus = Datasets.resolve(dataset, home);
         try (LoadedModel loaded = ModelLoader.load(model, home)) {
+            FormatConversion conversion = FormatConversion.apply(loaded.model(), format);
+            if (!format.strip().equalsIgnoreCase("dense")) {
+                spec.commandLine().getErr().println("eval: " + conversion.summary());
+                spec.commandLine().getErr().flush();
+            }
             PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, windows, new ConsoleProgress("eval"));
             var out = spec.commandLine().getOut();
             if (common.json) {
@@ -55,7 +66,9 @@ final class EvalCommand implements Callable<Integer> {
                         .put("perplexity", r.perplexity()).put("mean_nll", r.meanLoss())
                         .put("tokens", r.tokens()).put("windows", r.windows())
                         .put("seconds", r.seconds()).put("tokens_per_s", r.tokensPerSecond())
-                        .put("threads", common.threads());
+                        .put("threads", common.threads()).put("format", conversion.requested());
+                ObjectNode counts = o.putObject("format_counts");
+                conversion.counts().forEach(counts::put);
                 JsonOutput.print(out, o);
             } else {
                 out.printf("model       %s%ndataset     %s (%s split, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%n",
