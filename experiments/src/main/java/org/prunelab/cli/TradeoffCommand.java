@@ -12,7 +12,7 @@ import org.prunelab.report.TradeoffReport;
 import org.prunelab.sweep.EvalResult;
 import org.prunelab.sweep.ModelRunExecutor;
 import org.prunelab.sweep.PointResult;
-import org.prunelab.sweep.PrefillSpeedProbe;
+import org.prunelab.sweep.BenchSpeedProbe;
 import org.prunelab.sweep.RunSpec;
 import org.prunelab.sweep.SweepOutcome;
 import org.prunelab.sweep.SweepRunner;
@@ -83,7 +83,7 @@ final class TradeoffCommand implements Callable<Integer> {
         SweepOutcome outcome;
         String mlflow;
         try (Tracker tracker = Tracker.open(root);
-             ModelRunExecutor executor = new ModelRunExecutor(home, new PrefillSpeedProbe(sweep.speed()))) {
+             ModelRunExecutor executor = new ModelRunExecutor(home, new BenchSpeedProbe(sweep.speed()))) {
             mlflow = tracker.trackingUri().map(u -> "MLflow UI: " + u + " (experiment " + sweep.experiment() + ")")
                     .orElse("MLflow: none");
             err.println("tradeoff: " + sweep.points().size() + " points (" + (profileName == null ? "no profile" : "profile " + profileName)
@@ -164,6 +164,7 @@ final class TradeoffCommand implements Callable<Integer> {
                 ObjectNode n = list.addObject().put("key", r.spec().key()).put("method", r.spec().method())
                         .put("pattern", r.spec().pattern()).put("sparsity", r.spec().sparsity())
                         .put("actual_sparsity", r.actualSparsity()).put("speedup_prefill", r.speedupPrefill())
+                        .put("speedup_decode", r.speedupDecode()).put("format", r.format())
                         .put("memory_overhead_ratio", r.memoryOverheadRatio());
                 ArrayNode evals = n.putArray("evaluation");
                 for (EvalResult e : r.evals()) {

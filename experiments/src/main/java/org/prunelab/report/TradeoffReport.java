@@ -52,8 +52,9 @@ public final class TradeoffReport {
 
     private static void seedTable(StringBuilder md, List<PointResult> results) {
         md.append("## The seed's table, with this machine's measurements\n\n")
-                .append("Each cell: the seed's claim where it made one, then **measured** here. Speed: prefill on this CPU,"
-                        + " pruned / dense in the same sweep. Headline evaluation set: ")
+                .append("Each cell: the seed's claim where it made one, then **measured** here. Speed: pruned / dense in the"
+                        + " same sweep on this CPU, prefill and batch-1 decode, each linear in the execution format"
+                        + " `--format auto` picks (named in the table of points). Headline evaluation set: ")
                 .append(results.isEmpty() || results.getFirst().evals().isEmpty() ? "-" : results.getFirst().evals().getFirst().dataset())
                 .append(".\n\n")
                 .append("| what gets removed | method | hardware needed | speedup on regular hardware | sparsity reached |"
@@ -83,7 +84,8 @@ public final class TradeoffReport {
             };
             String claimSparsity = family.equals("unstructured") ? "seed: collapse above 60%; " : "";
             md.append("| ").append(removed).append(" | ").append(method).append(" | ").append(hardware).append(" | ")
-                    .append(claimSpeed).append("**").append(range(pts, PointResult::speedupPrefill, "%.2fx")).append("** | ")
+                    .append(claimSpeed).append("**prefill ").append(range(pts, PointResult::speedupPrefill, "%.2fx"))
+                    .append(", decode ").append(range(pts, PointResult::speedupDecode, "%.2fx")).append("** | ")
                     .append(claimSparsity).append("**").append(sparsityReached(pts)).append("** | **")
                     .append(qualityAtHalf(pts)).append("** | **")
                     .append(range(pts, PointResult::memoryOverheadRatio, "%.2f")).append(" x model** |\n");
@@ -101,14 +103,16 @@ public final class TradeoffReport {
     private static void pointTable(StringBuilder md, List<PointResult> results) {
         Set<String> datasets = datasets(results);
         md.append("## Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
-                + " prefill tokens/s | speedup |");
+                + " format | prefill tokens/s | prefill speedup | decode tokens/s | decode speedup |");
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
-        md.append("\n|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
+        md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
         for (PointResult r : results) {
             md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
                     .append(fmt("%.2f", r.spec().sparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
                     .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
-                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupPrefill())).append(" |");
+                    .append(r.format() == null ? "-" : r.format()).append(" | ")
+                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupPrefill())).append(" | ")
+                    .append(fmt("%.1f", r.decodeTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupDecode())).append(" |");
             for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2f", e.perplexity())).orElse("-")).append(" |");
             md.append('\n');
         }

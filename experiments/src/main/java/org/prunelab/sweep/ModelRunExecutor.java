@@ -113,7 +113,8 @@ public final class ModelRunExecutor implements RunExecutor {
         double actual = result == null ? 0 : result.actualSparsity();
         writeReport(workDir.resolve("prune_report.json"), spec, result, calibration, seconds, meter.baselineBytes(), peak, modelBytes);
         return new PointResult(spec, actual, total, total - zeros, modelBytes, seconds, result == null ? -1 : peak, overhead,
-                speed.prefillTokensPerS(), speed.prefillTokensPerS() / denseSpeed.prefillTokensPerS(), evals);
+                speed.prefillTokensPerS(), speed.prefillTokensPerS() / denseSpeed.prefillTokensPerS(),
+                speed.decodeTokensPerS(), speed.decodeTokensPerS() / denseSpeed.decodeTokensPerS(), speed.format(), evals);
     }
 
     /**

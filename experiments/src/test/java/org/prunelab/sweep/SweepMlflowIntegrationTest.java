@@ -82,7 +82,7 @@ class SweepMlflowIntegrationTest {
                 """, "it.yaml", null, SweepSpecLoader.Checks.NONE);
         SweepOutcome outcome;
         try (Tracker tracker = connect();
-             ModelRunExecutor executor = new ModelRunExecutor(home, new PrefillSpeedProbe(spec.speed()))) {
+             ModelRunExecutor executor = new ModelRunExecutor(home, new BenchSpeedProbe(spec.speed()))) {
             outcome = new SweepRunner(tracker, executor, tmp.resolve("state")).run(spec, Progress.NONE);
             assertThat(tracker.isOnline()).isTrue();
         }
