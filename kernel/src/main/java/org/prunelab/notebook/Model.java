@@ -3,6 +3,7 @@ package org.prunelab.notebook;
 import org.prunelab.model.LlamaConfig;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.prune.LayerwiseResult;
+import org.prunelab.prune.SparsityPattern;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
@@ -29,12 +30,12 @@ public final class Model {
         return loaded.name();
     }
 
-    /** {@code dense}, or e.g. {@code wanda 0.50} / {@code sparsegpt 2:4}. */
+    /** {@code dense}, or e.g. {@code wanda 0.50 (brown)} / {@code sparsegpt 2:4 (europarl:de)}: method, sparsity, calibration set. */
     public String label() {
         if (pruning == null) return "dense";
-        return pruning.method() + " " + (pruning.pattern().label().equals("unstructured")
-                ? String.format("%.2f", pruning.pattern().sparsity()) : pruning.pattern().label())
-                + (pruning.owl() ? " OWL" : "");
+        return pruning.method() + " " + (pruning.pattern() instanceof SparsityPattern.NM
+                ? pruning.pattern().label() : String.format("%.2f", pruning.pattern().sparsity()))
+                + (pruning.owl() ? " OWL" : "") + (calibration != null ? " (" + calibration.dataset() + ")" : "");
     }
 
     public boolean isPruned() {

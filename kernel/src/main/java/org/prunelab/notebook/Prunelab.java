@@ -240,7 +240,7 @@ public final class Prunelab {
         Table t = Table.create("collapse (perplexity > " + factor + " x dense)", StringColumn.create("method"),
                 DoubleColumn.create("collapse_sparsity"), DoubleColumn.create("ppl_ratio_there"),
                 DoubleColumn.create("last_sparsity_within"));
-        for (String method : tradeoff.stringColumn("method").unique().asList()) {
+        for (String method : Charts.distinct(tradeoff, "method")) {
             Table rows = tradeoff.where(tradeoff.stringColumn("method").isEqualTo(method)).sortOn("sparsity");
             double at = Double.NaN, ratio = Double.NaN, within = Double.NaN;
             for (Row r : rows) {
@@ -263,6 +263,11 @@ public final class Prunelab {
     /** {@link Charts#lines}: one line per value of {@code series}, {@code y} against {@code x}; log y-axis. */
     public static org.knowm.xchart.XYChart chart(Table table, String x, String y, String series) {
         return Charts.lines(table, x, y, series, true);
+    }
+
+    /** {@link Charts#bars}: grouped bars, e.g. perplexity per language for each model state; linear y-axis (bars start at 0). */
+    public static org.knowm.xchart.CategoryChart barChart(Table table, String category, String y, String series) {
+        return Charts.bars(table, category, y, series, false);
     }
 
     // -------------------------------------------------------------------------------------- tracking
