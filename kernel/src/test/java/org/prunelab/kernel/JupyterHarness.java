@@ -100,10 +100,24 @@ final class JupyterHarness {
         StringBuilder sb = new StringBuilder();
         for (JsonNode o : outputs(notebook)) {
             if (o.path("output_type").asText().equals("stream") && o.path("name").asText().equals("stdout")) {
-                JsonNode t = o.path("text");
-                if (t.isArray()) t.forEach(x -> sb.append(x.asText())); else sb.append(t.asText());
+                sb.append(text(o.path("text")));
             }
         }
+        return sb.toString();
+    }
+
+    /** The text of a multiline notebook string, which nbformat stores either as one string or as a list of lines. */
+    static String text(JsonNode multiline) {
+        if (!multiline.isArray()) return multiline.asText();
+        StringBuilder sb = new StringBuilder();
+        multiline.forEach(line -> sb.append(line.asText()));
+        return sb.toString();
+    }
+
+    /** The text/plain of every display/execute result, concatenated. */
+    static String plainText(JsonNode notebook) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode o : outputs(notebook)) sb.append(text(o.path("data").path("text/plain"))).append('\n');
         return sb.toString();
     }
 
