@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -51,8 +52,13 @@ final class JupyterHarness {
 
     /** Executes notebooks/NAME.ipynb with parameters; returns the executed notebook. Fails with the log on error. */
     JsonNode runNotebook(String name, String paramsJson) throws IOException, InterruptedException {
+        return runNotebook(name, paramsJson, Map.of());
+    }
+
+    /** As {@link #runNotebook(String, String)}, with extra environment variables for Jupyter and the kernel. */
+    JsonNode runNotebook(String name, String paramsJson, Map<String, String> env) throws IOException, InterruptedException {
         Path out = work.resolve(name + ".out.ipynb");
-        String log = python("tools/jupyter/run_notebook.py", root.resolve("notebooks/" + name + ".ipynb").toString(),
+        String log = python(env, "tools/jupyter/run_notebook.py", root.resolve("notebooks/" + name + ".ipynb").toString(),
                 out.toString(), "--params", paramsJson, "--timeout", "900");
         assertThat(out).as("executed notebook, log:\n" + log).isRegularFile();
         return JSON.readTree(out.toFile());
@@ -60,11 +66,16 @@ final class JupyterHarness {
 
     /** Runs a script of tools/jupyter with the venv's python; returns stdout+stderr; fails on a non-zero exit. */
     String python(String script, String... args) throws IOException, InterruptedException {
+        return python(Map.of(), script, args);
+    }
+
+    private String python(Map<String, String> env, String script, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(python.toString(), root.resolve(script).toString()));
         cmd.addAll(List.of(args));
         Path log = Files.createTempFile(work, "python", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("JUPYTER_PATH", jupyterPath.toString());
+        pb.environment().putAll(env);
         Process p = pb.start();
         boolean done = p.waitFor(20, TimeUnit.MINUTES);
         if (!done) p.destroyForcibly();

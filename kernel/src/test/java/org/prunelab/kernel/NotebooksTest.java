@@ -16,11 +16,19 @@ import org.prunelab.prune.CalibrationData;
 import org.prunelab.prune.LayerwisePruner;
 import org.prunelab.prune.PruningMethods;
 import org.prunelab.prune.SparsityPattern;
+import org.prunelab.track.MlflowServer;
 import org.prunelab.Progress;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,7 +58,30 @@ class NotebooksTest {
 
     @Test
     void quickstartAgreesWithTheCliAndTheCoreApi() throws Exception {
-        JsonNode nb = jupyter.runNotebook("01-quickstart", "{" + SMALL + ", \"trackRun\": false}");
+        // track(...) records the pruned model on a real MLflow server of this test's own.
+        Path mlflowExe = jupyter.root.resolve(".venv-mlflow/bin/mlflow");
+        assertThat(mlflowExe).as("the MLflow venv; create it with tools/mlflow/setup.sh (./prunelab test does)").isExecutable();
+        MlflowServer mlflow = new MlflowServer(work.resolve("mlflow"), mlflowExe);
+        JsonNode nb;
+        JsonNode run;
+        URI mlflowUrl;
+        try {
+            mlflowUrl = mlflow.start();
+            nb = jupyter.runNotebook("01-quickstart", "{" + SMALL + ", \"trackRun\": true}",
+                    Map.of("MLFLOW_TRACKING_URI", mlflowUrl.toString()));
+            Matcher link = Pattern.compile("MLflow run (.+): (\\S+)/#/experiments/([0-9]+)/runs/([0-9a-f]{32})")
+                    .matcher(JupyterHarness.plainText(nb));
+            assertThat(link.find()).as("the last cell shows a link to the run:\n" + JupyterHarness.plainText(nb)).isTrue();
+            assertThat(URI.create(link.group(2) + "/")).isEqualTo(mlflowUrl.resolve("/"));
+            run = mlflowGet(mlflowUrl, "/api/2.0/mlflow/runs/get?run_id=" + link.group(4)).path("run");
+            assertThat(run.path("info").path("run_name").asText()).isEqualTo(link.group(1));
+            assertThat(run.path("info").path("experiment_id").asText()).isEqualTo(link.group(3));
+            assertThat(mlflowGet(mlflowUrl, "/api/2.0/mlflow/experiments/get?experiment_id=" + link.group(3))
+                    .path("experiment").path("name").asText()).isEqualTo("notebooks");
+        } finally {
+            mlflow.stop();
+        }
+
         assertThat(JupyterHarness.errors(nb)).isEmpty();
         assertThat(JupyterHarness.mimeTypes(nb)).contains("text/html", "text/plain");
 
@@ -79,6 +110,26 @@ class NotebooksTest {
             assertThat(notebookPruned).isCloseTo(pruned, within(pruned * 1e-6));
             assertThat(notebookPruned).isGreaterThan(notebookDense);
         }
+
+        // The tracked run is the pruned model with its calibration and the perplexity the notebook printed.
+        assertThat(run.path("info").path("status").asText()).isEqualTo("FINISHED");
+        Map<String, String> params = new HashMap<>();
+        run.path("data").path("params").forEach(x -> params.put(x.path("key").asText(), x.path("value").asText()));
+        assertThat(params).containsEntry("model", "smollm2-135m").containsEntry("method", "wanda")
+                .containsEntry("sparsity", "0.5").containsEntry("calib_dataset", "brown")
+                .containsEntry("nsamples", String.valueOf(NSAMPLES)).containsEntry("eval_dataset", "udhr:eng");
+        Map<String, Double> metrics = new HashMap<>();
+        run.path("data").path("metrics").forEach(x -> metrics.put(x.path("key").asText(), x.path("value").asDouble()));
+        assertThat(metrics.get("perplexity")).isCloseTo(notebookPruned, within(notebookPruned * 1e-6));
+    }
+
+    /** GET on the MLflow REST API; fails the test on a non-200 answer. */
+    private static JsonNode mlflowGet(URI server, String pathAndQuery) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(server.resolve(pathAndQuery)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(pathAndQuery + ": " + r.body()).isEqualTo(200);
+        return JupyterHarness.JSON.readTree(r.body());
     }
 
     @Test
