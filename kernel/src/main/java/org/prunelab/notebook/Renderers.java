@@ -49,7 +49,7 @@ public final class Renderers implements Extension {
                 });
     }
 
-    /** A table as an HTML {@code <table>} with its name as caption, numbers to 4 decimals. */
+    /** A table as an HTML {@code <table>} with its name as caption, numbers as Tablesaw prints them. */
     static String html(Table table) {
         StringWriter out = new StringWriter();
         Table shown = table.rowCount() > MAX_ROWS ? table.first(MAX_ROWS) : table;
