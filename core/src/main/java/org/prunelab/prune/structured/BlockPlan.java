@@ -43,43 +43,39 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
     }
 
     /**
-     * The heads to keep when about {@code targetHeads} of the block's query heads should stay: among the layouts
-     * "g groups x h heads each" (g <= kv heads, h <= group size), the one whose g*h is nearest the target; ties go
-     * to the layout keeping the larger total score. Within a layout, each group keeps its h best heads and the g
-     * groups with the best sum of those are kept.
+     * The grouped-query layout "g groups x h heads each" (g <= kv heads, h <= group size) whose g*h is nearest
+     * {@code targetHeads}; on a tie the one with more groups (removing query heads before whole key/value
+     * groups). It depends only on the counts, so every block of a uniform prune gets the same layout.
      *
-     * @param headScores  score of every query head {@code [numAttentionHeads]}
-     * @param kvHeads     key/value heads of the block
-     * @param targetHeads wanted number of query heads (real-valued)
+     * @return {g, h}
      * @throws PrunelabException.InvalidArgument if the target rounds to no head at all
      */
-    static int[][] chooseHeads(double[] headScores, int kvHeads, double targetHeads, String where) {
-        int heads = headScores.length;
-        int group = heads / kvHeads;
+    static int[] headLayout(int heads, int kvHeads, double targetHeads, String where) {
         if (Math.round(targetHeads) < 1) {
             throw new PrunelabException.InvalidArgument(where + ": the ratio would remove all " + heads
                     + " attention heads of the block; lower --sparsity");
         }
-        int[][] best = null;
+        int group = heads / kvHeads;
+        int[] best = null;
         double bestDistance = Double.POSITIVE_INFINITY;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        for (int g = 1; g <= kvHeads; g++) {
+        for (int g = kvHeads; g >= 1; g--) {
             for (int h = 1; h <= group; h++) {
-                int[][] layout = layout(headScores, kvHeads, group, g, h);
-                double score = 0;
-                for (int head : layout[1]) score += headScores[head];
                 double distance = Math.abs(g * h - targetHeads);
-                if (distance < bestDistance - 1e-9 || (Math.abs(distance - bestDistance) <= 1e-9 && score > bestScore)) {
-                    best = layout;
+                if (distance < bestDistance - 1e-9) {
+                    best = new int[]{g, h};
                     bestDistance = distance;
-                    bestScore = score;
                 }
             }
         }
         return best;
     }
 
-    /** Kept groups and heads of the layout "g groups x h heads". */
+    /**
+     * Kept groups and heads of the layout "g groups x h heads": each group keeps its h best heads, and the g groups
+     * with the best sum of those stay.
+     *
+     * @return {kept groups, kept heads}, both ascending
+     */
     static int[][] layout(double[] headScores, int kvHeads, int group, int g, int h) {
         int[][] headsOf = new int[kvHeads][];
         double[] groupScore = new double[kvHeads];

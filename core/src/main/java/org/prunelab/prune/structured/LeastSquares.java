@@ -2,7 +2,7 @@ package org.prunelab.prune.structured;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
-import org.prunelab.tensor.Parallel;
+import dev.ludovic.netlib.blas.BLAS;
 
 /**
  * Closed-form restoration of a consuming matrix after some of its input channels were removed (FASP, Hu et al.
@@ -49,33 +49,27 @@ public final class LeastSquares {
             throw new PrunelabException("least-squares restoration failed: the kept channels' Gram matrix is not positive"
                     + " definite even with damping; calibrate on more tokens (--nsamples)");
         }
-        double[] factor = l;
-        double[] upper = new double[k * k]; // L^T row-major, so the backward substitution reads rows
-        for (int i = 0; i < k; i++) for (int p = 0; p <= i; p++) upper[p * k + i] = l[i * k + p];
+        // rhs = W G[:, S] and the two triangular solves run as BLAS level-3 calls in double. Row-major arrays read
+        // as column-major are transposes: rows S of G ([k, in]) act as G[:, S]^T, W ([out, in]) as W^T, the row-major
+        // lower factor L as L^T, and the row-major [out, k] result as its [k, out] transpose.
+        double[] gSub = new double[k * in];
+        for (int a = 0; a < k; a++) System.arraycopy(gram, kept[a] * in, gSub, a * in, in);
+        double[] wd = new double[out * in];
+        for (int i = 0; i < wd.length; i++) wd[i] = w.data()[i];
+        double[] rhs = new double[out * k]; // column-major [k, out] = (W G[:, S])^T
+        BLAS blas = BLAS.getInstance();
+        blas.dgemm("T", "N", k, out, in, 1.0, gSub, in, wd, in, 0.0, rhs, k);
+        blas.dtrsm("L", "U", "T", "N", k, out, 1.0, l, k, rhs, k); // L y = rhs
+        blas.dtrsm("L", "U", "N", "N", k, out, 1.0, l, k, rhs, k); // L^T x = y
         float[] result = new float[out * k];
-        float[] wd = w.data();
-        Parallel.forRange(out, 4, (from, to) -> {
-            double[] rhs = new double[k];
-            double[] row = new double[in];
-            for (int o = from; o < to; o++) {
-                for (int j = 0; j < in; j++) row[j] = wd[o * in + j];
-                // rhs_a = sum_j W[o, j] G[j, kept[a]] (G symmetric: read row kept[a])
-                for (int a = 0; a < k; a++) {
-                    int base = kept[a] * in;
-                    double s = 0;
-                    for (int j = 0; j < in; j++) s += row[j] * gram[base + j];
-                    rhs[a] = s;
-                }
-                solveInPlace(factor, upper, k, rhs);
-                for (int a = 0; a < k; a++) result[o * k + a] = (float) rhs[a];
-            }
-        });
+        for (int i = 0; i < result.length; i++) result[i] = (float) rhs[i];
         return new FloatMatrix(out, k, result);
     }
 
-    /** Lower Cholesky factor in place (upper triangle ignored); false if not positive definite. */
+    /** Lower Cholesky factor in place, strict upper triangle zeroed; false if not positive definite. */
     static boolean cholesky(double[] a, int n) {
         for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(a, i * n + i + 1, (i + 1) * n, 0.0);
             for (int j = 0; j <= i; j++) {
                 double s = a[i * n + j];
                 for (int p = 0; p < j; p++) s -= a[i * n + p] * a[j * n + p];
@@ -88,19 +82,5 @@ public final class LeastSquares {
             }
         }
         return true;
-    }
-
-    /** Solves {@code L L^T x = b} in place with the lower factor L and its transpose U = L^T. */
-    static void solveInPlace(double[] l, double[] u, int n, double[] b) {
-        for (int i = 0; i < n; i++) {
-            double s = b[i];
-            for (int p = 0; p < i; p++) s -= l[i * n + p] * b[p];
-            b[i] = s / l[i * n + i];
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            double s = b[i];
-            for (int p = i + 1; p < n; p++) s -= u[i * n + p] * b[p];
-            b[i] = s / u[i * n + i];
-        }
     }
 }

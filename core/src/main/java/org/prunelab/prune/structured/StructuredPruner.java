@@ -24,7 +24,7 @@ import java.util.List;
  * cuts and repairs o_proj and down_proj.
  *
  * <p>Allocation: {@link Allocation#UNIFORM} removes the same share of MLP channels and heads in every block
- * (rounded to whole channels and to a valid grouped-query layout; see {@link BlockPlan#chooseHeads});
+ * (rounded to whole channels and to one valid grouped-query layout for all blocks; see {@link BlockPlan#headLayout});
  * {@link Allocation#GLOBAL} (FLAP's) first scans the dense model, standardises each block's channel scores
  * (z-scores, separately for MLP channels and attention channels; a key/value group scores as the mean of its
  * channels), and removes the lowest units across all blocks until {@code sparsity} of the blocks' linear
@@ -71,7 +71,7 @@ public final class StructuredPruner {
             // Fail before any calibration if the ratio empties a block.
             BlockShape s = BlockShape.of(model.config());
             BlockPlan.topChannels(new double[s.intermediateSize()], (int) Math.round(s.intermediateSize() * (1 - sparsity)), "every block");
-            BlockPlan.chooseHeads(new double[s.numAttentionHeads()], s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity), "every block");
+            BlockPlan.headLayout(s.numAttentionHeads(), s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity), "every block");
         }
         int seqlen = windows.getFirst().length;
         List<DecoderBlock> current = new ArrayList<>(model.blocks());
@@ -97,7 +97,8 @@ public final class StructuredPruner {
                 BlockPlan plan;
                 if (keep == null) {
                     int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
-                    int[][] heads = BlockPlan.chooseHeads(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
+                    int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
+                    int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
                     plan = new BlockPlan(channels, heads[0], heads[1]);
                 } else {
                     int group = shape.numAttentionHeads() / shape.numKeyValueHeads();
