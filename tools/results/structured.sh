@@ -35,8 +35,7 @@ for row in $ROWS; do
   echo "== $row" >&2
   if [ "$method" = dense ]; then
     model=smollm2-135m; alloc=-; actual=0; pruneSeconds=-; overhead=-; sizes=-
-    params=$("$PRUNELAB" eval --model smollm2-135m --dataset brown --seqlen 512 --windows 1 --json >/dev/null; echo 134515008)
-    fileBytes=$((params * 4))
+    params=-; fileBytes=-  # filled in from a pruned row's params_total_dense (the registered model is a Q4_1 GGUF)
   else
     out="$WORK/$method-$arg"; rm -rf "$out"
     case "$method" in
@@ -48,6 +47,7 @@ for row in $ROWS; do
     esac
     "$PRUNELAB" prune "${extra[@]}" --calib brown --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --seed 0 --out "$out" --json > "$WORK/$method-$arg.json"
     r="$out/prune_report.json"
+    field "$r" params_total_dense > "$WORK/params_dense"
     model="$out"; alloc=$(field "$r" allocation); actual=$(field "$r" actual_sparsity)
     pruneSeconds=$(field "$r" prune_seconds); overhead=$(field "$r" memory_overhead_ratio); params=$(field "$r" params_total)
     fileBytes=$(stat -c %s "$out/model.safetensors")
@@ -60,10 +60,13 @@ for row in $ROWS; do
     "$fileBytes" "$pruneSeconds" "$overhead" "$tps" "$sizes" "$NSAMPLES" "$SEQLEN" "$EVAL_WINDOWS" >> "$TSV"
 done
 
-python3 - "$TSV" "$MD" "$NSAMPLES" "$SEQLEN" "$EVAL_WINDOWS" "$REPEAT" <<'PY'
+python3 - "$TSV" "$MD" "$NSAMPLES" "$SEQLEN" "$EVAL_WINDOWS" "$REPEAT" "$(cat "$WORK/params_dense" 2>/dev/null || echo -)" <<'PY'
 import csv, sys
-tsv, md, nsamples, seqlen, windows, repeat = sys.argv[1:]
+tsv, md, nsamples, seqlen, windows, repeat, params_dense = sys.argv[1:]
 rows = list(csv.DictReader(open(tsv), delimiter="\t"))
+for r in rows:
+    if r["method"] == "dense" and r["params_total"] == "-" and params_dense != "-":
+        r["params_total"], r["file_bytes"] = params_dense, str(4 * int(params_dense))  # fp32, as a prunelab export of it
 dense = next((r for r in rows if r["method"] == "dense"), None)
 out = ["# Structured pruning of SmolLM2-135M-Instruct (brown)", "",
        f"Made by `tools/results/structured.sh` (NSAMPLES={nsamples} SEQLEN={seqlen} EVAL_WINDOWS={windows} REPEAT={repeat}): "
@@ -85,7 +88,7 @@ for r in rows:
     speed = f'{tps / float(dense["prefill_tokens_per_s"]):.2f}x' if dense else "-"
     fmt = lambda v, f: v if v in ("-", "None", "") else format(float(v), f)
     out.append(f'| {r["method"]} | {r["arg"]} | {r["allocation"]} | {fmt(r["actual_sparsity"], ".3f")} | {fmt(r["perplexity"], ".2f")} | '
-               f'{int(r["params_total"]):,} | {int(r["file_bytes"]) / 1e6:.0f} | {fmt(r["prune_seconds"], ".0f")} | '
+               f'{fmt(r["params_total"], ",.0f")} | {fmt(r["file_bytes"], ".0f") if r["file_bytes"] in ("-",) else format(int(r["file_bytes"]) / 1e6, ".0f")} | {fmt(r["prune_seconds"], ".0f")} | '
                f'{fmt(r["memory_overhead_ratio"], ".2f")} | {tps:.0f} | {speed} | {r["layer_sizes"]} |')
 open(md, "w").write("\n".join(out) + "\n")
 print(f"wrote {md}", file=sys.stderr)
