@@ -11,7 +11,8 @@
 # `prunelab eval` and `prunelab bench forward` on the saved directory. Rows are appended to
 # results/structured-smollm2.tsv (a rerun skips rows already there) and the Markdown is rewritten at the end.
 # Environment: PRUNELAB (default ./prunelab), NSAMPLES (32), SEQLEN (512), EVAL_WINDOWS (32), REPEAT (3),
-# ROWS (method:argument pairs; argument = sparsity, or layers for shortgpt; fasp-norestore = fasp --no-restore),
+# ROWS (method:argument pairs; argument = sparsity, layers for shortgpt, rank ratio for lowrank / lowrank-aw
+# (activation-weighted); fasp-norestore = fasp --no-restore),
 # WORK (scratch directory for the models).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -43,6 +44,8 @@ for row in $ROWS; do
       fasp-norestore) extra=(--method fasp --no-restore --sparsity "$arg") ;;
       flap) extra=(--method flap --sparsity "$arg") ;;
       shortgpt) extra=(--method shortgpt --layers "$arg") ;;
+      lowrank) extra=(--method lowrank --rank-ratio "$arg") ;;
+      lowrank-aw) extra=(--method lowrank --activation-weighted --rank-ratio "$arg") ;;
       *) echo "unknown method $method" >&2; exit 2 ;;
     esac
     "$PRUNELAB" prune "${extra[@]}" --calib brown --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --seed 0 --out "$out" --json > "$WORK/$method-$arg.json"

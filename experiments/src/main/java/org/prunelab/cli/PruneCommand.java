@@ -51,7 +51,7 @@ final class PruneCommand implements Callable<Integer> {
             description = "Registered name, .gguf file, or checkpoint directory (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--method", required = true, description = "magnitude, wanda, sparsegpt, or structured: fasp, flap, shortgpt.")
+    @Option(names = "--method", required = true, description = "magnitude, wanda, sparsegpt, or structured: fasp, flap, shortgpt, lowrank.")
     String method;
 
     @Option(names = "--sparsity", description = "Fraction of weights to remove, in [0, 1); implied (1 - N/M) for N:M patterns.")
@@ -96,6 +96,12 @@ final class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--layers", description = "shortgpt: number of decoder blocks to remove.")
     Integer layers;
+
+    @Option(names = "--rank-ratio", description = "lowrank: kept rank as a share of min(in, out) of each linear, in (0, 1].")
+    Double rankRatio;
+
+    @Option(names = "--activation-weighted", description = "lowrank: scale columns by input norms before the SVD.")
+    boolean activationWeighted;
 
     @Override
     public Integer call() throws JsonProcessingException {

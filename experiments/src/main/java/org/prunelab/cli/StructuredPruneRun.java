@@ -17,6 +17,7 @@ import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
 import org.prunelab.model.PrunedModelWriter;
 import org.prunelab.prune.CalibrationData;
+import org.prunelab.prune.structured.LowRank;
 import org.prunelab.prune.structured.ShortGpt;
 import org.prunelab.prune.structured.StructuredMethod;
 import org.prunelab.prune.structured.StructuredPruner;
@@ -29,13 +30,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The structured branch of {@code prunelab prune} (fasp, flap, shortgpt): calibrate, build the smaller model,
+ * The structured branch of {@code prunelab prune} (fasp, flap, shortgpt, lowrank): calibrate, build the smaller model,
  * evaluate it if asked, and save it with {@code prune_report.json}. A uniform result is a standard Hugging Face
- * checkpoint; a non-uniform one lists per-block widths under {@code prunelab_layer_sizes} in config.json.
+ * checkpoint; a non-uniform one lists per-block widths under {@code prunelab_layer_sizes} in config.json; a low-rank one
+ * stores {@code <linear>.lowrank_a}/{@code .lowrank_b} factors (both only prunelab loads).
  */
 final class StructuredPruneRun {
     /** The --method values handled here. */
-    static final Set<String> METHODS = Set.of("fasp", "flap", "shortgpt");
+    static final Set<String> METHODS = Set.of("fasp", "flap", "shortgpt", "lowrank");
 
     private final PruneCommand c;
 
@@ -101,6 +103,14 @@ final class StructuredPruneRun {
                 ShortGpt s = new ShortGpt(c.layers);
                 return (m, w) -> s.prune(m.model(), w, progress);
             }
+            case "lowrank" -> {
+                if (c.rankRatio == null) {
+                    throw new PrunelabException.InvalidArgument("--method lowrank needs --rank-ratio r, the kept rank as a share"
+                            + " of min(in, out), e.g. --rank-ratio 0.3");
+                }
+                LowRank lr = new LowRank(c.rankRatio, c.activationWeighted);
+                return (m, w) -> lr.prune(m.model(), w, progress);
+            }
             case "fasp", "flap" -> {
                 if (c.sparsity == null) {
                     throw new PrunelabException.InvalidArgument("--method " + c.method + " needs --sparsity S, the share of "
@@ -126,7 +136,9 @@ final class StructuredPruneRun {
     private ObjectNode report(StructuredResult r, List<Window> windows, double seconds, long baseline, long peak, long denseBytes) {
         ObjectNode o = JsonOutput.object();
         o.put("model", c.model).put("method", r.method()).put("pattern", "structured").put("allocation", r.allocation());
-        if (c.method.equals("shortgpt")) o.put("layers", c.layers); else o.put("sparsity", r.requested());
+        if (c.method.equals("shortgpt")) o.put("layers", c.layers);
+        else if (c.method.equals("lowrank")) o.put("rank_ratio", c.rankRatio).put("activation_weighted", c.activationWeighted);
+        else o.put("sparsity", r.requested());
         o.put("actual_sparsity", r.actualRatio());
         o.put("calib_dataset", c.calib).put("nsamples", c.nsamples).put("seqlen", c.seqlen).put("seed", c.seed);
         long bytes = MemoryMeter.fp32ModelBytes(r.model());
