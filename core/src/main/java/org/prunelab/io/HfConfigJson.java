@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
+import org.prunelab.model.BlockShape;
 import org.prunelab.model.LlamaConfig;
 
 import java.io.IOException;
@@ -87,8 +88,56 @@ public final class HfConfigJson {
                 r.tokenId("eos_token_id", 2));
     }
 
+    /** Key under which {@link #toJson(LlamaConfig, Extras)} stores per-block widths of a non-uniform model. */
+    public static final String LAYER_SIZES_KEY = "prunelab_layer_sizes";
+
+    /**
+     * What a pruned checkpoint needs beyond {@link LlamaConfig}.
+     *
+     * @param attentionBias whether q/k/v/o_proj carry biases (transformers' {@code attention_bias})
+     * @param mlpBias       whether gate/up/down_proj carry biases ({@code mlp_bias})
+     * @param layerSizes    per-block widths when blocks differ (then only prunelab can load the model), else null
+     * @param lowRank       whether some linears are stored as low-rank factors (then only prunelab can load it)
+     */
+    public record Extras(boolean attentionBias, boolean mlpBias, java.util.List<BlockShape> layerSizes, boolean lowRank) {
+        public static final Extras NONE = new Extras(false, false, null, false);
+    }
+
+    /**
+     * Per-block widths stored under {@value #LAYER_SIZES_KEY} by a non-uniform structured prune: a list of
+     * {@code {"intermediate_size": .., "num_attention_heads": .., "num_key_value_heads": ..}}, one per block;
+     * null if the file has none (every block has the config's widths).
+     *
+     * @throws PrunelabException.ModelFormat if the file cannot be read or the list is malformed
+     */
+    public static java.util.List<BlockShape> readLayerSizes(Path configJson) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(configJson));
+        } catch (IOException e) {
+            throw new PrunelabException.ModelFormat("cannot read " + configJson + ": " + e.getMessage(), e);
+        }
+        JsonNode sizes = root.get(LAYER_SIZES_KEY);
+        if (sizes == null || sizes.isNull()) return null;
+        if (!sizes.isArray()) {
+            throw new PrunelabException.ModelFormat(configJson + ": '" + LAYER_SIZES_KEY + "' should be a list of block widths");
+        }
+        java.util.List<BlockShape> out = new java.util.ArrayList<>();
+        for (JsonNode n : sizes) {
+            Reader b = new Reader(n, configJson + " " + LAYER_SIZES_KEY + "[" + out.size() + "]");
+            out.add(new BlockShape(b.requiredInt("intermediate_size"), b.requiredInt("num_attention_heads"),
+                    b.requiredInt("num_key_value_heads")));
+        }
+        return out;
+    }
+
     /** The config as transformers' {@code config.json} text for {@code LlamaForCausalLM} in fp32. */
     public static String toJson(LlamaConfig c) {
+        return toJson(c, Extras.NONE);
+    }
+
+    /** As {@link #toJson(LlamaConfig)}, with biases, per-block widths and a low-rank marker as {@code extras} say. */
+    public static String toJson(LlamaConfig c, Extras extras) {
         ObjectNode o = JSON.createObjectNode();
         o.putArray("architectures").add("LlamaForCausalLM");
         o.put("model_type", "llama");
@@ -119,9 +168,17 @@ public final class HfConfigJson {
         if (c.bosTokenId() >= 0) o.put("bos_token_id", c.bosTokenId()); else o.putNull("bos_token_id");
         if (c.eosTokenId() >= 0) o.put("eos_token_id", c.eosTokenId()); else o.putNull("eos_token_id");
         o.put("hidden_act", "silu");
-        o.put("attention_bias", false);
-        o.put("mlp_bias", false);
+        o.put("attention_bias", extras.attentionBias());
+        o.put("mlp_bias", extras.mlpBias());
         o.put("torch_dtype", "float32");
+        if (extras.layerSizes() != null) {
+            var list = o.putArray(LAYER_SIZES_KEY);
+            for (BlockShape s : extras.layerSizes()) {
+                list.addObject().put("intermediate_size", s.intermediateSize())
+                        .put("num_attention_heads", s.numAttentionHeads()).put("num_key_value_heads", s.numKeyValueHeads());
+            }
+        }
+        if (extras.lowRank()) o.put("prunelab_low_rank", true);
         try {
             return JSON.writeValueAsString(o) + "\n";
         } catch (JsonProcessingException e) {
@@ -132,6 +189,11 @@ public final class HfConfigJson {
     /** Writes {@link #toJson} to {@code configJson} atomically. @throws PrunelabException if the file cannot be written */
     public static void write(LlamaConfig c, Path configJson) {
         AtomicFiles.writeString(configJson, toJson(c));
+    }
+
+    /** Writes {@link #toJson(LlamaConfig, Extras)} to {@code configJson} atomically. */
+    public static void write(LlamaConfig c, Extras extras, Path configJson) {
+        AtomicFiles.writeString(configJson, toJson(c, extras));
     }
 
     /** Typed access to one config object, with errors naming the file and key. */

@@ -28,6 +28,9 @@ public final class Attention {
         this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 
+    /** Width of one head (the config's head_dim). */
+    int headDim() { return config.headDim(); }
+
     /**
      * Runs q/k/v projections, RoPE, scaled dot-product attention and o_proj; the result lands in {@code buf.proj}.
      *
@@ -38,8 +41,13 @@ public final class Attention {
      */
     void forward(DecoderBlock.Linears linears, ForwardBuffers buf, int tokens, Rope.Table angles,
                  int past, float[] keys, float[] values, LinearInputObserver observer, int layer) {
-        int qDim = config.qDim();
-        int kvDim = config.kvDim();
+        // Head counts come from the block's own q_proj/k_proj: a structurally pruned block may have fewer
+        // heads than the config (buffers and caches are sized for the config's, an upper bound).
+        int headDim = config.headDim();
+        int heads = linears.qProj().outFeatures() / headDim;
+        int kvHeads = linears.kProj().outFeatures() / headDim;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
         int hidden = config.hiddenSize();
         if (observer != null) {
             observer.onInput(layer, "q_proj", buf.xNorm, tokens, hidden);
@@ -49,8 +57,8 @@ public final class Attention {
         linears.qProj().forward(buf.xNorm, tokens, buf.q);
         linears.kProj().forward(buf.xNorm, tokens, buf.k);
         linears.vProj().forward(buf.xNorm, tokens, buf.v);
-        rope.apply(buf.q, tokens, config.numAttentionHeads(), angles);
-        rope.apply(buf.k, tokens, config.numKeyValueHeads(), angles);
+        rope.apply(buf.q, tokens, heads, angles);
+        rope.apply(buf.k, tokens, kvHeads, angles);
         if (keys == null) {
             keys = buf.k;
             values = buf.v;
@@ -59,7 +67,7 @@ public final class Attention {
             System.arraycopy(buf.k, 0, keys, past * kvDim, tokens * kvDim);
             System.arraycopy(buf.v, 0, values, past * kvDim, tokens * kvDim);
         }
-        scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn);
+        scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn, heads, kvHeads);
         if (observer != null) observer.onInput(layer, "o_proj", buf.attn, tokens, qDim);
         linears.oProj().forward(buf.attn, tokens, buf.proj);
     }
@@ -72,11 +80,16 @@ public final class Attention {
      * @param out  {@code [tokens, qDim]}, overwritten
      */
     void scaledDotProduct(float[] q, float[] keys, float[] values, int tokens, int past, float[] out) {
-        int heads = config.numAttentionHeads();
+        scaledDotProduct(q, keys, values, tokens, past, out, config.numAttentionHeads(), config.numKeyValueHeads());
+    }
+
+    /** As above for a block with {@code heads} query and {@code kvHeads} key/value heads (strides follow them). */
+    void scaledDotProduct(float[] q, float[] keys, float[] values, int tokens, int past, float[] out,
+                          int heads, int kvHeads) {
         int headDim = config.headDim();
-        int group = config.groupSize();
-        int qDim = config.qDim();
-        int kvDim = config.kvDim();
+        int group = heads / kvHeads;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
         int tiles = (tokens + ROW_TILE - 1) / ROW_TILE;
         Gemm gemm = Gemm.active().singleThreaded();
         Parallel.forRange(heads * tiles, 1, (from, to) -> {

@@ -65,6 +65,45 @@ public final class DecoderBlock {
         this.linears = linears;
     }
 
+    /**
+     * A block with this one's norms and attention settings but other linears, e.g. physically smaller ones after
+     * structured pruning, at position {@code index}. The linears must fit together: q_proj rows a multiple of
+     * head_dim, k_proj and v_proj alike with as many rows, the query heads a multiple of the key/value heads,
+     * o_proj reading q_proj's width, gate_proj and up_proj alike, down_proj reading their width.
+     *
+     * @param linears all seven linears by Hugging Face name
+     * @throws PrunelabException.InvalidArgument if a linear is missing or the shapes do not fit together
+     */
+    public DecoderBlock withLinears(int index, Map<String, Linear> linears) {
+        for (String name : LINEAR_NAMES) {
+            if (!linears.containsKey(name)) throw new PrunelabException.InvalidArgument("block " + index + " needs a " + name);
+        }
+        var l = new Linears(linears.get("q_proj"), linears.get("k_proj"), linears.get("v_proj"), linears.get("o_proj"),
+                linears.get("gate_proj"), linears.get("up_proj"), linears.get("down_proj"));
+        int d = attention.headDim();
+        int hidden = inputLayernorm.weight().length;
+        int q = l.qProj().outFeatures();
+        int kv = l.kProj().outFeatures();
+        int width = l.gateProj().outFeatures();
+        boolean ok = q % d == 0 && kv % d == 0 && kv > 0 && q > 0 && (q / d) % (kv / d) == 0
+                && l.vProj().outFeatures() == kv && l.oProj().inFeatures() == q && l.oProj().outFeatures() == hidden
+                && l.qProj().inFeatures() == hidden && l.kProj().inFeatures() == hidden && l.vProj().inFeatures() == hidden
+                && l.upProj().outFeatures() == width && width > 0 && l.downProj().inFeatures() == width
+                && l.gateProj().inFeatures() == hidden && l.upProj().inFeatures() == hidden && l.downProj().outFeatures() == hidden;
+        if (!ok) {
+            throw new PrunelabException.InvalidArgument("block " + index + ": linears do not fit together " + linears
+                    + " (hidden " + hidden + ", head_dim " + d + ")");
+        }
+        return new DecoderBlock(index, inputLayernorm, postAttentionLayernorm, attention, l);
+    }
+
+    /** This block's widths, read from its linears. */
+    public BlockShape shape() {
+        Linears l = linears;
+        int d = attention.headDim();
+        return new BlockShape(l.gateProj().outFeatures(), l.qProj().outFeatures() / d, l.kProj().outFeatures() / d);
+    }
+
     /** This block's position in the model, 0-based. */
     public int index() { return index; }
 

@@ -47,21 +47,45 @@ public final class LlamaModel {
      * @throws PrunelabException.ModelFormat if a tensor is missing or its shape disagrees with the config
      */
     public static LlamaModel fromTensors(LlamaConfig config, TensorLookup tensors) {
+        return fromTensors(config, tensors, null);
+    }
+
+    /**
+     * As {@link #fromTensors(LlamaConfig, TensorLookup)} for a structurally pruned model whose blocks have their
+     * own widths ({@code shapes}, one per block, each within the config's widths); null means every block has the
+     * config's. A linear stored as two low-rank factors ({@code <prefix>.lowrank_a}, {@code <prefix>.lowrank_b})
+     * becomes a {@link LowRankLinear}.
+     *
+     * @throws PrunelabException.ModelFormat if a tensor is missing or its shape disagrees with the config or shapes
+     */
+    public static LlamaModel fromTensors(LlamaConfig config, TensorLookup tensors, java.util.List<BlockShape> shapes) {
         int h = config.hiddenSize();
+        if (shapes != null && shapes.size() != config.numHiddenLayers()) {
+            throw new PrunelabException.ModelFormat("prunelab_layer_sizes lists " + shapes.size() + " blocks but num_hidden_layers is "
+                    + config.numHiddenLayers() + "; restore the config.json saved with the model");
+        }
         FloatMatrix embed = matrix(tensors, "model.embed_tokens.weight", config.vocabSize(), h);
         Rope rope = new Rope(config);
         Attention attention = new Attention(config, rope);
         List<DecoderBlock> blocks = new ArrayList<>(config.numHiddenLayers());
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
+            BlockShape s = shapes == null ? BlockShape.of(config) : shapes.get(i);
+            if (!s.fitsIn(config)) {
+                throw new PrunelabException.ModelFormat("block " + i + " has shape " + s + ", wider than the config; "
+                        + "restore the config.json saved with the model");
+            }
+            int qDim = s.numAttentionHeads() * config.headDim();
+            int kvDim = s.numKeyValueHeads() * config.headDim();
+            int width = s.intermediateSize();
             var linears = new DecoderBlock.Linears(
-                    linear(tensors, p + "self_attn.q_proj", config.qDim(), h),
-                    linear(tensors, p + "self_attn.k_proj", config.kvDim(), h),
-                    linear(tensors, p + "self_attn.v_proj", config.kvDim(), h),
-                    linear(tensors, p + "self_attn.o_proj", h, config.qDim()),
-                    linear(tensors, p + "mlp.gate_proj", config.intermediateSize(), h),
-                    linear(tensors, p + "mlp.up_proj", config.intermediateSize(), h),
-                    linear(tensors, p + "mlp.down_proj", h, config.intermediateSize()));
+                    linear(tensors, p + "self_attn.q_proj", qDim, h),
+                    linear(tensors, p + "self_attn.k_proj", kvDim, h),
+                    linear(tensors, p + "self_attn.v_proj", kvDim, h),
+                    linear(tensors, p + "self_attn.o_proj", h, qDim),
+                    linear(tensors, p + "mlp.gate_proj", width, h),
+                    linear(tensors, p + "mlp.up_proj", width, h),
+                    linear(tensors, p + "mlp.down_proj", h, width));
             blocks.add(new DecoderBlock(i,
                     new RmsNorm(vector(tensors, p + "input_layernorm.weight", h), config.rmsNormEps()),
                     new RmsNorm(vector(tensors, p + "post_attention_layernorm.weight", h), config.rmsNormEps()),
@@ -75,6 +99,30 @@ public final class LlamaModel {
     }
 
     public LlamaConfig config() { return config; }
+
+    /**
+     * A model sharing this one's embeddings, final norm, LM head and RoPE but with other blocks, e.g. fewer
+     * (ShortGPT) or physically smaller ones (structured pruning). Block i must have index i; every block's widths
+     * must fit within {@code config}'s, which sizes the forward buffers and KV caches.
+     *
+     * @param config the new model's config (same hidden_size, head_dim and vocabulary; num_hidden_layers = blocks)
+     * @throws PrunelabException.InvalidArgument if the blocks do not match the config
+     */
+    public LlamaModel withBlocks(LlamaConfig config, List<DecoderBlock> blocks) {
+        if (config.hiddenSize() != this.config.hiddenSize() || config.headDim() != this.config.headDim()
+                || config.vocabSize() != this.config.vocabSize() || config.numHiddenLayers() != blocks.size()) {
+            throw new PrunelabException.InvalidArgument("config " + config + " does not fit " + blocks.size()
+                    + " blocks of a model with hidden_size " + this.config.hiddenSize());
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            DecoderBlock b = blocks.get(i);
+            if (b.index() != i || !b.shape().fitsIn(config)) {
+                throw new PrunelabException.InvalidArgument("block at position " + i + " has index " + b.index()
+                        + " and shape " + b.shape() + "; it must have index " + i + " and fit " + config);
+            }
+        }
+        return new LlamaModel(config, embedTokens, new ArrayList<>(blocks), norm, lmHead, rope);
+    }
 
     /** The embedding matrix {@code [vocab, hidden]} (not a copy). */
     public FloatMatrix embedTokens() { return embedTokens; }
@@ -259,7 +307,16 @@ public final class LlamaModel {
         return v;
     }
 
-    private static DenseLinear linear(TensorLookup tensors, String prefix, int out, int in) {
+    private static Linear linear(TensorLookup tensors, String prefix, int out, int in) {
+        if (!tensors.has(prefix + ".weight") && tensors.has(prefix + ".lowrank_a")) {
+            FloatMatrix a = tensors.matrix(prefix + ".lowrank_a");
+            FloatMatrix b = tensors.matrix(prefix + ".lowrank_b");
+            if (a.cols() != in || b.rows() != out || a.rows() != b.cols()) {
+                throw new PrunelabException.ModelFormat("low-rank factors of " + prefix + " are [" + a.rows() + ", " + a.cols()
+                        + "] and [" + b.rows() + ", " + b.cols() + "] but the config implies a [" + out + ", " + in + "] layer");
+            }
+            return new LowRankLinear(a, b);
+        }
         FloatMatrix w = matrix(tensors, prefix + ".weight", out, in);
         float[] b = tensors.has(prefix + ".bias") ? vector(tensors, prefix + ".bias", out) : null;
         return new DenseLinear(w, b);

@@ -6,6 +6,7 @@ import org.prunelab.cache.Artifacts;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.data.Tokenizer;
 import org.prunelab.io.GgufTensorSource;
+import org.prunelab.io.HfConfigJson;
 import org.prunelab.io.GgufVocab;
 import org.prunelab.io.TensorSource;
 
@@ -56,7 +57,9 @@ public final class ModelLoader {
             // Tokenizer first: missing tokenizer data fails in milliseconds, before seconds of dequantising.
             Tokenizer tokenizer = tokenizerFor(source, path);
             try {
-                LlamaModel model = LlamaModel.fromTensors(source.config(), source);
+                // A non-uniform structured prune lists each block's widths in config.json (prunelab_layer_sizes).
+                var shapes = Files.isDirectory(path) ? HfConfigJson.readLayerSizes(path.resolve("config.json")) : null;
+                LlamaModel model = LlamaModel.fromTensors(source.config(), source, shapes);
                 return new LoadedModel(spec, path, model, tokenizer, sizeOnDisk(path), (System.nanoTime() - start) / 1e9);
             } catch (RuntimeException e) {
                 tokenizer.close();

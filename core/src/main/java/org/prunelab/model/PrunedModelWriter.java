@@ -3,6 +3,7 @@ package org.prunelab.model;
 import org.prunelab.PrunelabException;
 import org.prunelab.data.Tokenizer;
 import org.prunelab.io.HfConfigJson;
+import org.prunelab.io.HfConfigJson.Extras;
 import org.prunelab.io.LlamaTensorNames;
 import org.prunelab.io.SafetensorsWriter;
 
@@ -77,7 +78,7 @@ public final class PrunedModelWriter {
             cleanup = new Thread(() -> deleteTree(partial), "prunelab-partial-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             weights(model).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
-            HfConfigJson.write(model.config(), tmp.resolve("config.json"));
+            HfConfigJson.write(savedConfig(model), extras(model), tmp.resolve("config.json"));
             tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
@@ -107,27 +108,82 @@ public final class PrunedModelWriter {
         }
     }
 
-    /** The tensors to save, Hugging Face names in the order of {@code model.safetensors} saved by transformers. */
+    /**
+     * The tensors to save, Hugging Face names in the order of {@code model.safetensors} saved by transformers.
+     * Structured pruning's extras: if any attention (MLP) linear has a bias, every attention (MLP) linear gets one,
+     * zeros where it had none, because transformers' {@code attention_bias} ({@code mlp_bias}) switches them on
+     * for all four (three); a {@link LowRankLinear} is saved as {@code <prefix>.lowrank_a} {@code [rank, in]} and
+     * {@code <prefix>.lowrank_b} {@code [out, rank]}, which only prunelab reads.
+     */
     static SafetensorsWriter weights(LlamaModel model) {
+        Extras extras = extras(model);
         SafetensorsWriter w = new SafetensorsWriter();
         w.add(LlamaTensorNames.EMBED_TOKENS, model.embedTokens());
         for (DecoderBlock b : model.blocks()) {
             int l = b.index();
             w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.INPUT_LAYERNORM), b.inputLayernorm().weight());
             for (Map.Entry<String, Linear> e : b.linears().entrySet()) {
-                if (!(e.getValue() instanceof DenseLinear dense)) {
-                    throw new PrunelabException.InvalidArgument("layer " + l + " " + e.getKey() + " is " + e.getValue()
-                            + "; only dense linears can be saved as a Hugging Face checkpoint");
-                }
                 String stem = stem(e.getKey());
-                w.add(LlamaTensorNames.layerWeight(l, stem), dense.weight());
-                if (dense.bias() != null) w.add(LlamaTensorNames.layerBias(l, stem), dense.bias());
+                boolean biased = ATTENTION.contains(e.getKey()) ? extras.attentionBias() : extras.mlpBias();
+                switch (e.getValue()) {
+                    case DenseLinear dense -> {
+                        w.add(LlamaTensorNames.layerWeight(l, stem), dense.weight());
+                        if (biased) {
+                            float[] bias = dense.bias() != null ? dense.bias() : new float[dense.outFeatures()];
+                            w.add(LlamaTensorNames.layerBias(l, stem), bias);
+                        }
+                    }
+                    case LowRankLinear lowRank -> {
+                        String prefix = "model.layers." + l + "." + stem;
+                        w.add(prefix + ".lowrank_a", lowRank.a());
+                        w.add(prefix + ".lowrank_b", lowRank.b());
+                    }
+                    default -> throw new PrunelabException.InvalidArgument("layer " + l + " " + e.getKey() + " is "
+                            + e.getValue() + "; only dense and low-rank linears can be saved");
+                }
             }
             w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.POST_ATTENTION_LAYERNORM), b.postAttentionLayernorm().weight());
         }
         w.add(LlamaTensorNames.NORM, model.norm().weight());
         if (!model.config().tieWordEmbeddings()) w.add(LlamaTensorNames.LM_HEAD, ((DenseLinear) model.lmHead()).weight());
         return w;
+    }
+
+    private static final java.util.Set<String> ATTENTION = java.util.Set.of("q_proj", "k_proj", "v_proj", "o_proj");
+
+    /**
+     * The config to save: when every block has the same widths, the config with exactly those (a standard Hugging
+     * Face checkpoint); otherwise the model's config, whose widths bound every block's, with the per-block widths
+     * in {@link #extras}.
+     */
+    static LlamaConfig savedConfig(LlamaModel model) {
+        LlamaConfig c = model.config();
+        java.util.Set<BlockShape> shapes = new java.util.HashSet<>();
+        for (DecoderBlock b : model.blocks()) shapes.add(b.shape());
+        if (shapes.size() != 1) return c;
+        BlockShape s = shapes.iterator().next();
+        return new LlamaConfig(c.hiddenSize(), s.intermediateSize(), model.blocks().size(), s.numAttentionHeads(),
+                s.numKeyValueHeads(), c.headDim(), c.vocabSize(), c.maxPositionEmbeddings(), c.rmsNormEps(), c.ropeTheta(),
+                c.ropeScaling(), c.tieWordEmbeddings(), c.bosTokenId(), c.eosTokenId());
+    }
+
+    /** Biases, per-block widths (only when blocks differ) and the low-rank marker of {@code model}. */
+    static Extras extras(LlamaModel model) {
+        boolean attentionBias = false;
+        boolean mlpBias = false;
+        boolean lowRank = false;
+        java.util.List<BlockShape> shapes = new java.util.ArrayList<>();
+        for (DecoderBlock b : model.blocks()) {
+            shapes.add(b.shape());
+            for (Map.Entry<String, Linear> e : b.linears().entrySet()) {
+                if (e.getValue() instanceof DenseLinear d && d.bias() != null) {
+                    if (ATTENTION.contains(e.getKey())) attentionBias = true; else mlpBias = true;
+                }
+                if (e.getValue() instanceof LowRankLinear) lowRank = true;
+            }
+        }
+        boolean uniform = new java.util.HashSet<>(shapes).size() <= 1;
+        return new Extras(attentionBias, mlpBias, uniform ? null : shapes, lowRank);
     }
 
     private static String stem(String linearName) {

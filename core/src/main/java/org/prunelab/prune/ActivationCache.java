@@ -26,7 +26,7 @@ import java.nio.file.StandardOpenOption;
  * dies, even by {@code kill -9}. Slots are overwritten in place, so one cache serves all blocks (block l's
  * outputs replace its inputs window by window). Not thread-safe.
  */
-final class ActivationCache implements AutoCloseable {
+public final class ActivationCache implements AutoCloseable {
     private final int windows;
     private final int slotFloats;
     private final FileChannel channel;
@@ -44,7 +44,7 @@ final class ActivationCache implements AutoCloseable {
      *
      * @throws PrunelabException if the temporary file cannot be created
      */
-    static ActivationCache create(int windows, int tokens, int hidden) {
+    public static ActivationCache create(int windows, int tokens, int hidden) {
         int slotFloats = Math.multiplyExact(tokens, hidden);
         Path file = null;
         try {
@@ -64,10 +64,10 @@ final class ActivationCache implements AutoCloseable {
         }
     }
 
-    int windows() { return windows; }
+    public int windows() { return windows; }
 
     /** Stores {@code x[0 .. tokens*hidden)} as slot {@code window}. */
-    void write(int window, float[] x) {
+    public void write(int window, float[] x) {
         buffer.clear();
         buffer.asFloatBuffer().put(x, 0, slotFloats);
         buffer.limit(slotFloats * Float.BYTES);
@@ -80,7 +80,7 @@ final class ActivationCache implements AutoCloseable {
     }
 
     /** Reads slot {@code window} into {@code into[0 .. tokens*hidden)}. */
-    void read(int window, float[] into) {
+    public void read(int window, float[] into) {
         buffer.clear();
         buffer.limit(slotFloats * Float.BYTES);
         long pos = offset(window);

@@ -51,7 +51,7 @@ final class PruneCommand implements Callable<Integer> {
             description = "Registered name, .gguf file, or checkpoint directory (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--method", required = true, description = "magnitude, wanda or sparsegpt.")
+    @Option(names = "--method", required = true, description = "magnitude, wanda, sparsegpt, or structured: fasp, flap, shortgpt, lowrank.")
     String method;
 
     @Option(names = "--sparsity", description = "Fraction of weights to remove, in [0, 1); implied (1 - N/M) for N:M patterns.")
@@ -87,8 +87,25 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--eval-windows", defaultValue = "0", description = "Evaluate only the first N windows for --eval (default: all).")
     int evalWindows;
 
+    @Option(names = "--allocation",
+            description = "fasp, flap: uniform (same share of channels and heads in every block) or global (ranked across blocks); default uniform for fasp, global for flap.")
+    String allocation;
+
+    @Option(names = "--no-restore", description = "fasp: skip the least-squares restoration of o_proj/down_proj.")
+    boolean noRestore;
+
+    @Option(names = "--layers", description = "shortgpt: number of decoder blocks to remove.")
+    Integer layers;
+
+    @Option(names = "--rank-ratio", description = "lowrank: kept rank as a share of min(in, out) of each linear, in (0, 1].")
+    Double rankRatio;
+
+    @Option(names = "--activation-weighted", description = "lowrank: scale columns by input norms before the SVD.")
+    boolean activationWeighted;
+
     @Override
     public Integer call() throws JsonProcessingException {
+        if (StructuredPruneRun.METHODS.contains(method)) return new StructuredPruneRun(this).call();
         common.apply();
         // Everything that can be checked without the model is checked before seconds of loading.
         PruningMethod<?> m = PruningMethods.byName(method);
