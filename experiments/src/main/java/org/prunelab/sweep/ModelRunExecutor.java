@@ -13,6 +13,7 @@ import org.prunelab.eval.Evaluation;
 import org.prunelab.eval.Perplexity;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.Linear;
+import org.prunelab.model.LlamaModel;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
 import org.prunelab.prune.CalibrationData;
@@ -21,6 +22,7 @@ import org.prunelab.prune.LayerwiseResult;
 import org.prunelab.prune.PruneReport;
 import org.prunelab.prune.PruningMethods;
 import org.prunelab.prune.SparsityPattern;
+import org.prunelab.prune.structured.StructuredResult;
 import org.prunelab.tensor.Parallel;
 
 import java.io.IOException;
@@ -68,7 +70,7 @@ public final class ModelRunExecutor implements RunExecutor {
         }
         int stages = 2 + spec.evaluation().size();
         for (EvalSpec e : spec.evaluation()) {
-            densePerplexity.computeIfAbsent(e, k -> perplexity(k, stage(progress, 0, stages, "dense " + k.dataset())));
+            densePerplexity.computeIfAbsent(e, k -> perplexity(loaded.model(), k, stage(progress, 0, stages, "dense " + k.dataset())));
         }
         if (denseSpeed == null) {
             progress.update(0, stages, "dense speed");
@@ -84,6 +86,9 @@ public final class ModelRunExecutor implements RunExecutor {
         MemoryMeter meter = MemoryMeter.afterLoad();
         meter.startPeak();
         long start = System.nanoTime();
+        if (SweepMethods.isStructured(spec.method())) {
+            return runStructured(spec, calibration, meter, start, stages, workDir, progress);
+        }
         pruned = true;
         LayerwiseResult result = prune(spec, calibration, stage(progress, 0, stages, "prune " + spec.method()));
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -96,7 +101,7 @@ public final class ModelRunExecutor implements RunExecutor {
         int i = 1;
         for (EvalSpec e : spec.evaluation()) {
             double ppl = result == null ? densePerplexity.get(e)
-                    : perplexity(e, stage(progress, i, stages, "eval " + e.dataset()));
+                    : perplexity(loaded.model(), e, stage(progress, i, stages, "eval " + e.dataset()));
             evals.add(new EvalResult(e.dataset(), corpus(e.dataset()).language(), e.seqlen(), evalWindows.get(e).size(),
                     ppl, densePerplexity.get(e)));
             i++;
@@ -129,10 +134,52 @@ public final class ModelRunExecutor implements RunExecutor {
         return pruner.prune(loaded.model(), calibration.stream().map(Window::tokens).toList(), progress);
     }
 
-    private double perplexity(EvalSpec e, Progress progress) {
+    private double perplexity(LlamaModel model, EvalSpec e, Progress progress) {
         List<int[]> windows = evalWindows.computeIfAbsent(e, k ->
                 Evaluation.windows(loaded, corpus(k.dataset()), k.seqlen(), k.windows()).stream().map(Window::tokens).toList());
-        return Perplexity.evaluate(loaded.model()::tokenNll, windows, progress).perplexity();
+        return Perplexity.evaluate(model::tokenNll, windows, progress).perplexity();
+    }
+
+    /**
+     * A structured point: the pruner builds a new, smaller model and leaves the loaded dense model untouched,
+     * so nothing needs restoring afterwards. Memory overhead therefore includes the smaller copy.
+     */
+    private PointResult runStructured(RunSpec spec, List<Window> calibration, MemoryMeter meter, long start, int stages,
+                                      Path workDir, Progress progress) {
+        StructuredResult result = StructuredMethods.prune(spec.method(), spec.sparsity(), loaded.model(),
+                calibration.stream().map(Window::tokens).toList(), stage(progress, 0, stages, "prune " + spec.method()));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long peak = meter.peakBytes();
+        meter.close();
+        long denseBytes = MemoryMeter.fp32ModelBytes(loaded.model());
+        LlamaModel small = result.model();
+        List<EvalResult> evals = new ArrayList<>();
+        int i = 1;
+        for (EvalSpec e : spec.evaluation()) {
+            double ppl = perplexity(small, e, stage(progress, i++, stages, "eval " + e.dataset()));
+            evals.add(new EvalResult(e.dataset(), corpus(e.dataset()).language(), e.seqlen(), evalWindows.get(e).size(),
+                    ppl, densePerplexity.get(e)));
+        }
+        progress.update(stages - 1, stages, "speed");
+        SpeedProbe.Speed speed = speedProbe.measure(small);
+        progress.update(stages, stages, "done");
+        long modelBytes = MemoryMeter.fp32ModelBytes(small);
+        try {
+            ObjectNode o = JSON.createObjectNode().put("model", spec.model()).put("method", result.method())
+                    .put("pattern", "structured").put("sparsity", spec.sparsity()).put("allocation", result.allocation())
+                    .put("actual_sparsity", result.actualRatio()).put("params_blocks_dense", result.paramsBefore())
+                    .put("params_blocks", result.paramsAfter()).put("model_bytes", modelBytes)
+                    .put("model_bytes_dense", denseBytes).put("prune_seconds", seconds).put("peak_rss_bytes", peak)
+                    .put("rss_after_load_bytes", meter.baselineBytes()).put("memory_overhead_ratio", meter.overheadRatio(denseBytes));
+            result.removedLayers().forEach(o.putArray("removed_layers")::add);
+            Files.writeString(workDir.resolve("prune_report.json"), JSON.writeValueAsString(o) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the prune report in " + workDir, e);
+        }
+        long total = modelBytes / 4;
+        return new PointResult(spec, result.actualRatio(), total, total, modelBytes, seconds, peak, meter.overheadRatio(denseBytes),
+                speed.prefillTokensPerS(), speed.prefillTokensPerS() / denseSpeed.prefillTokensPerS(),
+                speed.decodeTokensPerS(), speed.decodeTokensPerS() / denseSpeed.decodeTokensPerS(), speed.format(), evals);
     }
 
     private void useModel(String name) {

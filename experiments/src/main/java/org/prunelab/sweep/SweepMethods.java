@@ -11,16 +11,16 @@ import java.util.List;
  * by) and every name {@link PruningMethods#byName} accepts, so a method added there is usable in sweeps with
  * no change here.
  *
- * <p>Structured methods (fasp, flap, shortgpt, lowrank) are not in {@link PruningMethods} yet. When the
- * prune pipeline offers them, list them in {@link #STRUCTURED} and give {@link ModelRunExecutor#prune} their
- * branch; specs then use them with {@code pattern: structured}.
+ * <p>Structured methods (fasp, flap, shortgpt, lowrank) build a smaller model instead of zeroing weights; they
+ * are listed in {@link #STRUCTURED}, run by {@link StructuredMethods}, and used in specs with
+ * {@code pattern: structured}.
  */
 public final class SweepMethods {
     /** The method name of an unpruned run. */
     public static final String DENSE = "dense";
 
-    /** Structured methods the executor can run (empty until the structured pipeline lands). */
-    static final List<String> STRUCTURED = List.of();
+    /** Structured methods the executor can run ({@link StructuredMethods}). */
+    static final List<String> STRUCTURED = StructuredMethods.NAMES;
 
     private SweepMethods() {}
 

@@ -179,8 +179,8 @@ public final class SweepSpecLoader {
         boolean structured = SweepMethods.isStructured(method);
         if (pattern.equals("structured") != structured) {
             throw error(pat, structured ? "method " + method + " is structured: use pattern: structured"
-                    : "pattern structured needs a structured method; none is available yet (" + SweepMethods.names()
-                    + "); use unstructured or n:m such as \"2:4\"");
+                    : "pattern structured needs a structured method (" + SweepMethods.STRUCTURED
+                    + "); for " + method + " use unstructured or n:m such as \"2:4\"");
         }
         if (pattern.contains(":")) {
             SparsityPattern nm = check(pat, () -> SparsityPattern.parse(pattern));

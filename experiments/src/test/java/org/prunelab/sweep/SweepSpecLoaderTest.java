@@ -45,12 +45,14 @@ class SweepSpecLoaderTest {
     }
 
     @Test
-    void theDefaultSpecsQuickProfileHasTheSixteenPointsOfTheSeedGrid() {
+    void theDefaultSpecsQuickProfileHasTheSeedGridAndTheStructuredMethods() {
         SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "quick", KNOWN_DATASETS);
-        assertThat(spec.points()).hasSize(1 + 3 * 4 + 3);
+        assertThat(spec.points()).hasSize(1 + 3 * 4 + 3 + 4 * 3);
         assertThat(spec.points()).extracting(RunSpec::name).contains("dense", "magnitude-unstructured-0.70",
                 "wanda-2:4", "sparsegpt-unstructured-0.30");
+        assertThat(spec.points().stream().filter(p -> p.pattern().equals("structured")).map(RunSpec::method).distinct())
+                .containsExactly("fasp", "flap", "shortgpt", "lowrank");
         RunSpec wanda = spec.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
         assertThat(wanda.calibration()).isEqualTo(new CalibrationSpec("brown", 16, 256));
         assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 2));
