@@ -22,6 +22,7 @@ public final class HessianStats implements CalibrationStats {
     private final int in;
     private final double[] sum; // [in, in], upper triangle (j >= i) used
     private long tokens;
+    private double[] chunk; // [CHUNK, in] staging buffer in double, allocated on first use
 
     /** @param inFeatures number of input features (columns of the weight); H is inFeatures^2 doubles */
     public HessianStats(int inFeatures) {
@@ -38,7 +39,7 @@ public final class HessianStats implements CalibrationStats {
     @Override
     public void add(float[] x, int tokens) {
         CalibrationStats.checkBatch(x, tokens, in);
-        double[] chunk = new double[CHUNK * in];
+        if (chunk == null) chunk = new double[CHUNK * in]; // reused: a fresh one per batch was megabytes of garbage each time
         for (int t0 = 0; t0 < tokens; t0 += CHUNK) {
             int c = Math.min(CHUNK, tokens - t0);
             for (int k = 0; k < c * in; k++) chunk[k] = x[t0 * in + k];
