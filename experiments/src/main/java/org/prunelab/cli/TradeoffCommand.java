@@ -144,10 +144,11 @@ final class TradeoffCommand implements Callable<Integer> {
         }
         Map<String, String> ctx = RunContext.tags(null);
         h.append("Machine: ").append(ctx.get("host.cpu_model")).append(", ").append(ctx.get("host.cpus")).append(" CPUs, JDK ")
-                .append(Runtime.version()).append("; ").append(settings).append(". The machine was shared with other jobs"
-                        + " while this ran, so speeds and memory carry noise; speedups are ratios measured in the same run."
-                        + " Pruned weights are stored masked-dense, so the products are dense ones: this is \"regular hardware"
-                        + " without sparse kernels\". ").append(mlflow).append(".\n");
+                .append(Runtime.version()).append("; ").append(settings).append(". Speeds and memory carry the noise of"
+                        + " whatever else ran on the machine; speedups are ratios against the dense model measured in the same"
+                        + " run. Unstructured and N:M points run their linears in CSR or packed N:M where that format fits"
+                        + " (dense otherwise): sparse kernels on a plain CPU, no sparse tensor cores. Structured points are"
+                        + " smaller dense models. ").append(mlflow).append(".\n");
         return h.toString();
     }
 

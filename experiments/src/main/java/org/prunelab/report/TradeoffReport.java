@@ -88,14 +88,15 @@ public final class TradeoffReport {
                     .append(", decode ").append(range(pts, PointResult::speedupDecode, "%.2fx")).append("** | ")
                     .append(claimSparsity).append("**").append(sparsityReached(pts)).append("** | **")
                     .append(qualityAtHalf(pts)).append("** | **")
-                    .append(range(pts, PointResult::memoryOverheadRatio, "%.2f")).append(" x model** |\n");
+                    .append(range(pts, r -> Math.max(0, r.memoryOverheadRatio()), "%.2f")).append(" x model** |\n");
         }
         if (groups.keySet().stream().noneMatch(k -> k.startsWith("structured"))) {
             md.append("| whole heads, channels or blocks | (fasp, flap, shortgpt, lowrank: not in this sweep yet) |"
                     + " none (the model is smaller) | seed: 1.5-2x on regular hardware; **not measured** | **not measured** |"
                     + " **not measured** | **not measured** |\n");
         }
-        md.append("\nMemory overhead = (peak resident memory while pruning - before) / fp32 model size. "
+        md.append("\nMemory overhead = (peak resident memory while pruning - before) / fp32 model size (a negative"
+                + " reading, memory the collector gave back, shows as 0). "
                 + "Sparsity reached = highest target sparsity with headline perplexity within ")
                 .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table).\n\n");
     }
