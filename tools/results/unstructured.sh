@@ -10,7 +10,7 @@
 # Rows are appended to results/unstructured-smollm2.tsv as they finish (a rerun skips rows already
 # there), and the Markdown table is rewritten after every row, so an interrupted run keeps what it has.
 # Environment: PRUNELAB (command, default ./prunelab), NSAMPLES (128), SEQLEN (512), SEED (0),
-# EVAL_WINDOWS (0 = all), METHODS ("magnitude wanda sparsegpt"), WORK (scratch dir for the models).
+# EVAL_WINDOWS (0 = all), RENDER_ONLY (1: only rewrite the Markdown), METHODS ("magnitude wanda sparsegpt"), WORK (scratch dir for the models).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
@@ -76,6 +76,9 @@ PY
 }
 
 evaluate() { "$PRUNELAB" eval --model "$1" --dataset brown --seqlen 512 --windows "$EVAL_WINDOWS" --json | json perplexity; }
+
+# RENDER_ONLY=1: rewrite the Markdown from the TSV without running anything.
+if [ "${RENDER_ONLY:-0}" = 1 ]; then render; exit 0; fi
 
 if ! have dense dense 0; then
   ppl=$(evaluate smollm2-135m)
