@@ -158,9 +158,16 @@ public final class SweepRunner {
         for (TaggedRun t : tagged) {
             if (t.finished()) keys.add(t.value());
         }
+        // Runs a dead process left RUNNING: our points, and the parent runs of earlier invocations of this sweep
+        // (one sweep per experiment at a time, so a RUNNING run of this sweep now is a dead one).
+        Set<String> dead = new java.util.LinkedHashSet<>();
         for (TaggedRun t : tagged) {
-            if ("RUNNING".equals(t.status()) && !t.inOutbox() && ours.contains(t.value())) tracker.markKilled(t.runId());
+            if ("RUNNING".equals(t.status()) && !t.inOutbox() && ours.contains(t.value())) dead.add(t.runId());
         }
+        for (TaggedRun t : tracker.runsTagged(spec.experiment(), MlflowNames.SWEEP_TAG)) {
+            if ("RUNNING".equals(t.status()) && !t.inOutbox() && spec.name().equals(t.value())) dead.add(t.runId());
+        }
+        dead.forEach(tracker::markKilled);
         if (!tracker.isOnline()) {
             for (RunSpec p : spec.points()) {
                 if (Files.isRegularFile(resultFile(resultsDir, p))) keys.add(p.key());

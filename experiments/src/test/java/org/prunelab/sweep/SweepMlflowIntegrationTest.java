@@ -13,6 +13,7 @@ import org.prunelab.track.MlflowRest;
 import org.prunelab.track.MlflowServer;
 import org.prunelab.track.MlflowTrackingIntegrationTest;
 import org.prunelab.track.RunContext;
+import org.prunelab.track.TrackedRun;
 import org.prunelab.track.Tracker;
 
 import java.net.URI;
@@ -160,6 +161,13 @@ class SweepMlflowIntegrationTest {
             assertThatThrownBy(() -> new SweepRunner(tracker, first, tmp.resolve("state")).run(spec, Progress.NONE))
                     .isInstanceOf(ScriptedExecutor.Killed.class);
         }
+        String staleParent;
+        try (Tracker tracker = connect()) {
+            // What kill -9 leaves behind: a parent run of this sweep that nobody ends.
+            TrackedRun stale = tracker.startRun(spec.experiment(), spec.name());
+            stale.setTags(Map.of(MlflowNames.SWEEP_TAG, spec.name()));
+            staleParent = stale.runId().orElseThrow();
+        }
         ScriptedExecutor second = new ScriptedExecutor(-1, -1, null);
         SweepOutcome outcome;
         try (Tracker tracker = connect()) {
@@ -168,9 +176,11 @@ class SweepMlflowIntegrationTest {
         assertThat(second.ran).containsExactly(spec.points().get(1).key(), spec.points().get(2).key());
         assertThat(outcome.skipped()).isEqualTo(1);
         assertThat(outcome.results()).hasSize(3);
-        assertEveryPointOnce(spec, 2);
+        assertEveryPointOnce(spec, 3);
 
         MlflowRest rest = new MlflowRest(server.url().orElseThrow());
+        assertThat(rest.runList("it-sweep-kill").stream().filter(r -> r.id().equals(staleParent)))
+                .as("the dead invocation's parent run").singleElement().extracting(MlflowRest.Run::status).isEqualTo("KILLED");
         List<MlflowRest.Run> killed = rest.runList("it-sweep-kill").stream()
                 .filter(r -> spec.points().get(1).key().equals(r.tags().get(MlflowNames.SPEC_KEY_TAG)))
                 .filter(r -> !r.status().equals("FINISHED")).toList();
