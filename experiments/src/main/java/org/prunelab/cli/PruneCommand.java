@@ -42,7 +42,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Prune a model and save it (safetensors, config.json, tokenizer.json, prune_report.json).",
-                "Magnitude, Wanda or SparseGPT; unstructured or N:M; optionally OWL; block by block on calibration windows."})
+                "Magnitude, Wanda or SparseGPT (unstructured or N:M, optionally OWL), or structured FASP, FLAP, ShortGPT,"
+                        + " low-rank; block by block on calibration windows."})
 final class PruneCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
@@ -108,7 +109,14 @@ final class PruneCommand implements Callable<Integer> {
         if (StructuredPruneRun.METHODS.contains(method)) return new StructuredPruneRun(this).call();
         common.apply();
         // Everything that can be checked without the model is checked before seconds of loading.
-        PruningMethod<?> m = PruningMethods.byName(method);
+        PruningMethod<?> m;
+        try {
+            m = PruningMethods.byName(method);
+        } catch (PrunelabException.InvalidArgument e) {
+            throw new PrunelabException.InvalidArgument("unknown pruning method '" + method + "': use one of "
+                    + String.join(", ", PruningMethods.NAMES) + " (unstructured, N:M) or "
+                    + String.join(", ", new java.util.TreeSet<>(StructuredPruneRun.METHODS)) + " (structured)");
+        }
         SparsityPattern p = sparsityPattern();
         LayerwisePruner pruner = new LayerwisePruner(m, p, owl ? new OwlAllocator() : null);
         if (nsamples < 1) {
@@ -142,7 +150,7 @@ final class PruneCommand implements Callable<Integer> {
 
             PerplexityResult after = evalCorpus == null ? null
                     : Evaluation.perplexity(loaded, evalCorpus, evalSeqlen, evalWindows, new ConsoleProgress("eval pruned"));
-            PruneReport report = new PruneReport(model, result, m.needsCalibration() ? calib : null, nsamples, seqlen,
+            PruneReport report = new PruneReport(modelForReport(model), result, m.needsCalibration() ? calib : null, nsamples, seqlen,
                     seed, windows, seconds, meter.baselineBytes(), peak, MemoryMeter.fp32ModelBytes(loaded.model()));
             Map<String, String> files = new LinkedHashMap<>();
             ObjectNode reportJson = report.toJsonNode();
@@ -218,5 +226,18 @@ final class PruneCommand implements Callable<Integer> {
         }
         o.printf("saved                  %s%n", out.toAbsolutePath());
         o.flush();
+    }
+
+    /**
+     * The model as prune_report.json records it: a registered name as given, a file or folder as an absolute path,
+     * so `bench --vs dense` finds the dense model from any working directory.
+     */
+    static String modelForReport(String model) {
+        try {
+            java.nio.file.Path p = java.nio.file.Path.of(model);
+            return java.nio.file.Files.exists(p) ? p.toAbsolutePath().normalize().toString() : model;
+        } catch (java.nio.file.InvalidPathException e) {
+            return model;
+        }
     }
 }

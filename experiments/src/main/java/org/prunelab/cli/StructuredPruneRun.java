@@ -135,7 +135,7 @@ final class StructuredPruneRun {
 
     private ObjectNode report(StructuredResult r, List<Window> windows, double seconds, long baseline, long peak, long denseBytes) {
         ObjectNode o = JsonOutput.object();
-        o.put("model", c.model).put("method", r.method()).put("pattern", "structured").put("allocation", r.allocation());
+        o.put("model", PruneCommand.modelForReport(c.model)).put("method", r.method()).put("pattern", "structured").put("allocation", r.allocation());
         if (c.method.equals("shortgpt")) o.put("layers", c.layers);
         else if (c.method.equals("lowrank")) o.put("rank_ratio", c.rankRatio).put("activation_weighted", c.activationWeighted);
         else o.put("sparsity", r.requested());

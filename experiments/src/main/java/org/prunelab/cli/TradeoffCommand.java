@@ -113,6 +113,12 @@ final class TradeoffCommand implements Callable<Integer> {
         try {
             Path tmp = Files.createTempFile(abs.getParent(), ".tradeoff", ".tmp");
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            // createTempFile makes the file owner-only (0600); a results table is meant to be read by others.
+            try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: keep its default permissions
+            }
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out, e);

@@ -194,6 +194,14 @@ class StructuredPrunerTest {
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("num_hidden_layers")
                 .hasMessageContaining("--layers 2");
         assertThatThrownBy(() -> new ShortGpt(0)).isInstanceOf(PrunelabException.InvalidArgument.class);
+        // fasp 25% keeps 36 channels; 2 x 8 = 16 calibration tokens cannot determine a 36-input refit.
+        assertThatThrownBy(() -> new StructuredPruner(new StructuredMethod.Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
+                .prune(model, calib, Progress.NONE))
+                .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("only 16 tokens")
+                .hasMessageContaining("--no-restore");
+        // Without restoration nothing is refit, so few tokens are allowed.
+        assertThat(new StructuredPruner(new StructuredMethod.Fasp(false), 0.25, StructuredPruner.Allocation.UNIFORM)
+                .prune(model, calib, Progress.NONE).model().config().intermediateSize()).isEqualTo(36);
     }
 
     private static boolean allFinite(float[] v) {
