@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.model.LlamaModel;
+
 import org.prunelab.PrunelabException;
 import org.prunelab.data.Corpus;
 import org.prunelab.data.Document;
@@ -46,5 +48,28 @@ public final class CalibrationData {
                     + ": lower --nsamples or --seqlen, or calibrate on a larger dataset");
         }
         return Windows.calibration(corpus, encoder, nsamples, seqlen, seed);
+    }
+
+    /**
+     * Checks windows handed to a calibration loop: at least one, all of one length, within the model's context.
+     *
+     * @throws PrunelabException.InvalidArgument naming what is wrong and the option to change
+     */
+    public static void checkWindows(LlamaModel model, List<int[]> windows) {
+        if (windows.isEmpty()) {
+            throw new PrunelabException.InvalidArgument("no calibration windows: nsamples must be at least 1");
+        }
+        int seqlen = windows.getFirst().length;
+        int context = model.config().maxPositionEmbeddings();
+        if (seqlen < 1 || seqlen > context) {
+            throw new PrunelabException.InvalidArgument("calibration windows of " + seqlen + " tokens do not fit the "
+                    + "model's context of " + context + " tokens: use --seqlen between 1 and " + context);
+        }
+        for (int[] w : windows) {
+            if (w.length != seqlen) {
+                throw new PrunelabException.InvalidArgument("calibration windows differ in length (" + seqlen + " and "
+                        + w.length + " tokens): cut every window to the same seqlen");
+            }
+        }
     }
 }

@@ -16,13 +16,10 @@ import org.prunelab.tensor.Gram;
  * <p>Cost: inFeatures^2 / 2 multiply-adds per token, as double-precision dgemm on native BLAS ({@link Gram}).
  */
 public final class HessianStats implements CalibrationStats {
-    /** Tokens per chunk converted to double and handed to {@link Gram} in one call. */
-    private static final int CHUNK = 256;
-
     private final int in;
     private final double[] sum; // [in, in], upper triangle (j >= i) used
     private long tokens;
-    private double[] chunk; // [CHUNK, in] staging buffer in double, allocated on first use
+    private double[] stage; // Gram's double staging buffer, kept: a fresh one per batch was megabytes of garbage
 
     /** @param inFeatures number of input features (columns of the weight); H is inFeatures^2 doubles */
     public HessianStats(int inFeatures) {
@@ -39,13 +36,8 @@ public final class HessianStats implements CalibrationStats {
     @Override
     public void add(float[] x, int tokens) {
         CalibrationStats.checkBatch(x, tokens, in);
-        if (chunk == null) chunk = new double[CHUNK * in]; // reused: a fresh one per batch was megabytes of garbage each time
-        for (int t0 = 0; t0 < tokens; t0 += CHUNK) {
-            int c = Math.min(CHUNK, tokens - t0);
-            for (int k = 0; k < c * in; k++) chunk[k] = x[t0 * in + k];
-            // Each element of the triangle is owned by one task, so the sums do not depend on scheduling.
-            Gram.accumulateUpper(chunk, c, in, sum);
-        }
+        // Each element of the triangle is owned by one task, so the sums do not depend on scheduling.
+        stage = Gram.accumulateUpper(x, tokens, in, sum, stage);
         this.tokens += tokens;
     }
 

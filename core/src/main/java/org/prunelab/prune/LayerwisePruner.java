@@ -90,7 +90,7 @@ public final class LayerwisePruner {
      */
     public LayerwiseResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
         checkModel(model);
-        if (method.needsCalibration()) checkWindows(model, windows);
+        if (method.needsCalibration()) CalibrationData.checkWindows(model, windows);
         try {
             return run(method, model, windows, progress);
         } finally {
@@ -211,24 +211,6 @@ public final class LayerwisePruner {
                 if (pattern instanceof SparsityPattern.NM nm) {
                     nm.checkDivides(dense.inFeatures(), "layer " + block.index() + " " + e.getKey());
                 }
-            }
-        }
-    }
-
-    private static void checkWindows(LlamaModel model, List<int[]> windows) {
-        if (windows.isEmpty()) {
-            throw new PrunelabException.InvalidArgument("no calibration windows: nsamples must be at least 1");
-        }
-        int seqlen = windows.getFirst().length;
-        int context = model.config().maxPositionEmbeddings();
-        if (seqlen < 1 || seqlen > context) {
-            throw new PrunelabException.InvalidArgument("calibration windows of " + seqlen + " tokens do not fit the "
-                    + "model's context of " + context + " tokens: use --seqlen between 1 and " + context);
-        }
-        for (int[] w : windows) {
-            if (w.length != seqlen) {
-                throw new PrunelabException.InvalidArgument("calibration windows differ in length (" + seqlen + " and "
-                        + w.length + " tokens): cut every window to the same seqlen");
             }
         }
     }

@@ -28,6 +28,29 @@ public final class Gram {
         accumulateUpper(x, rows, cols, sum, BlasGemm.isNative());
     }
 
+    /** Rows of float input staged into double per {@link #accumulateUpper(float[], int, int, double[], double[])} call. */
+    public static final int STAGE_ROWS = 256;
+
+    /**
+     * The same for float input: rows are converted to double {@value #STAGE_ROWS} at a time in {@code stage}
+     * (at least {@code STAGE_ROWS * cols} long; pass the returned buffer back next time, or null to allocate one),
+     * so a caller that adds many batches allocates it once.
+     *
+     * @return the staging buffer used, for the next call
+     */
+    public static double[] accumulateUpper(float[] x, int rows, int cols, double[] sum, double[] stage) {
+        if ((long) rows * cols > x.length) {
+            throw new IllegalArgumentException("Gram: x needs " + rows + " x " + cols + ", got " + x.length);
+        }
+        if (stage == null || stage.length < STAGE_ROWS * cols) stage = new double[STAGE_ROWS * cols];
+        for (int r0 = 0; r0 < rows; r0 += STAGE_ROWS) {
+            int c = Math.min(STAGE_ROWS, rows - r0);
+            for (int k = 0; k < c * cols; k++) stage[k] = x[r0 * cols + k];
+            accumulateUpper(stage, c, cols, sum);
+        }
+        return stage;
+    }
+
     static void accumulateUpper(double[] x, int rows, int cols, double[] sum, boolean nativeBlas) {
         if ((long) rows * cols > x.length || (long) cols * cols > sum.length) {
             throw new IllegalArgumentException("Gram: x needs " + rows + " x " + cols + " and sum " + cols + " x " + cols

@@ -46,6 +46,24 @@ class GramTest {
     }
 
     @Test
+    void floatInputIsStagedInBatchesAndTheBufferIsReused() {
+        Random rnd = new Random(9);
+        int rows = Gram.STAGE_ROWS + 37, cols = 70; // more than one staging batch
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        double[] sum = new double[cols * cols];
+        double[] stage = Gram.accumulateUpper(x, rows, cols, sum, null);
+        assertThat(Gram.accumulateUpper(x, rows, cols, sum, stage)).isSameAs(stage);
+        for (int i = 0; i < cols; i += 7) {
+            for (int j = i; j < cols; j += 5) {
+                double want = 0;
+                for (int r = 0; r < rows; r++) want += (double) x[r * cols + i] * x[r * cols + j];
+                assertThat(sum[i * cols + j]).isCloseTo(2 * want, within(1e-9 * rows));
+            }
+        }
+    }
+
+    @Test
     void shortArraysAreRejected() {
         assertThatThrownBy(() -> Gram.accumulateUpper(new double[5], 2, 3, new double[9]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 x 3");

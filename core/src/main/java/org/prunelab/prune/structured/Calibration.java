@@ -1,5 +1,6 @@
 package org.prunelab.prune.structured;
 
+
 import org.prunelab.PrunelabException;
 import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderBlock;
@@ -86,22 +87,4 @@ final class Calibration {
         }
     }
 
-    /** @throws PrunelabException.InvalidArgument for no windows, windows of different lengths, or beyond the context */
-    static void checkWindows(LlamaModel model, List<int[]> windows) {
-        if (windows.isEmpty()) {
-            throw new PrunelabException.InvalidArgument("no calibration windows: nsamples must be at least 1");
-        }
-        int seqlen = windows.getFirst().length;
-        int context = model.config().maxPositionEmbeddings();
-        if (seqlen < 1 || seqlen > context) {
-            throw new PrunelabException.InvalidArgument("calibration windows of " + seqlen + " tokens do not fit the "
-                    + "model's context of " + context + " tokens: use --seqlen between 1 and " + context);
-        }
-        for (int[] w : windows) {
-            if (w.length != seqlen) {
-                throw new PrunelabException.InvalidArgument("calibration windows differ in length (" + seqlen + " and "
-                        + w.length + " tokens): cut every window to the same seqlen");
-            }
-        }
-    }
 }

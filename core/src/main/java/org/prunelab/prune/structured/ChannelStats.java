@@ -9,7 +9,7 @@ import org.prunelab.tensor.Gram;
  * matrix {@code X^T X} that least-squares restoration solves with. All sums in double.
  */
 public final class ChannelStats implements CalibrationStats {
-    private static final int CHUNK = 256;
+    private double[] stage; // Gram's double staging buffer, reused across batches
 
     private final int in;
     private final double[] sum;
@@ -42,12 +42,7 @@ public final class ChannelStats implements CalibrationStats {
             }
         }
         if (gram != null) {
-            double[] chunk = new double[CHUNK * in];
-            for (int t0 = 0; t0 < tokens; t0 += CHUNK) {
-                int c = Math.min(CHUNK, tokens - t0);
-                for (int k = 0; k < c * in; k++) chunk[k] = x[t0 * in + k];
-                Gram.accumulateUpper(chunk, c, in, gram);
-            }
+            stage = Gram.accumulateUpper(x, tokens, in, gram, stage);
         }
         this.tokens += tokens;
     }

@@ -1,5 +1,6 @@
 package org.prunelab.prune.structured;
 
+import org.prunelab.prune.CalibrationData;
 import dev.ludovic.netlib.blas.BLAS;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
@@ -52,7 +53,7 @@ public final class LowRank {
      */
     public StructuredResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
         Calibration.checkDense(model);
-        if (activationWeighted) Calibration.checkWindows(model, windows);
+        if (activationWeighted) CalibrationData.checkWindows(model, windows);
         int blocks = model.blocks().size();
         List<DecoderBlock> current = new ArrayList<>(model.blocks());
         ActivationCache cache = null;

@@ -1,5 +1,6 @@
 package org.prunelab.prune.structured;
 
+import org.prunelab.prune.CalibrationData;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
@@ -36,7 +37,7 @@ public final class ShortGpt {
             throw new PrunelabException.InvalidArgument("--layers " + layers + " would remove every block of a model with "
                     + blocks + " (num_hidden_layers); use --layers " + (blocks - 1) + " or fewer");
         }
-        Calibration.checkWindows(model, windows);
+        CalibrationData.checkWindows(model, windows);
         double[] bi = blockInfluence(model, windows, progress);
         List<Integer> removed = IntStream.range(0, blocks).boxed()
                 .sorted(Comparator.comparingDouble((Integer l) -> bi[l]).thenComparingInt(l -> l))

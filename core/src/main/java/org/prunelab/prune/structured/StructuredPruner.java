@@ -1,5 +1,6 @@
 package org.prunelab.prune.structured;
 
+import org.prunelab.prune.CalibrationData;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.BlockShape;
@@ -64,7 +65,7 @@ public final class StructuredPruner {
      */
     public StructuredResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
         Calibration.checkDense(model);
-        Calibration.checkWindows(model, windows);
+        CalibrationData.checkWindows(model, windows);
         int blocks = model.blocks().size();
         int headDim = model.config().headDim();
         if (allocation == Allocation.UNIFORM) {
