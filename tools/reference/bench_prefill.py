@@ -3,6 +3,9 @@
 The baseline prunelab's own prefill and SGEMM numbers are compared with. Prints one JSON line per result.
   prefill: batch 1, `--seqlen` tokens, use_cache=False, median tokens/s over `--repeat` timed passes
   --sgemm: torch.matmul on SmolLM2-135M's linear shapes with T=512 rows, GFLOP/s = 2*T*in*out / s
+  --serve: load and warm up, print {"ready": ...}, then run one timed prefill pass per line "prefill" read on
+           stdin and print {"seconds": s} for each; ends at end of input. `prunelab bench forward --vs-torch`
+           uses this to alternate its own passes with torch's, so both see the same machine load.
 
   tools/reference/.venv/bin/python tools/reference/bench_prefill.py --threads 2
   tools/reference/.venv/bin/python tools/reference/bench_prefill.py --threads 2 --sgemm
@@ -12,6 +15,7 @@ import json
 import math
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +54,22 @@ def bench_prefill(args) -> dict:
 
 
 @torch.no_grad()
+def serve_prefill(args) -> None:
+    model, _ = reflib.load(args.model, attn=args.attn)
+    ids = torch.randint(0, model.config.vocab_size, (1, args.seqlen), generator=torch.Generator().manual_seed(0))
+    timed(lambda: model(ids, use_cache=False), args.warmup, 0)
+    print(json.dumps({"ready": True, "impl": "torch", "threads": torch.get_num_threads(), "seqlen": args.seqlen,
+                      "attn_implementation": args.attn, "dtype": "float32", "torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "prefill":
+            print(json.dumps({"error": f"unknown request {line.strip()!r}; send 'prefill'"}), flush=True)
+            continue
+        start = time.perf_counter()
+        model(ids, use_cache=False)
+        print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
+
+
+@torch.no_grad()
 def bench_sgemm(args) -> list[dict]:
     gen = torch.Generator().manual_seed(0)
     results = []
@@ -80,9 +100,13 @@ def main():
     ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"],
                     help="attention kernel; sdpa is transformers' default, eager the literal math")
     ap.add_argument("--sgemm", action="store_true", help="time torch.matmul on the model's linear shapes instead")
+    ap.add_argument("--serve", action="store_true", help="one timed prefill pass per 'prefill' line on stdin")
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
+    if args.serve:
+        serve_prefill(args)
+        return
     for result in bench_sgemm(args) if args.sgemm else [bench_prefill(args)]:
         print(json.dumps(result), flush=True)
 

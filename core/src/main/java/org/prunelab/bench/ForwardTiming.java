@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
 
 /**
  * Wall-clock timing of the dense forward pass and of sgemm on a model's own linear shapes. Used by
@@ -26,6 +27,60 @@ public final class ForwardTiming {
     public record Result(double[] seconds, int tokens) {
         public double tokensPerSecondMedian() { return tokens / seconds[seconds.length / 2]; }
         public double tokensPerSecondBest() { return tokens / seconds[0]; }
+    }
+
+    /**
+     * Prefill timing alternated pass by pass with another implementation, so both see the same machine load.
+     *
+     * @param own    prunelab's seconds per pass, in pass order
+     * @param other  the other implementation's seconds per pass, in pass order
+     * @param tokens tokens per pass
+     */
+    public record Alternating(double[] own, double[] other, int tokens) {
+        /** Per pair, {@code other / own}: prunelab's speed over the other's (above 1 means prunelab is faster). */
+        public double[] ratios() {
+            double[] r = new double[own.length];
+            for (int i = 0; i < r.length; i++) r[i] = other[i] / own[i];
+            return r;
+        }
+
+        public double ratioMedian() { return median(ratios()); }
+
+        public double ownTokensPerSecondMedian() { return tokens / median(own); }
+
+        public double otherTokensPerSecondMedian() { return tokens / median(other); }
+
+        private static double median(double[] x) {
+            double[] sorted = x.clone();
+            Arrays.sort(sorted);
+            int n = sorted.length;
+            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        }
+    }
+
+    /**
+     * Times {@code model.logits(tokens)} as {@link #prefill} does, alternating each pass with one pass of
+     * another implementation ({@code otherPass} runs it and returns its seconds) in the order A B, B A, A B, ...
+     * so a slow spell of a shared machine falls on both sides. Two untimed prunelab passes warm up first; the
+     * other side warms itself up before its first timed pass.
+     *
+     * @param repeat pairs of passes, at least 1
+     */
+    public static Alternating prefillAlternating(LlamaModel model, int seqlen, int repeat, DoubleSupplier otherPass) {
+        if (repeat < 1) throw new IllegalArgumentException("repeat must be at least 1, got " + repeat);
+        int[] tokens = new SplittableRandom(0).ints(seqlen, 0, model.config().vocabSize()).toArray();
+        model.logits(tokens);
+        model.logits(tokens);
+        double[] own = new double[repeat];
+        double[] other = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            if (i % 2 == 1) other[i] = otherPass.getAsDouble();
+            long t0 = System.nanoTime();
+            model.logits(tokens);
+            own[i] = (System.nanoTime() - t0) / 1e9;
+            if (i % 2 == 0) other[i] = otherPass.getAsDouble();
+        }
+        return new Alternating(own, other, seqlen);
     }
 
     /** sgemm timing of Y[m, n] = X[m, k] W^T for W [n, k]: GFLOP/s = 2 m k n / seconds / 1e9. */

@@ -10,8 +10,9 @@ import org.prunelab.tensor.VectorMath;
  * {@code 1 / sqrt(headDim)}; a query at position p sees keys at positions 0..p.
  *
  * <p>Batched prefill over T new tokens after {@code past} cached ones: the scores of a tile of query rows
- * against all visible keys are one GEMM ({@code Q K^T}), then a row softmax, then one GEMM ({@code P V}).
- * Heads and row tiles are independent, so they run in parallel on {@link Parallel}; the GEMMs inside are
+ * against all visible keys are one GEMM ({@code Q K^T}), then a row softmax, then one GEMM ({@code P V}); the
+ * query heads that share a key/value head are stacked into one operand, so each GEMM has {@code group} times
+ * more rows. KV groups and row tiles are independent, so they run in parallel on {@link Parallel}; the GEMMs inside are
  * the active backend's single-threaded form because the parallelism is already outside them. Each tile only computes the key
  * columns its last row can see, which skips most of the masked upper triangle.
  */
@@ -91,24 +92,39 @@ public final class Attention {
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int tiles = (tokens + ROW_TILE - 1) / ROW_TILE;
+        int tileRows = Math.min(ROW_TILE, tokens);
         Gemm gemm = Gemm.active().singleThreaded();
-        Parallel.forRange(heads * tiles, 1, (from, to) -> {
-            float[] scores = new float[Math.min(ROW_TILE, tokens) * (past + tokens)];
+        Parallel.forRange(kvHeads * tiles, 1, (from, to) -> {
+            // The query heads of one KV group read the same keys and values, so their rows are stacked into one
+            // [rows * group, headDim] operand (row r * group + j = position r of head j): one pair of larger GEMMs
+            // per tile instead of one pair per head.
+            float[] stackedQ = new float[tileRows * group * headDim];
+            float[] stackedOut = new float[tileRows * group * headDim];
+            float[] scores = new float[tileRows * group * (past + tokens)];
+            int groupWidth = group * headDim;
             for (int task = from; task < to; task++) {
-                int h = task / tiles;
+                int g = task / tiles;
                 int r0 = (task % tiles) * ROW_TILE;
                 int rows = Math.min(ROW_TILE, tokens - r0);
                 int visible = past + r0 + rows; // keys the tile's last row can see
-                int kvOff = (h / group) * headDim;
-                gemm.sgemm(false, true, rows, visible, headDim, scale,
-                        q, r0 * qDim + h * headDim, qDim, keys, kvOff, kvDim, 0f, scores, 0, visible);
+                int kvOff = g * headDim;
+                int qCol = g * groupWidth; // this group's first query column
                 for (int r = 0; r < rows; r++) {
-                    int seen = past + r0 + r + 1;
-                    VectorMath.softmaxInPlace(scores, r * visible, seen);
-                    java.util.Arrays.fill(scores, r * visible + seen, (r + 1) * visible, 0f);
+                    System.arraycopy(q, (r0 + r) * qDim + qCol, stackedQ, r * groupWidth, groupWidth);
                 }
-                gemm.sgemm(false, false, rows, headDim, visible, 1f,
-                        scores, 0, visible, values, kvOff, kvDim, 0f, out, r0 * qDim + h * headDim, qDim);
+                int stacked = rows * group;
+                gemm.sgemm(false, true, stacked, visible, headDim, scale,
+                        stackedQ, 0, headDim, keys, kvOff, kvDim, 0f, scores, 0, visible);
+                for (int i = 0; i < stacked; i++) {
+                    int seen = past + r0 + i / group + 1;
+                    VectorMath.softmaxInPlace(scores, i * visible, seen);
+                    java.util.Arrays.fill(scores, i * visible + seen, (i + 1) * visible, 0f);
+                }
+                gemm.sgemm(false, false, stacked, headDim, visible, 1f,
+                        scores, 0, visible, values, kvOff, kvDim, 0f, stackedOut, 0, headDim);
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(stackedOut, r * groupWidth, out, (r0 + r) * qDim + qCol, groupWidth);
+                }
             }
         });
     }

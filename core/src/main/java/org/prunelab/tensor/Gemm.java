@@ -27,6 +27,16 @@ public abstract sealed class Gemm permits ScalarGemm, VectorGemm, BlasGemm {
 
     private static volatile Gemm active = initialActive();
 
+    /**
+     * How the BLAS backend spreads one large product over {@link Parallel#threads()} cores: {@code OPENBLAS}
+     * hands it to OpenBLAS's own threads (where the loaded BLAS is OpenBLAS; otherwise it acts as SPLIT),
+     * {@code SPLIT} cuts it into row blocks, one single-threaded BLAS call per prunelab thread. The results
+     * are the same up to float rounding order; only speed differs (see {@code BlasGemm}).
+     */
+    public enum BlasThreading { OPENBLAS, SPLIT }
+
+    private static volatile BlasThreading blasThreading = initialBlasThreading();
+
     /** Which backend this is. */
     public abstract Backend backend();
 
@@ -77,6 +87,26 @@ public abstract sealed class Gemm permits ScalarGemm, VectorGemm, BlasGemm {
      * it (attention runs heads in parallel).
      */
     public abstract Gemm singleThreaded();
+
+    /** The current {@link BlasThreading}; set by the system property {@code prunelab.blas.threading} or {@link #setBlasThreading}. */
+    public static BlasThreading blasThreading() {
+        return blasThreading;
+    }
+
+    /** Chooses how the BLAS backend threads a large product (for benchmarks comparing the two). */
+    public static void setBlasThreading(BlasThreading threading) {
+        blasThreading = java.util.Objects.requireNonNull(threading);
+    }
+
+    private static BlasThreading initialBlasThreading() {
+        String prop = System.getProperty("prunelab.blas.threading", "openblas").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (prop) {
+            case "openblas" -> BlasThreading.OPENBLAS;
+            case "split" -> BlasThreading.SPLIT;
+            default -> throw new PrunelabException.InvalidArgument("unknown -Dprunelab.blas.threading=" + prop
+                    + "; use openblas or split");
+        };
+    }
 
     /** Whether netlib found a native BLAS (OpenBLAS) on this machine. */
     public static boolean nativeBlasAvailable() {

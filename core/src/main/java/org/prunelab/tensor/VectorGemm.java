@@ -1,7 +1,6 @@
 package org.prunelab.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -159,7 +158,7 @@ final class VectorGemm extends Gemm {
     /** Reduces a dot-product accumulator, adds the scalar tail past the last whole vector, and stores it. */
     private static void finish(float[] c, int idx, float alpha, float beta, FloatVector acc,
                                float[] a, int aAt, float[] b, int bAt, int kv, int k) {
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc);
         for (int p = kv; p < k; p++) s += a[aAt + p] * b[bAt + p];
         store(c, idx, alpha, beta, s);
     }
@@ -170,7 +169,7 @@ final class VectorGemm extends Gemm {
         for (int p = 0; p < kv; p += V) {
             acc = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, y, yOff + p), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc);
         for (int p = kv; p < k; p++) s += x[xOff + p] * y[yOff + p];
         return s;
     }

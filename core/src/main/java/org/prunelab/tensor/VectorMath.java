@@ -2,6 +2,7 @@ package org.prunelab.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,7 +16,27 @@ public final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int V = S.length();
 
+    // Lane i pairs with lane i ^ step; adding v to its permutation at steps V/2, ..., 1 leaves the total in lane 0.
+    private static final VectorShuffle<Float> FOLD_8 = fold(8), FOLD_4 = fold(4), FOLD_2 = fold(2), FOLD_1 = fold(1);
+
     private VectorMath() {}
+
+    private static VectorShuffle<Float> fold(int step) {
+        return VectorShuffle.fromOp(S, i -> (i ^ step) % V);
+    }
+
+    /**
+     * Sum of v's lanes in one fixed order (a pairwise tree), the same whether the code runs interpreted or
+     * compiled. {@code reduceLanes(ADD)} leaves the order open, and its interpreted and compiled forms differ in
+     * the last bits, so a kernel that used it gave different results before and after the JIT compiled it.
+     */
+    public static float sumLanes(FloatVector v) {
+        if (V > 8) v = v.add(v.rearrange(FOLD_8));
+        if (V > 4) v = v.add(v.rearrange(FOLD_4));
+        if (V > 2) v = v.add(v.rearrange(FOLD_2));
+        if (V > 1) v = v.add(v.rearrange(FOLD_1));
+        return v.lane(0);
+    }
 
     /** Largest element of x[off, off + n); n must be positive. */
     public static float max(float[] x, int off, int n) {

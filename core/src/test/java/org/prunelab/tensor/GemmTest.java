@@ -20,6 +20,36 @@ class GemmTest {
     @AfterEach
     void restoreThreads() {
         Parallel.setThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        Gemm.setBlasThreading(Gemm.BlasThreading.OPENBLAS);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Gemm.BlasThreading.class)
+    void bothBlasThreadingModesMatchTheReferenceOnTheCallerAndInsideWorkers(Gemm.BlasThreading threading) {
+        Gemm.setBlasThreading(threading);
+        Parallel.setThreads(2);
+        Random rnd = new Random(5);
+        for (boolean ta : new boolean[]{false, true}) {
+            for (boolean tb : new boolean[]{false, true}) {
+                check(Gemm.of(Gemm.Backend.BLAS), Gemm.of(Gemm.Backend.SCALAR), rnd, 257, 190, 70, ta, tb, 1f, 0.5f);
+            }
+        }
+        // Several large products at once from pool workers (as attention's heads do) stay correct.
+        float[][] results = new float[4][];
+        float[][] expected = new float[4][];
+        Parallel.forRange(4, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                Random r = new Random(100 + i);
+                float[] a = new float[200 * 96], b = new float[160 * 96];
+                for (int j = 0; j < a.length; j++) a[j] = (float) r.nextGaussian();
+                for (int j = 0; j < b.length; j++) b[j] = (float) r.nextGaussian();
+                results[i] = new float[200 * 160];
+                expected[i] = new float[200 * 160];
+                Gemm.of(Gemm.Backend.BLAS).sgemm(false, true, 200, 160, 96, 1f, a, 0, 96, b, 0, 96, 0f, results[i], 0, 160);
+                Gemm.of(Gemm.Backend.SCALAR).sgemm(false, true, 200, 160, 96, 1f, a, 0, 96, b, 0, 96, 0f, expected[i], 0, 160);
+            }
+        });
+        for (int i = 0; i < 4; i++) assertClose(results[i], expected[i], 96);
     }
 
     @ParameterizedTest

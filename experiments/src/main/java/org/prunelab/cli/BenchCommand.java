@@ -195,8 +195,10 @@ final class BenchCommand implements Callable<Integer> {
     @Command(name = "forward", mixinStandardHelpOptions = true,
             description = {"Prefill tokens/s and sgemm GFLOP/s, optionally beside transformers + torch.",
                     "Prefill: batch 1, all positions' logits, no cache, at --seqlen; sgemm GFLOP/s",
-                    "on the model's own linear shapes. With --vs-torch, runs tools/reference/bench_prefill.py",
-                    "(transformers + torch eager, fp32, same thread count) in the same run and reports the ratio."})
+                    "on the model's own linear shapes. With --vs-torch, keeps transformers + torch (eager mode, its",
+                    "default SDPA attention, fp32, same thread count) loaded in tools/reference/bench_prefill.py",
+                    "--serve and alternates its passes with prunelab's (A B, B A, ...): the ratio is the median",
+                    "over --repeat pairs, so both sides see the same load on a shared machine."})
     static final class Forward implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin CommonOptions common;
@@ -207,7 +209,7 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--seqlen", defaultValue = "512", description = "Prompt tokens (default: ${DEFAULT-VALUE}).")
         int seqlen;
 
-        @Option(names = "--repeat", defaultValue = "5", description = "Timed passes; the median is reported (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--repeat", defaultValue = "5", description = "Timed passes (pairs with --vs-torch); medians are reported (default: ${DEFAULT-VALUE}).")
         int repeat;
 
         @Option(names = "--vs-torch", description = "Also measure transformers + torch (needs tools/reference/setup.sh).")
@@ -228,63 +230,90 @@ final class BenchCommand implements Callable<Integer> {
                         + "; create it with tools/reference/setup.sh (a multi-GB torch install) or pass --python");
             }
             var err = spec.commandLine().getErr();
-            ForwardTiming.Result prefill;
+            ForwardTiming.Result prefill = null;
+            ForwardTiming.Alternating paired = null;
+            JsonNode torchInfo = null;
             List<ForwardTiming.GemmResult> gemm;
             Path modelPath;
             try (LoadedModel loaded = ModelLoader.load(model, home)) {
                 loaded.checkSeqlen(seqlen);
                 modelPath = loaded.path();
-                err.println("bench: prunelab prefill, " + seqlen + " tokens, " + repeat + " passes, gemm " + Gemm.active().backend());
-                err.flush();
-                prefill = ForwardTiming.prefill(loaded.model(), seqlen, repeat);
+                if (vsTorch) {
+                    err.println("bench: starting transformers + torch (tools/reference/bench_prefill.py --serve) ...");
+                    err.flush();
+                    try (var torch = new TorchPrefillServer(py, root, modelPath, common.threads(), seqlen)) {
+                        torchInfo = torch.info();
+                        err.println("bench: " + repeat + " pairs of prefill passes, " + seqlen + " tokens, prunelab and torch alternating, gemm "
+                                + Gemm.active().backend());
+                        err.flush();
+                        paired = ForwardTiming.prefillAlternating(loaded.model(), seqlen, repeat, torch::pass);
+                    }
+                } else {
+                    err.println("bench: prunelab prefill, " + seqlen + " tokens, " + repeat + " passes, gemm " + Gemm.active().backend());
+                    err.flush();
+                    prefill = ForwardTiming.prefill(loaded.model(), seqlen, repeat);
+                }
                 gemm = ForwardTiming.sgemm(loaded.config(), 512, repeat);
             }
-            JsonNode torchPrefill = null;
             List<JsonNode> torchGemm = new ArrayList<>();
             if (vsTorch) {
-                err.println("bench: transformers + torch prefill (tools/reference/bench_prefill.py) ...");
+                err.println("bench: torch sgemm on the same shapes ...");
                 err.flush();
-                String threads = String.valueOf(common.threads());
-                torchPrefill = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", threads,
-                        "--seqlen", String.valueOf(seqlen), "--repeat", String.valueOf(repeat))).getFirst();
-                torchGemm = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", threads,
+                torchGemm = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", String.valueOf(common.threads()),
                         "--repeat", String.valueOf(repeat), "--sgemm"));
             }
-            print(prefill, gemm, torchPrefill, torchGemm);
+            if (paired != null) printPaired(paired, torchInfo, gemm, torchGemm);
+            else print(prefill, gemm, torchGemm);
             return 0;
         }
 
-        private void print(ForwardTiming.Result prefill, List<ForwardTiming.GemmResult> gemm, JsonNode torchPrefill,
-                           List<JsonNode> torchGemm) {
+        private void printPaired(ForwardTiming.Alternating paired, JsonNode torchInfo, List<ForwardTiming.GemmResult> gemm,
+                                 List<JsonNode> torchGemm) {
             var out = spec.commandLine().getOut();
+            double[] ratios = paired.ratios();
+            double[] sorted = ratios.clone();
+            java.util.Arrays.sort(sorted);
             if (common.json) {
-                ObjectNode o = JsonOutput.object().put("model", model).put("seqlen", seqlen).put("threads", common.threads())
-                        .put("gemm_backend", Gemm.active().backend().name().toLowerCase())
-                        .put("prefill_tokens_per_s", prefill.tokensPerSecondMedian())
-                        .put("prefill_tokens_per_s_best", prefill.tokensPerSecondBest());
-                ArrayNode seconds = o.putArray("prefill_seconds");
-                for (double s : prefill.seconds()) seconds.add(s);
-                ArrayNode g = o.putArray("sgemm");
-                for (int i = 0; i < gemm.size(); i++) {
-                    ForwardTiming.GemmResult r = gemm.get(i);
-                    ObjectNode e = g.addObject().put("m", r.m()).put("k", r.k()).put("n", r.n()).put("gflops", r.gflopsMedian());
-                    if (i < torchGemm.size()) e.put("torch_gflops", torchGemm.get(i).get("gflops_median").asDouble());
-                }
-                if (torchPrefill != null) {
-                    double t = torchPrefill.get("tokens_per_s_median").asDouble();
-                    o.put("torch_prefill_tokens_per_s", t).put("torch_version", torchPrefill.get("torch").asText())
-                            .put("ratio_vs_torch", prefill.tokensPerSecondMedian() / t);
-                }
+                ObjectNode o = header().put("prefill_tokens_per_s", paired.ownTokensPerSecondMedian())
+                        .put("torch_prefill_tokens_per_s", paired.otherTokensPerSecondMedian())
+                        .put("torch_version", torchInfo.path("torch").asText())
+                        .put("torch_attn_implementation", torchInfo.path("attn_implementation").asText())
+                        .put("ratio_vs_torch", paired.ratioMedian())
+                        .put("ratio_vs_torch_min", sorted[0]).put("ratio_vs_torch_max", sorted[sorted.length - 1]);
+                ArrayNode own = o.putArray("prefill_seconds");
+                for (double s : paired.own()) own.add(s);
+                ArrayNode other = o.putArray("torch_prefill_seconds");
+                for (double s : paired.other()) other.add(s);
+                putGemm(o, gemm, torchGemm);
                 JsonOutput.print(out, o);
                 return;
             }
-            out.printf("prefill (%d tokens, %d threads, gemm %s): %.1f tokens/s median, %.1f best%n", seqlen,
-                    common.threads(), Gemm.active().backend(), prefill.tokensPerSecondMedian(), prefill.tokensPerSecondBest());
-            if (torchPrefill != null) {
-                double t = torchPrefill.get("tokens_per_s_median").asDouble();
-                out.printf("torch %s eager prefill: %.1f tokens/s median; prunelab / torch = %.2fx%n",
-                        torchPrefill.get("torch").asText(), t, prefill.tokensPerSecondMedian() / t);
+            out.printf("prefill (%d tokens, %d threads, gemm %s), %d alternating pairs:%n", seqlen, common.threads(),
+                    Gemm.active().backend(), ratios.length);
+            out.printf("  prunelab %.1f tokens/s median; torch %s (%s attention) %.1f tokens/s median%n",
+                    paired.ownTokensPerSecondMedian(), torchInfo.path("torch").asText(),
+                    torchInfo.path("attn_implementation").asText(), paired.otherTokensPerSecondMedian());
+            out.printf("  prunelab / torch per pair: %.2fx median (min %.2fx, max %.2fx)%n", paired.ratioMedian(),
+                    sorted[0], sorted[sorted.length - 1]);
+            printGemm(out, gemm, torchGemm);
+        }
+
+        private ObjectNode header() {
+            return JsonOutput.object().put("model", model).put("seqlen", seqlen).put("threads", common.threads())
+                    .put("gemm_backend", Gemm.active().backend().name().toLowerCase())
+                    .put("blas_threading", Gemm.blasThreading().name().toLowerCase());
+        }
+
+        private static void putGemm(ObjectNode o, List<ForwardTiming.GemmResult> gemm, List<JsonNode> torchGemm) {
+            ArrayNode g = o.putArray("sgemm");
+            for (int i = 0; i < gemm.size(); i++) {
+                ForwardTiming.GemmResult r = gemm.get(i);
+                ObjectNode e = g.addObject().put("m", r.m()).put("k", r.k()).put("n", r.n()).put("gflops", r.gflopsMedian());
+                if (i < torchGemm.size()) e.put("torch_gflops", torchGemm.get(i).get("gflops_median").asDouble());
             }
+        }
+
+        private static void printGemm(java.io.PrintWriter out, List<ForwardTiming.GemmResult> gemm, List<JsonNode> torchGemm) {
             out.println("sgemm, m = 512 rows (GFLOP/s, median):");
             for (int i = 0; i < gemm.size(); i++) {
                 ForwardTiming.GemmResult r = gemm.get(i);
@@ -292,6 +321,22 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("  %5d -> %-6d prunelab %.1f%s%n", r.k(), r.n(), r.gflopsMedian(), torch);
             }
             out.flush();
+        }
+
+        private void print(ForwardTiming.Result prefill, List<ForwardTiming.GemmResult> gemm, List<JsonNode> torchGemm) {
+            var out = spec.commandLine().getOut();
+            if (common.json) {
+                ObjectNode o = header().put("prefill_tokens_per_s", prefill.tokensPerSecondMedian())
+                        .put("prefill_tokens_per_s_best", prefill.tokensPerSecondBest());
+                ArrayNode seconds = o.putArray("prefill_seconds");
+                for (double s : prefill.seconds()) seconds.add(s);
+                putGemm(o, gemm, torchGemm);
+                JsonOutput.print(out, o);
+                return;
+            }
+            out.printf("prefill (%d tokens, %d threads, gemm %s): %.1f tokens/s median, %.1f best%n", seqlen,
+                    common.threads(), Gemm.active().backend(), prefill.tokensPerSecondMedian(), prefill.tokensPerSecondBest());
+            printGemm(out, gemm, torchGemm);
         }
 
         private static List<JsonNode> runPython(Path py, Path root, List<String> args) throws IOException, InterruptedException {

@@ -9,8 +9,8 @@ final class CommonOptions {
     @Option(names = "--json", description = "Print one JSON object on stdout (progress stays on stderr).")
     boolean json;
 
-    @Option(names = "--threads", description = "Threads for the products (default: all cores). Large BLAS products are split "
-            + "over these threads; OpenBLAS itself runs single-threaded unless OPENBLAS_NUM_THREADS is set.")
+    @Option(names = "--threads", description = "Threads for the products (default: all cores). Large BLAS products run on "
+            + "this many OpenBLAS threads (unless OPENBLAS_NUM_THREADS is set); attention and elementwise work on this many Java threads.")
     Integer threads;
 
     /** Applies the thread setting; call first in {@code call()}. */
