@@ -2,7 +2,7 @@
 
 The baseline prunelab's own prefill and SGEMM numbers are compared with. Prints one JSON line per result.
   prefill: batch 1, `--seqlen` tokens, use_cache=False, median tokens/s over `--repeat` timed passes
-  --sgemm: torch.matmul on SmolLM2-135M's linear shapes with T=512 rows, GFLOP/s = 2*T*in*out / s
+  --sgemm: torch.matmul on SmolLM2-135M's linear shapes with T=--seqlen rows, GFLOP/s = 2*T*in*out / s
   --serve: load and warm up, print {"ready": ...}, then run one timed prefill pass per line "prefill" read on
            stdin and print {"seconds": s} for each; ends at end of input. `prunelab bench forward --vs-torch`
            uses this to alternate its own passes with torch's, so both see the same machine load.
@@ -25,7 +25,6 @@ import torch
 # (in_features, out_features) of SmolLM2-135M's linears: hidden 576; k_proj/v_proj 3 KV heads x 64 = 192;
 # MLP intermediate 1536 (gate/up 576->1536, down 1536->576); tied LM head 576->49152.
 SGEMM_SHAPES = [(576, 576), (576, 192), (576, 1536), (1536, 576), (576, 49152)]
-SGEMM_ROWS = 512
 
 
 def timed(fn, warmup: int, repeat: int) -> list[float]:
@@ -74,16 +73,16 @@ def bench_sgemm(args) -> list[dict]:
     gen = torch.Generator().manual_seed(0)
     results = []
     for in_f, out_f in SGEMM_SHAPES:
-        x = torch.randn(SGEMM_ROWS, in_f, generator=gen)
+        x = torch.randn(args.seqlen, in_f, generator=gen)
         w = torch.randn(out_f, in_f, generator=gen)  # [out, in] like nn.Linear and prunelab's FloatMatrix
         # Small shapes take about a millisecond: loop each timed sample to >= ~50 ms so the
         # scheduler's noise (shared cores) averages out; seconds are reported per product.
         once = min(timed(lambda: torch.matmul(x, w.t()), args.warmup, 3))
         inner = max(1, math.ceil(0.05 / once))
         seconds = [s / inner for s in timed(lambda: [torch.matmul(x, w.t()) for _ in range(inner)], 1, args.repeat)]
-        flops = 2.0 * SGEMM_ROWS * in_f * out_f
+        flops = 2.0 * args.seqlen * in_f * out_f
         results.append({"impl": "torch", "mode": "sgemm", "threads": torch.get_num_threads(),
-                        "m": SGEMM_ROWS, "k": in_f, "n": out_f,
+                        "m": args.seqlen, "k": in_f, "n": out_f,
                         "gflops_median": flops / statistics.median(seconds) / 1e9,
                         "gflops_best": flops / min(seconds) / 1e9,
                         "seconds": [round(s, 6) for s in seconds], "torch": torch.__version__})

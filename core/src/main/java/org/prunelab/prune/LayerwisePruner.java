@@ -69,7 +69,7 @@ public final class LayerwisePruner {
                     + "model), which " + method.name() + " does not collect: use --method wanda or --method sparsegpt with --owl");
         }
         if (owl != null && pattern instanceof SparsityPattern.NM) {
-            throw new PrunelabException.InvalidArgument("--owl gives each block its own unstructured sparsity, which an "
+            throw new PrunelabException.InvalidArgument("--owl gives each block its own unstructured sparsity, which the "
                     + pattern.label() + " pattern cannot express: drop --owl or use --pattern unstructured");
         }
         this.method = method;

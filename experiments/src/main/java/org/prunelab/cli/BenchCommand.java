@@ -87,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
             err.flush();
             ObjectNode o = JsonOutput.object();
             if (baselineSpec == null) {
-                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + " timed runs of "
+                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + (options.repeat() == 1 ? " timed run of " : " timed runs of ")
                         + promptLen + " prompt + " + gen + " generated tokens ...");
                 err.flush();
                 ModelBench.BenchResult r = ModelBench.run(loaded.model(), options);
@@ -195,7 +195,7 @@ final class BenchCommand implements Callable<Integer> {
     @Command(name = "forward", mixinStandardHelpOptions = true,
             description = {"Prefill tokens/s and sgemm GFLOP/s, optionally beside transformers + torch.",
                     "Prefill: batch 1, all positions' logits, no cache, at --seqlen; sgemm GFLOP/s",
-                    "on the model's own linear shapes. With --vs-torch, keeps transformers + torch (eager mode, its",
+                    "on the model's own linear shapes with --seqlen rows. With --vs-torch, keeps transformers + torch (eager mode, its",
                     "default SDPA attention, fp32, same thread count) loaded in tools/reference/bench_prefill.py",
                     "--serve and alternates its passes with prunelab's (A B, B A, ...): the ratio is the median",
                     "over --repeat pairs, so both sides see the same load on a shared machine."})
@@ -253,14 +253,14 @@ final class BenchCommand implements Callable<Integer> {
                     err.flush();
                     prefill = ForwardTiming.prefill(loaded.model(), seqlen, repeat);
                 }
-                gemm = ForwardTiming.sgemm(loaded.config(), 512, repeat);
+                gemm = ForwardTiming.sgemm(loaded.config(), seqlen, repeat);
             }
             List<JsonNode> torchGemm = new ArrayList<>();
             if (vsTorch) {
                 err.println("bench: torch sgemm on the same shapes ...");
                 err.flush();
                 torchGemm = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", String.valueOf(common.threads()),
-                        "--repeat", String.valueOf(repeat), "--sgemm"));
+                        "--repeat", String.valueOf(repeat), "--sgemm", "--seqlen", String.valueOf(seqlen)));
             }
             if (paired != null) printPaired(paired, torchInfo, gemm, torchGemm);
             else print(prefill, gemm, torchGemm);
@@ -314,7 +314,7 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         private static void printGemm(java.io.PrintWriter out, List<ForwardTiming.GemmResult> gemm, List<JsonNode> torchGemm) {
-            out.println("sgemm, m = 512 rows (GFLOP/s, median):");
+            out.println("sgemm, m = " + (gemm.isEmpty() ? 0 : gemm.getFirst().m()) + " rows (GFLOP/s, median):");
             for (int i = 0; i < gemm.size(); i++) {
                 ForwardTiming.GemmResult r = gemm.get(i);
                 String torch = i < torchGemm.size() ? String.format("   torch %.1f", torchGemm.get(i).get("gflops_median").asDouble()) : "";

@@ -19,9 +19,11 @@ import java.nio.file.Path;
 final class MlflowCommand implements Runnable {
     @Spec CommandSpec spec;
 
+    /** Without a subcommand: a usage error (exit 2), as for any other missing argument. */
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "mlflow needs a subcommand: start, stop, url or sync");
     }
 
     private static Path root() {

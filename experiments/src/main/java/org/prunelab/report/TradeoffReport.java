@@ -195,7 +195,10 @@ public final class TradeoffReport {
         return r.evals().stream().filter(e -> e.dataset().equals(dataset)).findFirst();
     }
 
-    private static String fmt(String format, double v) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "n/a";
+    /** Formats v, printing "n/a" for NaN/infinite and never "-0" (a tiny negative reading rounds to plain 0). */
+    static String fmt(String format, double v) {
+        if (!Double.isFinite(v)) return "n/a";
+        String s = String.format(Locale.ROOT, format, v);
+        return s.matches("-0(\\.0*)?(x)?") ? s.substring(1) : s;
     }
 }

@@ -74,4 +74,11 @@ class CliErrorsTest {
         Outcome o = run("eval", "--seqlen", "not-a-number", "--dataset", "brown");
         assertThat(o.status()).isEqualTo(2);
     }
+
+    @Test
+    void mlflowWithoutASubcommandIsAUsageError() {
+        Outcome o = run("mlflow");
+        assertThat(o.status()).isEqualTo(2);
+        assertThat(o.err()).contains("start, stop, url or sync");
+    }
 }
