@@ -1,7 +1,6 @@
 package org.prunelab.prune;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The two double-precision kernels the Hessian-based code spends its time in, on the Vector API. */
@@ -18,7 +17,7 @@ final class VectorOps {
         for (; k < upper; k += S.length()) {
             acc = DoubleVector.fromArray(S, a, ao + k).fma(DoubleVector.fromArray(S, b, bo + k), acc);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = org.prunelab.tensor.VectorMath.sumLanes(acc);
         for (; k < len; k++) sum += a[ao + k] * b[bo + k];
         return sum;
     }

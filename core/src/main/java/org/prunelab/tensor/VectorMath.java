@@ -1,28 +1,87 @@
 package org.prunelab.tensor;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Elementwise and row-reduction kernels of the forward pass on the JDK Vector API. Exponentials use the
- * vector {@code EXP} operator, which HotSpot compiles to a short-vector math routine on x86; a scalar
- * {@link Math#exp} per element would cost more than the attention products themselves at seqlen 512.
- * All methods work on a slice {@code [off, off + n)} of an array and are single-threaded; callers
- * parallelise over rows.
+ * Elementwise and row-reduction kernels of the forward pass on the JDK Vector API. All methods work on a slice
+ * {@code [off, off + n)} of an array and are single-threaded; callers parallelise over rows.
+ *
+ * <p>Every result is the same whether the JIT has compiled the code yet or not, so two runs of the same input
+ * agree bit for bit. Two Vector API operations do not promise that and are avoided: {@code reduceLanes(ADD)}
+ * (its order is open, and the interpreted and compiled forms differ) and the {@code EXP} operator (compiled to a
+ * short-vector math library, interpreted as {@link Math#exp} per lane: they differ in the last bit). Sums go
+ * through {@link #sumLanes} and exponentials through {@link #exp}, built from lane-wise IEEE operations only.
+ * A scalar {@link Math#exp} per element would cost more than the attention products themselves at seqlen 512.
  */
 public final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int V = S.length();
 
+    // e^x = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2 split in two parts (Cody-Waite) so r is exact
+    // enough; e^r on [-ln2/2, ln2/2] by the degree-6 polynomial of Cephes' expf (about 1 ulp).
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: x + ROUND - ROUND rounds x to the nearest integer
+    private static final float EXP_LOW = -87.33654f; // e^x is below the smallest normal float under this
+    private static final float EXP_HIGH = 88.72283f; // the largest x whose e^x is a finite float
+    private static final float EXP_OVERFLOW = 88.72284f; // e^x is above the largest float over this
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+    private static final FloatVector MINUS_LN2_HI = FloatVector.broadcast(S, -LN2_HI), MINUS_LN2_LO = FloatVector.broadcast(S, -LN2_LO);
+    private static final FloatVector P5 = FloatVector.broadcast(S, 1.9875691500e-4f), P4 = FloatVector.broadcast(S, 1.3981999507e-3f),
+            P3 = FloatVector.broadcast(S, 8.3334519073e-3f), P2 = FloatVector.broadcast(S, 4.1665795894e-2f),
+            P1 = FloatVector.broadcast(S, 1.6666665459e-1f), P0 = FloatVector.broadcast(S, 5.0000001201e-1f);
+
     // Lane i pairs with lane i ^ step; adding v to its permutation at steps V/2, ..., 1 leaves the total in lane 0.
     private static final VectorShuffle<Float> FOLD_8 = fold(8), FOLD_4 = fold(4), FOLD_2 = fold(2), FOLD_1 = fold(1);
+
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final int DV = D.length();
+    private static final VectorShuffle<Double> DFOLD_4 = VectorShuffle.fromOp(D, i -> (i ^ 4) % DV),
+            DFOLD_2 = VectorShuffle.fromOp(D, i -> (i ^ 2) % DV), DFOLD_1 = VectorShuffle.fromOp(D, i -> (i ^ 1) % DV);
 
     private VectorMath() {}
 
     private static VectorShuffle<Float> fold(int step) {
         return VectorShuffle.fromOp(S, i -> (i ^ step) % V);
+    }
+
+    /**
+     * e^x lane by lane within 2 ulp of {@link Math#exp} (tested): 0 below -87.34 (where e^x is subnormal), +Infinity above 88.72, NaN for NaN.
+     * Deterministic (see the class comment), unlike the {@code EXP} operator.
+     */
+    public static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LOW).min(EXP_HIGH);
+        FloatVector shifted = xc.fma(LOG2E, ROUND);             // ROUND + n: n sits in the low mantissa bits
+        FloatVector n = shifted.sub(ROUND);
+        IntVector ni = shifted.reinterpretAsInts().sub(ROUND_BITS);
+        FloatVector r = n.fma(MINUS_LN2_HI, xc);
+        r = n.fma(MINUS_LN2_LO, r);
+        FloatVector p = r.fma(P5, P4).fma(r, P3).fma(r, P2).fma(r, P1).fma(r, P0);
+        FloatVector e = p.fma(r.mul(r), r.add(1f));
+        // 2^n as two factors 2^h 2^(n-h), h = n >> 1: each stays a normal float for n in [-126, 128].
+        IntVector h = ni.lanewise(VectorOperators.ASHR, 1);
+        FloatVector twoH = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector twoRest = ni.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector out = e.mul(twoH).mul(twoRest);
+        return out.blend(0f, x.lt(EXP_LOW)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_OVERFLOW));
+    }
+
+    /**
+     * Sum of v's lanes in one fixed order, like {@link #sumLanes(FloatVector)}.
+     *
+     * @param v a vector of {@link DoubleVector#SPECIES_PREFERRED}
+     */
+    public static double sumLanes(DoubleVector v) {
+        if (DV > 4) v = v.add(v.rearrange(DFOLD_4));
+        if (DV > 2) v = v.add(v.rearrange(DFOLD_2));
+        if (DV > 1) v = v.add(v.rearrange(DFOLD_1));
+        return v.lane(0);
     }
 
     /**
@@ -57,11 +116,11 @@ public final class VectorMath {
         int i = 0;
         FloatVector sumV = FloatVector.zero(S);
         for (; i + V <= n; i += V) {
-            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(m).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(m));
             e.intoArray(x, off + i);
             sumV = sumV.add(e);
         }
-        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(sumV);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - m);
             x[off + i] = e;
@@ -76,7 +135,7 @@ public final class VectorMath {
         int i = 0;
         double sum = 0;
         for (; i + V <= n; i += V) {
-            sum += FloatVector.fromArray(S, x, off + i).sub(m).lanewise(VectorOperators.EXP).reduceLanes(VectorOperators.ADD);
+            sum += sumLanes(exp(FloatVector.fromArray(S, x, off + i).sub(m)));
         }
         for (; i < n; i++) sum += Math.exp(x[off + i] - m);
         return m + Math.log(sum);
@@ -106,7 +165,7 @@ public final class VectorMath {
             FloatVector v = FloatVector.fromArray(S, x, off + i);
             acc = v.fma(v, acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += x[off + i] * x[off + i];
         return s;
     }
@@ -128,7 +187,7 @@ public final class VectorMath {
         int i = 0;
         for (; i + V <= n; i += V) {
             FloatVector g = FloatVector.fromArray(S, gate, off + i);
-            FloatVector denom = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector denom = exp(g.neg()).add(1f);
             g.div(denom).mul(FloatVector.fromArray(S, up, off + i)).intoArray(gate, off + i);
         }
         for (; i < n; i++) {

@@ -2,7 +2,6 @@ package org.prunelab.tensor.sparse;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -119,7 +118,7 @@ public final class CsrMatrix {
                 acc = FloatVector.fromArray(S, values, k, live)
                         .fma(FloatVector.fromArray(S, x, 0, colIndex, k, live), acc);
             }
-            y[r] = acc.reduceLanes(VectorOperators.ADD);
+            y[r] = org.prunelab.tensor.VectorMath.sumLanes(acc);
         }
     }
 }

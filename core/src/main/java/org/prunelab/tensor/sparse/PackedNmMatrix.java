@@ -3,7 +3,6 @@ package org.prunelab.tensor.sparse;
 import java.util.Optional;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
@@ -230,7 +229,7 @@ public final class PackedNmMatrix {
             acc0 = expand(vo, bits).fma(FloatVector.fromArray(S, x, c, S.indexInRange(c, cols)), acc0);
             vo += Long.bitCount(bits);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return org.prunelab.tensor.VectorMath.sumLanes(acc0.add(acc1));
     }
 
     /** The bitmap bits of columns [c, c + L) of the row whose words start at wo (L divides 64). */

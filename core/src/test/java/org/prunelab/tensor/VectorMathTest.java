@@ -1,0 +1,88 @@
+package org.prunelab.tensor;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** The Vector API kernels: accuracy against java.lang.Math, and the same bits before and after the JIT compiles them. */
+class VectorMathTest {
+    private static final int V = FloatVector.SPECIES_PREFERRED.length();
+
+    private static float[] exp(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i + V <= x.length; i += V) {
+            VectorMath.exp(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i)).intoArray(y, i);
+        }
+        return y;
+    }
+
+    @Test
+    void expIsWithinTwoUlpOfMathExpOverTheFloatRange() {
+        Random rnd = new Random(1);
+        float[] x = new float[V * 4096];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() * 175.7 - 87); // [-87, 88.7]
+        float[] y = exp(x);
+        for (int i = 0; i < x.length; i++) {
+            double expected = Math.exp(x[i]);
+            assertThat((double) y[i]).as("exp(%s)", x[i]).isCloseTo(expected, within(2.0 * Math.ulp((float) expected)));
+        }
+    }
+
+    @Test
+    void expHandlesTheEdges() {
+        float[] x = new float[V];
+        float[] in = {0f, -0f, -100f, Float.NEGATIVE_INFINITY, 100f, Float.POSITIVE_INFINITY, Float.NaN, 88.5f};
+        for (int i = 0; i < V; i++) x[i] = in[i % in.length];
+        float[] y = exp(x);
+        for (int i = 0; i < V; i++) {
+            float xi = x[i];
+            if (Float.isNaN(xi)) assertThat(y[i]).isNaN();
+            else if (xi == 88.5f) assertThat((double) y[i]).isCloseTo(Math.exp(88.5), within(2.0 * Math.ulp((float) Math.exp(88.5))));
+            else if (xi < -87.34f) assertThat(y[i]).as("exp(%s): subnormal results flush to 0", xi).isZero();
+            else assertThat(y[i]).as("exp(%s)", xi).isEqualTo((float) Math.exp(xi));
+        }
+    }
+
+    @Test
+    void sumLanesIsTheSumOfTheLanes() {
+        float[] f = new float[V];
+        for (int i = 0; i < V; i++) f[i] = i + 1;
+        assertThat(VectorMath.sumLanes(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, f, 0))).isEqualTo(V * (V + 1) / 2f);
+        int dv = DoubleVector.SPECIES_PREFERRED.length();
+        double[] d = new double[dv];
+        for (int i = 0; i < dv; i++) d[i] = 0.5 * (i + 1);
+        assertThat(VectorMath.sumLanes(DoubleVector.fromArray(DoubleVector.SPECIES_PREFERRED, d, 0))).isEqualTo(dv * (dv + 1) / 4.0);
+    }
+
+    @Test
+    void resultsDoNotChangeOnceTheJitHasCompiledTheKernels() {
+        Random rnd = new Random(7);
+        float[] row = new float[517];
+        for (int i = 0; i < row.length; i++) row[i] = (float) (rnd.nextGaussian() * 4);
+        float[] gate = new float[333], up = new float[333];
+        for (int i = 0; i < gate.length; i++) { gate[i] = (float) (rnd.nextGaussian() * 3); up[i] = (float) rnd.nextGaussian(); }
+        // First call: most likely interpreted. Then enough calls for C2, then compare bit for bit.
+        float[] soft0 = run(row, gate, up);
+        for (int i = 0; i < 30_000; i++) run(row, gate, up);
+        float[] soft1 = run(row, gate, up);
+        assertThat(soft1).containsExactly(soft0);
+    }
+
+    private static float[] run(float[] row, float[] gate, float[] up) {
+        float[] s = row.clone();
+        VectorMath.softmaxInPlace(s, 0, s.length);
+        float[] g = gate.clone();
+        VectorMath.siluMulInPlace(g, up, 0, g.length);
+        float[] out = new float[s.length + g.length + 2];
+        System.arraycopy(s, 0, out, 0, s.length);
+        System.arraycopy(g, 0, out, s.length, g.length);
+        out[out.length - 2] = VectorMath.sumOfSquares(row, 0, row.length);
+        out[out.length - 1] = (float) VectorMath.logSumExp(row, 0, row.length);
+        return out;
+    }
+}
