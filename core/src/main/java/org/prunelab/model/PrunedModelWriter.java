@@ -58,6 +58,34 @@ public final class PrunedModelWriter {
         }
     }
 
+    private static String partialPrefix(Path target) {
+        return "." + target.getFileName() + ".partial-";
+    }
+
+    /**
+     * Deletes {@code .NAME.partial-PID-*} siblings of target left by a save whose process PID no longer runs
+     * (killed with SIGKILL, which skips the shutdown hook). Folders of running processes are left alone.
+     */
+    static void removeStalePartials(Path target) throws IOException {
+        String prefix = partialPrefix(target);
+        try (var siblings = Files.list(target.getParent())) {
+            for (Path p : siblings.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(prefix) || !Files.isDirectory(p)) continue;
+                String rest = name.substring(prefix.length());
+                int dash = rest.indexOf('-');
+                if (dash <= 0) continue;
+                long pid;
+                try {
+                    pid = Long.parseLong(rest.substring(0, dash));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).isEmpty()) deleteTree(p);
+            }
+        }
+    }
+
     /**
      * Writes {@code model} and {@code tokenizer} to {@code dir}, with {@code extraFiles} (file name to UTF-8
      * text) beside them, atomically.
@@ -71,9 +99,11 @@ public final class PrunedModelWriter {
         Path tmp = null;
         Thread cleanup = null;
         try {
-            tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+            removeStalePartials(target);
+            tmp = Files.createTempDirectory(target.getParent(), partialPrefix(target) + ProcessHandle.current().pid() + "-");
             // Ctrl-C or kill (SIGTERM) while saving runs shutdown hooks: remove the partial folder then too.
-            // (SIGKILL cannot be caught; the folder is hidden and named .NAME.partial-* so it is easy to spot.)
+            // SIGKILL cannot be caught: the folder's name carries this process's id, so the next save to the same
+            // target removes it once that process is gone (removeStalePartials).
             Path partial = tmp;
             cleanup = new Thread(() -> deleteTree(partial), "prunelab-partial-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * What one pruning run did and cost, saved as {@code prune_report.json} beside the pruned model. Keys use
- * the MLflow names of DESIGN.md ({@code method}, {@code sparsity}, {@code pattern}, {@code prune_seconds},
+ * the MLflow names (listed in experiments' {@code org.prunelab.track.MlflowNames}: {@code method}, {@code sparsity}, {@code pattern}, {@code prune_seconds},
  * {@code peak_rss_bytes}, {@code model_bytes}, {@code memory_overhead_ratio}, {@code actual_sparsity}).
  *
  * @param model               the model argument (registered name or path)

@@ -27,8 +27,12 @@ final class OpenBlasThreads {
     /** Whether OpenBLAS's thread count can be changed here. */
     static boolean available() { return SET != null; }
 
-    /** Sets OpenBLAS's thread count for the products that follow; a no-op where {@link #available()} is false. */
+    /**
+     * Sets OpenBLAS's thread count for the products that follow, at most the number of cores (more only makes
+     * OpenBLAS's threads wait for each other); a no-op where {@link #available()} is false.
+     */
     static void set(int threads) {
+        threads = Math.min(threads, Runtime.getRuntime().availableProcessors());
         if (SET == null || USER_SET || current == threads) return;
         try {
             SET.invokeExact(threads);

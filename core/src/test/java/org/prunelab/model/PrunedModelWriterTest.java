@@ -52,6 +52,24 @@ class PrunedModelWriterTest {
                 .isInstanceOf(PrunelabException.class).hasMessageContaining("cannot be written").hasMessageContaining("writable");
     }
 
+    @Test
+    void aSaveRemovesPartialFoldersOfKilledSavesButNotOfRunningOnes(@TempDir Path tmp) throws Exception {
+        Path target = tmp.resolve("pruned");
+        // A process id that is not running: start a short-lived process and wait for it to end.
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Path stale = Files.createDirectory(tmp.resolve(".pruned.partial-" + gone.pid() + "-123"));
+        Files.writeString(stale.resolve("model.safetensors"), "half a model");
+        Path live = Files.createDirectory(tmp.resolve(".pruned.partial-" + ProcessHandle.current().pid() + "-456"));
+        Path otherTarget = Files.createDirectory(tmp.resolve(".other.partial-" + gone.pid() + "-789"));
+        Path oldStyle = Files.createDirectory(tmp.resolve(".pruned.partial-8234719823"));
+        PrunedModelWriter.removeStalePartials(target);
+        assertThat(stale).doesNotExist();
+        assertThat(live).exists();
+        assertThat(otherTarget).exists();
+        assertThat(oldStyle).exists();
+    }
+
     /** A two-letter BPE tokenizer.json (the model's vocabulary does not matter for saving and loading weights). */
     static final String MINIMAL_TOKENIZER = """
             {"version": "1.0", "added_tokens": [],

@@ -215,6 +215,8 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--vs-torch", description = "Also measure transformers + torch (needs tools/reference/setup.sh).")
         boolean vsTorch;
 
+        private double loadBefore;
+
         @Option(names = "--python", description = "Python of the reference venv (default: tools/reference/.venv/bin/python).")
         Path python;
 
@@ -223,13 +225,23 @@ final class BenchCommand implements Callable<Integer> {
             common.apply();
             if (repeat < 1) throw new PrunelabException.InvalidArgument("--repeat must be at least 1, got " + repeat);
             PrunelabHome home = PrunelabHome.fromEnvironment();
+            var err = spec.commandLine().getErr();
             Path root = Path.of(System.getProperty("prunelab.root", "."));
             Path py = python != null ? python : root.resolve("tools/reference/.venv/bin/python");
             if (vsTorch && !Files.isExecutable(py)) {
-                throw new PrunelabException.InvalidArgument("--vs-torch needs the reference venv at " + py
+                throw new PrunelabException.InvalidArgument(python != null
+                        ? "--python " + py + " is not an executable file; pass the python of a venv with torch and transformers"
+                        : "--vs-torch needs the reference venv at " + py
                         + "; create it with tools/reference/setup.sh (a multi-GB torch install) or pass --python");
             }
-            var err = spec.commandLine().getErr();
+            double load = loadAverage();
+            if (vsTorch && load > 0.5) {
+                err.printf(Locale.ROOT, "bench: warning: load average %.1f before starting (%d cores): other work is running. "
+                        + "torch's OpenMP threads slow down far more than prunelab's on a busy machine, so the ratio "
+                        + "measures the contention as much as the engines; rerun on an idle machine.%n", load,
+                        Runtime.getRuntime().availableProcessors());
+                err.flush();
+            }
             ForwardTiming.Result prefill = null;
             ForwardTiming.Alternating paired = null;
             JsonNode torchInfo = null;
@@ -262,6 +274,7 @@ final class BenchCommand implements Callable<Integer> {
                 torchGemm = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", String.valueOf(common.threads()),
                         "--repeat", String.valueOf(repeat), "--sgemm", "--seqlen", String.valueOf(seqlen)));
             }
+            loadBefore = load;
             if (paired != null) printPaired(paired, torchInfo, gemm, torchGemm);
             else print(prefill, gemm, torchGemm);
             return 0;
@@ -279,7 +292,8 @@ final class BenchCommand implements Callable<Integer> {
                         .put("torch_version", torchInfo.path("torch").asText())
                         .put("torch_attn_implementation", torchInfo.path("attn_implementation").asText())
                         .put("ratio_vs_torch", paired.ratioMedian())
-                        .put("ratio_vs_torch_min", sorted[0]).put("ratio_vs_torch_max", sorted[sorted.length - 1]);
+                        .put("ratio_vs_torch_min", sorted[0]).put("ratio_vs_torch_max", sorted[sorted.length - 1])
+                        .put("load_average_before", loadBefore);
                 ArrayNode own = o.putArray("prefill_seconds");
                 for (double s : paired.own()) own.add(s);
                 ArrayNode other = o.putArray("torch_prefill_seconds");
@@ -288,7 +302,8 @@ final class BenchCommand implements Callable<Integer> {
                 JsonOutput.print(out, o);
                 return;
             }
-            out.printf("prefill (%d tokens, %d threads, gemm %s), %d alternating pairs:%n", seqlen, common.threads(),
+            out.printf("prefill (%d tokens, %d thread%s, gemm %s), %d alternating pairs:%n", seqlen, common.threads(),
+                    common.threads() == 1 ? "" : "s",
                     Gemm.active().backend(), ratios.length);
             out.printf("  prunelab %.1f tokens/s median; torch %s (%s attention) %.1f tokens/s median%n",
                     paired.ownTokensPerSecondMedian(), torchInfo.path("torch").asText(),
@@ -296,6 +311,15 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("  prunelab / torch per pair: %.2fx median (min %.2fx, max %.2fx)%n", paired.ratioMedian(),
                     sorted[0], sorted[sorted.length - 1]);
             printGemm(out, gemm, torchGemm);
+        }
+
+        /** The 1-minute load average of this machine, or 0 where /proc/loadavg cannot be read. */
+        private static double loadAverage() {
+            try {
+                return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+            } catch (IOException | RuntimeException e) {
+                return 0;
+            }
         }
 
         private ObjectNode header() {
@@ -334,8 +358,8 @@ final class BenchCommand implements Callable<Integer> {
                 JsonOutput.print(out, o);
                 return;
             }
-            out.printf("prefill (%d tokens, %d threads, gemm %s): %.1f tokens/s median, %.1f best%n", seqlen,
-                    common.threads(), Gemm.active().backend(), prefill.tokensPerSecondMedian(), prefill.tokensPerSecondBest());
+            out.printf("prefill (%d tokens, %d thread%s, gemm %s): %.1f tokens/s median, %.1f best%n", seqlen,
+                    common.threads(), common.threads() == 1 ? "" : "s", Gemm.active().backend(), prefill.tokensPerSecondMedian(), prefill.tokensPerSecondBest());
             printGemm(out, gemm, torchGemm);
         }
 

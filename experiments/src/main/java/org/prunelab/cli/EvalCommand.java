@@ -1,5 +1,7 @@
 package org.prunelab.cli;
 
+import org.prunelab.PrunelabException;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.data.Corpus;
@@ -38,8 +40,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seqlen", defaultValue = "512", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
     int seqlen;
 
-    @Option(names = "--windows", defaultValue = "0", description = "Evaluate only the first N windows (default: all).")
-    int windows;
+    @Option(names = "--windows", description = "Evaluate only the first N windows, N >= 1 (default: all).")
+    Integer windows;
 
     @Option(names = "--format", defaultValue = "dense",
             description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}; "
@@ -49,6 +51,9 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         common.apply();
+        if (windows != null && windows < 1) {
+            throw new PrunelabException.InvalidArgument("--windows must be at least 1, got " + windows + "; leave it out to evaluate every window");
+        }
         PrunelabHome home = PrunelabHome.fromEnvironment();
         Corpus corpus = Datasets.resolve(dataset, home);
         try (LoadedModel loaded = ModelLoader.load(model, home)) {
@@ -57,7 +62,7 @@ final class EvalCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("eval: " + conversion.summary());
                 spec.commandLine().getErr().flush();
             }
-            PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, windows, new ConsoleProgress("eval"));
+            PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, windows == null ? 0 : windows, new ConsoleProgress("eval"));
             var out = spec.commandLine().getOut();
             if (common.json) {
                 ObjectNode o = JsonOutput.object();

@@ -3,7 +3,7 @@ package org.prunelab.sweep;
 import java.util.List;
 
 /**
- * What one sweep point measured; field names map to DESIGN.md's MLflow metric names.
+ * What one sweep point measured; field names map to the MLflow metric names of {@link org.prunelab.track.MlflowNames}.
  *
  * @param spec                the point
  * @param actualSparsity      zero weights / all weights of the pruned linears, in [0, 1]

@@ -17,8 +17,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One point of a sweep, fully specified (DESIGN.md: "a run is described by one immutable spec object whose
- * canonical JSON form hashes to a stable run key"). Field names are the MLflow param names.
+ * One point of a sweep, fully specified: one immutable spec object whose canonical JSON form hashes to a
+ * stable run key. Field names are the MLflow param names.
  *
  * @param model       registered model name or path
  * @param method      {@code dense} (no pruning) or a pruning method name ({@link SweepMethods})

@@ -1,7 +1,7 @@
 package org.prunelab.track;
 
 /**
- * The names prunelab uses in MLflow (DESIGN.md, "MLflow names"): snake_case, in the field's own
+ * The names prunelab uses in MLflow, the one list every writer follows: snake_case, in the field's own
  * terms, so runs from the CLI, sweeps and notebooks line up in one table in the MLflow UI.
  */
 public final class MlflowNames {

@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A local MLflow tracking server for one project (DESIGN.md, "Tracking default"): {@code mlflow server}
+ * A local MLflow tracking server for one project, the default place runs are tracked: {@code mlflow server}
  * from the project's venv ({@code tools/mlflow/setup.sh}), on loopback, with a SQLite backend store
  * ({@code <dataDir>/mlflow.db}) and proxied artifacts ({@code <dataDir>/artifacts}).
  *

@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 
 /**
  * The local, append-only record of tracking calls that could not reach the MLflow server, so that no
- * record is lost (DESIGN.md, "Tracking default"). {@link OutboxSync} sends it to the server later.
+ * record is lost. {@link OutboxSync} sends it to the server later.
  *
  * <p>Layout under the outbox folder (normally {@code mlruns/outbox/}):
  * <ul>

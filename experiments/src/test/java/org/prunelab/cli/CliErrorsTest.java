@@ -81,4 +81,11 @@ class CliErrorsTest {
         assertThat(o.status()).isEqualTo(2);
         assertThat(o.err()).contains("start, stop, url or sync");
     }
+
+    @Test
+    void zeroEvaluationWindowsIsRefusedNotTakenAsAll() {
+        Outcome o = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--windows", "0");
+        assertThat(o.status()).isEqualTo(1);
+        assertThat(o.err()).contains("--windows must be at least 1");
+    }
 }

@@ -59,4 +59,11 @@ class TorchPrefillServerTest {
             assertThatThrownBy(server::pass).isInstanceOf(PrunelabException.class).hasMessageContaining("out of memory");
         }
     }
+
+    @Test
+    void aChildThatNeverGetsReadyIsStoppedAfterTheTimeout() throws IOException {
+        Path py = fakePython("echo 'loading...'\nsleep 1000\n");
+        assertThatThrownBy(() -> new TorchPrefillServer(py, dir, dir.resolve("model.gguf"), 2, 64, 2))
+                .isInstanceOf(PrunelabException.class).hasMessageContaining("no answer within 2 s during start");
+    }
 }

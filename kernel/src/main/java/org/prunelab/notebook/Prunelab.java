@@ -273,7 +273,7 @@ public final class Prunelab {
     // -------------------------------------------------------------------------------------- tracking
 
     /**
-     * Records a model and its measurements as an MLflow run (names of DESIGN.md's "MLflow names"): params
+     * Records a model and its measurements as an MLflow run (names as in {@code org.prunelab.track.MlflowNames}): params
      * model, method, sparsity, pattern, calibration; for each row of {@code perplexities}, a nested run with
      * eval_dataset, language, seqlen and metric perplexity (for a single row, in the run itself). Uses the
      * project's tracking server ({@code MLFLOW_TRACKING_URI} or the local one the launcher starts); if none
