@@ -96,7 +96,7 @@ final class TorchPrefillServer implements AutoCloseable {
             while (true) {
                 String line = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (line == null) {
-                    process.destroyForcibly();
+                    kill();
                     throw new PrunelabException("the torch reference benchmark gave no answer within " + timeoutSeconds
                             + " s during " + what + "; stopped it. Run tools/reference/bench_prefill.py --serve by hand to see why");
                 }
@@ -108,20 +108,26 @@ final class TorchPrefillServer implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            process.destroyForcibly();
+            kill();
             throw new PrunelabException("interrupted while waiting for the torch reference benchmark", e);
         } catch (IOException e) {
             throw new PrunelabException("the torch reference benchmark printed a line that is not JSON: " + e.getMessage(), e);
         }
     }
 
+    /** Stops the child and anything it started (a python wrapper's own children would otherwise live on). */
+    private void kill() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
     @Override
     public void close() {
         try {
             in.close();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) kill();
         } catch (IOException | InterruptedException e) {
-            process.destroyForcibly();
+            kill();
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
         }
     }

@@ -62,8 +62,13 @@ class TorchPrefillServerTest {
 
     @Test
     void aChildThatNeverGetsReadyIsStoppedAfterTheTimeout() throws IOException {
-        Path py = fakePython("echo 'loading...'\nsleep 1000\n");
+        Path py = fakePython("echo 'loading...'\nsleep 1000 &\necho $! > " + dir.resolve("child.pid") + "\nwait\n");
         assertThatThrownBy(() -> new TorchPrefillServer(py, dir, dir.resolve("model.gguf"), 2, 64, 2))
                 .isInstanceOf(PrunelabException.class).hasMessageContaining("no answer within 2 s during start");
+        // The script's own child is stopped too: it would otherwise hold our stderr open for 1000 s.
+        long child = Long.parseLong(Files.readString(dir.resolve("child.pid")).trim());
+        var handle = ProcessHandle.of(child);
+        if (handle.isPresent()) handle.get().onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join();
+        assertThat(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     }
 }
