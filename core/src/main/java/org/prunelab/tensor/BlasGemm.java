@@ -11,16 +11,18 @@ import java.util.concurrent.ForkJoinTask;
  * So row-major {@code C = op(A) op(B)} is computed as column-major {@code C^T = op(B)^T op(A)^T}: swap the
  * operands and m with n, keep the transpose flags. No data is copied.
  *
- * <p>Threading ({@link Gemm.BlasThreading}): by default a large product called from outside prunelab's worker
- * pool runs as one call on OpenBLAS's own threads ({@link OpenBlasThreads} raises OpenBLAS's count to
- * {@link Parallel#threads()} around it and back to 1 after). Products called from pool workers (attention runs
- * its heads in parallel) stay single-threaded, so they never queue on OpenBLAS's level-3 lock. OpenBLAS's idle
- * workers would spin for ~0.1 s after each product ({@code OPENBLAS_THREAD_TIMEOUT} 28, i.e. 2^28 cycles),
- * taking a core from the Java threads that run attention next; unless the user set it, the timeout is set to
- * its minimum (4), so they sleep at once. The alternative, {@code SPLIT}, cuts a product into row blocks, one
- * single-threaded BLAS call per {@link Parallel} thread; it is what runs where the BLAS is not OpenBLAS.
- * Measured on SmolLM2-135M prefill at 512 tokens, 2 cores, alternating passes in one process: OPENBLAS
- * 588-611 tokens/s vs SPLIT 448-452 with another job running at nice 19, about 5% ahead on an idle machine.
+ * <p>Threading ({@link Gemm.BlasThreading}). Default, {@code OPENBLAS}: a large product called from outside
+ * prunelab's worker pool runs as one call on OpenBLAS's own threads ({@link OpenBlasThreads} raises OpenBLAS's count
+ * around it and back to 1 after); products from pool workers (attention's heads) stay single-threaded so they never
+ * queue on OpenBLAS's level-3 lock. The alternative, {@code SPLIT} ({@code -Dprunelab.blas.threading=split}, and what
+ * runs where the BLAS is not OpenBLAS): a large product is cut into row blocks, one single-threaded BLAS call per
+ * {@link Parallel} thread. Either way {@code OPENBLAS_THREAD_TIMEOUT} is set to its minimum (4) unless the user set
+ * it, so OpenBLAS's idle workers sleep instead of spinning ~0.1 s into the Java work that follows.
+ * Measured with {@code ForwardBench 512 9 2 compare-threading} (SmolLM2-135M's shape, passes alternating between the
+ * modes): idle machine OPENBLAS 551.9 / 554.3 tokens/s vs SPLIT 537.9 / 560.4 (a wash); next to two CPU-bound
+ * nice-19 processes OPENBLAS 283.6 / 302.6 vs SPLIT 552.0 / 586.3 (OPENBLAS's sleeping workers wake late). Against
+ * transformers + torch ({@code bench forward --vs-torch}, idle machine) OPENBLAS read 1.16x and 1.04x and 1.16x,
+ * SPLIT 0.96x and 0.99x, so OPENBLAS stays the default; on a machine with CPU-bound neighbours use SPLIT.
  */
 final class BlasGemm extends Gemm {
     private static final class Holder {

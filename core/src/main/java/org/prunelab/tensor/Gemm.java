@@ -31,7 +31,7 @@ public abstract sealed class Gemm permits ScalarGemm, VectorGemm, BlasGemm {
      * How the BLAS backend spreads one large product over {@link Parallel#threads()} cores: {@code OPENBLAS}
      * hands it to OpenBLAS's own threads (where the loaded BLAS is OpenBLAS; otherwise it acts as SPLIT),
      * {@code SPLIT} cuts it into row blocks, one single-threaded BLAS call per prunelab thread. The results
-     * are the same up to float rounding order; only speed differs (see {@code BlasGemm}).
+     * are the same up to float rounding order; only speed differs (see {@code BlasGemm}). OPENBLAS is the default.
      */
     public enum BlasThreading { OPENBLAS, SPLIT }
 

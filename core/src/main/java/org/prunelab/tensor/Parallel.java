@@ -12,8 +12,8 @@ import java.util.concurrent.ForkJoinTask;
  *
  * <p>The thread count is the only mutable static setting of the tensor package. It defaults to the system
  * property {@code prunelab.threads}, else {@link Runtime#availableProcessors()}. Native BLAS threads are
- * separate: a large product runs on OpenBLAS's own threads, {@link #threads()} of them (see
- * {@link Gemm.BlasThreading}), unless the environment variable {@code OPENBLAS_NUM_THREADS} fixes their count.
+ * separate: by default a large product runs on OpenBLAS's own threads, {@link #threads()} of them (see
+ * {@link Gemm.BlasThreading} for the alternative), unless {@code OPENBLAS_NUM_THREADS} fixes their count.
  */
 public final class Parallel {
     private static volatile int threads = defaultThreads();

@@ -198,7 +198,7 @@ final class BenchCommand implements Callable<Integer> {
                     "on the model's own linear shapes with --seqlen rows. With --vs-torch, keeps transformers + torch (eager mode, its",
                     "default SDPA attention, fp32, same thread count) loaded in tools/reference/bench_prefill.py",
                     "--serve and alternates its passes with prunelab's (A B, B A, ...): the ratio is the median",
-                    "over --repeat pairs, so both sides see the same load on a shared machine."})
+                    "over --repeat pairs. Run it on an idle machine: torch slows down far more than prunelab next to other jobs."})
     static final class Forward implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin CommonOptions common;
@@ -214,8 +214,6 @@ final class BenchCommand implements Callable<Integer> {
 
         @Option(names = "--vs-torch", description = "Also measure transformers + torch (needs tools/reference/setup.sh).")
         boolean vsTorch;
-
-        private double loadBefore;
 
         @Option(names = "--python", description = "Python of the reference venv (default: tools/reference/.venv/bin/python).")
         Path python;
@@ -274,14 +272,13 @@ final class BenchCommand implements Callable<Integer> {
                 torchGemm = runPython(py, root, List.of("--model", modelPath.toString(), "--threads", String.valueOf(common.threads()),
                         "--repeat", String.valueOf(repeat), "--sgemm", "--seqlen", String.valueOf(seqlen)));
             }
-            loadBefore = load;
-            if (paired != null) printPaired(paired, torchInfo, gemm, torchGemm);
+            if (paired != null) printPaired(paired, torchInfo, gemm, torchGemm, load);
             else print(prefill, gemm, torchGemm);
             return 0;
         }
 
         private void printPaired(ForwardTiming.Alternating paired, JsonNode torchInfo, List<ForwardTiming.GemmResult> gemm,
-                                 List<JsonNode> torchGemm) {
+                                 List<JsonNode> torchGemm, double loadBefore) {
             var out = spec.commandLine().getOut();
             double[] ratios = paired.ratios();
             double[] sorted = ratios.clone();

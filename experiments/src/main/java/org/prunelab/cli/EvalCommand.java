@@ -1,8 +1,7 @@
 package org.prunelab.cli;
 
-import org.prunelab.PrunelabException;
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.prunelab.PrunelabException;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.data.Corpus;
 import org.prunelab.data.Datasets;
