@@ -21,7 +21,8 @@ import java.util.concurrent.ForkJoinTask;
  * Measured with {@code ForwardBench 512 9 2 compare-threading} (SmolLM2-135M's shape, passes alternating between the
  * modes): idle machine OPENBLAS 551.9 / 554.3 tokens/s vs SPLIT 537.9 / 560.4 (a wash); next to two CPU-bound
  * nice-19 processes OPENBLAS 283.6 / 302.6 vs SPLIT 552.0 / 586.3 (OPENBLAS's sleeping workers wake late). Against
- * transformers + torch ({@code bench forward --vs-torch}, idle machine) OPENBLAS read 1.16x and 1.04x and 1.16x,
+ * transformers + torch ({@code bench forward --vs-torch}, runs back to back, load 0.45-1.6 from the runs themselves)
+ * OPENBLAS read 1.16x, 1.04x and 1.16x,
  * SPLIT 0.96x and 0.99x, so OPENBLAS stays the default; on a machine with CPU-bound neighbours use SPLIT.
  */
 final class BlasGemm extends Gemm {
