@@ -364,11 +364,25 @@ final class BenchCommand implements Callable<Integer> {
             List<String> cmd = new ArrayList<>(List.of(py.toString(), root.resolve("tools/reference/bench_prefill.py").toString()));
             cmd.addAll(args);
             Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            // Read stdout beside the wait, so a child that hangs is stopped after the timeout instead of blocking here.
+            var stdoutFuture = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    return "";
+                }
+            });
+            if (!p.waitFor(TorchPrefillServer.PASS_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new PrunelabException("the torch reference benchmark gave no result within "
+                        + TorchPrefillServer.PASS_TIMEOUT_SECONDS + " s (" + String.join(" ", cmd) + "); stopped it");
+            }
+            if (p.exitValue() != 0) {
                 throw new PrunelabException("the torch reference benchmark failed (" + String.join(" ", cmd)
                         + "); run it by hand to see why");
             }
+            String stdout = stdoutFuture.join();
             List<JsonNode> lines = new ArrayList<>();
             for (String line : stdout.split("\n")) {
                 if (line.startsWith("{")) lines.add(JsonOutput.MAPPER.readTree(line));
