@@ -91,15 +91,26 @@ public final class ForwardTiming {
      * forward does not depend on the values), after two untimed warm-up passes (JIT, page-in).
      */
     public static Result prefill(LlamaModel model, int seqlen, int repeat) {
+        return prefill(model, seqlen, repeat, org.prunelab.Progress.NONE);
+    }
+
+    /** As {@link #prefill(LlamaModel, int, int)}, telling {@code progress} after each pass (2 warm-up + repeat). */
+    public static Result prefill(LlamaModel model, int seqlen, int repeat, org.prunelab.Progress progress) {
         int[] tokens = new SplittableRandom(0).ints(seqlen, 0, model.config().vocabSize()).toArray();
+        int total = repeat + 2;
+        progress.update(0, total, "warm-up passes");
         model.logits(tokens);
+        progress.update(1, total, "warm-up passes");
         model.logits(tokens);
         double[] seconds = new double[repeat];
         for (int i = 0; i < repeat; i++) {
+            progress.update(2 + i, total, "timed passes");
             long t0 = System.nanoTime();
             model.logits(tokens);
             seconds[i] = (System.nanoTime() - t0) / 1e9;
         }
+        progress.update(total, total, "passes");
+        progress.finish();
         Arrays.sort(seconds);
         return new Result(seconds, seqlen);
     }

@@ -37,10 +37,10 @@ public final class ModelBench {
      */
     public record Options(int promptLen, int gen, int repeat, int warmup, long seed) {
         public Options {
-            if (promptLen < 1) throw new PrunelabException.InvalidArgument("--prompt-len must be at least 1, got " + promptLen);
-            if (gen < 1) throw new PrunelabException.InvalidArgument("--gen must be at least 1, got " + gen);
-            if (repeat < 1) throw new PrunelabException.InvalidArgument("--repeat must be at least 1, got " + repeat);
-            if (warmup < 0) throw new PrunelabException.InvalidArgument("--warmup must be at least 0, got " + warmup);
+            if (promptLen < 1) throw new PrunelabException.InvalidArgument("${bench.prompt_len} must be at least 1, got " + promptLen);
+            if (gen < 1) throw new PrunelabException.InvalidArgument("${bench.gen} must be at least 1, got " + gen);
+            if (repeat < 1) throw new PrunelabException.InvalidArgument("${bench.repeat} must be at least 1, got " + repeat);
+            if (warmup < 0) throw new PrunelabException.InvalidArgument("${bench.warmup} must be at least 0, got " + warmup);
         }
 
         /** The defaults of {@code prunelab bench}: 512 prompt tokens, 64 generated, 5 timed runs, 1 warm-up. */
@@ -52,7 +52,7 @@ public final class ModelBench {
         void checkContext(LlamaModel model) {
             int context = model.config().maxPositionEmbeddings();
             if ((long) promptLen + gen > context) {
-                throw new PrunelabException.InvalidArgument("--prompt-len " + promptLen + " plus --gen " + gen
+                throw new PrunelabException.InvalidArgument("${bench.prompt_len} " + promptLen + " plus ${bench.gen} " + gen
                         + " is beyond the model's context of " + context + " tokens; use fewer");
             }
         }
@@ -128,14 +128,29 @@ public final class ModelBench {
      * @throws PrunelabException.InvalidArgument if prompt plus generated tokens exceed the context
      */
     public static BenchResult run(LlamaModel model, Options options) {
+        return run(model, options, org.prunelab.Progress.NONE);
+    }
+
+    /** As {@link #run(LlamaModel, Options)}, telling {@code progress} after each run (warm-up and timed). */
+    public static BenchResult run(LlamaModel model, Options options, org.prunelab.Progress progress) {
         options.checkContext(model);
         int[] prompt = prompt(model, options);
-        for (int i = 0; i < options.warmup(); i++) once(model, prompt, options.gen());
+        int total = options.warmup() + options.repeat();
+        for (int i = 0; i < options.warmup(); i++) {
+            progress.update(i, total, "warm-up runs");
+            once(model, prompt, options.gen());
+        }
         MemoryMeter meter = MemoryMeter.afterLoad().startPeak();
         try (meter) {
             List<Run> runs = new ArrayList<>();
-            for (int i = 0; i < options.repeat(); i++) runs.add(once(model, prompt, options.gen()));
+            for (int i = 0; i < options.repeat(); i++) {
+                progress.update(options.warmup() + i, total, "timed runs");
+                runs.add(once(model, prompt, options.gen()));
+            }
+            progress.update(total, total, "runs");
             return new BenchResult(runs, modelBytes(model), meter.peakBytes());
+        } finally {
+            progress.finish();
         }
     }
 

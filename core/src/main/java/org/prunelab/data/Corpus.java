@@ -13,8 +13,16 @@ import java.util.Objects;
  * @param language  language of the text (ISO 639 code; {@code und} when unknown)
  * @param documents all documents, {@code documents.get(i).index() == i}
  * @param splitRule how documents were assigned to the parts, for run logs
+ * @param sourceText the whole text in its original order when the documents are a repacking of it (a plain text
+ *                   file's paragraphs, packed per part), else null: then {@link #wholeText()} joins the documents
  */
-public record Corpus(String name, String language, List<Document> documents, String splitRule) {
+public record Corpus(String name, String language, List<Document> documents, String splitRule, String sourceText) {
+
+    /** A corpus whose documents, in order, are its text. */
+    public Corpus(String name, String language, List<Document> documents, String splitRule) {
+        this(name, language, documents, splitRule, null);
+    }
+
     public Corpus {
         Objects.requireNonNull(name, "name");
         documents = List.copyOf(documents);
@@ -35,6 +43,24 @@ public record Corpus(String name, String language, List<Document> documents, Str
                     + "); choose another dataset for " + split.label());
         }
         return part;
+    }
+
+    /**
+     * The whole corpus as one text, calibration and evaluation parts together, in the source's order: what
+     * {@code eval --split all} evaluates (for a user's own file that is not also used for calibration).
+     */
+    public String wholeText() {
+        if (sourceText != null) return sourceText;
+        return String.join(Windows.JOIN, documents.stream().map(Document::text).toList());
+    }
+
+    /**
+     * One line saying which part of the corpus an evaluation read, e.g. {@code "evaluation split: 2 of 18
+     * documents (paragraphs of the file: unit index % 10 == 0 -> evaluation, ...)"} or {@code "whole text: 18 documents"}.
+     */
+    public String describePart(boolean whole) {
+        if (whole) return "whole text (" + documents.size() + " documents, calibration and evaluation parts together)";
+        return "evaluation split: " + size(Split.EVALUATION) + " of " + documents.size() + " documents (" + splitRule + ")";
     }
 
     /** Total characters in a part (0 if it is empty). */

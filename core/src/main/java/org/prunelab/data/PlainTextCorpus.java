@@ -50,6 +50,7 @@ public final class PlainTextCorpus {
             if (!doc.isEmpty()) units.add(new Corpus.Unit("paragraphs " + first + "-", doc.toString(), split));
         }
         return new Corpus(name, "und", Corpus.number(units),
-                "paragraphs of the file: " + Split.EVERY_TENTH_RULE + "; packed into documents of >= " + PACK_CHARS + " characters");
+                "paragraphs of the file: " + Split.EVERY_TENTH_RULE + "; packed into documents of >= " + PACK_CHARS + " characters",
+                String.join(Windows.JOIN, paragraphs));
     }
 }

@@ -30,13 +30,25 @@ public final class Windows {
      * @throws PrunelabException.Dataset         if the part has no evaluation documents or fewer than seqlen tokens
      */
     public static List<Window> evaluation(Corpus corpus, Encoder encoder, int seqlen) {
-        requirePositive(seqlen, "seqlen");
-        List<String> texts = corpus.part(Split.EVALUATION).stream().map(Document::text).toList();
-        int[] tokens = encoder.encode(String.join(JOIN, texts));
+        return evaluation(corpus, encoder, seqlen, false);
+    }
+
+    /**
+     * As {@link #evaluation(Corpus, Encoder, int)}, or with {@code whole} over the corpus's whole text
+     * ({@link Corpus#wholeText()}: calibration and evaluation parts together, in source order) — for a user's own file
+     * that serves only for evaluation. Windows then name the split {@link Split#EVALUATION} and document
+     * {@link Window#JOINED} all the same.
+     */
+    public static List<Window> evaluation(Corpus corpus, Encoder encoder, int seqlen, boolean whole) {
+        requirePositive(seqlen, "eval.seqlen");
+        String text = whole ? corpus.wholeText()
+                : String.join(JOIN, corpus.part(Split.EVALUATION).stream().map(Document::text).toList());
+        int[] tokens = encoder.encode(text);
         int count = tokens.length / seqlen;
         if (count == 0) {
-            throw new PrunelabException.Dataset("the evaluation part of " + corpus.name() + " has " + tokens.length
-                    + " tokens, fewer than one window of seqlen " + seqlen + "; use a smaller --seqlen or a larger dataset");
+            throw new PrunelabException.Dataset("the " + (whole ? "whole text" : "evaluation part") + " of " + corpus.name()
+                    + " has " + tokens.length + " tokens, fewer than one window of seqlen " + seqlen
+                    + "; use a smaller ${eval.seqlen} or a larger dataset");
         }
         List<Window> windows = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -65,8 +77,8 @@ public final class Windows {
      *                                           document longer than seqlen tokens; the message gives the longest
      */
     public static List<Window> calibration(Corpus corpus, Encoder encoder, int nsamples, int seqlen, long seed) {
-        requirePositive(nsamples, "nsamples");
-        requirePositive(seqlen, "seqlen");
+        requirePositive(nsamples, "calib.nsamples");
+        requirePositive(seqlen, "calib.seqlen");
         List<Document> docs = corpus.part(Split.CALIBRATION);
         Random random = new Random(seed);
         Map<Integer, int[]> tokenised = new HashMap<>();
@@ -95,10 +107,10 @@ public final class Windows {
         long total = tokenised.values().stream().mapToLong(t -> t.length).sum();
         return new PrunelabException.Dataset("no calibration document of " + corpus.name() + " is longer than seqlen "
                 + seqlen + " tokens: its " + docs.size() + " calibration documents have " + total
-                + " tokens in all, the longest " + longest + "; use --seqlen below " + longest + " or another dataset");
+                + " tokens in all, the longest " + longest + "; use ${calib.seqlen} below " + longest + " or another dataset");
     }
 
     private static void requirePositive(int value, String name) {
-        if (value < 1) throw new PrunelabException.InvalidArgument(name + " must be at least 1, got " + value);
+        if (value < 1) throw new PrunelabException.InvalidArgument("${" + name + "} must be at least 1, got " + value);
     }
 }

@@ -23,7 +23,7 @@ public final class Evaluation {
      * @throws PrunelabException.Dataset         if the split is shorter than one window
      */
     public static PerplexityResult perplexity(LoadedModel model, Corpus corpus, int seqlen, int maxWindows, Progress progress) {
-        List<Window> windows = windows(model, corpus, seqlen, maxWindows);
+        List<Window> windows = windows(model, corpus, seqlen, maxWindows, false);
         return Perplexity.evaluate(model.model()::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
     }
 
@@ -35,11 +35,24 @@ public final class Evaluation {
      * @throws PrunelabException.Dataset         if the split is shorter than one window
      */
     public static List<Window> windows(LoadedModel model, Corpus corpus, int seqlen, int maxWindows) {
-        model.checkSeqlen(seqlen);
-        if (maxWindows < 0) {
-            throw new PrunelabException.InvalidArgument("--windows must be 0 (all) or positive, got " + maxWindows);
-        }
-        List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encode, seqlen);
+        return windows(model, corpus, seqlen, maxWindows, false);
+    }
+
+    /**
+     * As {@link #windows(LoadedModel, Corpus, int, int)}; with {@code whole}, over the corpus's whole text
+     * ({@link Windows#evaluation(Corpus, org.prunelab.data.Encoder, int, boolean)}).
+     */
+    public static List<Window> windows(LoadedModel model, Corpus corpus, int seqlen, int maxWindows, boolean whole) {
+        model.checkSeqlen(seqlen, "eval.seqlen");
+        checkWindows(maxWindows);
+        List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encode, seqlen, whole);
         return maxWindows > 0 && windows.size() > maxWindows ? windows.subList(0, maxWindows) : windows;
+    }
+
+    /** @throws PrunelabException.InvalidArgument for a negative window count (0 means all) */
+    public static void checkWindows(int maxWindows) {
+        if (maxWindows < 0) {
+            throw new PrunelabException.InvalidArgument("${eval.windows} must be 0 (all) or positive, got " + maxWindows);
+        }
     }
 }

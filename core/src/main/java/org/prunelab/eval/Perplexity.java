@@ -35,7 +35,7 @@ public final class Perplexity {
      */
     public static PerplexityResult evaluate(NllFunction model, List<int[]> windows, Progress progress) {
         if (windows.isEmpty()) {
-            throw new PrunelabException.InvalidArgument("no evaluation windows: the dataset is shorter than one window; lower --seqlen or use a longer dataset");
+            throw new PrunelabException.InvalidArgument("no evaluation windows: the dataset is shorter than one window; lower ${eval.seqlen} or use a longer dataset");
         }
         int seqlen = windows.getFirst().length;
         if (seqlen < 2) {

@@ -17,6 +17,14 @@ public final class DecoderBlock {
     public static final List<String> LINEAR_NAMES =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
+    /**
+     * The linears that read the same input tensor, in forward order: q/k/v read input_layernorm's output, o_proj the
+     * attention output, gate/up post_attention_layernorm's output, down_proj the gated activation. Calibration keeps
+     * one statistics object per group (the first name is the group's key).
+     */
+    public static final List<List<String>> INPUT_GROUPS = List.of(
+            List.of("q_proj", "k_proj", "v_proj"), List.of("o_proj"), List.of("gate_proj", "up_proj"), List.of("down_proj"));
+
     /** The block's linears; replaced as a whole so a forward pass always sees a consistent set. */
     record Linears(Linear qProj, Linear kProj, Linear vProj, Linear oProj,
                    Linear gateProj, Linear upProj, Linear downProj) {
@@ -54,6 +62,8 @@ public final class DecoderBlock {
     private final Attention attention;
     private final Mlp mlp;
     private volatile Linears linears;
+    /** Set by {@link #release()}: the block's weights were dropped and it can no longer run. */
+    private volatile boolean released;
 
     DecoderBlock(int index, RmsNorm inputLayernorm, RmsNorm postAttentionLayernorm, Attention attention,
                  Linears linears) {
@@ -99,7 +109,7 @@ public final class DecoderBlock {
 
     /** This block's widths, read from its linears. */
     public BlockShape shape() {
-        Linears l = linears;
+        Linears l = live();
         int d = attention.headDim();
         return new BlockShape(l.gateProj().outFeatures(), l.qProj().outFeatures() / d, l.kProj().outFeatures() / d);
     }
@@ -116,11 +126,11 @@ public final class DecoderBlock {
      *
      * @throws PrunelabException.InvalidArgument for any other name
      */
-    public Linear linear(String name) { return linears.get(name); }
+    public Linear linear(String name) { return live().get(name); }
 
     /** All seven linears by Hugging Face name, in forward order. */
     public Map<String, Linear> linears() {
-        Linears l = linears;
+        Linears l = live();
         Map<String, Linear> map = new LinkedHashMap<>();
         for (String name : LINEAR_NAMES) map.put(name, l.get(name));
         return map;
@@ -133,7 +143,7 @@ public final class DecoderBlock {
      * @throws PrunelabException.InvalidArgument for an unknown name or a different shape
      */
     public void setLinear(String name, Linear replacement) {
-        Linear old = linears.get(name);
+        Linear old = live().get(name);
         if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
             throw new PrunelabException.InvalidArgument("layer " + index + " " + name + " is [" + old.outFeatures()
                     + ", " + old.inFeatures() + "] but the replacement is [" + replacement.outFeatures() + ", "
@@ -150,7 +160,7 @@ public final class DecoderBlock {
      */
     void forward(float[] hidden, int tokens, Rope.Table angles, int past, float[] keys, float[] values,
                  ForwardBuffers buf, LinearInputObserver observer) {
-        Linears l = linears;
+        Linears l = live();
         int n = tokens * inputLayernorm.weight().length;
         inputLayernorm.forward(hidden, tokens, buf.xNorm);
         attention.forward(l, buf, tokens, angles, past, keys, values, observer, index);
@@ -158,6 +168,31 @@ public final class DecoderBlock {
         postAttentionLayernorm.forward(hidden, tokens, buf.xNorm);
         mlp.forward(l, buf, tokens, observer, index);
         VectorMath.addInPlace(hidden, buf.proj, 0, n);
+    }
+
+    /**
+     * Drops this block's reference to its linears so their weights can be collected: the pruning loop does this to
+     * the input model's block l once block l is pruned, when the caller said it no longer needs the dense model
+     * ({@link org.prunelab.prune.PruneOptions#releaseInput()}). Linears shared with another block stay alive
+     * through it. Afterwards every use of this block throws {@link IllegalStateException}.
+     */
+    public void release() {
+        released = true;
+        linears = null;
+    }
+
+    /** Whether {@link #release()} was called. */
+    public boolean isReleased() {
+        return released;
+    }
+
+    private Linears live() {
+        Linears l = linears;
+        if (l == null) {
+            throw new IllegalStateException("block " + index + " was released after it was pruned (the pruning run was told"
+                    + " the input model is no longer needed); use the pruned model, or keep the input (PruneOptions)");
+        }
+        return l;
     }
 
     private static PrunelabException unknown(String name) {

@@ -61,9 +61,9 @@ public record FormatConversion(String requested, List<Layer> layers) {
                     try {
                         choice = Formats.choose(d.weight(), requested);
                     } catch (PrunelabException.InvalidArgument ex) {
-                        throw new PrunelabException.InvalidArgument("--format " + requested.strip() + ": layer "
+                        throw new PrunelabException.InvalidArgument("${format} " + requested.strip() + ": layer "
                                 + block.index() + " " + e.getKey() + ": " + ex.getMessage()
-                                + " (--format auto picks a working format per layer)");
+                                + " (${format} auto picks a working format per layer)");
                     }
                 }
                 plan.add(new Planned(block, e.getKey(), e.getValue(), choice));

@@ -219,6 +219,23 @@ public final class LlamaModel {
                 new ForwardBuffers(config, tokens), observer);
     }
 
+    /**
+     * Runs {@code block} (not necessarily one of this model's, e.g. a freshly pruned replacement for block
+     * {@code block.index()}) in place on hidden states {@code [tokens, hidden]} at positions {@code startPos, ...},
+     * with this model's RoPE and buffers sized by its config, as {@link #runBlock(int, float[], int, int,
+     * LinearInputObserver)} does for its own blocks.
+     *
+     * @throws PrunelabException.InvalidArgument if the block's widths exceed this model's config
+     */
+    public void runBlock(DecoderBlock block, float[] hidden, int tokens, int startPos, LinearInputObserver observer) {
+        checkHidden(hidden, tokens);
+        if (!block.shape().fitsIn(config)) {
+            throw new PrunelabException.InvalidArgument("block " + block.index() + " has shape " + block.shape()
+                    + ", wider than the model's config " + config);
+        }
+        block.forward(hidden, tokens, rope.table(startPos, tokens), 0, null, null, new ForwardBuffers(config, tokens), observer);
+    }
+
     /** Applies the final RMSNorm in place to hidden states {@code [tokens, hidden]}. */
     public void applyFinalNorm(float[] hidden, int tokens) {
         checkHidden(hidden, tokens);

@@ -14,9 +14,24 @@ import java.nio.file.Path;
  * @param tokenizer   the model's own tokenizer
  * @param fileBytes   size of the model on disk, in bytes (all files of a directory checkpoint)
  * @param loadSeconds wall time of reading and dequantising, in seconds
+ * @param ownsTokenizer whether {@link #close()} closes the tokenizer (false for a pruned model that shares the
+ *                      tokenizer of the model it was pruned from)
  */
 public record LoadedModel(String name, Path path, LlamaModel model, Tokenizer tokenizer, long fileBytes,
-                          double loadSeconds) implements AutoCloseable {
+                          double loadSeconds, boolean ownsTokenizer) implements AutoCloseable {
+
+    /** A model that owns its tokenizer. */
+    public LoadedModel(String name, Path path, LlamaModel model, Tokenizer tokenizer, long fileBytes, double loadSeconds) {
+        this(name, path, model, tokenizer, fileBytes, loadSeconds, true);
+    }
+
+    /**
+     * The same model file, tokenizer and name with other weights (a pruned copy): it shares the tokenizer, so closing
+     * it leaves this model usable.
+     */
+    public LoadedModel withModel(LlamaModel other) {
+        return new LoadedModel(name, path, other, tokenizer, fileBytes, loadSeconds, false);
+    }
 
     /** The model's hyper-parameters. */
     public LlamaConfig config() {
@@ -26,21 +41,27 @@ public record LoadedModel(String name, Path path, LlamaModel model, Tokenizer to
     /**
      * Checks that windows of {@code seqlen} tokens fit the model's context.
      *
+     * @param param the parameter being checked, for the message ({@code calib.seqlen}, {@code eval.seqlen})
      * @throws PrunelabException.InvalidArgument if seqlen is below 2 or above max_position_embeddings
      */
-    public void checkSeqlen(int seqlen) {
-        int context = config().maxPositionEmbeddings();
+    public void checkSeqlen(int seqlen, String param) {
+        checkSeqlen(config(), name, seqlen, param);
+    }
+
+    /** {@link #checkSeqlen(int, String)} for a model known by its config only (checked before loading). */
+    public static void checkSeqlen(LlamaConfig config, String modelName, int seqlen, String param) {
+        int context = config.maxPositionEmbeddings();
         if (seqlen < 2) {
-            throw new PrunelabException.InvalidArgument("--seqlen must be at least 2 (one token to predict from another), got " + seqlen);
+            throw new PrunelabException.InvalidArgument("${" + param + "} must be at least 2 (one token to predict from another), got " + seqlen);
         }
         if (seqlen > context) {
-            throw new PrunelabException.InvalidArgument("--seqlen " + seqlen + " is above " + name
-                    + "'s context of " + context + " tokens (max_position_embeddings); use --seqlen " + context + " or less");
+            throw new PrunelabException.InvalidArgument("${" + param + "} " + seqlen + " is above " + modelName
+                    + "'s context of " + context + " tokens (max_position_embeddings); use ${" + param + "} " + context + " or less");
         }
     }
 
     @Override
     public void close() {
-        tokenizer.close();
+        if (ownsTokenizer) tokenizer.close();
     }
 }

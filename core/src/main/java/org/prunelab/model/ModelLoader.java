@@ -49,6 +49,24 @@ public final class ModelLoader {
                 + String.join(", ", REGISTERED.keySet()) + ") and no such file or directory");
     }
 
+    /**
+     * The model's config and block widths, read from the file's header or {@code config.json} without loading any
+     * weights (milliseconds), so a run can be checked against the model before it is loaded.
+     *
+     * @throws PrunelabException.InvalidArgument for an unknown name; Setup for a registered model not fetched yet;
+     *         ModelFormat for an unreadable file
+     */
+    public static ModelShape inspect(String spec, PrunelabHome home) {
+        Path path = resolve(spec, home);
+        try (TensorSource source = TensorSource.open(path)) {
+            LlamaConfig config = source.config();
+            var shapes = Files.isDirectory(path) ? HfConfigJson.readLayerSizes(path.resolve("config.json")) : null;
+            boolean factorised = source.contains("model.layers.0.self_attn.q_proj.lowrank_a");
+            return shapes == null ? new ModelShape(config, ModelShape.uniform(config).blocks(), factorised)
+                    : new ModelShape(config, shapes, factorised);
+        }
+    }
+
     /** Resolves {@code spec} and loads the model and its tokenizer into memory (fp32). */
     public static LoadedModel load(String spec, PrunelabHome home) {
         Path path = resolve(spec, home);
@@ -65,6 +83,17 @@ public final class ModelLoader {
                 tokenizer.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * The model's tokenizer alone (from the GGUF vocabulary or {@code tokenizer.json}), without its weights: for checks
+     * that tokenise text before a run loads the model (is the calibration text long enough?). The caller closes it.
+     */
+    public static Tokenizer loadTokenizer(String spec, PrunelabHome home) {
+        Path path = resolve(spec, home);
+        try (TensorSource source = TensorSource.open(path)) {
+            return tokenizerFor(source, path);
         }
     }
 

@@ -45,7 +45,7 @@ public final class PrunedModelWriter {
         Path target = dir.toAbsolutePath().normalize();
         if (Files.exists(target)) {
             throw new PrunelabException.InvalidArgument("output directory " + target + " already exists: remove it or"
-                    + " choose another --out (prunelab never overwrites a model)");
+                    + " choose another ${out} (prunelab never overwrites a model)");
         }
         Path parent = target.getParent();
         try {
@@ -54,7 +54,7 @@ public final class PrunedModelWriter {
             Files.delete(probe);
         } catch (IOException | UnsupportedOperationException e) {
             throw new PrunelabException("output directory " + target + " cannot be written: " + e
-                    + ". Choose an --out in a writable folder.", e);
+                    + ". Choose an ${out} in a writable folder.", e);
         }
     }
 
@@ -122,7 +122,7 @@ public final class PrunedModelWriter {
             tmp = null;
         } catch (FileAlreadyExistsException e) {
             throw new PrunelabException.InvalidArgument("output directory " + target + " appeared while writing:"
-                    + " choose another --out");
+                    + " choose another ${out}");
         } catch (IOException e) {
             throw new PrunelabException("cannot write the model to " + target + ": " + e
                     + ". Check that the folder is writable and the disk has room.", e);

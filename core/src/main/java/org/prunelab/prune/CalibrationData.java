@@ -26,11 +26,23 @@ public final class CalibrationData {
      * @throws PrunelabException.Dataset if the calibration text is too short; the message says how many tokens it has
      */
     public static List<Window> sample(Corpus corpus, Encoder encoder, int nsamples, int seqlen, long seed) {
+        checkSize(corpus, encoder, nsamples, seqlen);
+        return Windows.calibration(corpus, encoder, nsamples, seqlen, seed);
+    }
+
+    /**
+     * The checks of {@link #sample} without drawing: nsamples and seqlen positive, and at least {@code nsamples x
+     * seqlen} tokens in calibration documents longer than seqlen. Tokenises only until there is enough.
+     *
+     * @throws PrunelabException.InvalidArgument if nsamples or seqlen is below 1
+     * @throws PrunelabException.Dataset if the calibration text is too short; the message says how many tokens it has
+     */
+    public static void checkSize(Corpus corpus, Encoder encoder, int nsamples, int seqlen) {
         if (nsamples < 1) {
-            throw new PrunelabException.InvalidArgument("--nsamples must be at least 1, got " + nsamples
+            throw new PrunelabException.InvalidArgument("${calib.nsamples} must be at least 1, got " + nsamples
                     + ": the reference calibrates on 128 windows");
         }
-        if (seqlen < 1) throw new PrunelabException.InvalidArgument("--seqlen must be at least 1, got " + seqlen);
+        if (seqlen < 1) throw new PrunelabException.InvalidArgument("${calib.seqlen} must be at least 1, got " + seqlen);
         long needed = (long) nsamples * seqlen;
         long usable = 0;
         long all = 0;
@@ -45,9 +57,8 @@ public final class CalibrationData {
             throw new PrunelabException.Dataset("the calibration part of " + corpus.name() + " has " + usable
                     + " tokens in documents longer than seqlen " + seqlen + " (" + all + " tokens in all, " + docs.size()
                     + " documents), fewer than nsamples x seqlen = " + nsamples + " x " + seqlen + " = " + needed
-                    + ": lower --nsamples or --seqlen, or calibrate on a larger dataset");
+                    + ": lower ${calib.nsamples} or ${calib.seqlen}, or calibrate on a larger dataset");
         }
-        return Windows.calibration(corpus, encoder, nsamples, seqlen, seed);
     }
 
     /**
@@ -57,13 +68,13 @@ public final class CalibrationData {
      */
     public static void checkWindows(LlamaModel model, List<int[]> windows) {
         if (windows.isEmpty()) {
-            throw new PrunelabException.InvalidArgument("no calibration windows: nsamples must be at least 1");
+            throw new PrunelabException.InvalidArgument("no calibration windows: ${calib.nsamples} must be at least 1");
         }
         int seqlen = windows.getFirst().length;
         int context = model.config().maxPositionEmbeddings();
         if (seqlen < 1 || seqlen > context) {
             throw new PrunelabException.InvalidArgument("calibration windows of " + seqlen + " tokens do not fit the "
-                    + "model's context of " + context + " tokens: use --seqlen between 1 and " + context);
+                    + "model's context of " + context + " tokens: use ${calib.seqlen} between 1 and " + context);
         }
         for (int[] w : windows) {
             if (w.length != seqlen) {

@@ -6,48 +6,29 @@ import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.Linear;
 import org.prunelab.model.LlamaModel;
+import org.prunelab.model.ModelShape;
+import org.prunelab.tensor.FloatMatrix;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
- * The one calibration loop every per-matrix method runs in, block by block with sequential propagation
- * (as locuslab/wanda's {@code prune_wanda} and {@code prune_sparsegpt}; REFERENCE.md "Calibration"):
+ * Unstructured and N:M pruning of every block's seven linears with a per-matrix {@link PruningMethod} (magnitude,
+ * Wanda, SparseGPT), in the {@link CalibrationLoop}: per block, each linear's input statistics are collected
+ * ({@link LinearStats}: q/k/v share one object, gate/up one), every linear is copied and pruned with
+ * {@link PruningMethod#prune}, and the pruned block produces the next block's calibration inputs — the sequential
+ * propagation of locuslab/wanda. Magnitude ({@link PruningMethod#needsCalibration()} false) runs no forward work.
  *
- * <ol>
- *   <li>embed the calibration windows ({@code nsamples x seqlen} tokens) into an {@link ActivationCache};</li>
- *   <li>for block l: run it on every window, each at positions 0..seqlen-1 with the causal mask, exactly as
- *       the forward pass does, while a {@link org.prunelab.model.LinearInputObserver} feeds each linear's
- *       input to the method's {@link CalibrationStats};</li>
- *   <li>prune all seven linears of the block with {@link PruningMethod#prune} (weights edited in place);</li>
- *   <li>re-run the <em>pruned</em> block on the cached inputs; its outputs, overwriting them, are the
- *       inputs of block l+1, so block l+1 is calibrated on what the pruned model actually produces.</li>
- * </ol>
+ * <p>With OWL (Yin et al. 2024), a first pass over the still-dense model gathers each block's Wanda scores and
+ * turns their outlier ratios into per-block sparsities ({@link OwlAllocator}), as luuyin/OWL does; the pruning
+ * pass then uses unstructured sparsity {@code s_l} for block l.
  *
- * <p>Statistics: q_proj, k_proj and v_proj read the same normed input, as do gate_proj and up_proj, so each
- * group shares one statistics object (fed once per window); methods treat statistics as read-only.
- * Statistics live for one block only.
- *
- * <p>Magnitude ({@link PruningMethod#needsCalibration()} false) skips all forward work. With OWL
- * (Yin et al. 2024), a first sequential pass over the still-dense model gathers each block's Wanda
- * scores and turns their outlier ratios into per-block sparsities ({@link OwlAllocator}), as
- * luuyin/OWL does; the pruning pass then uses unstructured sparsity {@code s_l} for block l.
- *
- * <p>Embeddings, norms and the LM head are never touched. Progress is reported per block; the loop never
- * prints, logs or reads files (the activation cache is an unlinked temporary file).
+ * <p>Embeddings, norms and the LM head are never touched.
  */
-public final class LayerwisePruner {
-    /**
-     * The linear whose statistics object collects each linear's input: linears reading the same tensor
-     * share one (q/k/v read input_layernorm's output, gate/up post_attention_layernorm's).
-     */
-    private static final Map<String, String> INPUT_OWNER = Map.of(
-            "q_proj", "q_proj", "k_proj", "q_proj", "v_proj", "q_proj", "o_proj", "o_proj",
-            "gate_proj", "gate_proj", "up_proj", "gate_proj", "down_proj", "down_proj");
-
+public final class LayerwisePruner implements Pruner {
     private final PruningMethod<?> method;
     private final SparsityPattern pattern;
     private final OwlAllocator owl;
@@ -65,12 +46,12 @@ public final class LayerwisePruner {
      */
     public LayerwisePruner(PruningMethod<?> method, SparsityPattern pattern, OwlAllocator owl) {
         if (owl != null && !method.needsCalibration()) {
-            throw new PrunelabException.InvalidArgument("--owl needs calibration statistics (Wanda scores of the dense "
-                    + "model), which " + method.name() + " does not collect: use --method wanda or --method sparsegpt with --owl");
+            throw new PrunelabException.InvalidArgument("${owl} needs calibration statistics (Wanda scores of the dense "
+                    + "model), which " + method.name() + " does not collect: use ${method} wanda or ${method} sparsegpt with ${owl}");
         }
         if (owl != null && pattern instanceof SparsityPattern.NM) {
-            throw new PrunelabException.InvalidArgument("--owl gives each block its own unstructured sparsity, which the "
-                    + pattern.label() + " pattern cannot express: drop --owl or use --pattern unstructured");
+            throw new PrunelabException.InvalidArgument("${owl} gives each block its own unstructured sparsity, which the "
+                    + pattern.label() + " pattern cannot express: drop ${owl} or use ${pattern} unstructured");
         }
         this.method = method;
         this.pattern = pattern;
@@ -78,140 +59,157 @@ public final class LayerwisePruner {
     }
 
     /**
-     * Prunes {@code model} in place.
+     * The registry entry of a mask method: parameters {@code sparsity}, {@code pattern} and, for methods with
+     * calibration statistics, {@code owl}.
      *
-     * @param model    a Llama model whose linears are {@link DenseLinear}
-     * @param windows  calibration token windows, all of the same length seqlen (ignored by magnitude)
-     * @param progress told {@code (block, blocks, "block i/n")}; OWL's scan counts as a second set of blocks
-     * @return per-linear sparsities and OWL's per-block sparsities
+     * @param sparsityOf what {@code sparsity} is a share of for this method's comparison group
+     */
+    static Method method(String name, String summary, String paper, String sparsityOf, boolean calibrated,
+                         Supplier<PruningMethod<?>> perMatrix) {
+        List<MethodParam> params = new ArrayList<>(List.of(
+                MethodParam.number("sparsity", null, 0, true, 1, false, "share of weights to remove: " + sparsityOf
+                        + "; implied (1 - N/M) for an N:M pattern"),
+                MethodParam.pattern("pattern", "unstructured", "unstructured, or N:M: keep N of every M consecutive weights of a row (2:4, 4:8)")));
+        if (calibrated) {
+            params.add(MethodParam.bool("owl", false, "OWL (Yin et al., ICML 2024): blocks with more outlier Wanda scores keep "
+                    + "more weights (M=5, lambda=0.08); the mean over blocks stays the target"));
+        }
+        return new Method(name, Method.Kind.UNSTRUCTURED, summary, paper, sparsityOf, params, args ->
+                new LayerwisePruner(perMatrix.get(), args.pattern(), args.has("owl") && args.bool("owl") ? new OwlAllocator() : null));
+    }
+
+    @Override
+    public String method() { return method.name(); }
+
+    @Override
+    public boolean needsCalibration() { return method.needsCalibration(); }
+
+    @Override
+    public void check(ModelShape shape, long calibrationTokens) {
+        if (shape.factorised()) {
+            throw new PrunelabException.InvalidArgument("the model's linears are low-rank factors, not dense matrices: "
+                    + method.name() + " prunes the dense model; start from the model the factors were made from");
+        }
+        if (pattern instanceof SparsityPattern.NM nm) {
+            for (int l = 0; l < shape.blocks().size(); l++) {
+                for (ModelShape.LinearShape s : shape.linears(l)) nm.checkDivides(s.inFeatures(), "layer " + l + " " + s.name());
+            }
+        }
+    }
+
+    @Override
+    public double requestedSparsity(ModelShape shape) { return pattern.sparsity(); }
+
+    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+        return prune(model, windows, PruneOptions.keepInput(progress));
+    }
+
+    /**
+     * Prunes a copy of every block of {@code model}.
+     *
+     * @param model   a Llama model whose linears are {@link DenseLinear}
+     * @param windows calibration token windows, all of the same length seqlen (ignored by magnitude)
+     * @return the pruned model, per-linear sparsities and OWL's per-block sparsities
      * @throws PrunelabException.InvalidArgument if there are no windows, they differ in length, seqlen is
      *         beyond the model's context, a linear is not dense, or N:M's M does not divide a linear's in_features
      * @throws PrunelabException if the method fails numerically (SparseGPT's Cholesky)
      */
-    public LayerwiseResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
-        checkModel(model);
-        if (method.needsCalibration()) CalibrationData.checkWindows(model, windows);
-        try {
-            return run(method, model, windows, progress);
-        } finally {
-            progress.finish();
-        }
+    @Override
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+        Pruner.requireDense(model);
+        check(ModelShape.of(model), 0);
+        return run(method, model, windows, options);
     }
 
-    private <S extends CalibrationStats> LayerwiseResult run(PruningMethod<S> m, LlamaModel model, List<int[]> windows,
-                                                              Progress progress) {
-        int blocks = model.blocks().size();
+    private <S extends CalibrationStats> PruneOutcome run(PruningMethod<S> m, LlamaModel model, List<int[]> windows,
+                                                           PruneOptions options) {
+        boolean calibrated = m.needsCalibration();
         List<PrunedLinear> pruned = new ArrayList<>();
-        if (!m.needsCalibration()) {
-            for (int l = 0; l < blocks; l++) {
-                progress.update(l, blocks, "block " + (l + 1) + "/" + blocks);
-                Map<String, S> stats = newStats(model.block(l), m::newStats);
-                pruneBlock(m, model.block(l), stats, pattern, pruned);
-            }
-            progress.update(blocks, blocks, "blocks");
-            return new LayerwiseResult(m.name(), pattern, pruned, null);
-        }
-        int seqlen = windows.getFirst().length;
-        int hidden = model.config().hiddenSize();
-        int total = owl == null ? blocks : 2 * blocks;
-        try (ActivationCache cache = ActivationCache.create(windows.size(), seqlen, hidden)) {
-            float[] x = new float[seqlen * hidden];
-            double[] blockSparsities = null;
+        double[] blockSparsities = null;
+        long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
+        try (CalibrationLoop loop = new CalibrationLoop(model, windows, owl == null ? 1 : 2, options)) {
             if (owl != null) {
+                int blocks = model.blocks().size();
                 double[] outlierRatios = new double[blocks];
-                embed(model, windows, cache);
-                for (int l = 0; l < blocks; l++) {
-                    progress.update(l, total, "OWL outlier scan, block " + (l + 1) + "/" + blocks);
-                    Map<String, InputNormStats> norms = calibrate(model, l, cache, x, InputNormStats::new);
-                    List<double[]> scores = new ArrayList<>();
-                    model.block(l).linears().forEach((name, linear) ->
-                            scores.add(WandaPruner.wandaScores(((DenseLinear) linear).weight(), norms.get(name))));
-                    outlierRatios[l] = owl.outlierRatio(scores);
-                    propagate(model, l, cache, x);
-                }
+                loop.run(new ScanPass<>("OWL outlier scan, ", InputNormStats::new) {
+                    @Override
+                    void collect(int layer, DecoderBlock block, LinearStats<InputNormStats> norms) {
+                        List<double[]> scores = new ArrayList<>();
+                        block.linears().forEach((name, linear) ->
+                                scores.add(WandaPruner.wandaScores(((DenseLinear) linear).weight(), norms.get(name))));
+                        outlierRatios[layer] = owl.outlierRatio(scores);
+                    }
+                });
                 blockSparsities = owl.allocate(outlierRatios, pattern.sparsity());
             }
-            embed(model, windows, cache);
-            int offset = total - blocks;
-            for (int l = 0; l < blocks; l++) {
-                progress.update(offset + l, total, "block " + (l + 1) + "/" + blocks);
-                Map<String, S> stats = calibrate(model, l, cache, x, m::newStats);
-                SparsityPattern p = blockSparsities == null ? pattern : SparsityPattern.unstructured(blockSparsities[l]);
-                pruneBlock(m, model.block(l), stats, p, pruned);
-                stats = null;
-                // A block's statistics and solver temporaries (SparseGPT: ~150 MB of double arrays, allocated
-                // straight into the old generation) are garbage now. Collecting here keeps the heap, and so
-                // resident memory, from growing block after block: without it SparseGPT's peak RSS reached
-                // 7.6x the fp32 model's size, a measure of the collector rather than of the method.
-                System.gc();
-                if (l + 1 < blocks) propagate(model, l, cache, x);
-            }
-            progress.update(total, total, "blocks");
-            return new LayerwiseResult(m.name(), pattern, pruned, blockSparsities);
-        }
-    }
+            double[] perBlock = blockSparsities;
+            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
+                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
+                @Override public boolean calibrated() { return calibrated; }
+                @Override public boolean modifiesBlocks() { return true; }
 
-    /** Block 0's inputs: the embedding rows of every window. */
-    private static void embed(LlamaModel model, List<int[]> windows, ActivationCache cache) {
-        for (int w = 0; w < windows.size(); w++) cache.write(w, model.embed(windows.get(w)));
-    }
+                @Override
+                public BlockObserver observer(int layer, DecoderBlock block) {
+                    return calibrated ? LinearStats.all(block, m::newStats) : null;
+                }
 
-    /** Runs block l on every cached window, feeding each linear's input to its statistics; the cache is unchanged. */
-    private static <S extends CalibrationStats> Map<String, S> calibrate(LlamaModel model, int l, ActivationCache cache,
-                                                                          float[] x, IntFunction<S> factory) {
-        Map<String, S> stats = newStats(model.block(l), factory);
-        int seqlen = x.length / model.config().hiddenSize();
-        for (int w = 0; w < cache.windows(); w++) {
-            cache.read(w, x);
-            model.runBlock(l, x, seqlen, 0, (layer, name, input, tokens, in) -> {
-                if (INPUT_OWNER.get(name).equals(name)) stats.get(name).add(input, tokens);
+                @Override
+                @SuppressWarnings("unchecked")
+                public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) {
+                    LinearStats<S> s = calibrated ? (LinearStats<S>) stats : LinearStats.all(block, m::newStats);
+                    SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
+                    return pruneBlock(m, block, s, p, pruned);
+                }
             });
-        }
-        return stats;
-    }
-
-    /** Replaces every cached window by block l's output on it: the inputs of block l+1. */
-    private static void propagate(LlamaModel model, int l, ActivationCache cache, float[] x) {
-        int seqlen = x.length / model.config().hiddenSize();
-        for (int w = 0; w < cache.windows(); w++) {
-            cache.read(w, x);
-            model.runBlock(l, x, seqlen, 0, null);
-            cache.write(w, x);
+            LlamaModel out = model.withBlocks(model.config(), blocks);
+            return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
+                    PruneOutcome.nonzeroParameters(out), pruned, blockSparsities, null, List.of(), Map.of());
         }
     }
 
-    /** One statistics object per distinct linear input, mapped from every linear name that reads it. */
-    private static <S extends CalibrationStats> Map<String, S> newStats(DecoderBlock block, IntFunction<S> factory) {
-        Map<String, S> byOwner = new LinkedHashMap<>();
-        Map<String, S> byName = new LinkedHashMap<>();
+    /** A copy of the block with each linear pruned by {@code m}: the input block's weights are never written. */
+    private static <S extends CalibrationStats> DecoderBlock pruneBlock(PruningMethod<S> m, DecoderBlock block,
+                                                                         LinearStats<S> stats, SparsityPattern p,
+                                                                         List<PrunedLinear> out) {
+        Map<String, Linear> linears = new LinkedHashMap<>();
         block.linears().forEach((name, linear) -> {
-            String owner = INPUT_OWNER.get(name);
-            byName.put(name, byOwner.computeIfAbsent(owner, o -> factory.apply(linear.inFeatures())));
-        });
-        return byName;
-    }
-
-    private static <S extends CalibrationStats> void pruneBlock(PruningMethod<S> m, DecoderBlock block, Map<String, S> stats,
-                                                                 SparsityPattern p, List<PrunedLinear> out) {
-        block.linears().forEach((name, linear) -> {
-            var weight = ((DenseLinear) linear).weight();
+            DenseLinear dense = (DenseLinear) linear;
+            FloatMatrix weight = dense.weight().copy();
             PruneResult r = m.prune(weight, stats.get(name), p);
             out.add(new PrunedLinear(block.index(), name, weight.rows(), weight.cols(), p.sparsity(),
                     r.mask().prunedCount(), weight.countZeros(), r.deadInputs(), r.percdamp()));
+            linears.put(name, new DenseLinear(weight, dense.bias()));
         });
+        return block.withLinears(block.index(), linears);
     }
 
-    private void checkModel(LlamaModel model) {
-        for (DecoderBlock block : model.blocks()) {
-            for (Map.Entry<String, Linear> e : block.linears().entrySet()) {
-                if (!(e.getValue() instanceof DenseLinear dense)) {
-                    throw new PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey() + " is "
-                            + e.getValue() + ", not a dense matrix: prune the dense model as loaded");
-                }
-                if (pattern instanceof SparsityPattern.NM nm) {
-                    nm.checkDivides(dense.inFeatures(), "layer " + block.index() + " " + e.getKey());
-                }
-            }
+    /**
+     * A pass that only looks: each block's inputs go to one statistics object per input group, {@link #collect}
+     * reads them, the block stays as it is. OWL's outlier scan; FLAP's global ranking and ShortGPT's block influence
+     * are scans too.
+     */
+    abstract static class ScanPass<S extends CalibrationStats> implements CalibrationLoop.Pass {
+        private final String prefix;
+        private final java.util.function.IntFunction<S> factory;
+
+        ScanPass(String prefix, java.util.function.IntFunction<S> factory) {
+            this.prefix = prefix;
+            this.factory = factory;
+        }
+
+        abstract void collect(int layer, DecoderBlock block, LinearStats<S> stats);
+
+        @Override public String label(int layer, int n) { return prefix + "block " + (layer + 1) + "/" + n; }
+        @Override public boolean calibrated() { return true; }
+        @Override public boolean modifiesBlocks() { return false; }
+        @Override public BlockObserver observer(int layer, DecoderBlock block) { return LinearStats.all(block, factory); }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) {
+            collect(layer, block, (LinearStats<S>) stats);
+            return block;
         }
     }
 }

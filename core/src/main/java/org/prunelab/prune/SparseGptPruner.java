@@ -27,6 +27,11 @@ import org.prunelab.tensor.FloatMatrix;
  * reported in {@link PruneResult#percdamp()}.
  */
 public final class SparseGptPruner implements PruningMethod<HessianStats> {
+    /** The registry entry. */
+    public static final Method METHOD = LayerwisePruner.method("sparsegpt",
+            "remove by w^2 / [H^-1]_jj and move each removed weight's error onto the remaining columns (OBS update)",
+            "Frantar & Alistarh, \"SparseGPT: Massive Language Models Can Be Accurately Pruned in One-Shot\", ICML 2023",
+            "the weights of every block of 128 columns (one threshold per rows x 128 block)", true, SparseGptPruner::new);
     /** Retries after the first attempt, each with 10x the damping. */
     static final int DAMPING_RETRIES = 3;
     /** Columns per tile of the lazy update (a 128 x 256 tile of U is 256 KiB). */

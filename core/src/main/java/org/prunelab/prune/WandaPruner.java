@@ -9,6 +9,10 @@ import org.prunelab.tensor.FloatMatrix;
  * N:M uses the same score within each group of M.
  */
 public final class WandaPruner extends ScorePruner<InputNormStats> {
+    /** The registry entry. */
+    public static final Method METHOD = LayerwisePruner.method("wanda", "score |W_ij| * ||X_j||, remove the lowest of every output row",
+            "Sun, Liu, Bair & Kolter, \"A Simple and Effective Pruning Approach for Large Language Models\", ICLR 2024",
+            "every output row's weights (floor(in_features x sparsity) per row)", true, WandaPruner::new);
 
     @Override
     public String name() { return "wanda"; }

@@ -58,9 +58,9 @@ class ModelBenchTest {
     @Test
     void rejectsBadCountsAndContextOverflow() {
         assertThatThrownBy(() -> new ModelBench.Options(0, 1, 1, 0, 0)).isInstanceOf(PrunelabException.InvalidArgument.class)
-                .hasMessageContaining("--prompt-len");
-        assertThatThrownBy(() -> new ModelBench.Options(1, 0, 1, 0, 0)).hasMessageContaining("--gen");
-        assertThatThrownBy(() -> new ModelBench.Options(1, 1, 0, 0, 0)).hasMessageContaining("--repeat");
+                .hasMessageContaining("prompt_len must be at least 1");
+        assertThatThrownBy(() -> new ModelBench.Options(1, 0, 1, 0, 0)).hasMessageContaining("gen must be at least 1");
+        assertThatThrownBy(() -> new ModelBench.Options(1, 1, 0, 0, 0)).hasMessageContaining("repeat must be at least 1");
         assertThatThrownBy(() -> ModelBench.run(tiny(1), new ModelBench.Options(60, 10, 1, 0, 0)))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("context of 64");
     }

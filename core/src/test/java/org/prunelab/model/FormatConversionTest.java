@@ -108,7 +108,7 @@ class FormatConversionTest {
         LlamaModel model = pruned("unstructured", 5);
         assertThatThrownBy(() -> FormatConversion.apply(model, "nm"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
-                .hasMessageContaining("--format nm")
+                .hasMessageContaining("format nm")
                 .hasMessageContaining("layer 0 q_proj")
                 .hasMessageContaining("use format csr")
                 .hasMessageContaining("--format auto");

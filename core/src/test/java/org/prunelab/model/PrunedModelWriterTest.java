@@ -46,7 +46,7 @@ class PrunedModelWriterTest {
     void refusesAnExistingDirectoryAndAnUnwritablePlace(@TempDir Path tmp) throws Exception {
         Path existing = Files.createDirectory(tmp.resolve("taken"));
         assertThatThrownBy(() -> PrunedModelWriter.checkWritable(existing))
-                .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("already exists").hasMessageContaining("--out");
+                .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("already exists").hasMessageContaining("choose another out");
         Path file = Files.writeString(tmp.resolve("a-file"), "not a folder");
         assertThatThrownBy(() -> PrunedModelWriter.checkWritable(file.resolve("model")))
                 .isInstanceOf(PrunelabException.class).hasMessageContaining("cannot be written").hasMessageContaining("writable");

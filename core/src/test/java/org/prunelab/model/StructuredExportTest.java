@@ -8,7 +8,8 @@ import org.prunelab.data.Tokenizer;
 import org.prunelab.io.HfConfigJson;
 import org.prunelab.io.SafetensorsFile;
 import org.prunelab.prune.structured.ShortGpt;
-import org.prunelab.prune.structured.StructuredMethod;
+import org.prunelab.prune.structured.Fasp;
+import org.prunelab.prune.structured.Flap;
 import org.prunelab.prune.structured.StructuredPruner;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -48,7 +49,7 @@ class StructuredExportTest {
     @Test
     void uniformFaspSavesAPlainSmallerHuggingFaceConfig(@TempDir Path tmp) throws Exception {
         LlamaModel dense = TinyLlama.model(CONFIG, 1);
-        LlamaModel pruned = new StructuredPruner(new StructuredMethod.Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
+        LlamaModel pruned = new StructuredPruner(new Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
                 .prune(dense, windows(), Progress.NONE).model();
         int[] tokens = TinyLlama.tokens(10, 2);
         try (LoadedModel back = roundTrip(tmp, pruned)) {
@@ -65,7 +66,7 @@ class StructuredExportTest {
     @Test
     void globalFlapSavesPerBlockSizesAndBiases(@TempDir Path tmp) throws Exception {
         LlamaModel dense = TinyLlama.model(CONFIG, 3);
-        LlamaModel pruned = new StructuredPruner(new StructuredMethod.Flap(), 0.4, StructuredPruner.Allocation.GLOBAL)
+        LlamaModel pruned = new StructuredPruner(new Flap(), 0.4, StructuredPruner.Allocation.GLOBAL)
                 .prune(dense, windows(), Progress.NONE).model();
         int[] tokens = TinyLlama.tokens(10, 4);
         try (LoadedModel back = roundTrip(tmp, pruned)) {

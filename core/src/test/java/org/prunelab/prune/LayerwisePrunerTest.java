@@ -39,6 +39,15 @@ class LayerwisePrunerTest {
         return w;
     }
 
+    /** The per-matrix methods by name. */
+    static final Map<String, java.util.function.Supplier<PruningMethod<?>>> METHODS = new java.util.LinkedHashMap<>();
+
+    static {
+        METHODS.put("magnitude", MagnitudePruner::new);
+        METHODS.put("wanda", WandaPruner::new);
+        METHODS.put("sparsegpt", SparseGptPruner::new);
+    }
+
     static FloatMatrix weight(LlamaModel m, int layer, String name) {
         return ((DenseLinear) m.block(layer).linear(name)).weight();
     }
@@ -86,13 +95,13 @@ class LayerwisePrunerTest {
         List<int[]> windows = windows(2, 2);
         Map<String, List<float[]>> dense = denseInputs(m, windows);
         Recording<InputNormStats> rec = new Recording<>(new WandaPruner());
-        new LayerwisePruner(rec, SparsityPattern.unstructured(0.5)).prune(m, windows, Progress.NONE);
+        LlamaModel pruned = new LayerwisePruner(rec, SparsityPattern.unstructured(0.5)).prune(m, windows, Progress.NONE).model();
 
         // Block 0 sees the embeddings either way; block 1 sees what the pruned block 0 produced.
         assertThat(rec.inputs.get("0.q_proj").get(0)).isEqualTo(dense.get("0.q_proj").get(0));
         assertThat(rec.inputs.get("1.q_proj").get(0)).isNotEqualTo(dense.get("1.q_proj").get(0));
         // And exactly that: rerunning the pruned model's blocks 0 reproduces block 1's captured input.
-        Map<String, List<float[]>> prunedForward = denseInputs(m, windows);
+        Map<String, List<float[]>> prunedForward = denseInputs(pruned, windows);
         assertThat(rec.inputs.get("1.q_proj").get(1)).isEqualTo(prunedForward.get("1.q_proj").get(1));
         assertThat(rec.inputs.get("2.q_proj").get(0)).isEqualTo(prunedForward.get("2.q_proj").get(0));
     }
@@ -101,10 +110,10 @@ class LayerwisePrunerTest {
     void wandaPrunesExactlyFloorOfInFeaturesTimesSparsityPerRow() {
         for (double s : new double[] {0.1, 0.5, 0.7}) {
             LlamaModel m = model();
-            LayerwiseResult r = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(s)).prune(m, windows(2, 3), Progress.NONE);
+            PruneOutcome r = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(s)).prune(m, windows(2, 3), Progress.NONE);
             assertThat(r.linears()).hasSize(7 * CONFIG.numHiddenLayers());
             for (PrunedLinear pl : r.linears()) {
-                FloatMatrix w = weight(m, pl.layer(), pl.name());
+                FloatMatrix w = weight(r.model(), pl.layer(), pl.name());
                 for (int row = 0; row < w.rows(); row++) {
                     int zeros = 0;
                     for (int c = 0; c < w.cols(); c++) if (w.get(row, c) == 0f) zeros++;
@@ -118,13 +127,13 @@ class LayerwisePrunerTest {
     void magnitudeAndSparseGptHitTheirPerMatrixTarget() {
         for (PruningMethod<?> method : List.of(new MagnitudePruner(), new SparseGptPruner())) {
             LlamaModel m = model();
-            LayerwiseResult r = new LayerwisePruner(method, SparsityPattern.unstructured(0.5)).prune(m, windows(4, 4), Progress.NONE);
+            PruneOutcome r = new LayerwisePruner(method, SparsityPattern.unstructured(0.5)).prune(m, windows(4, 4), Progress.NONE);
             for (PrunedLinear pl : r.linears()) {
                 long k = (long) (pl.parameters() * 0.5);
                 // One threshold per matrix (per 128-column block for SparseGPT, wider than these matrices):
                 // the reference prunes every score <= the (k+1)-th smallest, k+1 weights without ties.
                 assertThat(pl.pruned()).as("%s layer %d %s", method.name(), pl.layer(), pl.name()).isEqualTo(k + 1);
-                assertThat(pl.zeros()).isEqualTo(weight(m, pl.layer(), pl.name()).countZeros()).isGreaterThanOrEqualTo(k + 1);
+                assertThat(pl.zeros()).isEqualTo(weight(r.model(), pl.layer(), pl.name()).countZeros()).isGreaterThanOrEqualTo(k + 1);
             }
             assertThat(r.actualSparsity()).isCloseTo(0.5, within(0.01));
         }
@@ -132,10 +141,9 @@ class LayerwisePrunerTest {
 
     @Test
     void everyMethodKeepsNOfEveryMInNmPatterns() {
-        for (String name : PruningMethods.NAMES) {
+        for (String name : METHODS.keySet()) {
             for (SparsityPattern.NM nm : List.of(new SparsityPattern.NM(2, 4), new SparsityPattern.NM(4, 8))) {
-                LlamaModel m = model();
-                new LayerwisePruner(PruningMethods.byName(name), nm).prune(m, windows(3, 5), Progress.NONE);
+                LlamaModel m = new LayerwisePruner(METHODS.get(name).get(), nm).prune(model(), windows(3, 5), Progress.NONE).model();
                 for (DecoderBlock b : m.blocks()) {
                     for (String linear : DecoderBlock.LINEAR_NAMES) {
                         FloatMatrix w = weight(m, b.index(), linear);
@@ -155,7 +163,7 @@ class LayerwisePrunerTest {
 
     @Test
     void embeddingsNormsAndLmHeadAreUntouched() {
-        for (String name : PruningMethods.NAMES) {
+        for (String name : METHODS.keySet()) {
             LlamaModel m = model();
             float[] embed = m.embedTokens().data().clone();
             float[] finalNorm = m.norm().weight().clone();
@@ -164,14 +172,40 @@ class LayerwisePrunerTest {
                 norms.add(b.inputLayernorm().weight().clone());
                 norms.add(b.postAttentionLayernorm().weight().clone());
             }
-            new LayerwisePruner(PruningMethods.byName(name), SparsityPattern.unstructured(0.6)).prune(m, windows(2, 6), Progress.NONE);
-            assertThat(m.embedTokens().data()).as(name).isEqualTo(embed);
-            assertThat(((DenseLinear) m.lmHead()).weight().data()).as(name + ": tied LM head").isEqualTo(embed);
-            assertThat(m.norm().weight()).isEqualTo(finalNorm);
-            for (DecoderBlock b : m.blocks()) {
+            LlamaModel p = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.6)).prune(m, windows(2, 6), Progress.NONE).model();
+            assertThat(p.embedTokens().data()).as(name).isEqualTo(embed);
+            assertThat(((DenseLinear) p.lmHead()).weight().data()).as(name + ": tied LM head").isEqualTo(embed);
+            assertThat(p.norm().weight()).isEqualTo(finalNorm);
+            for (DecoderBlock b : p.blocks()) {
                 assertThat(b.inputLayernorm().weight()).isEqualTo(norms.get(2 * b.index()));
                 assertThat(b.postAttentionLayernorm().weight()).isEqualTo(norms.get(2 * b.index() + 1));
             }
+        }
+    }
+
+    /** Copy-on-prune: the input model keeps every weight bit for bit; with releaseInput its blocks are given up. */
+    @Test
+    void pruningNeverChangesItsInputAndCanReleaseIt() {
+        for (String name : METHODS.keySet()) {
+            LlamaModel m = model();
+            LlamaModel fresh = model();
+            PruneOutcome r = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(m, windows(2, 12), Progress.NONE);
+            for (DecoderBlock b : m.blocks()) {
+                for (String linear : DecoderBlock.LINEAR_NAMES) {
+                    assertThat(weight(m, b.index(), linear).data()).as("%s layer %d %s", name, b.index(), linear)
+                            .isEqualTo(weight(fresh, b.index(), linear).data());
+                    assertThat(weight(r.model(), b.index(), linear).countZeros()).isPositive();
+                }
+            }
+            PruneOutcome again = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5))
+                    .prune(m, windows(2, 12), new PruneOptions(Progress.NONE, true));
+            for (DecoderBlock b : again.model().blocks()) {
+                for (String linear : DecoderBlock.LINEAR_NAMES) {
+                    assertThat(weight(again.model(), b.index(), linear).data()).isEqualTo(weight(r.model(), b.index(), linear).data());
+                }
+            }
+            assertThat(m.blocks()).allMatch(DecoderBlock::isReleased);
+            assertThatThrownBy(() -> m.logits(new int[]{1, 2})).isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
         }
     }
 
@@ -183,11 +217,9 @@ class LayerwisePrunerTest {
      */
     @Test
     void sameWindowsGiveTheSameWeights() {
-        for (String name : PruningMethods.NAMES) {
-            LlamaModel a = model();
-            LlamaModel b = model();
-            new LayerwisePruner(PruningMethods.byName(name), SparsityPattern.unstructured(0.5)).prune(a, windows(3, 8), Progress.NONE);
-            new LayerwisePruner(PruningMethods.byName(name), SparsityPattern.unstructured(0.5)).prune(b, windows(3, 8), Progress.NONE);
+        for (String name : METHODS.keySet()) {
+            LlamaModel a = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
+            LlamaModel b = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
             for (DecoderBlock block : a.blocks()) {
                 for (String linear : DecoderBlock.LINEAR_NAMES) {
                     float[] wa = weight(a, block.index(), linear).data();
@@ -227,7 +259,7 @@ class LayerwisePrunerTest {
         OwlAllocator owl = new OwlAllocator(5, 0.2);
         double[] expected = owl.allocateFromScores(scoresPerBlock, 0.5);
 
-        LayerwiseResult r = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(0.5), owl).prune(m, windows, Progress.NONE);
+        PruneOutcome r = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(0.5), owl).prune(m, windows, Progress.NONE);
         assertThat(r.blockSparsities()).containsExactly(expected, within(1e-12));
         assertThat(java.util.Arrays.stream(r.blockSparsities()).average().orElseThrow()).isCloseTo(0.5, within(1e-12));
         for (PrunedLinear pl : r.linears()) {
@@ -252,7 +284,7 @@ class LayerwisePrunerTest {
         assertThatThrownBy(() -> new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(0.5))
                 .prune(model(), List.of(new int[65]), Progress.NONE))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("context of 64");
-        assertThatThrownBy(() -> PruningMethods.byName("obs"))
+        assertThatThrownBy(() -> Methods.byName("obs"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("magnitude, wanda, sparsegpt");
     }
 

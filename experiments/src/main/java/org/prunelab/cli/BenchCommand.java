@@ -10,6 +10,9 @@ import org.prunelab.model.FormatConversion;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
+import org.prunelab.run.BenchSpec;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunSpec;
 import org.prunelab.tensor.Gemm;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code prunelab bench}: generation speed of a model in a chosen weight format (prefill and decode tokens/s,
@@ -39,9 +43,10 @@ import java.util.concurrent.TimeUnit;
                 "from (prune_report.json in DIR, or --vs-model) runs in the same process, alternating, and the",
                 "speedup ratios (dense time / this time) are reported as min / median / max over the pairs."},
         subcommands = {BenchCommand.Forward.class})
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
+    @Mixin TrackingOptions tracking;
 
     @Option(names = "--model", defaultValue = "smollm2-135m",
             description = "Registered name, .gguf file, or checkpoint directory, e.g. one prune --out wrote (default: ${DEFAULT-VALUE}).")
@@ -70,9 +75,13 @@ final class BenchCommand implements Callable<Integer> {
     String vsModel;
 
     @Override
+    public UnaryOperator<String> spelling() {
+        return Spelling.BENCH;
+    }
+
+    @Override
     public Integer call() {
         common.apply();
-        ModelBench.Options options = new ModelBench.Options(promptLen, gen, repeat, warmup, 0);
         if (vs != null && !vs.strip().equalsIgnoreCase("dense")) {
             throw new PrunelabException.InvalidArgument("--vs " + vs + " is not supported: use --vs dense (the dense model "
                     + "this one was pruned from, found through prune_report.json or named with --vs-model)");
@@ -81,34 +90,40 @@ final class BenchCommand implements Callable<Integer> {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         var err = spec.commandLine().getErr();
         String baselineSpec = vs == null ? null : vsModel != null ? vsModel : denseCounterpart(ModelLoader.resolve(model, home));
-        try (LoadedModel loaded = ModelLoader.load(model, home)) {
-            FormatConversion conversion = FormatConversion.apply(loaded.model(), format);
-            err.println("bench: " + model + ": " + conversion.summary());
+        warnIfBusy(err);
+        RunSpec run = RunSpec.dense(Pipeline.modelArgument(model), List.of(), "dense",
+                new BenchSpec(promptLen, gen, repeat, warmup, format, baselineSpec));
+        err.println("bench: " + warmup + " warm-up + " + repeat + (baselineSpec == null ? (repeat == 1 ? " timed run of " : " timed runs of ")
+                : " alternating pairs of runs vs dense " + baselineSpec + ", ") + promptLen + " prompt + " + gen + " generated tokens ...");
+        err.flush();
+        CliRun.Result r = CliRun.run("bench", run, tracking, false, err,
+                o -> err.println("bench: " + model + ": " + o.bench().conversion().summary()));
+        Pipeline.BenchDetail d = r.outcome().bench();
+        ObjectNode o = JsonOutput.object();
+        describe(o, r.outcome().model().name(), r.outcome().model().fileBytes(), d.conversion(), d.result());
+        o.put("load_average_before", loadBefore).put("tracking", r.tracking());
+        if (d.comparison() == null) {
+            print(o, d.result(), null, null);
+            return 0;
+        }
+        ObjectNode b = o.putObject("vs");
+        describe(b, d.baseline(), d.baselineFileBytes(), d.baselineConversion(), d.comparison().baseline());
+        putRatio(o, "speedup_prefill", d.comparison().prefillSpeedup());
+        putRatio(o, "speedup_decode", d.comparison().decodeSpeedup());
+        print(o, d.result(), d.comparison().baseline(), d.comparison());
+        return 0;
+    }
+
+    private double loadBefore;
+
+    /** Speed on a busy machine measures the contention: warn, as bench forward --vs-torch does. */
+    private void warnIfBusy(java.io.PrintWriter err) {
+        loadBefore = Forward.loadAverage();
+        if (loadBefore > 0.5) {
+            err.printf(Locale.ROOT, "bench: warning: load average %.1f before starting (%d cores): other work is running, so the"
+                    + " timings (and any speedup) carry its noise; rerun on an idle machine.%n", loadBefore,
+                    Runtime.getRuntime().availableProcessors());
             err.flush();
-            ObjectNode o = JsonOutput.object();
-            if (baselineSpec == null) {
-                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + (options.repeat() == 1 ? " timed run of " : " timed runs of ")
-                        + promptLen + " prompt + " + gen + " generated tokens ...");
-                err.flush();
-                ModelBench.BenchResult r = ModelBench.run(loaded.model(), options);
-                describe(o, loaded, conversion, r);
-                print(o, r, null, null);
-                return 0;
-            }
-            try (LoadedModel dense = ModelLoader.load(baselineSpec, home)) {
-                FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
-                err.println("bench: " + options.warmup() + " warm-up + " + options.repeat() + " alternating pairs of runs, "
-                        + model + " vs dense " + baselineSpec + ", " + promptLen + " prompt + " + gen + " generated tokens ...");
-                err.flush();
-                ModelBench.Comparison c = ModelBench.compare(loaded.model(), dense.model(), options);
-                describe(o, loaded, conversion, c.candidate());
-                ObjectNode b = o.putObject("vs");
-                describe(b, dense, denseConversion, c.baseline());
-                putRatio(o, "speedup_prefill", c.prefillSpeedup());
-                putRatio(o, "speedup_decode", c.decodeSpeedup());
-                print(o, c.candidate(), c.baseline(), c);
-                return 0;
-            }
         }
     }
 
@@ -135,8 +150,8 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void describe(ObjectNode o, LoadedModel loaded, FormatConversion conversion, ModelBench.BenchResult r) {
-        o.put("model", loaded.name()).put("format", conversion.requested());
+    private void describe(ObjectNode o, String name, long fileBytes, FormatConversion conversion, ModelBench.BenchResult r) {
+        o.put("model", name).put("format", conversion.requested());
         ObjectNode counts = o.putObject("format_counts");
         conversion.counts().forEach(counts::put);
         o.put("prompt_len", promptLen).put("gen", gen).put("repeat", repeat).put("warmup", warmup)
@@ -147,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
                 .put("decode_latency_p95_s", r.decodeLatency(0.95))
                 .put("peak_rss_bytes", r.peakRssBytes())
                 .put("model_bytes", r.modelBytes())
-                .put("model_file_bytes", loaded.fileBytes())
+                .put("model_file_bytes", fileBytes)
                 .put("linear_bytes", conversion.bytesAfter());
         ArrayNode runs = o.putArray("runs");
         for (ModelBench.Run run : r.runs()) {
@@ -246,7 +261,7 @@ final class BenchCommand implements Callable<Integer> {
             List<ForwardTiming.GemmResult> gemm;
             Path modelPath;
             try (LoadedModel loaded = ModelLoader.load(model, home)) {
-                loaded.checkSeqlen(seqlen);
+                loaded.checkSeqlen(seqlen, "eval.seqlen");
                 modelPath = loaded.path();
                 if (vsTorch) {
                     err.println("bench: starting transformers + torch (tools/reference/bench_prefill.py --serve) ...");
@@ -311,7 +326,7 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         /** The 1-minute load average of this machine, or 0 where /proc/loadavg cannot be read. */
-        private static double loadAverage() {
+        static double loadAverage() {
             try {
                 return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
             } catch (IOException | RuntimeException e) {

@@ -2,31 +2,30 @@ package org.prunelab.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
-import org.prunelab.cache.PrunelabHome;
-import org.prunelab.data.Corpus;
-import org.prunelab.data.Datasets;
-import org.prunelab.data.Split;
-import org.prunelab.eval.Evaluation;
-import org.prunelab.eval.PerplexityResult;
-import org.prunelab.model.FormatConversion;
-import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.EvalSpec;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
-/** {@code prunelab eval}: perplexity of a model on a dataset's evaluation split. */
+/** {@code prunelab eval}: perplexity of a model on a dataset, a run without pruning through the {@link Pipeline}. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Perplexity on the evaluation split of a dataset.",
+        description = {"Perplexity on the evaluation split of a dataset (or its whole text, --split all).",
                 "Protocol of the Wanda/SparseGPT reference code:",
                 "documents joined with a blank line, tokenised once, cut into non-overlapping windows of --seqlen."})
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
+    @Mixin TrackingOptions tracking;
 
     @Option(names = "--model", defaultValue = "smollm2-135m",
             description = "Registered name, .gguf file, or directory with config.json + safetensors (default: ${DEFAULT-VALUE}).")
@@ -42,10 +41,20 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--windows", description = "Evaluate only the first N windows, N >= 1 (default: all).")
     Integer windows;
 
+    @Option(names = "--split", defaultValue = "evaluation",
+            description = "evaluation: the dataset's evaluation split (every 10th document of a corpus or text file; all of"
+                    + " UDHR); all: its whole text, calibration part included (for your own file) (default: ${DEFAULT-VALUE}).")
+    String split;
+
     @Option(names = "--format", defaultValue = "dense",
             description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}; "
                     + "sparse formats give the same perplexity up to float rounding, faster on sparse models).")
     String format;
+
+    @Override
+    public UnaryOperator<String> spelling() {
+        return Spelling.EVAL;
+    }
 
     @Override
     public Integer call() {
@@ -53,33 +62,38 @@ final class EvalCommand implements Callable<Integer> {
         if (windows != null && windows < 1) {
             throw new PrunelabException.InvalidArgument("--windows must be at least 1, got " + windows + "; leave it out to evaluate every window");
         }
-        PrunelabHome home = PrunelabHome.fromEnvironment();
-        Corpus corpus = Datasets.resolve(dataset, home);
-        try (LoadedModel loaded = ModelLoader.load(model, home)) {
-            FormatConversion conversion = FormatConversion.apply(loaded.model(), format);
+        boolean whole = switch (split) {
+            case "evaluation" -> false;
+            case "all" -> true;
+            default -> throw new PrunelabException.InvalidArgument("--split must be evaluation or all, got " + split);
+        };
+        RunSpec run = RunSpec.dense(Pipeline.modelArgument(model),
+                List.of(new EvalSpec(dataset, seqlen, windows == null ? 0 : windows, whole)), format, null);
+        PrintWriter err = spec.commandLine().getErr();
+        CliRun.Result r = CliRun.run("eval", run, tracking, false, err, o -> {
             if (!format.strip().equalsIgnoreCase("dense")) {
-                spec.commandLine().getErr().println("eval: " + conversion.summary());
-                spec.commandLine().getErr().flush();
+                err.println("eval: " + o.evalFormat().summary());
+                err.flush();
             }
-            PerplexityResult r = Evaluation.perplexity(loaded, corpus, seqlen, windows == null ? 0 : windows, new ConsoleProgress("eval"));
-            var out = spec.commandLine().getOut();
-            if (common.json) {
-                ObjectNode o = JsonOutput.object();
-                o.put("model", model).put("dataset", dataset).put("split", Split.EVALUATION.label())
-                        .put("language", corpus.language()).put("seqlen", seqlen)
-                        .put("perplexity", r.perplexity()).put("mean_nll", r.meanLoss())
-                        .put("tokens", r.tokens()).put("windows", r.windows())
-                        .put("seconds", r.seconds()).put("tokens_per_s", r.tokensPerSecond())
-                        .put("threads", common.threads()).put("format", conversion.requested());
-                ObjectNode counts = o.putObject("format_counts");
-                conversion.counts().forEach(counts::put);
-                JsonOutput.print(out, o);
-            } else {
-                out.printf("model       %s%ndataset     %s (%s split, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%n",
-                        model, dataset, Split.EVALUATION.label(), corpus.language(), r.perplexity(), r.tokens(),
-                        r.windows(), seqlen, r.seconds(), r.tokensPerSecond());
-                out.flush();
-            }
+        });
+        EvalResult e = r.outcome().result().headline();
+        PrintWriter out = spec.commandLine().getOut();
+        if (common.json) {
+            ObjectNode o = JsonOutput.object();
+            o.put("model", model).put("dataset", dataset).put("split", e.split()).put("part", e.part())
+                    .put("language", e.language()).put("seqlen", seqlen)
+                    .put("perplexity", e.perplexity()).put("mean_nll", e.meanNll())
+                    .put("tokens", e.tokens()).put("windows", e.windows())
+                    .put("seconds", e.seconds()).put("tokens_per_s", e.tokensPerSecond())
+                    .put("threads", common.threads()).put("format", format).put("tracking", r.tracking());
+            ObjectNode counts = o.putObject("format_counts");
+            r.outcome().evalFormat().counts().forEach(counts::put);
+            JsonOutput.print(out, o);
+        } else {
+            out.printf("model       %s%ndataset     %s (%s, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%ntracking    %s%n",
+                    model, dataset, e.part(), e.language(), e.perplexity(), e.tokens(), e.windows(), seqlen, e.seconds(),
+                    e.tokensPerSecond(), r.tracking());
+            out.flush();
         }
         return 0;
     }

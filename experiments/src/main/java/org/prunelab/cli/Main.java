@@ -4,6 +4,7 @@ import org.prunelab.PrunelabException;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
 
 /**
@@ -14,8 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "prunelab", mixinStandardHelpOptions = true, version = "prunelab 0.1.0",
         description = "Prune large language models and measure what it costs and buys.",
         subcommands = {SetupCommand.class, EvalCommand.class, PruneCommand.class, BenchCommand.class, TradeoffCommand.class,
-                MlflowCommand.class,
-                KernelCommand.class})
+                MethodsCommand.class, MlflowCommand.class, KernelCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -40,25 +40,50 @@ public final class Main implements Runnable {
     /** Runs the CLI with the given streams and returns its exit status (tests call this). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        PruneCommand.addMethodOptions(cli.getSubcommands().get("prune").getCommandSpec());
         cli.setOut(out);
         cli.setErr(err);
+        boolean json = java.util.Arrays.asList(args).contains("--json");
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof PrunelabException) {
-                cmd.getErr().println("error: " + ex.getMessage());
-                cmd.getErr().flush();
-                return 1;
-            }
-            if (ex instanceof java.io.UncheckedIOException || ex instanceof java.io.IOException) {
+            UnaryOperator<String> spelling = cmd.getCommand() instanceof Spelling.Spelled s ? s.spelling() : Spelling.PRUNE;
+            String message;
+            String type;
+            if (ex instanceof PrunelabException p) {
+                message = p.message(spelling);
+                type = p.getClass().getSimpleName();
+            } else if (ex instanceof java.io.UncheckedIOException || ex instanceof java.io.IOException) {
                 // A file that cannot be read or written is the user's to fix; no stack trace for it.
                 Throwable io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : ex;
-                cmd.getErr().println("error: " + (ex.getMessage() != null && ex != io ? ex.getMessage() + ": " : "")
-                        + io.getMessage() + " (" + io.getClass().getSimpleName() + ")");
-                cmd.getErr().flush();
-                return 1;
+                message = (ex.getMessage() != null && ex != io ? ex.getMessage() + ": " : "") + io.getMessage()
+                        + " (" + io.getClass().getSimpleName() + ")";
+                type = "IO";
+            } else {
+                throw ex;
             }
-            throw ex;
+            report(cmd, json, type, message);
+            return 1;
+        });
+        cli.setParameterExceptionHandler((ex, strings) -> {
+            CommandLine cmd = ex.getCommandLine();
+            report(cmd, json, "Usage", ex.getMessage());
+            if (!json) cmd.usage(cmd.getErr());
+            return 2;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * An error as one line on stderr ({@code error: ...}) and, with {@code --json}, as a JSON object on stdout:
+     * {@code {"error": {"type": "InvalidArgument", "message": "...", "command": "prune"}}}.
+     */
+    private static void report(CommandLine cmd, boolean json, String type, String message) {
+        cmd.getErr().println("error: " + message);
+        cmd.getErr().flush();
+        if (json) {
+            var o = JsonOutput.object();
+            o.putObject("error").put("type", type).put("message", message).put("command", cmd.getCommandName());
+            JsonOutput.print(cmd.getOut(), o);
+        }
     }
 
     @Override

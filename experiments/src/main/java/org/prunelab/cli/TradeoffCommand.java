@@ -9,11 +9,10 @@ import org.prunelab.data.Datasets;
 import org.prunelab.model.ModelLoader;
 import org.prunelab.report.TradeoffPlots;
 import org.prunelab.report.TradeoffReport;
-import org.prunelab.sweep.EvalResult;
-import org.prunelab.sweep.ModelRunExecutor;
-import org.prunelab.sweep.PointResult;
-import org.prunelab.sweep.BenchSpeedProbe;
-import org.prunelab.sweep.RunSpec;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
 import org.prunelab.sweep.SweepOutcome;
 import org.prunelab.sweep.SweepRunner;
 import org.prunelab.sweep.SweepSpec;
@@ -83,7 +82,7 @@ final class TradeoffCommand implements Callable<Integer> {
         SweepOutcome outcome;
         String mlflow;
         try (Tracker tracker = Tracker.open(root);
-             ModelRunExecutor executor = new ModelRunExecutor(home, new BenchSpeedProbe(sweep.speed()))) {
+             Pipeline executor = new Pipeline(home)) {
             mlflow = tracker.trackingUri().map(u -> "MLflow UI: " + u + " (experiment " + sweep.experiment() + ")")
                     .orElse("MLflow: none");
             err.println("tradeoff: " + sweep.points().size() + " points (" + (profileName == null ? "no profile" : "profile " + profileName)
@@ -94,7 +93,7 @@ final class TradeoffCommand implements Callable<Integer> {
             outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
             tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
                     + " `./prunelab mlflow sync`): " + r));
-            String settings = executor.describe();
+            String settings = executor.describe() + "; speed: " + sweep.speed().describe();
             writeResults(outcome, settings, mlflow);
         }
         print(outcome, mlflow);
@@ -167,7 +166,7 @@ final class TradeoffCommand implements Callable<Integer> {
             ArrayNode failures = root.putArray("failures");
             outcome.failures().forEach(failures::add);
             ArrayNode list = root.putArray("results");
-            for (PointResult r : outcome.results()) {
+            for (RunResult r : outcome.results()) {
                 ObjectNode n = list.addObject().put("key", r.spec().key()).put("method", r.spec().method())
                         .put("pattern", r.spec().pattern()).put("sparsity", r.spec().sparsity())
                         .put("actual_sparsity", r.actualSparsity()).put("speedup_prefill", r.speedupPrefill())

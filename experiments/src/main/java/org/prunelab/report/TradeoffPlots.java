@@ -6,9 +6,9 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
-import org.prunelab.sweep.EvalResult;
-import org.prunelab.sweep.PointResult;
-import org.prunelab.sweep.SweepMethods;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.RunResult;
+import org.prunelab.prune.Methods;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,11 +33,11 @@ public final class TradeoffPlots {
      *
      * @return the PNG written, or null when there is no pruned point to draw
      */
-    public static Path perplexityVsSparsity(List<PointResult> results, Path png) {
-        PointResult dense = results.stream().filter(r -> r.spec().method().equals(SweepMethods.DENSE)).findFirst().orElse(null);
-        Map<String, List<PointResult>> series = new LinkedHashMap<>();
-        for (PointResult r : results) {
-            if (r.spec().method().equals(SweepMethods.DENSE) || r.evals().isEmpty()) continue;
+    public static Path perplexityVsSparsity(List<RunResult> results, Path png) {
+        RunResult dense = results.stream().filter(r -> r.spec().method().equals(Methods.DENSE)).findFirst().orElse(null);
+        Map<String, List<RunResult>> series = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            if (r.spec().method().equals(Methods.DENSE) || r.evals().isEmpty()) continue;
             String name = r.spec().pattern().equals("unstructured") ? r.spec().method()
                     : r.spec().method() + " " + r.spec().pattern();
             series.computeIfAbsent(name, k -> new ArrayList<>()).add(r);
@@ -49,8 +49,8 @@ public final class TradeoffPlots {
                 .yAxisTitle("perplexity (log scale)").build();
         chart.getStyler().setYAxisLogarithmic(true);
         series.forEach((name, points) -> {
-            List<PointResult> sorted = new ArrayList<>(points);
-            sorted.sort(Comparator.comparingDouble(p -> p.spec().sparsity()));
+            List<RunResult> sorted = new ArrayList<>(points);
+            sorted.sort(Comparator.comparingDouble(p -> p.requestedSparsity()));
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             boolean line = !name.contains(" ");
@@ -58,8 +58,8 @@ public final class TradeoffPlots {
                 x.add(0.0);
                 y.add(dense.evals().getFirst().perplexity());
             }
-            for (PointResult p : sorted) {
-                x.add(p.spec().sparsity());
+            for (RunResult p : sorted) {
+                x.add(p.requestedSparsity());
                 y.add(p.evals().getFirst().perplexity());
             }
             XYSeries s = chart.addSeries(name, x, y);
@@ -74,9 +74,9 @@ public final class TradeoffPlots {
      *
      * @return the PNG written, or null when there is no such point
      */
-    public static Path languageIncrease(List<PointResult> results, Path png) {
-        List<PointResult> half = results.stream()
-                .filter(r -> !r.spec().method().equals(SweepMethods.DENSE) && Math.abs(r.spec().sparsity() - 0.5) < 1e-9)
+    public static Path languageIncrease(List<RunResult> results, Path png) {
+        List<RunResult> half = results.stream()
+                .filter(r -> !r.spec().method().equals(Methods.DENSE) && Math.abs(r.requestedSparsity() - 0.5) < 1e-9)
                 .toList();
         if (half.isEmpty()) return null;
         Set<String> datasets = new LinkedHashSet<>();
@@ -84,7 +84,7 @@ public final class TradeoffPlots {
         CategoryChart chart = new CategoryChartBuilder().width(1000).height(560)
                 .title("Perplexity increase at 50% sparsity, per evaluation set").xAxisTitle("evaluation set")
                 .yAxisTitle("perplexity / dense perplexity").build();
-        for (PointResult r : half) {
+        for (RunResult r : half) {
             List<String> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             for (String d : datasets) {

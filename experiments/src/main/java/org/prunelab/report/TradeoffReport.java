@@ -1,8 +1,8 @@
 package org.prunelab.report;
 
-import org.prunelab.sweep.EvalResult;
-import org.prunelab.sweep.PointResult;
-import org.prunelab.sweep.SweepMethods;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.RunResult;
+import org.prunelab.prune.Methods;
 import org.prunelab.sweep.SweepOutcome;
 
 import java.util.ArrayList;
@@ -31,7 +31,7 @@ public final class TradeoffReport {
      * @param plots   file names of the plots beside the table, to link (may be empty)
      */
     public static String markdown(SweepOutcome outcome, String header, List<String> plots) {
-        List<PointResult> results = outcome.results();
+        List<RunResult> results = outcome.results();
         StringBuilder md = new StringBuilder("# Structured vs unstructured pruning: the trade-off, measured\n\n");
         md.append(header.strip()).append("\n\n");
         if (!outcome.failures().isEmpty()) {
@@ -50,7 +50,7 @@ public final class TradeoffReport {
         return md.toString();
     }
 
-    private static void seedTable(StringBuilder md, List<PointResult> results) {
+    private static void seedTable(StringBuilder md, List<RunResult> results) {
         md.append("## The seed's table, with this machine's measurements\n\n")
                 .append("Each cell: the seed's claim where it made one, then **measured** here. Speed: pruned / dense in the"
                         + " same sweep on this CPU, prefill and batch-1 decode, each linear in the execution format"
@@ -59,15 +59,15 @@ public final class TradeoffReport {
                 .append(".\n\n")
                 .append("| what gets removed | method | hardware needed | speedup on regular hardware | sparsity reached |"
                         + " quality retained at 50% | memory overhead while pruning |\n|---|---|---|---|---|---|---|\n");
-        Map<String, List<PointResult>> groups = new LinkedHashMap<>();
-        for (PointResult r : results) {
-            if (r.spec().method().equals(SweepMethods.DENSE)) continue;
+        Map<String, List<RunResult>> groups = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            if (r.spec().method().equals(Methods.DENSE)) continue;
             groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().method(), k -> new ArrayList<>()).add(r);
         }
-        for (Map.Entry<String, List<PointResult>> g : groups.entrySet()) {
+        for (Map.Entry<String, List<RunResult>> g : groups.entrySet()) {
             String family = g.getKey().substring(0, g.getKey().indexOf('|'));
             String method = g.getKey().substring(g.getKey().indexOf('|') + 1);
-            List<PointResult> pts = g.getValue();
+            List<RunResult> pts = g.getValue();
             String removed = switch (family) {
                 case "unstructured" -> "single weights, anywhere";
                 case "structured" -> "whole heads, channels or blocks";
@@ -84,8 +84,8 @@ public final class TradeoffReport {
             };
             String claimSparsity = family.equals("unstructured") ? "seed: collapse above 60%; " : "";
             md.append("| ").append(removed).append(" | ").append(method).append(" | ").append(hardware).append(" | ")
-                    .append(claimSpeed).append("**prefill ").append(range(pts, PointResult::speedupPrefill, "%.2fx"))
-                    .append(", decode ").append(range(pts, PointResult::speedupDecode, "%.2fx")).append("** | ")
+                    .append(claimSpeed).append("**prefill ").append(range(pts, RunResult::speedupPrefill, "%.2fx"))
+                    .append(", decode ").append(range(pts, RunResult::speedupDecode, "%.2fx")).append("** | ")
                     .append(claimSparsity).append("**").append(sparsityReached(pts)).append("** | **")
                     .append(qualityAtHalf(pts)).append("** | **")
                     .append(range(pts, r -> Math.max(0, r.memoryOverheadRatio()), "%.2f")).append(" x model** |\n");
@@ -101,15 +101,15 @@ public final class TradeoffReport {
                 .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table).\n\n");
     }
 
-    private static void pointTable(StringBuilder md, List<PointResult> results) {
+    private static void pointTable(StringBuilder md, List<RunResult> results) {
         Set<String> datasets = datasets(results);
         md.append("## Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
                 + " format | prefill tokens/s | prefill speedup | decode tokens/s | decode speedup |");
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
         md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
-        for (PointResult r : results) {
+        for (RunResult r : results) {
             md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
-                    .append(fmt("%.2f", r.spec().sparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
+                    .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
                     .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
                     .append(r.format() == null ? "-" : r.format()).append(" | ")
                     .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupPrefill())).append(" | ")
@@ -120,15 +120,15 @@ public final class TradeoffReport {
         md.append('\n');
     }
 
-    private static void languageTable(StringBuilder md, List<PointResult> results) {
+    private static void languageTable(StringBuilder md, List<RunResult> results) {
         Set<String> datasets = datasets(results);
         md.append("## Perplexity increase per language (pruned / dense)\n\n| method | pattern | sparsity |");
         datasets.forEach(d -> md.append(' ').append(d).append(" |"));
         md.append("\n|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
-        for (PointResult r : results) {
-            if (r.spec().method().equals(SweepMethods.DENSE)) continue;
+        for (RunResult r : results) {
+            if (r.spec().method().equals(Methods.DENSE)) continue;
             md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
-                    .append(fmt("%.2f", r.spec().sparsity())).append(" |");
+                    .append(fmt("%.2f", r.requestedSparsity())).append(" |");
             for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2fx", e.pplRatio())).orElse("-")).append(" |");
             md.append('\n');
         }
@@ -139,25 +139,25 @@ public final class TradeoffReport {
         return pattern.equals("unstructured") || pattern.equals("structured") ? pattern : "n:m";
     }
 
-    private static String sparsityReached(List<PointResult> pts) {
+    private static String sparsityReached(List<RunResult> pts) {
         double reached = -1;
-        PointResult worst = null;
-        for (PointResult p : pts) {
+        RunResult worst = null;
+        for (RunResult p : pts) {
             if (p.evals().isEmpty()) continue;
             double ratio = p.evals().getFirst().pplRatio();
-            if (ratio <= COLLAPSE_RATIO) reached = Math.max(reached, p.spec().sparsity());
-            if (worst == null || p.spec().sparsity() > worst.spec().sparsity()) worst = p;
+            if (ratio <= COLLAPSE_RATIO) reached = Math.max(reached, p.requestedSparsity());
+            if (worst == null || p.requestedSparsity() > worst.requestedSparsity()) worst = p;
         }
         String s = reached < 0 ? "none within " + fmt("%.0f", COLLAPSE_RATIO) + "x" : fmt("%.0f%%", 100 * reached);
         if (worst != null && pts.size() > 1) {
-            s += " (at " + fmt("%.0f%%", 100 * worst.spec().sparsity()) + ": " + fmt("%.1f", worst.evals().getFirst().pplRatio()) + "x dense)";
+            s += " (at " + fmt("%.0f%%", 100 * worst.requestedSparsity()) + ": " + fmt("%.1f", worst.evals().getFirst().pplRatio()) + "x dense)";
         }
         return s;
     }
 
-    private static String qualityAtHalf(List<PointResult> pts) {
-        for (PointResult p : pts) {
-            if (Math.abs(p.spec().sparsity() - 0.5) < 1e-9 && !p.evals().isEmpty()) {
+    private static String qualityAtHalf(List<RunResult> pts) {
+        for (RunResult p : pts) {
+            if (Math.abs(p.requestedSparsity() - 0.5) < 1e-9 && !p.evals().isEmpty()) {
                 EvalResult e = p.evals().getFirst();
                 double lo = Double.MAX_VALUE;
                 double hi = -Double.MAX_VALUE;
@@ -172,10 +172,10 @@ public final class TradeoffReport {
         return "no 50% point";
     }
 
-    private static String range(List<PointResult> pts, ToDoubleFunction<PointResult> f, String format) {
+    private static String range(List<RunResult> pts, ToDoubleFunction<RunResult> f, String format) {
         double lo = Double.MAX_VALUE;
         double hi = -Double.MAX_VALUE;
-        for (PointResult p : pts) {
+        for (RunResult p : pts) {
             double v = f.applyAsDouble(p);
             if (!Double.isFinite(v)) continue;
             lo = Math.min(lo, v);
@@ -185,13 +185,13 @@ public final class TradeoffReport {
         return fmt(format, lo).equals(fmt(format, hi)) ? fmt(format, lo) : fmt(format, lo).replace("x", "") + "-" + fmt(format, hi);
     }
 
-    private static Set<String> datasets(List<PointResult> results) {
+    private static Set<String> datasets(List<RunResult> results) {
         Set<String> d = new LinkedHashSet<>();
         results.forEach(r -> r.evals().forEach(e -> d.add(e.dataset())));
         return d;
     }
 
-    private static java.util.Optional<EvalResult> eval(PointResult r, String dataset) {
+    private static java.util.Optional<EvalResult> eval(RunResult r, String dataset) {
         return r.evals().stream().filter(e -> e.dataset().equals(dataset)).findFirst();
     }
 

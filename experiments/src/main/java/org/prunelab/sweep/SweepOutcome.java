@@ -1,5 +1,6 @@
 package org.prunelab.sweep;
 
+import org.prunelab.run.RunResult;
 import java.util.List;
 import java.util.Optional;
 
@@ -14,7 +15,7 @@ import java.util.Optional;
  * @param failures  one line per point that failed ("name: message"); those points have no result
  * @param parentRunId the MLflow id of this invocation's parent run, when it reached the server
  */
-public record SweepOutcome(SweepSpec spec, List<PointResult> results, int ran, int skipped, List<String> failures,
+public record SweepOutcome(SweepSpec spec, List<RunResult> results, int ran, int skipped, List<String> failures,
                            Optional<String> parentRunId) {
     public SweepOutcome {
         results = List.copyOf(results);

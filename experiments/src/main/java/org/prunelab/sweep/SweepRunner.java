@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
+import org.prunelab.run.RunExecutor;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
 import org.prunelab.track.MlflowNames;
+import org.prunelab.track.RunTracking;
 import org.prunelab.track.MlflowNames.Metric;
 import org.prunelab.track.MlflowNames.Param;
 import org.prunelab.track.RunStatus;
@@ -39,7 +43,7 @@ import java.util.stream.Stream;
  * server cannot be asked, so points with a stored result (below) count as finished too. Run one sweep per
  * experiment at a time.
  *
- * <p><b>Results.</b> Each point's {@link PointResult} is stored as {@code <stateDir>/<experiment>/<key>.json}
+ * <p><b>Results.</b> Each point's {@link RunResult} is stored as {@code <stateDir>/<experiment>/<key>.json}
  * (written before the run is marked finished), so tables cover points run by earlier invocations. A point
  * that throws a {@link RuntimeException} is marked FAILED and the sweep goes on; an {@link Error} (or the
  * process dying) leaves the runs RUNNING, as a kill would.
@@ -74,12 +78,12 @@ public final class SweepRunner {
 
         TrackedRun parent = tracker.startRun(spec.experiment(), spec.name());
         parent.setTags(Map.of(MlflowNames.SWEEP_TAG, spec.name()));
-        Map<String, Object> params = new LinkedHashMap<>();
-        params.put("sweep", spec.name());
-        params.put("profile", spec.profile() == null ? "none" : spec.profile());
-        params.put("points", spec.points().size());
-        params.put("points_to_run", todo.size());
-        params.put("points_skipped", skipped);
+        Map<Param, Object> params = new LinkedHashMap<>();
+        params.put(Param.SWEEP, spec.name());
+        params.put(Param.PROFILE, spec.profile() == null ? "none" : spec.profile());
+        params.put(Param.POINTS, spec.points().size());
+        params.put(Param.POINTS_TO_RUN, todo.size());
+        params.put(Param.POINTS_SKIPPED, skipped);
         parent.logParams(params);
         List<String> failures = new ArrayList<>();
         Path work = tempDir(resultsDir);
@@ -94,7 +98,7 @@ public final class SweepRunner {
                         (d, t, label) -> progress.update(done, todo.size(), prefix + ": " + label));
             }
             progress.update(todo.size(), todo.size(), "points");
-            parent.logMetrics(Map.of("points_failed", failures.size(), "points_run", todo.size() - failures.size()));
+            parent.logMetrics(Map.of(Metric.POINTS_FAILED, failures.size(), Metric.POINTS_RUN, todo.size() - failures.size()));
             parent.end(failures.isEmpty() ? RunStatus.FINISHED : RunStatus.FAILED);
         } catch (RuntimeException e) {
             parent.end(RunStatus.FAILED);
@@ -103,49 +107,27 @@ public final class SweepRunner {
             progress.finish();
             deleteTree(work);
         }
-        List<PointResult> results = new ArrayList<>();
+        List<RunResult> results = new ArrayList<>();
         for (RunSpec p : spec.points()) readResult(resultsDir, p).ifPresent(results::add);
         return new SweepOutcome(spec, results, todo.size(), skipped, failures, parent.runId());
     }
 
     private void runPoint(TrackedRun parent, SweepSpec spec, RunSpec point, Path work, Path resultsDir,
                           List<String> failures, Progress progress) {
-        TrackedRun run = parent.startChild(point.name());
+        TrackedRun run = RunTracking.start(tracker, spec.experiment(), parent, point, "sweep",
+                Map.of(MlflowNames.SWEEP_TAG, spec.name()));
         try {
-            run.setTags(Map.of(MlflowNames.SPEC_KEY_TAG, point.key(), MlflowNames.SWEEP_TAG, spec.name()));
-            run.logParams(params(point));
             Path dir = Files.createDirectories(work.resolve(point.key()));
-            PointResult r = executor.run(point, dir, progress);
-            run.logMetrics(metrics(r));
-            for (EvalResult e : r.evals()) {
-                try (TrackedRun eval = run.startChild(point.name() + " / " + e.dataset())) {
-                    Map<String, Object> p = new LinkedHashMap<>();
-                    p.put(Param.MODEL, point.model());
-                    p.put(Param.METHOD, point.method());
-                    p.put(Param.SPARSITY, point.sparsity());
-                    p.put(Param.PATTERN, point.pattern());
-                    p.put(Param.EVAL_DATASET, e.dataset());
-                    p.put(Param.LANGUAGE, e.language());
-                    p.put(Param.SEQLEN, e.seqlen());
-                    p.put("windows", e.windows());
-                    eval.logParams(p);
-                    eval.logMetrics(Map.of(Metric.PERPLEXITY, e.perplexity(), Metric.PERPLEXITY_DENSE, e.perplexityDense(),
-                            Metric.PPL_RATIO, e.pplRatio()));
-                }
-            }
-            writeFile(dir.resolve("run_spec.yaml"), point.toYaml());
+            RunResult r = executor.run(point, dir, progress);
             Files.copy(storeResult(resultsDir, r), dir.resolve("point_result.json"));
-            run.logArtifact(dir);   // prune_report.json, run_spec.yaml, point_result.json in one upload
-            run.end(RunStatus.FINISHED);
+            RunTracking.finish(run, r, dir);   // prune_report.json, run_spec.yaml, point_result.json, ids in one upload
         } catch (IOException e) {
             run.end(RunStatus.FAILED);
             throw new UncheckedIOException("cannot write the files of sweep point " + point.name(), e);
         } catch (RuntimeException e) {
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
-            run.setTag("prunelab.error", message.length() > 4000 ? message.substring(0, 4000) : message);
-            run.end(RunStatus.FAILED);
+            RunTracking.fail(run, e);
             if (!(e instanceof PrunelabException)) throw e;   // a bug, not a bad point: stop the sweep
-            failures.add(point.name() + ": " + message);
+            failures.add(point.name() + ": " + e.getMessage());
         }
     }
 
@@ -176,50 +158,11 @@ public final class SweepRunner {
         return keys;
     }
 
-    static Map<String, Object> params(RunSpec point) {
-        Map<String, Object> p = new LinkedHashMap<>();
-        p.put(Param.MODEL, point.model());
-        p.put(Param.METHOD, point.method());
-        p.put(Param.SPARSITY, point.sparsity());
-        p.put(Param.PATTERN, point.pattern());
-        p.put(Param.SEED, point.seed());
-        if (point.calibration() != null) {
-            p.put(Param.CALIB_DATASET, point.calibration().dataset());
-            p.put(Param.NSAMPLES, point.calibration().nsamples());
-            p.put(Param.SEQLEN, point.calibration().seqlen());
-        }
-        p.put(Param.EVAL_DATASET, String.join(",", point.evaluation().stream().map(EvalSpec::dataset).toList()));
-        return p;
-    }
-
-    static Map<String, Number> metrics(PointResult r) {
-        Map<String, Number> m = new LinkedHashMap<>();
-        m.put(Metric.ACTUAL_SPARSITY, r.actualSparsity());
-        m.put(Metric.PARAMS_TOTAL, r.paramsTotal());
-        m.put(Metric.PARAMS_NONZERO, r.paramsNonzero());
-        m.put(Metric.MODEL_BYTES, r.modelBytes());
-        m.put(Metric.PRUNE_SECONDS, r.pruneSeconds());
-        if (r.peakRssBytes() >= 0) m.put(Metric.PEAK_RSS_BYTES, r.peakRssBytes());
-        if (Double.isFinite(r.memoryOverheadRatio())) m.put(Metric.MEMORY_OVERHEAD_RATIO, r.memoryOverheadRatio());
-        if (Double.isFinite(r.prefillTokensPerS())) m.put(Metric.PREFILL_TOKENS_PER_S, r.prefillTokensPerS());
-        if (Double.isFinite(r.speedupPrefill())) m.put(Metric.SPEEDUP_PREFILL, r.speedupPrefill());
-        if (Double.isFinite(r.decodeTokensPerS())) m.put(Metric.DECODE_TOKENS_PER_S, r.decodeTokensPerS());
-        if (Double.isFinite(r.speedupDecode())) m.put(Metric.SPEEDUP_DECODE, r.speedupDecode());
-        if (!r.evals().isEmpty()) {
-            // The headline evaluation set (the first) also on the point run, so the UI's run table can sort by it.
-            EvalResult first = r.evals().getFirst();
-            m.put(Metric.PERPLEXITY, first.perplexity());
-            m.put(Metric.PERPLEXITY_DENSE, first.perplexityDense());
-            m.put(Metric.PPL_RATIO, first.pplRatio());
-        }
-        return m;
-    }
-
     static Path resultFile(Path resultsDir, RunSpec point) {
         return resultsDir.resolve(point.key() + ".json");
     }
 
-    private static Path storeResult(Path resultsDir, PointResult r) throws IOException {
+    private static Path storeResult(Path resultsDir, RunResult r) throws IOException {
         Files.createDirectories(resultsDir);
         Path target = resultFile(resultsDir, r.spec());
         Path tmp = Files.createTempFile(resultsDir, ".point", ".tmp");
@@ -229,11 +172,11 @@ public final class SweepRunner {
     }
 
     /** The stored result of a point, if one exists and still matches its spec. */
-    static java.util.Optional<PointResult> readResult(Path resultsDir, RunSpec point) {
+    static java.util.Optional<RunResult> readResult(Path resultsDir, RunSpec point) {
         Path file = resultFile(resultsDir, point);
         if (!Files.isRegularFile(file)) return java.util.Optional.empty();
         try {
-            PointResult r = JSON.readValue(file.toFile(), PointResult.class);
+            RunResult r = JSON.readValue(file.toFile(), RunResult.class);
             return r.spec().key().equals(point.key()) ? java.util.Optional.of(r) : java.util.Optional.empty();
         } catch (IOException e) {
             return java.util.Optional.empty();   // torn or foreign file: the point's run is what counts

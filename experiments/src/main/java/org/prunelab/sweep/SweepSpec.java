@@ -1,5 +1,8 @@
 package org.prunelab.sweep;
 
+import org.prunelab.run.BenchSpec;
+import org.prunelab.run.RunSpec;
+
 import java.util.List;
 import java.util.Map;
 
@@ -10,11 +13,11 @@ import java.util.Map;
  * @param experiment   the MLflow experiment the runs go to
  * @param profile      the profile applied, or null
  * @param points       one {@link RunSpec} per run
- * @param speed        how speed is measured
+ * @param speed        how speed is measured (every point carries it as its {@link RunSpec#bench()})
  * @param text         the spec file's text, logged as an artifact of the parent run
  * @param datasetLines for each dataset name, the spec line that first names it (for later error messages)
  */
-public record SweepSpec(String name, String experiment, String profile, List<RunSpec> points, SpeedSettings speed,
+public record SweepSpec(String name, String experiment, String profile, List<RunSpec> points, BenchSpec speed,
                         String text, Map<String, Integer> datasetLines) {
     public SweepSpec {
         points = List.copyOf(points);

@@ -1,7 +1,13 @@
 package org.prunelab.sweep;
 
 import org.prunelab.PrunelabException;
-import org.prunelab.prune.SparsityPattern;
+import org.prunelab.prune.Method;
+import org.prunelab.prune.MethodArgs;
+import org.prunelab.prune.Methods;
+import org.prunelab.run.BenchSpec;
+import org.prunelab.run.CalibrationSpec;
+import org.prunelab.run.EvalSpec;
+import org.prunelab.run.RunSpec;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +51,22 @@ import java.util.Set;
 public final class SweepSpecLoader {
     private static final Set<String> TOP_KEYS = Set.of("name", "experiment", "model", "seed", "calibration", "evaluation",
             "speed", "grid", "profiles");
-    private static final Set<String> GRID_KEYS = Set.of("method", "sparsity", "pattern", "model", "seed", "calibration",
-            "evaluation");
+    /** Grid entry keys: the run's axes, and every parameter a registered method declares ({@link Methods#paramNames()}). */
+    private static final Set<String> GRID_KEYS;
+
+    static {
+        Set<String> keys = new java.util.TreeSet<>(Set.of("method", "model", "seed", "calibration", "evaluation"));
+        keys.addAll(Methods.paramNames());
+        GRID_KEYS = java.util.Collections.unmodifiableSet(keys);
+    }
+
+    /** How a sweep spec spells the parameters core names in its messages. */
+    static final java.util.function.UnaryOperator<String> SPELLING = name -> {
+        if (name.startsWith("calib.")) return "calibration." + name.substring("calib.".length());
+        if (name.startsWith("eval.")) return "evaluation." + name.substring("eval.".length());
+        if (name.startsWith("bench.")) return "speed." + name.substring("bench.".length());
+        return name;
+    };
 
     /** Checks a model or dataset name against what exists (throws a {@link PrunelabException} if it cannot be used). */
     public interface Checks {
@@ -105,16 +125,17 @@ public final class SweepSpecLoader {
             throw error(grid != null ? grid : top, "'grid' must be a non-empty list of entries such as"
                     + " '- method: [wanda, sparsegpt]' with 'sparsity: [0.5]'");
         }
+        BenchSpec bench = speed(top.map().get("speed"));
         Set<String> keys = new LinkedHashSet<>();
         List<RunSpec> points = new ArrayList<>();
         for (YamlTree entry : grid.list()) {
             if (!entry.isMap()) throw error(entry, "each grid entry is a mapping, e.g. '- method: wanda'");
             checkKeys(entry, GRID_KEYS);
-            for (RunSpec p : expand(top, entry)) {
+            for (RunSpec p : expand(top, entry, bench)) {
                 if (keys.add(p.key())) points.add(p);
             }
         }
-        return new SweepSpec(name, experiment, profile, points, speed(top.map().get("speed")), text, datasetLines);
+        return new SweepSpec(name, experiment, profile, points, bench, text, datasetLines);
     }
 
     private YamlTree applyProfile(YamlTree root, String profile) {
@@ -133,37 +154,41 @@ public final class SweepSpecLoader {
         return top.mergedWith(overlay);
     }
 
-    private List<RunSpec> expand(YamlTree top, YamlTree entry) {
+    private List<RunSpec> expand(YamlTree top, YamlTree entry, BenchSpec bench) {
         YamlTree methods = entry.map().get("method");
-        if (methods == null) throw error(entry, "grid entry has no 'method'; use one of " + SweepMethods.names());
+        if (methods == null) throw error(entry, "grid entry has no 'method'; use one of " + methodNames());
         List<RunSpec> out = new ArrayList<>();
         for (YamlTree model : axis(top, entry, "model")) {
             String modelName = scalarString(model, "model");
             if (modelsChecked.add(modelName)) check(model, () -> checks.model(modelName));
             for (YamlTree m : methods.asAxis()) {
                 String method = scalarString(m, "method");
-                if (!SweepMethods.isKnown(method)) {
-                    throw error(m, "unknown method '" + method + "'; use one of " + String.join(", ", SweepMethods.names()));
+                if (!method.equals(Methods.DENSE) && !Methods.isKnown(method)) {
+                    throw error(m, "unknown method '" + method + "'; use one of " + methodNames());
                 }
                 List<EvalSpec> evaluation = evaluation(pick(top, entry, "evaluation"));
-                if (method.equals(SweepMethods.DENSE)) {
-                    for (String k : List.of("sparsity", "pattern")) {
-                        if (entry.map().containsKey(k)) throw error(entry.map().get(k), "method dense prunes nothing: drop '" + k + "'");
+                if (method.equals(Methods.DENSE)) {
+                    for (String k : entry.map().keySet()) {
+                        if (Methods.paramNames().contains(k)) {
+                            throw error(entry.map().get(k), "method dense prunes nothing: drop '" + k + "'");
+                        }
                     }
-                    out.add(new RunSpec(modelName, method, 0.0, "dense", null, evaluation, 0));
+                    out.add(RunSpec.dense(modelName, evaluation, "dense", bench));
                     continue;
                 }
-                for (YamlTree pat : axis(top, entry, "pattern", "unstructured")) {
-                    for (double[] sp : sparsities(entry, method, pat)) {
-                        boolean calibrated = SweepMethods.needsCalibration(method);
-                        List<YamlTree> calibs = calibrated ? axis(top, entry, "calibration") : java.util.Collections.singletonList(null);
-                        List<YamlTree> seeds = calibrated ? axis(top, entry, "seed", 0) : List.of(new YamlTree(0, entry.line()));
-                        for (YamlTree c : calibs) {
-                            CalibrationSpec calib = calibrated ? calibration(c) : null;
-                            for (YamlTree s : seeds) {
-                                out.add(new RunSpec(modelName, method, sp[0], patternLabel(pat), calib, evaluation,
-                                        integer(s, "seed", Long.MIN_VALUE)));
-                            }
+                Method entryMethod = Methods.byName(method);
+                for (Map<String, YamlTree> combo : paramCombinations(entry, entryMethod)) {
+                    Map<String, Object> raw = new LinkedHashMap<>();
+                    combo.forEach((k, v) -> raw.put(k, check(v, () -> entryMethod.param(k).parse(v.value()))));
+                    MethodArgs args = checkCombination(m, combo, () -> entryMethod.args(raw));
+                    boolean calibrated = entryMethod.create(args).needsCalibration();
+                    List<YamlTree> calibs = calibrated ? axis(top, entry, "calibration") : java.util.Collections.singletonList(null);
+                    List<YamlTree> seeds = calibrated ? axis(top, entry, "seed", 0) : List.of(new YamlTree(0, entry.line()));
+                    for (YamlTree c : calibs) {
+                        CalibrationSpec calib = calibrated ? calibration(c) : null;
+                        for (YamlTree seed : seeds) {
+                            out.add(RunSpec.pruning(modelName, method, raw, calib, evaluation, "dense", bench,
+                                    integer(seed, "seed", Long.MIN_VALUE)));
                         }
                     }
                 }
@@ -172,44 +197,77 @@ public final class SweepSpecLoader {
         return out;
     }
 
-    /** The sparsities of one method and pattern: each given value, or the one N:M implies. */
-    private List<double[]> sparsities(YamlTree entry, String method, YamlTree pat) {
-        String pattern = scalarString(pat, "pattern");
-        YamlTree given = entry.map().get("sparsity");
-        boolean structured = SweepMethods.isStructured(method);
-        if (pattern.equals("structured") != structured) {
-            throw error(pat, structured ? "method " + method + " is structured: use pattern: structured"
-                    : "pattern structured needs a structured method (" + SweepMethods.STRUCTURED
-                    + "); for " + method + " use unstructured or n:m such as \"2:4\"");
-        }
-        if (pattern.contains(":")) {
-            SparsityPattern nm = check(pat, () -> SparsityPattern.parse(pattern));
-            if (!(nm instanceof SparsityPattern.NM)) throw error(pat, "pattern '" + pattern + "' is not n:m");
-            if (given != null) {
-                throw error(given, "pattern " + pattern + " always removes " + nm.sparsity() + " of the weights: drop 'sparsity'"
-                        + " from this grid entry (put N:M patterns in an entry of their own)");
-            }
-            return List.<double[]>of(new double[] {nm.sparsity()});
-        }
-        if (!pattern.equals("unstructured") && !pattern.equals("structured")) {
-            throw error(pat, "unknown pattern '" + pattern + "': use unstructured, structured or n:m such as \"2:4\"");
-        }
-        if (given == null) throw error(entry, "method " + method + " with pattern " + pattern + " needs 'sparsity', e.g. [0.5]");
-        List<double[]> out = new ArrayList<>();
-        for (YamlTree s : given.asAxis()) {
-            if (!(s.value() instanceof Number n)) throw error(s, "sparsity must be a number in [0, 1), e.g. 0.5; got '" + s.value() + "'");
-            double v = n.doubleValue();
-            if (!(v >= 0 && v < 1)) {
-                throw error(s, "sparsity " + v + " is outside [0, 1): give the fraction of weights to remove, e.g. 0.5 for 50%");
-            }
-            out.add(new double[] {v});
-        }
-        return out;
+    private static String methodNames() {
+        List<String> names = new ArrayList<>(List.of(Methods.DENSE));
+        names.addAll(Methods.names());
+        return String.join(", ", names);
     }
 
-    private static String patternLabel(YamlTree pat) {
-        String p = String.valueOf(pat.value()).strip();
-        return p.contains(":") ? SparsityPattern.parse(p).label() : p;
+    /**
+     * The cartesian product of the entry's parameter axes that {@code method} declares, in declaration order.
+     * {@code pattern: structured} is the MLflow pattern of structured and low-rank methods and stands for no parameter.
+     */
+    private List<Map<String, YamlTree>> paramCombinations(YamlTree entry, Method method) {
+        boolean masks = method.kind() == Method.Kind.UNSTRUCTURED;
+        YamlTree pattern = entry.map().get("pattern");
+        if (pattern != null) {
+            for (YamlTree p : pattern.asAxis()) {
+                boolean structured = "structured".equals(String.valueOf(p.value()).strip());
+                if (structured && masks) {
+                    throw error(p, "pattern structured needs a structured method (" + String.join(", ", Methods.all().stream()
+                            .filter(x -> x.kind() != Method.Kind.UNSTRUCTURED).map(Method::name).toList())
+                            + "); for " + method.name() + " use unstructured or n:m such as \"2:4\"");
+                }
+                if (!structured && !masks) throw error(p, "method " + method.name() + " is structured: use pattern: structured");
+            }
+        }
+        for (String key : entry.map().keySet()) {
+            if (!Methods.paramNames().contains(key) || (key.equals("pattern") && !masks)) continue;
+            if (!method.hasParam(key)) {
+                throw error(entry.map().get(key), "method " + method.name() + " has no parameter '" + key + "' (its parameters: "
+                        + String.join(", ", method.paramNames()) + "); put methods with different parameters in entries of their own");
+            }
+        }
+        List<Map<String, YamlTree>> combos = new ArrayList<>();
+        combos.add(new LinkedHashMap<>());
+        for (org.prunelab.prune.MethodParam p : method.params()) {
+            YamlTree v = entry.map().get(p.name());
+            if (v == null || (p.name().equals("pattern") && !masks)) continue;
+            if (v.isList() && v.list().isEmpty()) throw error(v, "'" + p.name() + "' is an empty list; give at least one value");
+            List<Map<String, YamlTree>> next = new ArrayList<>();
+            for (Map<String, YamlTree> c : combos) {
+                for (YamlTree value : v.asAxis()) {
+                    if (value.isMap() || value.isList()) throw error(value, p.name() + " must be a single value per point");
+                    Map<String, YamlTree> n = new LinkedHashMap<>(c);
+                    n.put(p.name(), value);
+                    next.add(n);
+                }
+            }
+            combos = next;
+        }
+        return combos;
+    }
+
+    /**
+     * Checks a combination of parameters; its error names the line of the first parameter the message mentions
+     * (or of the method).
+     */
+    private MethodArgs checkCombination(YamlTree methodNode, Map<String, YamlTree> combo,
+                                        java.util.function.Supplier<MethodArgs> body) {
+        try {
+            return body.get();
+        } catch (PrunelabException e) {
+            java.util.regex.Matcher names = java.util.regex.Pattern.compile("\\$\\{([a-z_.]+)}").matcher(e.template());
+            YamlTree at = methodNode;
+            while (names.find()) {
+                if (names.group(1).equals("method")) break;
+                if (combo.containsKey(names.group(1))) {
+                    at = combo.get(names.group(1));
+                    break;
+                }
+            }
+            throw error(at, e.message(SPELLING));
+        }
     }
 
     private CalibrationSpec calibration(YamlTree c) {
@@ -250,16 +308,17 @@ public final class SweepSpecLoader {
         return out;
     }
 
-    private SpeedSettings speed(YamlTree s) {
-        if (s == null) return new SpeedSettings(128, 3);
-        if (!s.isMap()) throw error(s, "speed must be a mapping such as {seqlen: 128, repeats: 3}");
+    private BenchSpec speed(YamlTree s) {
+        BenchSpec d = BenchSpec.SWEEP_DEFAULT;
+        if (s == null) return d;
+        if (!s.isMap()) throw error(s, "speed must be a mapping such as {seqlen: 128, repeats: 3, gen: 16}");
         checkKeys(s, Set.of("seqlen", "repeats", "gen"));
         YamlTree seqlen = s.map().get("seqlen");
         YamlTree repeats = s.map().get("repeats");
         YamlTree gen = s.map().get("gen");
-        return new SpeedSettings(seqlen == null ? 128 : (int) integer(seqlen, "seqlen", 2),
-                repeats == null ? 3 : (int) integer(repeats, "repeats", 1),
-                gen == null ? SpeedSettings.DEFAULT_GEN : (int) integer(gen, "gen", 1));
+        return new BenchSpec(seqlen == null ? d.promptLen() : (int) integer(seqlen, "seqlen", 2),
+                gen == null ? d.gen() : (int) integer(gen, "gen", 1),
+                repeats == null ? d.repeat() : (int) integer(repeats, "repeats", 1), d.warmup(), d.format(), null);
     }
 
     private String dataset(YamlTree node) {
@@ -323,7 +382,7 @@ public final class SweepSpecLoader {
         try {
             return body.get();
         } catch (PrunelabException e) {
-            throw error(at, e.getMessage());
+            throw error(at, e.message(SPELLING));
         }
     }
 

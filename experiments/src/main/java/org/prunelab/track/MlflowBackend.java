@@ -44,22 +44,42 @@ final class MlflowBackend implements TrackingBackend {
         this.client = new MlflowClient(trackingUri.toString());
     }
 
+    /**
+     * The experiment's id, creating it if needed. Experiments are tagged as model-training experiments
+     * ({@value MlflowNames#EXPERIMENT_KIND_TAG} = {@value MlflowNames#EXPERIMENT_KIND_MODEL_TRAINING}) so the MLflow 3 UI
+     * opens them on the runs table; an existing experiment without the tag gets it.
+     */
     @Override
     public String experimentId(String name) {
         String cached = experimentIds.get(name);
         if (cached != null) {
             return cached;
         }
-        String id = call("look up experiment " + name, () -> client.getExperimentByName(name))
-                .map(Service.Experiment::getExperimentId)
-                .orElseGet(() -> createExperiment(name));
+        Optional<Service.Experiment> found = call("look up experiment " + name, () -> client.getExperimentByName(name));
+        String id;
+        if (found.isPresent()) {
+            id = found.get().getExperimentId();
+            boolean tagged = found.get().getTagsList().stream().anyMatch(t -> t.getKey().equals(MlflowNames.EXPERIMENT_KIND_TAG));
+            if (!tagged) {
+                call("tag experiment " + name, () -> {
+                    client.setExperimentTag(id, MlflowNames.EXPERIMENT_KIND_TAG, MlflowNames.EXPERIMENT_KIND_MODEL_TRAINING);
+                    return null;
+                });
+            }
+        } else {
+            id = createExperiment(name);
+        }
         experimentIds.put(name, id);
         return id;
     }
 
     private String createExperiment(String name) {
         try {
-            return call("create experiment " + name, () -> client.createExperiment(name));
+            Service.CreateExperiment request = Service.CreateExperiment.newBuilder().setName(name)
+                    .addTags(Service.ExperimentTag.newBuilder().setKey(MlflowNames.EXPERIMENT_KIND_TAG)
+                            .setValue(MlflowNames.EXPERIMENT_KIND_MODEL_TRAINING))
+                    .build();
+            return call("create experiment " + name, () -> client.createExperiment(request));
         } catch (PrunelabException alreadyExists) {
             // Another process created it between our look-up and create.
             return call("look up experiment " + name, () -> client.getExperimentByName(name))

@@ -1,52 +1,105 @@
 package org.prunelab.track;
 
+import java.util.Locale;
+
 /**
- * The names prunelab uses in MLflow, the one list every writer follows: snake_case, in the field's own
- * terms, so runs from the CLI, sweeps and notebooks line up in one table in the MLflow UI.
+ * The names prunelab uses in MLflow, the one list every writer follows: snake_case, in the field's own terms, so
+ * runs from the CLI, sweeps and notebooks line up in one table in the MLflow UI. The logging calls of
+ * {@link TrackedRun} take these enums (a method's own parameters, declared in the method registry, go through
+ * {@link TrackedRun#logMethodParams}), so a name cannot drift.
  */
 public final class MlflowNames {
     private MlflowNames() {}
 
     /** Run parameters: what was asked for. */
-    public static final class Param {
-        private Param() {}
+    public enum Param {
+        MODEL,
+        /** A registered method, or {@code dense} for a run without pruning. */
+        METHOD,
+        /** The requested sparsity, in the method's own terms (the method registry says what it is a share of). */
+        SPARSITY,
+        /** {@code dense}, {@code unstructured}, {@code 2:4}, {@code 4:8} (any N:M) or {@code structured}. */
+        PATTERN,
+        /** unstructured, structured, low-rank or dense. */
+        KIND,
+        CALIB_DATASET,
+        /** Calibration windows. */
+        NSAMPLES,
+        /** Tokens per calibration window. */
+        SEQLEN,
+        /** Calibration sampling seed. */
+        SEED,
+        /** The evaluation set (on a run with several: all, comma-separated; each has its nested run). */
+        EVAL_DATASET,
+        /** Tokens per evaluation window. */
+        EVAL_SEQLEN,
+        /** Evaluation windows (0 = all, in a spec; the number evaluated, on an evaluation's run). */
+        EVAL_WINDOWS,
+        /** {@code evaluation} (the evaluation split) or {@code all} (the whole text). */
+        EVAL_SPLIT,
+        /** ISO 639 code of an evaluation set's text. */
+        LANGUAGE,
+        /** Execution format of the block linears (dense, csr, nm, auto). */
+        FORMAT,
+        /** Which entry point ran it: cli, sweep or notebook. */
+        ENTRY_POINT,
+        /** The CLI subcommand (prune, eval, bench). */
+        COMMAND,
+        BENCH_PROMPT_LEN,
+        BENCH_GEN,
+        BENCH_REPEAT,
+        /** On a sweep's parent run. */
+        SWEEP,
+        PROFILE,
+        POINTS,
+        POINTS_TO_RUN,
+        POINTS_SKIPPED;
 
-        public static final String MODEL = "model";
-        public static final String METHOD = "method";
-        public static final String SPARSITY = "sparsity";
-        /** {@code unstructured}, {@code 2:4}, {@code 4:8} or {@code structured}. */
-        public static final String PATTERN = "pattern";
-        public static final String CALIB_DATASET = "calib_dataset";
-        public static final String NSAMPLES = "nsamples";
-        public static final String SEQLEN = "seqlen";
-        public static final String SEED = "seed";
-        public static final String EVAL_DATASET = "eval_dataset";
-        public static final String LANGUAGE = "language";
+        /** The MLflow key: the constant's name in lower case. */
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     /** Run metrics: what was measured (units in the name's comment). */
-    public static final class Metric {
-        private Metric() {}
-
-        public static final String PERPLEXITY = "perplexity";
-        public static final String PERPLEXITY_DENSE = "perplexity_dense";
+    public enum Metric {
+        PERPLEXITY,
+        /** Perplexity of the model before this run's pruning, on the same windows. */
+        PERPLEXITY_DENSE,
         /** perplexity / perplexity_dense. */
-        public static final String PPL_RATIO = "ppl_ratio";
-        /** Fraction of zero weights in the pruned linears, in [0, 1]. */
-        public static final String ACTUAL_SPARSITY = "actual_sparsity";
-        public static final String PARAMS_TOTAL = "params_total";
-        public static final String PARAMS_NONZERO = "params_nonzero";
+        PPL_RATIO,
+        /** Mean next-token cross-entropy, nats. */
+        MEAN_NLL,
+        /** Tokens evaluated. */
+        EVAL_TOKENS,
+        /** Share of the blocks' linear parameters removed (zeroed or deleted), in [0, 1]; the same for every method. */
+        ACTUAL_SPARSITY,
+        PARAMS_TOTAL,
+        PARAMS_NONZERO,
         /** Bytes. */
-        public static final String MODEL_BYTES = "model_bytes";
+        MODEL_BYTES,
         /** Seconds of wall time. */
-        public static final String PRUNE_SECONDS = "prune_seconds";
+        PRUNE_SECONDS,
         /** Bytes. */
-        public static final String PEAK_RSS_BYTES = "peak_rss_bytes";
-        public static final String MEMORY_OVERHEAD_RATIO = "memory_overhead_ratio";
-        public static final String PREFILL_TOKENS_PER_S = "prefill_tokens_per_s";
-        public static final String DECODE_TOKENS_PER_S = "decode_tokens_per_s";
-        public static final String SPEEDUP_PREFILL = "speedup_prefill";
-        public static final String SPEEDUP_DECODE = "speedup_decode";
+        PEAK_RSS_BYTES,
+        /** (peak RSS while pruning - RSS before) / fp32 model bytes. */
+        MEMORY_OVERHEAD_RATIO,
+        /** Tokens per second. */
+        PREFILL_TOKENS_PER_S,
+        /** Tokens per second. */
+        DECODE_TOKENS_PER_S,
+        SPEEDUP_PREFILL,
+        SPEEDUP_DECODE,
+        /** Share of the calibration windows' token 16-grams found in an evaluation set's text. */
+        CALIBRATION_OVERLAP,
+        /** On a sweep's parent run. */
+        POINTS_FAILED,
+        POINTS_RUN;
+
+        /** The MLflow key: the constant's name in lower case. */
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     /** MLflow's own tag that makes a run nested under another in the UI. */
@@ -55,13 +108,23 @@ public final class MlflowNames {
     public static final String RUN_NAME_TAG = "mlflow.runName";
     /** MLflow's own tag for the source commit. */
     public static final String GIT_COMMIT_TAG = "mlflow.source.git.commit";
+    /**
+     * MLflow 3's experiment tag that picks the UI's experiment page: {@value #EXPERIMENT_KIND_MODEL_TRAINING} opens on the
+     * runs table (model training) rather than the GenAI traces view.
+     */
+    public static final String EXPERIMENT_KIND_TAG = "mlflow.experimentKind";
+    public static final String EXPERIMENT_KIND_MODEL_TRAINING = "custom_model_development";
     /** The client-made idempotency key of a run; replay from the outbox finds runs by it. */
     public static final String RUN_KEY_TAG = "prunelab.run_key";
     public static final String VERSION_TAG = "prunelab.version";
-    /** SHA-256 of a sweep point's canonical spec ({@code org.prunelab.sweep.RunSpec#key}); resumed sweeps skip finished keys. */
+    /** SHA-256 of a run's canonical spec ({@code org.prunelab.run.RunSpec#key}); resumed sweeps skip finished keys. */
     public static final String SPEC_KEY_TAG = "prunelab.spec_key";
     /** On a sweep's parent run: the sweep's name; on its points: the same, to find them together. */
     public static final String SWEEP_TAG = "prunelab.sweep";
+    /** A failed run's error message. */
+    public static final String ERROR_TAG = "prunelab.error";
+    /** The warnings of a run, one per line. */
+    public static final String WARNINGS_TAG = "prunelab.warnings";
     /** "true" when the working tree had uncommitted changes. */
     public static final String GIT_DIRTY_TAG = "prunelab.git_dirty";
     public static final String CPU_MODEL_TAG = "host.cpu_model";

@@ -83,12 +83,37 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /** Logs one param; {@code value} is written with {@code toString()}. MLflow params are write-once. */
-    public TrackedRun logParam(String param, Object value) {
+    public TrackedRun logParam(MlflowNames.Param param, Object value) {
         return logParams(Map.of(param, value));
     }
 
     /** Logs params; each value is written with {@code toString()}. */
-    public TrackedRun logParams(Map<String, ?> params) {
+    public TrackedRun logParams(Map<MlflowNames.Param, ?> params) {
+        Map<String, Object> byKey = new LinkedHashMap<>();
+        params.forEach((k, v) -> byKey.put(k.key(), v));
+        return logRawParams(byKey);
+    }
+
+    /**
+     * Logs a pruning method's own parameters under their registry names ({@code owl}, {@code allocation},
+     * {@code rank_ratio}, ...). Names that are also {@link MlflowNames.Param}s ({@code sparsity}, {@code pattern}) must
+     * be logged through {@link #logParams}.
+     *
+     * @throws IllegalArgumentException for a name no registered method declares, or one that is a run-level param
+     */
+    public TrackedRun logMethodParams(Map<String, ?> params) {
+        for (String name : params.keySet()) {
+            if (!org.prunelab.prune.Methods.paramNames().contains(name)) {
+                throw new IllegalArgumentException(name + " is not a parameter of any registered method");
+            }
+            for (MlflowNames.Param p : MlflowNames.Param.values()) {
+                if (p.key().equals(name)) throw new IllegalArgumentException(name + " is a run-level param; log it as Param." + p);
+            }
+        }
+        return logRawParams(params);
+    }
+
+    private TrackedRun logRawParams(Map<String, ?> params) {
         checkOpen();
         Map<String, String> values = new LinkedHashMap<>();
         params.forEach((k, v) -> values.put(k, String.valueOf(Objects.requireNonNull(v, k))));
@@ -98,25 +123,28 @@ public final class TrackedRun implements AutoCloseable {
     }
 
     /** Logs a metric at step 0, timestamped now. */
-    public TrackedRun logMetric(String metric, double value) {
+    public TrackedRun logMetric(MlflowNames.Metric metric, double value) {
         return logMetric(metric, value, 0);
     }
 
     /** Logs a metric at {@code step} (e.g. a sequence index), timestamped now. */
-    public TrackedRun logMetric(String metric, double value, long step) {
-        return logPoints(List.of(new MetricPoint(metric, value, System.currentTimeMillis(), step)));
+    public TrackedRun logMetric(MlflowNames.Metric metric, double value, long step) {
+        return logPoints(List.of(new MetricPoint(metric.key(), value, System.currentTimeMillis(), step)));
     }
 
-    /** Logs several metrics at step 0 with one timestamp. */
-    public TrackedRun logMetrics(Map<String, ? extends Number> metrics) {
+    /** Logs several metrics at step 0 with one timestamp; non-finite values are left out (MLflow cannot plot them). */
+    public TrackedRun logMetrics(Map<MlflowNames.Metric, ? extends Number> metrics) {
         long now = System.currentTimeMillis();
         List<MetricPoint> points = new ArrayList<>();
-        metrics.forEach((k, v) -> points.add(new MetricPoint(k, v.doubleValue(), now, 0)));
+        metrics.forEach((k, v) -> {
+            if (Double.isFinite(v.doubleValue())) points.add(new MetricPoint(k.key(), v.doubleValue(), now, 0));
+        });
         return logPoints(points);
     }
 
     private TrackedRun logPoints(List<MetricPoint> points) {
         checkOpen();
+        if (points.isEmpty()) return this;
         tracker.submit(this, id -> tracker.backend().log(id, points, Map.of(), Map.of()),
                 () -> new OutboxRecord.LogMetrics(key, points));
         return this;

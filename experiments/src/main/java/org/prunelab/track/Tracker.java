@@ -126,6 +126,30 @@ public final class Tracker implements AutoCloseable {
         return env != null && !env.isBlank() ? Path.of(env) : projectRoot.resolve(".venv-mlflow/bin/python");
     }
 
+    /**
+     * The page of {@code run} in the MLflow UI, when the run reached the server: {@code <server>/#/experiments/<id>/runs/<run>}
+     * (the experiment id from the REST API; without it the UI still finds the run by its id).
+     */
+    public Optional<String> runUrl(TrackedRun run) {
+        if (trackingUri == null || run.runId().isEmpty() || !isOnline()) return Optional.empty();
+        String base = trackingUri.toString().replaceAll("/+$", "");
+        String runId = run.runId().get();
+        try {
+            java.net.http.HttpResponse<String> resp = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(URI.create(base + "/api/2.0/mlflow/runs/get?run_id=" + runId))
+                            .timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            String experiment = new com.fasterxml.jackson.databind.ObjectMapper().readTree(resp.body())
+                    .path("run").path("info").path("experiment_id").asText("");
+            if (!experiment.isEmpty()) return Optional.of(base + "/#/experiments/" + experiment + "/runs/" + runId);
+        } catch (java.io.IOException e) {
+            // fall through to the id-only link
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Optional.of(base + "/#/runs/" + runId);
+    }
+
     /** The server this tracker talks to, if any. */
     public Optional<URI> trackingUri() {
         return Optional.ofNullable(trackingUri);

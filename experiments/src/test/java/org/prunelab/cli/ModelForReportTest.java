@@ -13,10 +13,10 @@ class ModelForReportTest {
     @Test
     void pathsAreRecordedAbsoluteAndRegisteredNamesAsGiven(@TempDir Path tmp) throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("pruned"));
-        assertThat(PruneCommand.modelForReport(dir.toString())).isEqualTo(dir.toAbsolutePath().normalize().toString());
+        assertThat(org.prunelab.run.Pipeline.modelArgument(dir.toString())).isEqualTo(dir.toAbsolutePath().normalize().toString());
         // A relative path from the working directory becomes absolute too, so `bench --vs dense` works from anywhere.
         Path rel = Path.of("").toAbsolutePath().relativize(dir.toAbsolutePath());
-        assertThat(Path.of(PruneCommand.modelForReport(rel.toString())).isAbsolute()).isTrue();
-        assertThat(PruneCommand.modelForReport("smollm2-135m")).isEqualTo("smollm2-135m");
+        assertThat(Path.of(org.prunelab.run.Pipeline.modelArgument(rel.toString())).isAbsolute()).isTrue();
+        assertThat(org.prunelab.run.Pipeline.modelArgument("smollm2-135m")).isEqualTo("smollm2-135m");
     }
 }

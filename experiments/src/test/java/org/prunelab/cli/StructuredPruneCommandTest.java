@@ -25,9 +25,9 @@ class StructuredPruneCommandTest {
         assertUserError(run("prune", "--method", "shortgpt", "--out", out), "--layers");
         assertUserError(run("prune", "--method", "fasp", "--out", out), "--sparsity");
         assertUserError(run("prune", "--method", "fasp", "--sparsity", "1.0", "--out", out), "[0, 1)");
-        assertUserError(run("prune", "--method", "fasp", "--sparsity", "0.3", "--allocation", "random", "--out", out), "uniform or global");
-        assertUserError(run("prune", "--method", "flap", "--sparsity", "0.3", "--no-restore", "--out", out), "fasp only");
-        assertUserError(run("prune", "--method", "lowrank", "--rank-ratio", "1.5", "--out", out), "above min(in, out)");
+        assertUserError(run("prune", "--method", "fasp", "--sparsity", "0.3", "--allocation", "random", "--out", out), "--allocation random must be one of uniform, global");
+        assertUserError(run("prune", "--method", "flap", "--sparsity", "0.3", "--no-restore", "--out", out), "has no parameter --restore (fasp takes it)");
+        assertUserError(run("prune", "--method", "lowrank", "--rank-ratio", "1.5", "--out", out), "--rank-ratio 1.5 is outside (0, 1]");
         assertUserError(run("prune", "--method", "lowrank", "--out", out), "--rank-ratio");
         assertThat(tmp.resolve("out")).doesNotExist();
     }

@@ -1,6 +1,10 @@
 package org.prunelab.sweep;
 
 import org.prunelab.Progress;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.RunExecutor;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,7 +42,7 @@ final class ScriptedExecutor implements RunExecutor {
     }
 
     @Override
-    public PointResult run(RunSpec spec, Path workDir, Progress progress) {
+    public RunResult run(RunSpec spec, Path workDir, Progress progress) {
         if (ran.size() == dieAtCall) throw new Killed();
         ran.add(spec.key());
         try {
@@ -47,9 +51,10 @@ final class ScriptedExecutor implements RunExecutor {
             throw new UncheckedIOException(e);
         }
         List<EvalResult> evals = spec.evaluation().stream()
-                .map(e -> new EvalResult(e.dataset(), "eng", e.seqlen(), e.windows(), perplexity(spec), 20.0)).toList();
-        PointResult r = new PointResult(spec, spec.sparsity(), 1000, Math.round(1000 * (1 - spec.sparsity())), 4000, 1.5,
-                1 << 20, 0.25, 100, 1.0, 10, 1.0, "dense", evals);
+                .map(e -> new EvalResult(e.dataset(), "eng", e.seqlen(), e.windows(), e.split(), "scripted", 10L * e.seqlen(),
+                        perplexity(spec), 20.0, Math.log(perplexity(spec)), 0.1)).toList();
+        RunResult r = new RunResult(spec, spec.sparsity(), spec.sparsity(), 1000, Math.round(1000 * (1 - spec.sparsity())), 4000,
+                1.5, 1 << 20, 0.25, 100, 1.0, 10, 1.0, "dense", evals, List.of());
         if (ran.size() - 1 == hookAfterCall) hook.run();
         return r;
     }

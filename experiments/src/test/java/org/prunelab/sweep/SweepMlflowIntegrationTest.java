@@ -6,6 +6,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.Progress;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
+import org.prunelab.run.EvalResult;
 import org.prunelab.cache.Artifacts;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.track.MlflowNames;
@@ -83,7 +87,7 @@ class SweepMlflowIntegrationTest {
                 """, "it.yaml", null, SweepSpecLoader.Checks.NONE);
         SweepOutcome outcome;
         try (Tracker tracker = connect();
-             ModelRunExecutor executor = new ModelRunExecutor(home, new BenchSpeedProbe(spec.speed()))) {
+             Pipeline executor = new Pipeline(home)) {
             outcome = new SweepRunner(tracker, executor, tmp.resolve("state")).run(spec, Progress.NONE);
             assertThat(tracker.isOnline()).isTrue();
         }
@@ -100,7 +104,7 @@ class SweepMlflowIntegrationTest {
         assertThat(rest.artifacts(parent.id(), "")).containsKey("sweep_spec.yaml");
         assertThat(parent.status()).isEqualTo("FINISHED");
 
-        for (PointResult r : outcome.results()) {
+        for (RunResult r : outcome.results()) {
             MlflowRest.Run point = only(runs, x -> r.spec().key().equals(x.tags().get(MlflowNames.SPEC_KEY_TAG)));
             assertThat(point.status()).isEqualTo("FINISHED");
             assertThat(point.tags()).containsEntry(MlflowNames.PARENT_RUN_ID_TAG, parent.id());
@@ -118,7 +122,8 @@ class SweepMlflowIntegrationTest {
             for (EvalResult e : r.evals()) {
                 MlflowRest.Run eval = only(runs, x -> point.id().equals(x.tags().get(MlflowNames.PARENT_RUN_ID_TAG))
                         && e.dataset().equals(x.params().get("eval_dataset")));
-                assertThat(eval.params()).containsEntry("language", e.language()).containsEntry("seqlen", "64");
+                assertThat(eval.params()).containsEntry("language", e.language()).containsEntry("eval_seqlen", "64")
+                        .containsEntry("eval_windows", "2");
                 assertThat(rest.metricHistory(eval.id(), "perplexity")).containsExactly(e.perplexity());
                 assertThat(rest.metricHistory(eval.id(), "perplexity_dense")).containsExactly(e.perplexityDense());
                 assertThat(e.perplexity()).isGreaterThan(e.perplexityDense());   // half the weights gone costs something

@@ -3,6 +3,9 @@ package org.prunelab.sweep;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.Progress;
+import org.prunelab.run.RunExecutor;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
 import org.prunelab.track.Tracker;
 
 import java.nio.file.Path;
@@ -50,7 +53,7 @@ class SweepResumeOfflineTest {
         assertThat(outcome.skipped()).isEqualTo(1);
         assertThat(outcome.ran()).isEqualTo(2);
         assertThat(outcome.failures()).isEmpty();
-        assertThat(outcome.results()).extracting(PointResult::spec).containsExactlyElementsOf(spec.points());
+        assertThat(outcome.results()).extracting(RunResult::spec).containsExactlyElementsOf(spec.points());
         assertThat(outcome.results().getFirst().evals().getFirst().perplexity())
                 .isEqualTo(ScriptedExecutor.perplexity(spec.points().getFirst()));
 
@@ -69,7 +72,7 @@ class SweepResumeOfflineTest {
         SweepSpec spec = threePoints("offline-failure");
         RunExecutor failing = new RunExecutor() {
             final ScriptedExecutor inner = new ScriptedExecutor(-1, -1, null);
-            @Override public PointResult run(RunSpec s, Path dir, Progress p) {
+            @Override public RunResult run(RunSpec s, Path dir, Progress p) {
                 if (s.pattern().equals("2:4")) throw new org.prunelab.PrunelabException.InvalidArgument("2:4 does not fit");
                 return inner.run(s, dir, p);
             }

@@ -2,10 +2,15 @@ package org.prunelab.sweep;
 
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
+import org.prunelab.run.BenchSpec;
+import org.prunelab.run.CalibrationSpec;
+import org.prunelab.run.EvalSpec;
+import org.prunelab.run.RunSpec;
 import org.prunelab.track.MlflowTrackingIntegrationTest;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,7 +65,11 @@ class SweepSpecLoaderTest {
         RunSpec magnitude = spec.points().stream().filter(p -> p.method().equals("magnitude")).findFirst().orElseThrow();
         assertThat(magnitude.calibration()).as("magnitude reads no calibration data").isNull();
         assertThat(spec.points().stream().filter(p -> p.pattern().equals("2:4")).map(RunSpec::sparsity)).containsOnly(0.5);
-        assertThat(spec.speed()).isEqualTo(new SpeedSettings(128, 3));
+        assertThat(spec.speed()).isEqualTo(new BenchSpec(128, 16, 3, 1, "auto", null));
+        assertThat(spec.points()).allMatch(p -> spec.speed().equals(p.bench()));
+        RunSpec lowrank = spec.points().stream().filter(p -> p.method().equals("lowrank")).findFirst().orElseThrow();
+        assertThat(lowrank.params()).containsEntry("activation_weighted", true);
+        assertThat(lowrank.name()).isEqualTo("lowrank-aw-structured-0.20");
 
         SweepSpec full = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "full", KNOWN_DATASETS);
@@ -72,23 +81,63 @@ class SweepSpecLoaderTest {
     @Test
     void keysAreStableHexDigestsOfSortedCanonicalJsonAndChangeWithAnyField() {
         EvalSpec e = new EvalSpec("brown", 64, 2);
-        RunSpec a = new RunSpec("smollm2-135m", "wanda", 0.5, "unstructured", new CalibrationSpec("brown", 2, 64), List.of(e), 0);
-        assertThat(a.key()).matches("[0-9a-f]{64}").isEqualTo(new RunSpec("smollm2-135m", "wanda", 0.5, "unstructured",
+        CalibrationSpec c = new CalibrationSpec("brown", 2, 64);
+        RunSpec a = wanda("smollm2-135m", Map.of("sparsity", 0.5), c, List.of(e), 0);
+        assertThat(a.key()).matches("[0-9a-f]{64}").isEqualTo(wanda("smollm2-135m", Map.of("sparsity", 0.5),
                 new CalibrationSpec("brown", 2, 64), List.of(new EvalSpec("brown", 64, 2)), 0).key());
         String json = a.canonicalJson();
         assertThat(json).startsWith("{\"calibration\":{\"calib_dataset\":\"brown\",\"nsamples\":2,\"seqlen\":64},\"evaluation\":")
-                .contains("\"method\":\"wanda\"").doesNotContain(" ").doesNotContain("\n");
+                .contains("\"method\":\"wanda\"").contains("\"params\":{\"owl\":false,\"pattern\":\"unstructured\",\"sparsity\":0.5}")
+                .doesNotContain(" ").doesNotContain("\n");
         List<RunSpec> variants = List.of(a,
-                new RunSpec("other", "wanda", 0.5, "unstructured", a.calibration(), a.evaluation(), 0),
-                new RunSpec(a.model(), "sparsegpt", 0.5, "unstructured", a.calibration(), a.evaluation(), 0),
-                new RunSpec(a.model(), "wanda", 0.6, "unstructured", a.calibration(), a.evaluation(), 0),
-                new RunSpec(a.model(), "wanda", 0.5, "2:4", a.calibration(), a.evaluation(), 0),
-                new RunSpec(a.model(), "wanda", 0.5, "unstructured", new CalibrationSpec("brown", 4, 64), a.evaluation(), 0),
-                new RunSpec(a.model(), "wanda", 0.5, "unstructured", a.calibration(), List.of(new EvalSpec("brown", 64, 3)), 0),
-                new RunSpec(a.model(), "wanda", 0.5, "unstructured", a.calibration(), a.evaluation(), 1));
+                wanda("other", Map.of("sparsity", 0.5), c, a.evaluation(), 0),
+                RunSpec.pruning(a.model(), "sparsegpt", Map.of("sparsity", 0.5), c, a.evaluation(), "dense", null, 0),
+                wanda(a.model(), Map.of("sparsity", 0.6), c, a.evaluation(), 0),
+                wanda(a.model(), Map.of("pattern", "2:4"), c, a.evaluation(), 0),
+                wanda(a.model(), Map.of("sparsity", 0.5, "owl", true), c, a.evaluation(), 0),
+                wanda(a.model(), Map.of("sparsity", 0.5), new CalibrationSpec("brown", 4, 64), a.evaluation(), 0),
+                wanda(a.model(), Map.of("sparsity", 0.5), c, List.of(new EvalSpec("brown", 64, 3)), 0),
+                wanda(a.model(), Map.of("sparsity", 0.5), c, List.of(new EvalSpec("brown", 64, 2, true)), 0),
+                wanda(a.model(), Map.of("sparsity", 0.5), c, a.evaluation(), 1));
+        // Bench settings measure, they do not define the run: not part of the key.
+        assertThat(RunSpec.pruning(a.model(), "wanda", Map.of("sparsity", 0.5), c, a.evaluation(), "dense",
+                BenchSpec.SWEEP_DEFAULT, 0).key()).isEqualTo(a.key());
         Set<String> keys = new HashSet<>();
         variants.forEach(v -> keys.add(v.key()));
         assertThat(keys).hasSize(variants.size());
+    }
+
+    private static RunSpec wanda(String model, Map<String, ?> params, CalibrationSpec c, List<EvalSpec> e, long seed) {
+        return RunSpec.pruning(model, "wanda", params, c, e, "dense", null, seed);
+    }
+
+    @Test
+    void methodParametersAreAxesCheckedByTheRegistry() {
+        SweepSpec spec = parse(BASE + """
+                  - method: [wanda, sparsegpt]
+                    sparsity: 0.5
+                    owl: [false, true]
+                  - method: fasp
+                    pattern: structured
+                    sparsity: 0.25
+                    allocation: [uniform, global]
+                    restore: false
+                  - method: shortgpt
+                    layers: 1
+                  - method: lowrank
+                    rank_ratio: 0.4
+                """);
+        assertThat(spec.points()).extracting(RunSpec::name).containsExactly("wanda-unstructured-0.50",
+                "wanda-unstructured-0.50-owl", "sparsegpt-unstructured-0.50", "sparsegpt-unstructured-0.50-owl",
+                "fasp-structured-0.25-norestore", "fasp-structured-0.25-norestore-global", "shortgpt-layers1", "lowrank-rank0.40");
+        RunSpec lowrank = spec.points().getLast();
+        assertThat(lowrank.calibration()).as("plain low-rank reads no calibration").isNull();
+        assertThat(lowrank.params()).containsEntry("rank_ratio", 0.4).containsEntry("activation_weighted", false);
+        assertError(BASE + "  - method: [magnitude, wanda]\n    sparsity: 0.5\n    owl: true\n", "line 8",
+                "method magnitude has no parameter 'owl'");
+        assertError(BASE + "  - method: fasp\n    sparsity: 0.3\n    allocation: random\n", "line 8", "allocation random must be one of uniform, global");
+        assertError(BASE + "  - method: shortgpt\n    layers: 2\n    sparsity: 0.2\n", "line 6", "exactly one of layers");
+        assertError(BASE + "  - method: wanda\n    pattern: \"2:4\"\n    owl: true\n", "line 8", "owl", "2:4");
     }
 
     @Test
@@ -134,11 +183,11 @@ class SweepSpecLoaderTest {
         assertError(BASE + "  - method: wanda\n    sparsity: [0.5,\n      1.2]\n", "spec.yaml line 8", "sparsity 1.2 is outside [0, 1)");
         assertError(BASE + "  - method: wanda\n    sparsity: -0.1\n", "line 7", "outside [0, 1)");
         assertError(BASE + "  - method: wanda\n    sparsity: half\n", "line 7", "must be a number");
-        assertError(BASE + "  - method: wanda\n    pattern: \"2:4\"\n    sparsity: 0.7\n", "line 8", "drop 'sparsity'");
+        assertError(BASE + "  - method: wanda\n    pattern: \"2:4\"\n    sparsity: 0.7\n", "line 8", "drop sparsity");
         assertError(BASE + "  - method: wanda\n    pattern: \"4:4\"\n", "line 7", "0 < N < M");
         assertError(BASE + "  - method: wanda\n    pattern: structured\n    sparsity: 0.3\n", "line 7", "structured");
         assertError(BASE + "  - method: dense\n    sparsity: 0.5\n", "line 7", "dense prunes nothing");
-        assertError(BASE + "  - method: wanda\n", "line 6", "needs 'sparsity'");
+        assertError(BASE + "  - method: wanda\n", "line 6", "needs sparsity");
         assertError(BASE + "  - method: wanda\n    sparsty: 0.5\n", "line 7", "unknown key 'sparsty'");
         assertError(BASE.replace("nsamples: 2", "nsamples: 0") + "  - method: wanda\n    sparsity: 0.5\n", "line 3", "nsamples must be at least 1");
         assertError(BASE.replace("model: smollm2-135m", "model: llama-9000") + "  - method: dense\n", "line 2", "unknown model");

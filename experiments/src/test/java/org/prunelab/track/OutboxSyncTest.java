@@ -126,7 +126,7 @@ class OutboxSyncTest {
         Path outboxDir = tmp.resolve("outbox");
         FakeBackend server = new FakeBackend();
         try (Tracker writer = Tracker.offline(outboxDir, Map.of(), "test")) {
-            writer.startRun("tradeoff", "live").logMetric("perplexity", 1.0);
+            writer.startRun("tradeoff", "live").logMetric(MlflowNames.Metric.PERPLEXITY, 1.0);
             SyncReport report = new OutboxSync(outboxDir, server).run(null);
             assertThat(report.filesBusy()).isEqualTo(1);
             assertThat(report.recordsSent()).isZero();

@@ -122,9 +122,14 @@ public final class PrunelabKernel extends BaseKernel {
         installExtensions(resolved);
     }
 
+    /**
+     * Evaluates a cell; its value is what the cell shows. A cell ending in {@code System.out.printf(...)} would show the
+     * stream printf returns ({@code java.io.PrintStream@5e41...}): streams and writers show nothing, as in a terminal.
+     */
     @Override
     public Object evalRaw(String source) {
-        return evaluator.eval(magicParser.resolveMagics(source));
+        Object value = evaluator.eval(magicParser.resolveMagics(source));
+        return value instanceof java.io.PrintStream || value instanceof java.io.PrintWriter ? null : value;
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.prunelab.notebook;
 
+import org.prunelab.run.CalibrationSpec;
+
 /**
  * Which calibration windows a pruning method sees: {@code nsamples} windows of {@code seqlen} tokens drawn
  * with {@code seed} from the calibration split of {@code dataset} (as {@code prunelab prune --calib
@@ -17,5 +19,10 @@ public record Calibration(String dataset, int nsamples, int seqlen, long seed) {
     /** e.g. {@code brown 16x128 seed 0}. */
     public String label() {
         return dataset + " " + nsamples + "x" + seqlen + " seed " + seed;
+    }
+
+    /** The run's calibration set (the seed travels separately, as in a run spec). */
+    CalibrationSpec spec() {
+        return new CalibrationSpec(dataset, nsamples, seqlen);
     }
 }

@@ -1,41 +1,39 @@
 package org.prunelab.notebook;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.prunelab.PrunelabException;
 import org.prunelab.bench.ForwardTiming;
 import org.prunelab.cache.PrunelabHome;
-import org.prunelab.data.Corpus;
-import org.prunelab.data.Datasets;
-import org.prunelab.data.Window;
-import org.prunelab.eval.Evaluation;
-import org.prunelab.eval.PerplexityResult;
-import org.prunelab.model.LoadedModel;
 import org.prunelab.model.ModelLoader;
-import org.prunelab.prune.CalibrationData;
-import org.prunelab.prune.LayerwisePruner;
-import org.prunelab.prune.LayerwiseResult;
-import org.prunelab.prune.PruningMethod;
-import org.prunelab.prune.PruningMethods;
-import org.prunelab.prune.SparsityPattern;
+import org.prunelab.model.PrunedModelWriter;
+import org.prunelab.prune.Method;
+import org.prunelab.prune.MethodParam;
+import org.prunelab.prune.Methods;
+import org.prunelab.run.EvalResult;
+import org.prunelab.run.EvalSpec;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunResult;
+import org.prunelab.run.RunSpec;
 import org.prunelab.tensor.Gemm;
 import org.prunelab.tensor.Parallel;
-import org.prunelab.track.MlflowNames;
+import org.prunelab.track.RunTracking;
 import org.prunelab.track.TrackedRun;
 import org.prunelab.track.Tracker;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.LongColumn;
 import tech.tablesaw.api.Row;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
+import tech.tablesaw.columns.numbers.NumberColumnFormatter;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The notebook facade: one static call per step of the work, named as a researcher says it, each returning
@@ -45,15 +43,26 @@ import java.util.List;
  * var dense  = load("smollm2-135m");
  * var calib  = calibration("brown", 16, 128, 0);
  * var pruned = prune(dense, "wanda", 0.5, calib);
+ * var small  = prune(dense, "fasp", Map.of("sparsity", 0.25), calib);
  * perplexity(pruned, List.of("udhr:eng", "udhr:swh"), 128, 4)
  * }</pre>
- * Every call is the same code path as the CLI ({@link ModelLoader}, {@link LayerwisePruner},
- * {@link Evaluation}, {@link ForwardTiming}), so numbers agree with {@code prunelab eval} / {@code prune}
- * on the same settings. Long calls draw a progress bar in the cell and stop when the cell is interrupted.
- * User errors throw {@link PrunelabException} subclasses, as the CLI does.
+ * Every method of the registry ({@link #methods()}) is reachable, with the same parameters as {@code prunelab prune}
+ * and the sweep spec, and every call goes through the same {@link Pipeline} as the CLI, so numbers agree with
+ * {@code prunelab eval} / {@code prune} on the same settings and {@link #report} is the same {@code prune_report.json}.
+ * Long calls draw a progress bar in the cell and stop when the cell is interrupted. User errors throw
+ * {@link PrunelabException}s whose messages name the arguments of these calls ({@code nsamples}, {@code windows}).
  */
 public final class Prunelab {
+    private static final PrunelabHome HOME = PrunelabHome.fromEnvironment();
+    private static final Pipeline PIPELINE = new Pipeline(HOME);
+
     private Prunelab() {}
+
+    /** Progress bars in the cell; warnings printed in the cell's output. */
+    private static final Pipeline.Ui UI = new Pipeline.Ui() {
+        @Override public org.prunelab.Progress stage(String label) { return new NotebookProgress(label); }
+        @Override public void warn(String message) { System.out.println("warning: " + message); }
+    };
 
     // ---------------------------------------------------------------------------------------- models
 
@@ -64,7 +73,26 @@ public final class Prunelab {
      * @throws PrunelabException.InvalidArgument for an unknown name; ModelFormat for an unreadable file
      */
     public static Model load(String model) {
-        return new Model(ModelLoader.load(model, PrunelabHome.fromEnvironment()), null, null, 0);
+        return new Model(ModelLoader.load(Pipeline.modelArgument(model), HOME), null, null);
+    }
+
+    /** The method registry as a table: name, kind, parameters (range = default), what sparsity is a share of, paper. */
+    public static Table methods() {
+        StringColumn name = StringColumn.create("method");
+        StringColumn kind = StringColumn.create("kind");
+        StringColumn params = StringColumn.create("parameters");
+        StringColumn of = StringColumn.create("sparsity is a share of");
+        StringColumn paper = StringColumn.create("paper");
+        for (Method m : Methods.all()) {
+            name.append(m.name());
+            kind.append(m.kind().label());
+            List<String> ps = new ArrayList<>();
+            for (MethodParam p : m.params()) ps.add(p.name() + " " + p.range() + (p.defaultValue() != null ? " = " + p.defaultValue() : ""));
+            params.append(String.join(", ", ps));
+            of.append(m.sparsityOf());
+            paper.append(m.paper());
+        }
+        return Table.create("pruning methods", name, kind, params, of, paper);
     }
 
     /** Calibration windows to prune with; see {@link Calibration}. */
@@ -82,17 +110,15 @@ public final class Prunelab {
     }
 
     /**
-     * Unstructured pruning of every block's seven linears to {@code sparsity}, block by block on the
-     * calibration windows (Wanda: Sun et al. 2024; SparseGPT: Frantar &amp; Alistarh 2023; magnitude ignores
-     * the calibration). The given model is left as it is: the pruned one is a fresh copy read from the same
-     * file (seconds), so dense and pruned can be compared side by side.
+     * Prunes a copy of {@code model} with any registered method at {@code sparsity} (what that is a share of depends on
+     * the method: see {@link #methods()}): magnitude, Wanda, SparseGPT remove single weights; FASP, FLAP, ShortGPT remove
+     * channels, heads or blocks; low-rank factorises. The given model is left as it is, so dense and pruned can be
+     * compared side by side.
      *
-     * @param method   magnitude, wanda or sparsegpt
-     * @param sparsity fraction of each linear's weights to remove, in [0, 1)
      * @throws PrunelabException.InvalidArgument for an unknown method, a sparsity outside [0, 1), a bad calibration
      */
     public static Model prune(Model model, String method, double sparsity, Calibration calibration) {
-        return prune(model, method, SparsityPattern.unstructured(sparsity), calibration);
+        return prune(model, method, Map.of("sparsity", sparsity), calibration);
     }
 
     /**
@@ -100,35 +126,42 @@ public final class Prunelab {
      * are kept; otherwise as {@link #prune(Model, String, double, Calibration)}.
      */
     public static Model prune(Model model, String method, String pattern, Calibration calibration) {
-        SparsityPattern p = pattern.equalsIgnoreCase("unstructured")
-                ? invalid("pattern \"unstructured\" needs a sparsity: call prune(model, method, 0.5, calibration)")
-                : SparsityPattern.parse(pattern);
-        return prune(model, method, p, calibration);
+        if (pattern.strip().equalsIgnoreCase("unstructured")) {
+            throw new PrunelabException.InvalidArgument("pattern \"unstructured\" needs a sparsity: call prune(model, method, 0.5, calibration)");
+        }
+        return prune(model, method, Map.of("pattern", pattern), calibration);
     }
 
-    private static Model prune(Model model, String method, SparsityPattern pattern, Calibration calibration) {
-        PruningMethod<?> m = PruningMethods.byName(method);
-        LayerwisePruner pruner = new LayerwisePruner(m, pattern);
-        PrunelabHome home = PrunelabHome.fromEnvironment();
-        Corpus calib = m.needsCalibration() ? Datasets.resolve(calibration.dataset(), home) : null;
-        LoadedModel copy = ModelLoader.load(model.loaded().path().toString(), home);
-        boolean ok = false;
-        try {
-            List<int[]> windows = List.of();
-            if (m.needsCalibration()) {
-                copy.checkSeqlen(calibration.seqlen());
-                windows = CalibrationData.sample(calib, copy.tokenizer()::encode, calibration.nsamples(),
-                        calibration.seqlen(), calibration.seed()).stream().map(Window::tokens).toList();
-            }
-            long start = System.nanoTime();
-            LayerwiseResult result = pruner.prune(copy.model(), windows, new NotebookProgress("prune " + m.name()));
-            double seconds = (System.nanoTime() - start) / 1e9;
-            ok = true;
-            return new Model(new LoadedModel(model.name(), copy.path(), copy.model(), copy.tokenizer(), copy.fileBytes(),
-                    copy.loadSeconds()), result, m.needsCalibration() ? calibration : null, seconds);
-        } finally {
-            if (!ok) copy.close();
-        }
+    /**
+     * Prunes a copy of {@code model} with a registered method and its parameters by registry name, e.g.
+     * {@code Map.of("sparsity", 0.5, "owl", true)}, {@code Map.of("sparsity", 0.25, "allocation", "global")},
+     * {@code Map.of("layers", 8)}, {@code Map.of("rank_ratio", 0.3, "activation_weighted", true)}.
+     *
+     * @throws PrunelabException.InvalidArgument for an unknown method or parameter, or a value out of range (named)
+     */
+    public static Model prune(Model model, String method, Map<String, ?> params, Calibration calibration) {
+        RunSpec spec = RunSpec.pruning(model.name(), method, params, calibration.spec(), List.of(), "dense", null, calibration.seed());
+        Pipeline.Outcome o = PIPELINE.execute(PIPELINE.plan(spec), model.loaded(), UI, false);
+        return new Model(o.model(), spec, o);
+    }
+
+    /**
+     * Saves a pruned model as {@code prunelab prune --out} does: safetensors, config.json, tokenizer.json,
+     * {@code prune_report.json}, the calibration token ids; transformers and {@code prunelab --model DIR} reload it.
+     *
+     * @throws PrunelabException.InvalidArgument if {@code dir} exists or the model is not pruned
+     */
+    public static Path save(Model model, String dir) {
+        if (!model.isPruned()) throw new PrunelabException.InvalidArgument("save writes a pruned model; prune(...) one first");
+        Path out = Path.of(dir);
+        PrunedModelWriter.write(out, model.loaded().model(), model.loaded().tokenizer(), model.outcome().files());
+        return out.toAbsolutePath();
+    }
+
+    /** The pruned model's {@code prune_report.json} (the CLI's schema), as text. */
+    public static String report(Model model) {
+        if (!model.isPruned()) throw new PrunelabException.InvalidArgument("a dense model has no prune report; prune(...) one first");
+        return model.outcome().report().toJson();
     }
 
     // ------------------------------------------------------------------------------------ perplexity
@@ -137,7 +170,7 @@ public final class Prunelab {
      * Perplexity on the evaluation split of one dataset, as {@code prunelab eval --dataset --seqlen --windows}.
      *
      * @param windows evaluate the first {@code windows} windows of {@code seqlen} tokens (0 = all)
-     * @return one row: model, state, dataset, language, seqlen, windows, tokens, perplexity, seconds
+     * @return one row: model, state, dataset, language, split, seqlen, windows, tokens, perplexity, seconds
      */
     public static Table perplexity(Model model, String dataset, int seqlen, int windows) {
         return perplexity(model, List.of(dataset), seqlen, windows);
@@ -145,29 +178,35 @@ public final class Prunelab {
 
     /** {@link #perplexity(Model, String, int, int)} for several datasets, one row each (e.g. per language). */
     public static Table perplexity(Model model, List<String> datasets, int seqlen, int windows) {
-        Table t = perplexityTable("perplexity, " + model.label());
-        PrunelabHome home = PrunelabHome.fromEnvironment();
+        Table t = perplexityTable();
         for (String dataset : datasets) {
-            Corpus corpus = Datasets.resolve(dataset, home);
-            PerplexityResult r = Evaluation.perplexity(model.loaded(), corpus, seqlen, windows,
-                    new NotebookProgress("eval " + dataset));
+            EvalResult r = PIPELINE.evaluate(model.loaded(), new EvalSpec(dataset, seqlen, windows), Double.NaN, UI);
             Row row = t.appendRow();
             row.setString("model", model.name());
             row.setString("state", model.label());
             row.setString("dataset", dataset);
-            row.setString("language", corpus.language());
+            row.setString("language", r.language());
+            row.setString("split", r.split());
             row.setInt("seqlen", seqlen);
             row.setInt("windows", r.windows());
+            row.setLong("tokens", r.tokens());
             row.setDouble("perplexity", r.perplexity());
             row.setDouble("seconds", r.seconds());
         }
         return t;
     }
 
-    private static Table perplexityTable(String name) {
-        return Table.create(name, StringColumn.create("model"), StringColumn.create("state"),
-                StringColumn.create("dataset"), StringColumn.create("language"), IntColumn.create("seqlen"),
-                IntColumn.create("windows"), DoubleColumn.create("perplexity"), DoubleColumn.create("seconds"));
+    private static Table perplexityTable() {
+        return Table.create("perplexity", StringColumn.create("model"), StringColumn.create("state"),
+                StringColumn.create("dataset"), StringColumn.create("language"), StringColumn.create("split"),
+                IntColumn.create("seqlen"), IntColumn.create("windows"), LongColumn.create("tokens"),
+                digits(DoubleColumn.create("perplexity"), 4), digits(DoubleColumn.create("seconds"), 2));
+    }
+
+    /** Shows the column with {@code n} decimals (tables otherwise print full double precision). */
+    static DoubleColumn digits(DoubleColumn c, int n) {
+        c.setPrintFormatter(NumberColumnFormatter.fixedWithGrouping(n));
+        return c;
     }
 
     // ----------------------------------------------------------------------------------------- bench
@@ -178,15 +217,13 @@ public final class Prunelab {
      * shared machine they vary; compare models measured in the same session.
      */
     public static Table bench(Model model, int seqlen, int repeat) {
-        if (repeat < 1) invalid("repeat must be at least 1, got " + repeat);
-        model.loaded().checkSeqlen(seqlen);
-        NotebookProgress progress = new NotebookProgress("bench " + model.label());
-        progress.update(0, 1, "prefill passes");
-        ForwardTiming.Result r = ForwardTiming.prefill(model.loaded().model(), seqlen, repeat);
-        progress.update(1, 1, "prefill passes");
-        Table t = Table.create("prefill speed, " + model.label(), StringColumn.create("state"), IntColumn.create("seqlen"),
-                IntColumn.create("threads"), StringColumn.create("gemm"), DoubleColumn.create("prefill_tokens_per_s"),
-                DoubleColumn.create("prefill_tokens_per_s_best"));
+        if (repeat < 1) throw new PrunelabException.InvalidArgument("repeat must be at least 1, got " + repeat);
+        model.loaded().checkSeqlen(seqlen, "bench.seqlen");
+        ForwardTiming.Result r = ForwardTiming.prefill(model.loaded().model(), seqlen, repeat,
+                new NotebookProgress("bench " + model.label()));
+        Table t = Table.create("prefill speed", StringColumn.create("state"), IntColumn.create("seqlen"),
+                IntColumn.create("threads"), StringColumn.create("gemm"), digits(DoubleColumn.create("prefill_tokens_per_s"), 1),
+                digits(DoubleColumn.create("prefill_tokens_per_s_best"), 1));
         Row row = t.appendRow();
         row.setString("state", model.label());
         row.setInt("seqlen", seqlen);
@@ -211,9 +248,9 @@ public final class Prunelab {
                                  String evalDataset, int seqlen, int windows) {
         double denseppl = perplexity(dense, evalDataset, seqlen, windows).doubleColumn("perplexity").get(0);
         Table t = Table.create("trade-off on " + evalDataset + ", calibration " + calibration.label(),
-                StringColumn.create("method"), DoubleColumn.create("sparsity"), DoubleColumn.create("actual_sparsity"),
-                DoubleColumn.create("perplexity"), DoubleColumn.create("perplexity_dense"), DoubleColumn.create("ppl_ratio"),
-                DoubleColumn.create("prune_seconds"));
+                StringColumn.create("method"), DoubleColumn.create("sparsity"), digits(DoubleColumn.create("actual_sparsity"), 4),
+                digits(DoubleColumn.create("perplexity"), 4), digits(DoubleColumn.create("perplexity_dense"), 4),
+                digits(DoubleColumn.create("ppl_ratio"), 4), digits(DoubleColumn.create("prune_seconds"), 2));
         for (String method : methods) {
             for (double sparsity : sparsities) {
                 Model pruned = prune(dense, method, sparsity, calibration);
@@ -238,7 +275,7 @@ public final class Prunelab {
      */
     public static Table collapse(Table tradeoff, double factor) {
         Table t = Table.create("collapse (perplexity > " + factor + " x dense)", StringColumn.create("method"),
-                DoubleColumn.create("collapse_sparsity"), DoubleColumn.create("ppl_ratio_there"),
+                DoubleColumn.create("collapse_sparsity"), digits(DoubleColumn.create("ppl_ratio_there"), 4),
                 DoubleColumn.create("last_sparsity_within"));
         for (String method : Charts.distinct(tradeoff, "method")) {
             Table rows = tradeoff.where(tradeoff.stringColumn("method").isEqualTo(method)).sortOn("sparsity");
@@ -273,70 +310,55 @@ public final class Prunelab {
     // -------------------------------------------------------------------------------------- tracking
 
     /**
-     * Records a model and its measurements as an MLflow run (names as in {@code org.prunelab.track.MlflowNames}): params
-     * model, method, sparsity, pattern, calibration; for each row of {@code perplexities}, a nested run with
-     * eval_dataset, language, seqlen and metric perplexity (for a single row, in the run itself). Uses the
-     * project's tracking server ({@code MLFLOW_TRACKING_URI} or the local one the launcher starts); if none
-     * answers, the record waits in the outbox and the link says so.
+     * Records a model and its measurements as an MLflow run, the way the CLI and sweeps record theirs
+     * ({@link RunTracking}): the run that made the model (method, its parameters, calibration) as params, the rows of
+     * {@code perplexities} as evaluation results (the first as the headline metrics; with several, one nested run
+     * each), and as artifacts the model's {@code prune_report.json}, {@code run_spec.yaml} and the table as CSV. Uses
+     * {@code MLFLOW_TRACKING_URI} or the project's local server; if none answers, the record waits in the outbox and
+     * the link says so.
      *
      * @param experiment MLflow experiment (created if missing)
      */
     public static RunLink track(String experiment, Model model, Table perplexities) {
         Path root = Path.of(System.getProperty("prunelab.root", "."));
-        String runName = model.name() + " " + model.label();
-        try (Tracker tracker = Tracker.open(root); TrackedRun run = tracker.startRun(experiment, runName)) {
-            run.logParam(MlflowNames.Param.MODEL, model.name());
-            LayerwiseResult p = model.pruning();
-            run.logParam(MlflowNames.Param.METHOD, p == null ? "dense" : p.method());
-            run.logParam(MlflowNames.Param.SPARSITY, p == null ? 0.0 : p.pattern().sparsity());
-            run.logParam(MlflowNames.Param.PATTERN, p == null ? "unstructured" : p.pattern().label());
-            Calibration c = model.calibration();
-            if (c != null) {
-                run.logParam(MlflowNames.Param.CALIB_DATASET, c.dataset()).logParam(MlflowNames.Param.NSAMPLES, c.nsamples())
-                        .logParam(MlflowNames.Param.SEQLEN, c.seqlen()).logParam(MlflowNames.Param.SEED, c.seed());
-            }
-            if (p != null) {
-                run.logMetric(MlflowNames.Metric.ACTUAL_SPARSITY, p.actualSparsity())
-                        .logMetric(MlflowNames.Metric.PRUNE_SECONDS, model.pruneSeconds());
-            }
-            for (Row r : perplexities) {
-                if (perplexities.rowCount() == 1) {
-                    logEval(run, r);
-                } else {
-                    try (TrackedRun child = run.startChild(r.getString("dataset"))) {
-                        logEval(child, r);
-                    }
+        List<EvalResult> evals = new ArrayList<>();
+        List<EvalSpec> evalSpecs = new ArrayList<>();
+        for (Row r : perplexities) {
+            evals.add(new EvalResult(r.getString("dataset"), r.getString("language"), r.getInt("seqlen"), r.getInt("windows"),
+                    r.getString("split"), "", r.getLong("tokens"), r.getDouble("perplexity"), Double.NaN,
+                    Math.log(r.getDouble("perplexity")), r.getDouble("seconds")));
+            evalSpecs.add(new EvalSpec(r.getString("dataset"), r.getInt("seqlen"), r.getInt("windows"), "all".equals(r.getString("split"))));
+        }
+        RunSpec spec = model.isPruned() ? model.spec() : RunSpec.dense(model.name(), List.of(), "dense", null);
+        spec = new RunSpec(spec.model(), spec.method(), spec.params(), spec.calibration(), evalSpecs, spec.format(), null, spec.seed());
+        RunResult base = model.isPruned() ? model.outcome().result() : null;
+        long bytes = org.prunelab.bench.MemoryMeter.fp32ModelBytes(model.loaded().model());
+        RunResult result = base != null
+                ? new RunResult(spec, base.requestedSparsity(), base.actualSparsity(), base.paramsTotal(), base.paramsNonzero(),
+                        base.modelBytes(), base.pruneSeconds(), base.peakRssBytes(), base.memoryOverheadRatio(), Double.NaN,
+                        Double.NaN, Double.NaN, Double.NaN, "dense", evals, base.warnings())
+                : new RunResult(spec, 0, 0, bytes / 4, bytes / 4, bytes, 0, -1, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                        Double.NaN, "dense", evals, List.of());
+        try (Tracker tracker = Tracker.open(root)) {
+            TrackedRun run = RunTracking.start(tracker, experiment, null, spec, "notebook", Map.of());
+            Path files = Files.createTempDirectory("prunelab-notebook-run-");
+            try {
+                Map<String, String> out = new LinkedHashMap<>();
+                if (model.isPruned()) out.putAll(model.outcome().files());
+                out.put("run_spec.yaml", spec.toYaml());
+                Pipeline.writeFiles(files, out);
+                perplexities.write().csv(files.resolve("perplexity.csv").toFile());
+                RunTracking.finish(run, result, files);
+            } finally {
+                try (var walk = Files.walk(files)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
                 }
             }
-            String url = tracker.trackingUri().flatMap(uri -> run.runId().map(id -> runUrl(uri, id))).orElse(null);
-            return new RunLink(runName, url, url != null ? null
+            String url = tracker.runUrl(run).orElse(null);
+            return new RunLink(run.name(), url, url != null ? null
                     : "tracking offline (" + tracker.offlineReason().orElse("no server") + "); kept in mlruns/outbox, sent by './prunelab mlflow sync'");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stage the run's files for MLflow", e);
         }
-    }
-
-    private static void logEval(TrackedRun run, Row r) {
-        run.logParam(MlflowNames.Param.EVAL_DATASET, r.getString("dataset"))
-                .logParam(MlflowNames.Param.LANGUAGE, r.getString("language"))
-                .logParam("eval_seqlen", r.getInt("seqlen"))
-                .logMetric(MlflowNames.Metric.PERPLEXITY, r.getDouble("perplexity"));
-    }
-
-    /** The MLflow UI page of a run; the experiment id comes from the server (REST runs/get). */
-    private static String runUrl(URI tracking, String runId) {
-        String base = tracking.toString().replaceAll("/+$", "");
-        try {
-            HttpResponse<String> resp = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                            URI.create(base + "/api/2.0/mlflow/runs/get?run_id=" + runId)).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            JsonNode info = new ObjectMapper().readTree(resp.body()).path("run").path("info");
-            return base + "/#/experiments/" + info.path("experiment_id").asText() + "/runs/" + runId;
-        } catch (Exception e) {
-            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-            return base + "/#/runs/" + runId; // without the experiment id the UI still finds the run by id
-        }
-    }
-
-    private static <T> T invalid(String message) {
-        throw new PrunelabException.InvalidArgument(message);
     }
 }

@@ -35,7 +35,7 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
     static int[] topChannels(double[] scores, int keep, String where) {
         if (keep < 1) {
             throw new PrunelabException.InvalidArgument(where + ": the ratio would remove all " + scores.length
-                    + " MLP channels of the block; lower --sparsity");
+                    + " MLP channels of the block; lower ${sparsity}");
         }
         return IntStream.range(0, scores.length).boxed()
                 .sorted(Comparator.comparingDouble((Integer j) -> -scores[j]).thenComparingInt(j -> j))
@@ -53,7 +53,7 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
     static int[] headLayout(int heads, int kvHeads, double targetHeads, String where) {
         if (Math.round(targetHeads) < 1) {
             throw new PrunelabException.InvalidArgument(where + ": the ratio would remove all " + heads
-                    + " attention heads of the block; lower --sparsity");
+                    + " attention heads of the block; lower ${sparsity}");
         }
         int group = heads / kvHeads;
         int[] best = null;

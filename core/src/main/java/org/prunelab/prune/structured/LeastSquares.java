@@ -47,7 +47,7 @@ public final class LeastSquares {
         }
         if (l == null) {
             throw new PrunelabException("least-squares restoration failed: the kept channels' Gram matrix is not positive"
-                    + " definite even with damping; calibrate on more tokens (--nsamples)");
+                    + " definite even with damping; calibrate on more tokens (${calib.nsamples})");
         }
         // rhs = W G[:, S] and the two triangular solves run as BLAS level-3 calls in double. Row-major arrays read
         // as column-major are transposes: rows S of G ([k, in]) act as G[:, S]^T, W ([out, in]) as W^T, the row-major

@@ -1,6 +1,5 @@
 package org.prunelab.prune.structured;
 
-import org.prunelab.prune.CalibrationData;
 import dev.ludovic.netlib.blas.BLAS;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
@@ -9,11 +8,17 @@ import org.prunelab.model.DenseLinear;
 import org.prunelab.model.Linear;
 import org.prunelab.model.LlamaModel;
 import org.prunelab.model.LowRankLinear;
-import org.prunelab.prune.ActivationCache;
+import org.prunelab.model.ModelShape;
+import org.prunelab.prune.BlockObserver;
+import org.prunelab.prune.CalibrationLoop;
+import org.prunelab.prune.LinearStats;
+import org.prunelab.prune.Method;
+import org.prunelab.prune.MethodParam;
+import org.prunelab.prune.PruneOptions;
+import org.prunelab.prune.PruneOutcome;
+import org.prunelab.prune.Pruner;
 import org.prunelab.tensor.FloatMatrix;
 
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,21 +33,115 @@ import java.util.Map;
  * A linear keeps only {@code rank * (in + out)} parameters, fewer than {@code in * out} only when
  * {@code rank < in * out / (in + out)}.
  */
-public final class LowRank {
-    private final double rankRatio;
+public final class LowRank implements Pruner {
+
+    /** The registry entry: {@code rank_ratio}, or {@code sparsity} as the share of the blocks' linear parameters. */
+    public static final Method METHOD = new Method("lowrank", Method.Kind.LOW_RANK,
+            "replace every block linear W by two thin factors B A of its truncated SVD (optionally activation-weighted)",
+            "truncated-SVD variant of Wang, Wohlwend & Lei, \"Structured Pruning of Large Language Models\" (FLOP), EMNLP 2020",
+            "the blocks' linear parameters (the rank ratio that stores 1 - sparsity of them)",
+            List.of(MethodParam.number("sparsity", null, 0, true, 1, false,
+                            "share of the blocks' linear parameters the factors remove; give this or rank_ratio"),
+                    MethodParam.number("rank_ratio", null, 0, false, 1, true,
+                            "kept rank as a share of min(in, out) of each linear; give this or sparsity"),
+                    MethodParam.bool("activation_weighted", false, "scale W's columns by the input norms ||X_j|| before the SVD")),
+            args -> {
+                if (args.isGiven("rank_ratio") == args.isGiven("sparsity")) {
+                    throw new PrunelabException.InvalidArgument("${method} lowrank needs exactly one of ${rank_ratio} (kept rank"
+                            + " as a share of min(in, out)) or ${sparsity} (share of the blocks' linear parameters to remove)"
+                            + (args.isGiven("sparsity") ? "; drop one" : ", e.g. ${rank_ratio} 0.3"));
+                }
+                boolean aw = args.bool("activation_weighted");
+                return args.isGiven("rank_ratio") ? new LowRank(args.number("rank_ratio"), aw) : LowRank.ofShare(args.number("sparsity"), aw);
+            });
+
+    private final double rankRatio;   // NaN when derived from the share
+    private final double share;       // NaN when the rank ratio is given
     private final boolean activationWeighted;
 
     /** @throws PrunelabException.InvalidArgument for a ratio outside (0, 1] (a rank above min(in, out) or none) */
     public LowRank(double rankRatio, boolean activationWeighted) {
         if (!(rankRatio > 0)) {
-            throw new PrunelabException.InvalidArgument("--rank-ratio must be positive, got " + rankRatio);
+            throw new PrunelabException.InvalidArgument("${rank_ratio} must be positive, got " + rankRatio);
         }
         if (rankRatio > 1) {
-            throw new PrunelabException.InvalidArgument("--rank-ratio " + rankRatio + " asks for a rank above min(in, out),"
+            throw new PrunelabException.InvalidArgument("${rank_ratio} " + rankRatio + " asks for a rank above min(in, out),"
                     + " which a factorisation cannot have: use a ratio in (0, 1]");
         }
         this.rankRatio = rankRatio;
+        this.share = Double.NaN;
         this.activationWeighted = activationWeighted;
+    }
+
+    private LowRank(boolean activationWeighted, double share) {
+        if (!(share >= 0 && share < 1)) throw new PrunelabException.InvalidArgument("${sparsity} must be in [0, 1), got " + share);
+        this.rankRatio = Double.NaN;
+        this.share = share;
+        this.activationWeighted = activationWeighted;
+    }
+
+    /** The rank ratio whose factors keep {@code 1 - share} of the blocks' linear parameters (see {@link #rankRatioFor}). */
+    public static LowRank ofShare(double share, boolean activationWeighted) {
+        return new LowRank(activationWeighted, share);
+    }
+
+    /**
+     * The rank ratio rho (rank = rho x min(in, out)) on this model: the given one, or the one whose factors keep
+     * {@code 1 - sparsity} of the block linears' parameters (a rank-r factorisation of an [out, in] matrix keeps
+     * r (in + out) of them), capped at 1.
+     */
+    public double rankRatioFor(ModelShape shape) {
+        if (!Double.isNaN(rankRatio)) return rankRatio;
+        double dense = 0, perRho = 0;
+        for (int l = 0; l < shape.blocks().size(); l++) {
+            for (ModelShape.LinearShape s : shape.linears(l)) {
+                long in = s.inFeatures(), out = s.outFeatures();
+                dense += (double) in * out;
+                perRho += (double) Math.min(in, out) * (in + out);
+            }
+        }
+        return Math.min(1.0, (1 - share) * dense / perRho);
+    }
+
+    @Override
+    public String method() { return "lowrank"; }
+
+    @Override
+    public boolean needsCalibration() { return activationWeighted; }
+
+    @Override
+    public void check(ModelShape shape, long calibrationTokens) {
+        if (shape.factorised()) {
+            throw new PrunelabException.InvalidArgument("the model's linears are already low-rank factors; factorise the dense model");
+        }
+        double rho = rankRatioFor(shape);
+        for (int l = 0; l < shape.blocks().size(); l++) {
+            for (ModelShape.LinearShape s : shape.linears(l)) {
+                int rank = (int) Math.round(rho * Math.min(s.outFeatures(), s.inFeatures()));
+                checkRank(rank, s.outFeatures(), s.inFeatures(), "layer " + l + " " + s.name());
+            }
+        }
+    }
+
+    /** The share of the blocks' linear parameters the factors remove, after rounding each rank. */
+    @Override
+    public double requestedSparsity(ModelShape shape) {
+        if (!Double.isNaN(share)) return share;
+        double rho = rankRatioFor(shape);
+        double dense = 0, kept = 0;
+        for (int l = 0; l < shape.blocks().size(); l++) {
+            for (ModelShape.LinearShape s : shape.linears(l)) {
+                long in = s.inFeatures(), out = s.outFeatures();
+                dense += (double) in * out;
+                kept += Math.round(rho * Math.min(in, out)) * (double) (in + out);
+            }
+        }
+        return 1 - kept / dense;
+    }
+
+    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+        return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
     /**
@@ -51,45 +150,51 @@ public final class LowRank {
      * @param windows calibration windows (used only with activation weighting)
      * @throws PrunelabException.InvalidArgument if a linear's rank rounds to 0 or the model is not dense
      */
-    public StructuredResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
-        Calibration.checkDense(model);
-        if (activationWeighted) CalibrationData.checkWindows(model, windows);
-        int blocks = model.blocks().size();
-        List<DecoderBlock> current = new ArrayList<>(model.blocks());
-        ActivationCache cache = null;
-        try {
-            float[] x = null;
-            if (activationWeighted) {
-                int seqlen = windows.getFirst().length;
-                cache = ActivationCache.create(windows.size(), seqlen, model.config().hiddenSize());
-                Calibration.embed(model, windows, cache);
-                x = new float[seqlen * model.config().hiddenSize()];
-            }
-            for (int l = 0; l < blocks; l++) {
-                progress.update(l, blocks, "block " + (l + 1) + "/" + blocks);
-                LlamaModel working = model.withBlocks(model.config(), current);
-                Map<String, double[]> norms = activationWeighted ? inputNorms(working, l, cache, x) : Map.of();
-                Map<String, Linear> factored = new LinkedHashMap<>();
-                for (Map.Entry<String, Linear> e : working.block(l).linears().entrySet()) {
-                    FloatMatrix w = ((DenseLinear) e.getValue()).weight();
-                    int rank = (int) Math.round(rankRatio * Math.min(w.rows(), w.cols()));
-                    factored.put(e.getKey(), factor(w, rank, norms.get(e.getKey()), "layer " + l + " " + e.getKey()));
+    @Override
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+        Pruner.requireDense(model);
+        ModelShape shape = ModelShape.of(model);
+        check(shape, 0);
+        double rho = rankRatioFor(shape);
+        long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
+        try (CalibrationLoop loop = new CalibrationLoop(model, windows, 1, options)) {
+            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
+                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
+                @Override public boolean calibrated() { return activationWeighted; }
+                @Override public boolean modifiesBlocks() { return true; }
+
+                @Override
+                public BlockObserver observer(int layer, DecoderBlock block) {
+                    return activationWeighted ? LinearStats.all(block, in -> new ChannelStats(in, false)) : null;
                 }
-                current.set(l, working.block(l).withLinears(l, factored));
-                // Each factorisation leaves tens of MB of double-precision garbage (W', its Gram matrix, eigenvectors),
-                // allocated straight into the old generation; collecting per block keeps resident memory flat
-                // (without it the peak reached 10.8x the fp32 model's size).
-                System.gc();
-                if (activationWeighted && l + 1 < blocks) Calibration.propagate(model.withBlocks(model.config(), current), l, cache, x);
-            }
-            progress.update(blocks, blocks, "blocks");
-        } finally {
-            if (cache != null) cache.close();
-            progress.finish();
+
+                @Override
+                @SuppressWarnings("unchecked")
+                public DecoderBlock apply(int l, DecoderBlock block, BlockObserver stats) {
+                    Map<String, Linear> factored = new LinkedHashMap<>();
+                    for (Map.Entry<String, Linear> e : block.linears().entrySet()) {
+                        FloatMatrix w = ((DenseLinear) e.getValue()).weight();
+                        int rank = (int) Math.round(rho * Math.min(w.rows(), w.cols()));
+                        double[] norms = stats == null ? null : ((LinearStats<ChannelStats>) stats).get(e.getKey()).norms();
+                        factored.put(e.getKey(), factor(w, rank, norms, "layer " + l + " " + e.getKey()));
+                    }
+                    // Each factorisation leaves tens of MB of double-precision garbage (W', its Gram matrix, eigenvectors);
+                    // the loop collects after every block (without it the peak reached 10.8x the fp32 model's size).
+                    return block.withLinears(l, factored);
+                }
+            });
+            LlamaModel pruned = model.withBlocks(model.config(), blocks);
+            return new PruneOutcome("lowrank", requestedSparsity(shape), pruned, before,
+                    PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
+                    "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted));
         }
-        LlamaModel pruned = model.withBlocks(model.config(), current);
-        return new StructuredResult(activationWeighted ? "lowrank-aw" : "lowrank", 1 - rankRatio, "uniform", pruned,
-                Calibration.linearParameters(model), Calibration.linearParameters(pruned), List.of());
+    }
+
+    private static void checkRank(int rank, int out, int in, String where) {
+        if (rank < 1 || rank > Math.min(in, out)) {
+            throw new PrunelabException.InvalidArgument(where + ": rank " + rank + " is outside [1, min(in, out) = "
+                    + Math.min(in, out) + "] for a [" + out + ", " + in + "] weight; choose another ${rank_ratio}");
+        }
     }
 
     /**
@@ -101,10 +206,7 @@ public final class LowRank {
      */
     public static LowRankLinear factor(FloatMatrix w, int rank, double[] scale, String where) {
         int out = w.rows(), in = w.cols();
-        if (rank < 1 || rank > Math.min(in, out)) {
-            throw new PrunelabException.InvalidArgument(where + ": rank " + rank + " is outside [1, min(in, out) = "
-                    + Math.min(in, out) + "] for a [" + out + ", " + in + "] weight; choose another --rank-ratio");
-        }
+        checkRank(rank, out, in, where);
         double[] s = new double[in];
         double max = 0;
         for (int j = 0; j < in; j++) max = Math.max(max, scale == null ? 1 : scale[j]);
@@ -142,21 +244,5 @@ public final class LowRank {
             }
         }
         return new LowRankLinear(new FloatMatrix(rank, in, a), new FloatMatrix(out, rank, b));
-    }
-
-    /** Root-mean-square input of each linear of block l over the cached windows, by linear name. */
-    private static Map<String, double[]> inputNorms(LlamaModel model, int l, ActivationCache cache, float[] x) {
-        Map<String, ChannelStats> stats = new HashMap<>();
-        DecoderBlock block = model.block(l);
-        block.linears().forEach((name, lin) -> stats.put(name, new ChannelStats(lin.inFeatures(), false)));
-        int seqlen = x.length / model.config().hiddenSize();
-        for (int w = 0; w < cache.windows(); w++) {
-            cache.read(w, x);
-            // q/k/v (and gate/up) see the same input; feeding each its own copy costs little next to the SVDs.
-            model.runBlock(l, x, seqlen, 0, (layer, name, input, tokens, in) -> stats.get(name).add(input, tokens));
-        }
-        Map<String, double[]> norms = new HashMap<>();
-        stats.forEach((name, s) -> norms.put(name, s.norms()));
-        return norms;
     }
 }

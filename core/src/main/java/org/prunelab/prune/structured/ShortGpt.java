@@ -1,83 +1,175 @@
 package org.prunelab.prune.structured;
 
-import org.prunelab.prune.CalibrationData;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.LlamaModel;
-import org.prunelab.prune.ActivationCache;
+import org.prunelab.model.ModelShape;
+import org.prunelab.prune.BlockObserver;
+import org.prunelab.prune.CalibrationLoop;
+import org.prunelab.prune.Method;
+import org.prunelab.prune.MethodParam;
+import org.prunelab.prune.PruneOptions;
+import org.prunelab.prune.PruneOutcome;
+import org.prunelab.prune.Pruner;
 
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
  * ShortGPT (Men et al. 2024): drops the {@code layers} decoder blocks with the lowest Block Influence,
  * {@code BI_l = 1 - mean_t cos(x_t^in, x_t^out)} over every calibration token, where x^in and x^out are the
- * block's input and output hidden states on the dense model. A block that barely turns the residual stream
- * changes the model least when removed. The remaining blocks keep their order and are renumbered.
+ * block's input and output hidden states on the dense model (a scan pass of the {@link CalibrationLoop}). A block that
+ * barely turns the residual stream changes the model least when removed. The remaining blocks keep their order and
+ * are renumbered.
  */
-public final class ShortGpt {
+public final class ShortGpt implements Pruner {
+
+    /** The registry entry: {@code layers}, or {@code sparsity} as the share of blocks ({@code round(s x L)}, at least 1). */
+    public static final Method METHOD = new Method("shortgpt", Method.Kind.STRUCTURED,
+            "drop the decoder blocks of lowest Block Influence, 1 - cos(block input, block output)",
+            "Men et al., \"ShortGPT: Layers in Large Language Models are More Redundant Than You Expect\", 2024",
+            "the decoder blocks (layers = round(sparsity x num_hidden_layers), at least 1)",
+            List.of(MethodParam.number("sparsity", null, 0, true, 1, false,
+                            "share of the decoder blocks to remove; give this or layers"),
+                    MethodParam.integer("layers", null, 1, Integer.MAX_VALUE, "number of decoder blocks to remove; give this or sparsity")),
+            args -> {
+                if (args.isGiven("layers") == args.isGiven("sparsity")) {
+                    throw new PrunelabException.InvalidArgument("${method} shortgpt needs exactly one of ${layers} (blocks to remove)"
+                            + " or ${sparsity} (their share of num_hidden_layers)" + (args.isGiven("layers") ? "; drop one" : ", e.g. ${layers} 8"));
+                }
+                return args.isGiven("layers") ? new ShortGpt(args.integer("layers")) : ShortGpt.ofShare(args.number("sparsity"));
+            });
+
     private final int layers;
+    private final double share;
 
     /** @throws PrunelabException.InvalidArgument if layers is below 1 */
     public ShortGpt(int layers) {
-        if (layers < 1) throw new PrunelabException.InvalidArgument("--layers must be at least 1, got " + layers);
+        if (layers < 1) throw new PrunelabException.InvalidArgument("${layers} must be at least 1, got " + layers);
         this.layers = layers;
+        this.share = Double.NaN;
+    }
+
+    private ShortGpt(double share) {
+        if (!(share >= 0 && share < 1)) throw new PrunelabException.InvalidArgument("${sparsity} must be in [0, 1), got " + share);
+        this.layers = -1;
+        this.share = share;
+    }
+
+    /** Removes {@code round(share x num_hidden_layers)} blocks, at least 1. */
+    public static ShortGpt ofShare(double share) {
+        return new ShortGpt(share);
+    }
+
+    /** The number of blocks removed from a model with {@code blocks} blocks. */
+    public int layersFor(int blocks) {
+        return layers > 0 ? layers : Math.max(1, (int) Math.round(share * blocks));
+    }
+
+    @Override
+    public String method() { return "shortgpt"; }
+
+    @Override
+    public boolean needsCalibration() { return true; }
+
+    @Override
+    public double requestedSparsity(ModelShape shape) {
+        return (double) layersFor(shape.blocks().size()) / shape.blocks().size();
+    }
+
+    @Override
+    public void check(ModelShape shape, long calibrationTokens) {
+        int blocks = shape.blocks().size();
+        int k = layersFor(blocks);
+        if (k >= blocks) {
+            throw new PrunelabException.InvalidArgument("${layers} " + k + " would remove every block of a model with "
+                    + blocks + " (num_hidden_layers); use ${layers} " + (blocks - 1) + " or fewer");
+        }
+    }
+
+    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+        return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
     /**
      * @throws PrunelabException.InvalidArgument if layers >= num_hidden_layers (a model needs one block), or the
      *         windows are empty or uneven
      */
-    public StructuredResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
+    @Override
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+        check(ModelShape.of(model), 0);
         int blocks = model.blocks().size();
-        if (layers >= blocks) {
-            throw new PrunelabException.InvalidArgument("--layers " + layers + " would remove every block of a model with "
-                    + blocks + " (num_hidden_layers); use --layers " + (blocks - 1) + " or fewer");
+        int k = layersFor(blocks);
+        long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
+        try (CalibrationLoop loop = new CalibrationLoop(model, windows, 2, options)) {
+            double[] bi = blockInfluence(loop, blocks);
+            List<Integer> removed = IntStream.range(0, blocks).boxed()
+                    .sorted(Comparator.comparingDouble((Integer l) -> bi[l]).thenComparingInt(l -> l))
+                    .limit(k).sorted().toList();
+            List<DecoderBlock> kept = loop.run(new CalibrationLoop.Pass() {
+                @Override public String label(int layer, int n) { return "remove, block " + (layer + 1) + "/" + n; }
+                @Override public boolean calibrated() { return false; }
+                @Override public boolean modifiesBlocks() { return true; }
+                @Override public BlockObserver observer(int layer, DecoderBlock block) { return null; }
+                @Override public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) {
+                    return removed.contains(layer) ? null : block;
+                }
+            });
+            LlamaModel pruned = model.withBlocks(StructuredPruner.tightConfig(model.config(), kept), kept);
+            return new PruneOutcome("shortgpt", (double) k / blocks, pruned, before,
+                    PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
+                    "uniform", removed, Map.of("block_influence", java.util.Arrays.stream(bi).boxed().toList()));
         }
-        CalibrationData.checkWindows(model, windows);
-        double[] bi = blockInfluence(model, windows, progress);
-        List<Integer> removed = IntStream.range(0, blocks).boxed()
-                .sorted(Comparator.comparingDouble((Integer l) -> bi[l]).thenComparingInt(l -> l))
-                .limit(layers).sorted().toList();
-        List<DecoderBlock> kept = new ArrayList<>();
-        for (DecoderBlock b : model.blocks()) {
-            if (!removed.contains(b.index())) kept.add(b.withLinears(kept.size(), b.linears()));
-        }
-        LlamaModel pruned = model.withBlocks(Calibration.tightConfig(model.config(), kept), kept);
-        return new StructuredResult("shortgpt", (double) layers / blocks, "uniform", pruned,
-                Calibration.linearParameters(model), Calibration.linearParameters(pruned), removed);
     }
 
     /** BI of every block of the dense model, {@code [num_hidden_layers]}. */
     public static double[] blockInfluence(LlamaModel model, List<int[]> windows, Progress progress) {
-        int blocks = model.blocks().size();
-        int hidden = model.config().hiddenSize();
-        int seqlen = windows.getFirst().length;
-        double[] bi = new double[blocks];
-        try (ActivationCache cache = ActivationCache.create(windows.size(), seqlen, hidden)) {
-            Calibration.embed(model, windows, cache);
-            float[] x = new float[seqlen * hidden];
-            float[] in = new float[seqlen * hidden];
-            for (int l = 0; l < blocks; l++) {
-                progress.update(l, blocks, "block influence " + (l + 1) + "/" + blocks);
-                double sum = 0;
-                for (int w = 0; w < cache.windows(); w++) {
-                    cache.read(w, x);
-                    System.arraycopy(x, 0, in, 0, x.length);
-                    model.runBlock(l, x, seqlen, 0, null);
-                    cache.write(w, x);
-                    for (int t = 0; t < seqlen; t++) sum += 1 - cosine(in, x, t * hidden, hidden);
-                }
-                bi[l] = sum / ((double) cache.windows() * seqlen);
-            }
-            progress.update(blocks, blocks, "blocks");
-        } finally {
-            progress.finish();
+        try (CalibrationLoop loop = new CalibrationLoop(model, windows, 1, PruneOptions.keepInput(progress))) {
+            return blockInfluence(loop, model.blocks().size());
         }
+    }
+
+    private static double[] blockInfluence(CalibrationLoop loop, int blocks) {
+        double[] bi = new double[blocks];
+        loop.run(new CalibrationLoop.Pass() {
+            @Override public String label(int layer, int n) { return "block influence " + (layer + 1) + "/" + n; }
+            @Override public boolean calibrated() { return true; }
+            @Override public boolean modifiesBlocks() { return false; }
+
+            @Override
+            public BlockObserver observer(int layer, DecoderBlock block) {
+                return new Influence();
+            }
+
+            @Override
+            public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) {
+                bi[layer] = ((Influence) stats).value();
+                return block;
+            }
+        });
         return bi;
+    }
+
+    /** Accumulates {@code 1 - cos(x_in, x_out)} over every token of every window. */
+    private static final class Influence implements BlockObserver {
+        private double sum;
+        private long tokens;
+
+        @Override public void onLinearInput(String linear, float[] x, int tokens, int inFeatures) {}
+
+        @Override public boolean wantsBlockOutput() { return true; }
+
+        @Override
+        public void onBlockOutput(float[] input, float[] output, int t, int hidden) {
+            for (int i = 0; i < t; i++) sum += 1 - cosine(input, output, i * hidden, hidden);
+            tokens += t;
+        }
+
+        double value() { return tokens == 0 ? 0 : sum / tokens; }
     }
 
     private static double cosine(float[] a, float[] b, int off, int n) {

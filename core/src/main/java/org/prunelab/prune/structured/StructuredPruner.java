@@ -1,40 +1,60 @@
 package org.prunelab.prune.structured;
 
-import org.prunelab.prune.CalibrationData;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.Linear;
+import org.prunelab.model.LlamaConfig;
 import org.prunelab.model.LlamaModel;
-import org.prunelab.prune.ActivationCache;
+import org.prunelab.model.ModelShape;
+import org.prunelab.prune.BlockObserver;
+import org.prunelab.prune.CalibrationLoop;
+import org.prunelab.prune.LinearStats;
+import org.prunelab.prune.PruneOptions;
+import org.prunelab.prune.PruneOutcome;
+import org.prunelab.prune.Pruner;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
- * Coupled structured pruning (FASP, FLAP) that physically shrinks every block, with the same sequential
- * calibration as {@link org.prunelab.prune.LayerwisePruner}: block l is calibrated on the outputs of blocks
- * 0..l-1 after those were pruned, then pruned, then re-run to produce block l+1's inputs.
+ * Coupled structured pruning (FASP, FLAP) that physically shrinks every block, in the {@link CalibrationLoop}: block
+ * l is calibrated on the outputs of blocks 0..l-1 after those were pruned, then pruned, then re-run to produce block
+ * l+1's inputs.
  *
- * <p>Per block: the inputs of o_proj (attention output, one channel per head dimension) and of down_proj
- * (the MLP's intermediate activation) are collected into {@link ChannelStats}; the method scores each channel
- * on its consuming matrix; a head's score is the sum over its head_dim channels; a {@link BlockPlan} picks what
- * stays; {@link BlockShrinker} cuts q/k/v/gate/up rows and the method's {@link StructuredMethod#compensate}
- * cuts and repairs o_proj and down_proj.
+ * <p>Per block: the inputs of o_proj (attention output, one channel per head dimension) and of down_proj (the MLP's
+ * intermediate activation) are collected into {@link ChannelStats}; the method scores each channel on its consuming
+ * matrix; a head's score is the sum over its head_dim channels; a {@link BlockPlan} picks what stays;
+ * {@link BlockShrinker} cuts q/k/v/gate/up rows and the method's {@link StructuredMethod#compensate} cuts and repairs
+ * o_proj and down_proj.
  *
- * <p>Allocation: {@link Allocation#UNIFORM} removes the same share of MLP channels and heads in every block
- * (rounded to whole channels and to one valid grouped-query layout for all blocks; see {@link BlockPlan#headLayout});
- * {@link Allocation#GLOBAL} (FLAP's) first scans the dense model, standardises each block's channel scores
- * (z-scores, separately for MLP channels and attention channels; a key/value group scores as the mean of its
- * channels), and removes the lowest units across all blocks until {@code sparsity} of the blocks' linear
- * parameters are gone; attention is then removed in whole key/value groups. At least one channel and one group
- * stay in every block. The method never reads files, prints or logs.
+ * <p>Allocation: {@link Allocation#UNIFORM} removes the same share of MLP channels and heads in every block (rounded
+ * to whole channels and to one valid grouped-query layout for all blocks; see {@link BlockPlan#headLayout});
+ * {@link Allocation#GLOBAL} (FLAP's) first scans the dense model, standardises each block's channel scores (z-scores,
+ * separately for MLP channels and attention channels; a key/value group scores as the mean of its channels), and
+ * removes the lowest units across all blocks until {@code sparsity} of the blocks' linear parameters are gone;
+ * attention is then removed in whole key/value groups. At least one channel and one group stay in every block.
  */
-public final class StructuredPruner {
+public final class StructuredPruner implements Pruner {
     /** How the removal is spread over blocks. */
-    public enum Allocation { UNIFORM, GLOBAL }
+    public enum Allocation {
+        UNIFORM, GLOBAL;
+
+        /** @throws PrunelabException.InvalidArgument for anything but uniform or global */
+        public static Allocation of(String name) {
+            return switch (name.strip().toLowerCase(Locale.ROOT)) {
+                case "uniform" -> UNIFORM;
+                case "global" -> GLOBAL;
+                default -> throw new PrunelabException.InvalidArgument("unknown ${allocation} '" + name + "': use uniform or global");
+            };
+        }
+
+        public String label() { return name().toLowerCase(Locale.ROOT); }
+    }
 
     private final StructuredMethod method;
     private final double sparsity;
@@ -47,11 +67,57 @@ public final class StructuredPruner {
      */
     public StructuredPruner(StructuredMethod method, double sparsity, Allocation allocation) {
         if (!(sparsity >= 0 && sparsity < 1)) {
-            throw new PrunelabException.InvalidArgument("--sparsity for structured pruning must be in [0, 1), got " + sparsity);
+            throw new PrunelabException.InvalidArgument("${sparsity} for structured pruning must be in [0, 1), got " + sparsity);
         }
         this.method = method;
         this.sparsity = sparsity;
         this.allocation = allocation;
+    }
+
+    @Override
+    public String method() { return method.name(); }
+
+    @Override
+    public boolean needsCalibration() { return true; }
+
+    @Override
+    public double requestedSparsity(ModelShape shape) { return sparsity; }
+
+    /**
+     * Checks that uniform removal leaves every block a channel and a head, and that FASP's restoration has at least
+     * as many calibration tokens as kept inputs; global allocation is checked block by block while pruning.
+     */
+    @Override
+    public void check(ModelShape shape, long calibrationTokens) {
+        if (shape.factorised()) {
+            throw new PrunelabException.InvalidArgument("the model's linears are low-rank factors: " + method.name()
+                    + " removes channels of dense matrices; start from the model the factors were made from");
+        }
+        if (allocation != Allocation.UNIFORM) return;
+        for (int l = 0; l < shape.blocks().size(); l++) {
+            BlockShape s = shape.blocks().get(l);
+            String where = shape.blocks().size() == 1 || uniformShapes(shape) ? "every block" : "layer " + l;
+            int channels = (int) Math.round(s.intermediateSize() * (1 - sparsity));
+            BlockPlan.topChannels(new double[s.intermediateSize()], channels, where);
+            int[] gh = BlockPlan.headLayout(s.numAttentionHeads(), s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity), where);
+            if (needsTokens() && calibrationTokens > 0) {
+                checkEnoughTokens(calibrationTokens, Math.max(channels, gh[0] * gh[1] * shape.config().headDim()));
+            }
+            if (uniformShapes(shape)) break;
+        }
+    }
+
+    private static boolean uniformShapes(ModelShape shape) {
+        return shape.blocks().stream().distinct().count() <= 1;
+    }
+
+    private boolean needsTokens() {
+        return method instanceof Fasp f && f.restore();
+    }
+
+    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+        return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
     /**
@@ -63,67 +129,65 @@ public final class StructuredPruner {
      * @throws PrunelabException.InvalidArgument if the ratio removes every channel or head of a block, the model is not
      *         dense, or the windows are empty or of different lengths
      */
-    public StructuredResult prune(LlamaModel model, List<int[]> windows, Progress progress) {
-        Calibration.checkDense(model);
-        CalibrationData.checkWindows(model, windows);
-        int blocks = model.blocks().size();
+    @Override
+    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+        Pruner.requireDense(model);
+        if (allocation == Allocation.UNIFORM) check(ModelShape.of(model), 0); // fail before any calibration
         int headDim = model.config().headDim();
-        if (allocation == Allocation.UNIFORM) {
-            // Fail before any calibration if the ratio empties a block.
-            BlockShape s = BlockShape.of(model.config());
-            BlockPlan.topChannels(new double[s.intermediateSize()], (int) Math.round(s.intermediateSize() * (1 - sparsity)), "every block");
-            BlockPlan.headLayout(s.numAttentionHeads(), s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity), "every block");
-        }
-        int seqlen = windows.getFirst().length;
-        List<DecoderBlock> current = new ArrayList<>(model.blocks());
-        try (ActivationCache cache = ActivationCache.create(windows.size(), seqlen, model.config().hiddenSize())) {
-            int[][] keep = null; // global: {channels, groups} per block
-            int total = allocation == Allocation.GLOBAL ? 2 * blocks : blocks;
-            if (allocation == Allocation.GLOBAL) {
-                keep = globalAllocation(model, windows, cache, progress, total);
-            }
-            Calibration.embed(model, windows, cache);
-            float[] x = new float[seqlen * model.config().hiddenSize()];
-            for (int l = 0; l < blocks; l++) {
-                progress.update(total - blocks + l, total, "block " + (l + 1) + "/" + blocks);
-                LlamaModel working = model.withBlocks(model.config(), current);
-                DecoderBlock block = working.block(l);
-                ChannelStats[] stats = Calibration.consumerStats(working, l, cache, x, method.needsGram());
-                DenseLinear o = (DenseLinear) block.linear("o_proj");
-                DenseLinear down = (DenseLinear) block.linear("down_proj");
-                double[] channelScores = method.channelScores(down.weight(), stats[1]);
-                double[] headScores = headScores(method.channelScores(o.weight(), stats[0]), headDim);
-                BlockShape shape = block.shape();
-                String where = "layer " + l;
-                BlockPlan plan;
-                if (keep == null) {
-                    int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
-                    int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
-                    int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
-                    plan = new BlockPlan(channels, heads[0], heads[1]);
-                } else {
-                    int group = shape.numAttentionHeads() / shape.numKeyValueHeads();
-                    int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), group, keep[l][1], group);
-                    plan = new BlockPlan(BlockPlan.topChannels(channelScores, keep[l][0], where), heads[0], heads[1]);
+        long tokens = windows.isEmpty() ? 0 : (long) windows.size() * windows.getFirst().length;
+        long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
+        try (CalibrationLoop loop = new CalibrationLoop(model, windows, allocation == Allocation.GLOBAL ? 2 : 1, options)) {
+            int[][] keep = allocation == Allocation.GLOBAL ? globalAllocation(model, loop) : null; // {channels, groups} per block
+            boolean gram = method.needsGram();
+            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
+                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
+                @Override public boolean calibrated() { return true; }
+                @Override public boolean modifiesBlocks() { return true; }
+
+                @Override
+                public BlockObserver observer(int layer, DecoderBlock block) {
+                    return consumerStats(block, gram);
                 }
-                if (method instanceof StructuredMethod.Fasp f && f.restore()) {
-                    checkEnoughTokens((long) windows.size() * seqlen, Math.max(plan.keptChannels().length,
-                            plan.keptHeads().length * headDim));
+
+                @Override
+                @SuppressWarnings("unchecked")
+                public DecoderBlock apply(int l, DecoderBlock block, BlockObserver observed) {
+                    LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
+                    DenseLinear o = (DenseLinear) block.linear("o_proj");
+                    DenseLinear down = (DenseLinear) block.linear("down_proj");
+                    double[] channelScores = method.channelScores(down.weight(), stats.get("down_proj"));
+                    double[] headScores = headScores(method.channelScores(o.weight(), stats.get("o_proj")), headDim);
+                    BlockShape shape = block.shape();
+                    String where = "layer " + l;
+                    BlockPlan plan;
+                    if (keep == null) {
+                        int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
+                        int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
+                        int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
+                        plan = new BlockPlan(channels, heads[0], heads[1]);
+                    } else {
+                        int group = shape.numAttentionHeads() / shape.numKeyValueHeads();
+                        int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), group, keep[l][1], group);
+                        plan = new BlockPlan(BlockPlan.topChannels(channelScores, keep[l][0], where), heads[0], heads[1]);
+                    }
+                    if (needsTokens()) {
+                        checkEnoughTokens(tokens, Math.max(plan.keptChannels().length, plan.keptHeads().length * headDim));
+                    }
+                    Linear newO = method.compensate(o, stats.get("o_proj"), BlockShrinker.expand(plan.keptHeads(), headDim));
+                    Linear newDown = method.compensate(down, stats.get("down_proj"), plan.keptChannels());
+                    return block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown));
                 }
-                Linear newO = method.compensate(o, stats[0], BlockShrinker.expand(plan.keptHeads(), headDim));
-                Linear newDown = method.compensate(down, stats[1], plan.keptChannels());
-                current.set(l, block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown)));
-                stats = null;
-                System.gc(); // the Gram matrices (up to 19 MB each) are garbage now; keep resident memory flat
-                if (l + 1 < blocks) Calibration.propagate(model.withBlocks(model.config(), current), l, cache, x);
-            }
-            progress.update(total, total, "blocks");
-        } finally {
-            progress.finish();
+            });
+            LlamaModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
+            return new PruneOutcome(method.name(), sparsity, pruned, before,
+                    PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
+                    allocation.label(), List.of(), Map.of());
         }
-        LlamaModel pruned = model.withBlocks(Calibration.tightConfig(model.config(), current), current);
-        return new StructuredResult(method.name(), sparsity, allocation.name().toLowerCase(), pruned,
-                Calibration.linearParameters(model), Calibration.linearParameters(pruned), List.of());
+    }
+
+    /** Statistics of o_proj's and down_proj's inputs (with their Gram matrices when restoring). */
+    private static LinearStats<ChannelStats> consumerStats(DecoderBlock block, boolean gram) {
+        return new LinearStats<>(block, List.of("o_proj", "down_proj"), in -> new ChannelStats(in, gram));
     }
 
     /** Per query head, the sum of its head_dim channel scores. */
@@ -133,7 +197,6 @@ public final class StructuredPruner {
         return h;
     }
 
-    /** FLAP-style global ranking on the dense model: kept {channels, groups} per block. */
     /**
      * The least-squares restoration fits each consumer row over the kept inputs; with fewer calibration tokens
      * than kept inputs the normal equations are rank-deficient and only the ridge term holds them (measured:
@@ -142,40 +205,46 @@ public final class StructuredPruner {
     private static void checkEnoughTokens(long tokens, int keptInputs) {
         if (tokens < keptInputs) {
             throw new PrunelabException.InvalidArgument("fasp restoration refits over " + keptInputs + " kept inputs but the"
-                    + " calibration has only " + tokens + " tokens (nsamples x seqlen); use at least " + keptInputs
-                    + " tokens (e.g. --nsamples " + Math.max(1, (keptInputs + 511) / 512) + " --seqlen 512) or --no-restore");
+                    + " calibration has only " + tokens + " tokens (${calib.nsamples} x ${calib.seqlen}); use at least " + keptInputs
+                    + " tokens (e.g. ${calib.nsamples} " + Math.max(1, (keptInputs + 511) / 512) + " ${calib.seqlen} 512) or ${restore}=false");
         }
     }
 
-    private int[][] globalAllocation(LlamaModel model, List<int[]> windows, ActivationCache cache, Progress progress, int total) {
+    /** FLAP-style global ranking on the dense model (a scan pass): kept {channels, groups} per block. */
+    private int[][] globalAllocation(LlamaModel model, CalibrationLoop loop) {
         int blocks = model.blocks().size();
         int hidden = model.config().hiddenSize();
         int headDim = model.config().headDim();
         record Unit(int layer, boolean group, double z, long params) {}
         List<Unit> units = new ArrayList<>();
         int[][] keep = new int[blocks][2];
-        long totalParams = Calibration.linearParameters(model);
-        Calibration.embed(model, windows, cache);
-        float[] x = new float[windows.getFirst().length * hidden];
-        for (int l = 0; l < blocks; l++) {
-            progress.update(l, total, "global scan, block " + (l + 1) + "/" + blocks);
-            ChannelStats[] stats = Calibration.consumerStats(model, l, cache, x, false);
-            DecoderBlock block = model.block(l);
-            BlockShape s = block.shape();
-            double[] mlp = standardise(method.channelScores(((DenseLinear) block.linear("down_proj")).weight(), stats[1]));
-            double[] attn = standardise(method.channelScores(((DenseLinear) block.linear("o_proj")).weight(), stats[0]));
-            for (double z : mlp) units.add(new Unit(l, false, z, 3L * hidden));
-            int group = s.numAttentionHeads() / s.numKeyValueHeads();
-            int groupWidth = group * headDim;
-            for (int g = 0; g < s.numKeyValueHeads(); g++) {
-                double z = 0;
-                for (int j = g * groupWidth; j < (g + 1) * groupWidth; j++) z += attn[j];
-                units.add(new Unit(l, true, z / groupWidth, (2L * groupWidth + 2L * headDim) * hidden));
+        long totalParams = PruneOutcome.linearParameters(model);
+        loop.run(new CalibrationLoop.Pass() {
+            @Override public String label(int layer, int n) { return "global scan, block " + (layer + 1) + "/" + n; }
+            @Override public boolean calibrated() { return true; }
+            @Override public boolean modifiesBlocks() { return false; }
+            @Override public BlockObserver observer(int layer, DecoderBlock block) { return consumerStats(block, false); }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public DecoderBlock apply(int l, DecoderBlock block, BlockObserver observed) {
+                LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
+                BlockShape s = block.shape();
+                double[] mlp = standardise(method.channelScores(((DenseLinear) block.linear("down_proj")).weight(), stats.get("down_proj")));
+                double[] attn = standardise(method.channelScores(((DenseLinear) block.linear("o_proj")).weight(), stats.get("o_proj")));
+                for (double z : mlp) units.add(new Unit(l, false, z, 3L * hidden));
+                int group = s.numAttentionHeads() / s.numKeyValueHeads();
+                int groupWidth = group * headDim;
+                for (int g = 0; g < s.numKeyValueHeads(); g++) {
+                    double z = 0;
+                    for (int j = g * groupWidth; j < (g + 1) * groupWidth; j++) z += attn[j];
+                    units.add(new Unit(l, true, z / groupWidth, (2L * groupWidth + 2L * headDim) * hidden));
+                }
+                keep[l][0] = s.intermediateSize();
+                keep[l][1] = s.numKeyValueHeads();
+                return block;
             }
-            keep[l][0] = s.intermediateSize();
-            keep[l][1] = s.numKeyValueHeads();
-            if (l + 1 < blocks) Calibration.propagate(model, l, cache, x);
-        }
+        });
         units.sort((a, b) -> Double.compare(a.z(), b.z()));
         long removed = 0;
         long target = Math.round(sparsity * totalParams);
@@ -200,5 +269,21 @@ public final class StructuredPruner {
         double[] z = new double[v.length];
         for (int i = 0; i < v.length; i++) z[i] = std > 0 ? (v[i] - mean) / std : 0;
         return z;
+    }
+
+    /** The config whose widths are the largest of the blocks' and whose layer count is theirs. */
+    static LlamaConfig tightConfig(LlamaConfig c, List<DecoderBlock> blocks) {
+        int inter = 1;
+        int kv = 1;
+        int group = 1;
+        for (DecoderBlock b : blocks) {
+            BlockShape s = b.shape();
+            inter = Math.max(inter, s.intermediateSize());
+            kv = Math.max(kv, s.numKeyValueHeads());
+            group = Math.max(group, s.numAttentionHeads() / s.numKeyValueHeads());
+        }
+        return new LlamaConfig(c.hiddenSize(), inter, blocks.size(), kv * group, kv, c.headDim(), c.vocabSize(),
+                c.maxPositionEmbeddings(), c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(), c.tieWordEmbeddings(),
+                c.bosTokenId(), c.eosTokenId());
     }
 }

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.LlamaModel;
+import org.prunelab.prune.PruneOutcome;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.tensor.FloatMatrix;
 

@@ -9,6 +9,7 @@ import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LlamaConfig;
 import org.prunelab.model.LlamaModel;
+import org.prunelab.prune.PruneOutcome;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.util.ArrayList;
@@ -87,7 +88,7 @@ class StructuredPrunerTest {
     @Test
     void uniformFaspShrinksEveryBlockAndCountsParameters() {
         LlamaModel model = model(1);
-        StructuredResult r = new StructuredPruner(new StructuredMethod.Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
+        PruneOutcome r = new StructuredPruner(new Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, windows(4, 16, 2), Progress.NONE);
         // 48 * 0.75 = 36 channels; 6 * 0.75 = 4.5 heads -> 4 (2 groups x 2 heads).
         assertThat(r.shapes()).containsOnly(new BlockShape(36, 4, 2));
@@ -95,7 +96,7 @@ class StructuredPrunerTest {
         assertThat(r.model().config().numAttentionHeads()).isEqualTo(4);
         long expected = 3L * (4 * 8 * 32 * 2 + 2 * 8 * 32 * 2 + 36 * 32 * 3);
         assertThat(r.paramsAfter()).isEqualTo(expected);
-        assertThat(r.actualRatio()).isCloseTo(1 - (double) expected / r.paramsBefore(), within(1e-12));
+        assertThat(r.actualSparsity()).isCloseTo(1 - (double) expected / r.paramsBefore(), within(1e-12));
         assertThat(model.block(0).shape()).isEqualTo(BlockShape.of(config())); // the input model is untouched
         assertThat(allFinite(r.model().logits(new int[]{1, 2, 3}))).isTrue();
     }
@@ -104,9 +105,9 @@ class StructuredPrunerTest {
     void restorationBringsTheLastHiddenStateCloserToTheDenseModel() {
         LlamaModel model = model(4);
         List<int[]> calib = windows(8, 24, 5);
-        StructuredResult restored = new StructuredPruner(new StructuredMethod.Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
+        PruneOutcome restored = new StructuredPruner(new Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE);
-        StructuredResult cut = new StructuredPruner(new StructuredMethod.Fasp(false), 0.5, StructuredPruner.Allocation.UNIFORM)
+        PruneOutcome cut = new StructuredPruner(new Fasp(false), 0.5, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE);
         double restoredError = 0, cutError = 0;
         for (int[] w : calib) {
@@ -123,12 +124,12 @@ class StructuredPrunerTest {
 
     @Test
     void globalAllocationRemovesAboutTheRequestedShareAndKeepsEveryBlockAlive() {
-        for (StructuredMethod m : List.of(new StructuredMethod.Flap(), new StructuredMethod.Fasp(true))) {
-            StructuredResult r = new StructuredPruner(m, 0.3, StructuredPruner.Allocation.GLOBAL)
+        for (StructuredMethod m : List.of(new Flap(), new Fasp(true))) {
+            PruneOutcome r = new StructuredPruner(m, 0.3, StructuredPruner.Allocation.GLOBAL)
                     .prune(model(6), windows(4, 16, 7), Progress.NONE);
             // At least the target (less FLAP's added o_proj/down_proj biases), at most one key/value group (1536) over it.
-            double biases = m instanceof StructuredMethod.Flap ? 3.0 * 2 * 32 / r.paramsBefore() : 0;
-            assertThat(r.actualRatio()).as(m.name()).isBetween(0.3 - biases - 1e-9, 0.3 + 1536.0 / r.paramsBefore() + 1e-9);
+            double biases = m instanceof Flap ? 3.0 * 2 * 32 / r.paramsBefore() : 0;
+            assertThat(r.actualSparsity()).as(m.name()).isBetween(0.3 - biases - 1e-9, 0.3 + 1536.0 / r.paramsBefore() + 1e-9);
             for (BlockShape s : r.shapes()) {
                 assertThat(s.intermediateSize()).isPositive();
                 assertThat(s.numAttentionHeads()).isEqualTo(2 * s.numKeyValueHeads());
@@ -149,7 +150,7 @@ class StructuredPrunerTest {
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
         DenseLinear dense = new DenseLinear(new FloatMatrix(out, in, w), null);
         int[] kept = {0, 2, 5};
-        DenseLinear flap = new StructuredMethod.Flap().compensate(dense, stats, kept);
+        DenseLinear flap = new Flap().compensate(dense, stats, kept);
         // Mean output over the calibration tokens is unchanged: bias = W[:, removed] mean(x_removed).
         double[] mean = stats.mean();
         for (int o = 0; o < out; o++) {
@@ -167,7 +168,7 @@ class StructuredPrunerTest {
         double[] bi = ShortGpt.blockInfluence(model, calib, Progress.NONE);
         int lowest = 0;
         for (int l = 1; l < bi.length; l++) if (bi[l] < bi[lowest]) lowest = l;
-        StructuredResult r = new ShortGpt(1).prune(model, calib, Progress.NONE);
+        PruneOutcome r = new ShortGpt(1).prune(model, calib, Progress.NONE);
         assertThat(r.removedLayers()).containsExactly(lowest);
         assertThat(r.model().blocks()).hasSize(2);
         assertThat(r.model().config().numHiddenLayers()).isEqualTo(2);
@@ -180,27 +181,27 @@ class StructuredPrunerTest {
         LlamaModel model = model(2);
         List<int[]> calib = windows(2, 8, 3);
         // 48 * 0.01 = 0.48 channels would stay: every MLP channel removed.
-        assertThatThrownBy(() -> new StructuredPruner(new StructuredMethod.Fasp(true), 0.99, StructuredPruner.Allocation.UNIFORM)
+        assertThatThrownBy(() -> new StructuredPruner(new Fasp(true), 0.99, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("all 48 MLP channels")
-                .hasMessageContaining("--sparsity");
+                .hasMessageContaining("lower sparsity");
         // Channels survive (48 * 0.08 = 3.84) but 6 * 0.08 = 0.48 heads rounds to none.
-        assertThatThrownBy(() -> new StructuredPruner(new StructuredMethod.Flap(), 0.92, StructuredPruner.Allocation.UNIFORM)
+        assertThatThrownBy(() -> new StructuredPruner(new Flap(), 0.92, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("all 6 attention heads");
-        assertThatThrownBy(() -> new StructuredPruner(new StructuredMethod.Fasp(true), 1.0, StructuredPruner.Allocation.UNIFORM))
+        assertThatThrownBy(() -> new StructuredPruner(new Fasp(true), 1.0, StructuredPruner.Allocation.UNIFORM))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("[0, 1)");
         assertThatThrownBy(() -> new ShortGpt(3).prune(model, calib, Progress.NONE))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("num_hidden_layers")
-                .hasMessageContaining("--layers 2");
+                .hasMessageContaining("use layers 2");
         assertThatThrownBy(() -> new ShortGpt(0)).isInstanceOf(PrunelabException.InvalidArgument.class);
         // fasp 25% keeps 36 channels; 2 x 8 = 16 calibration tokens cannot determine a 36-input refit.
-        assertThatThrownBy(() -> new StructuredPruner(new StructuredMethod.Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
+        assertThatThrownBy(() -> new StructuredPruner(new Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("only 16 tokens")
-                .hasMessageContaining("--no-restore");
+                .hasMessageContaining("restore=false");
         // Without restoration nothing is refit, so few tokens are allowed.
-        assertThat(new StructuredPruner(new StructuredMethod.Fasp(false), 0.25, StructuredPruner.Allocation.UNIFORM)
+        assertThat(new StructuredPruner(new Fasp(false), 0.25, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE).model().config().intermediateSize()).isEqualTo(36);
     }
 

@@ -1,0 +1,72 @@
+package org.prunelab.prune;
+
+import org.prunelab.model.BlockShape;
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.Linear;
+import org.prunelab.model.LlamaModel;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one pruning run produced: the new model and what it removed. {@link #actualSparsity()} means the same for
+ * every method — the share of the decoder blocks' linear parameters (weights and biases) that are no longer there:
+ * zeroed by a mask or deleted with their row, column, head, block or rank. Embeddings, norms and the LM head are never
+ * pruned and never counted.
+ *
+ * @param method            the registered method name
+ * @param requestedSparsity what was asked for, in the method's own terms ({@link Pruner#requestedSparsity})
+ * @param model             the pruned model (a new object; see {@link PruneOptions})
+ * @param paramsBefore      parameters of the input's block linears (weights and biases, as dense matrices)
+ * @param paramsAfter       parameters the output's block linears store (as dense matrices of their shapes)
+ * @param nonzeroAfter      of those, the ones that are not zero
+ * @param linears           per-linear outcome of a mask method, block by block; empty for structured methods
+ * @param blockSparsities   OWL's sparsity per block, or null
+ * @param allocation        {@code uniform} or {@code global} for structured methods, else null
+ * @param removedLayers     indices of removed decoder blocks (ShortGPT), else empty
+ * @param extra             further method-specific facts for the report (name -> number, text or list), may be empty
+ */
+public record PruneOutcome(String method, double requestedSparsity, LlamaModel model, long paramsBefore, long paramsAfter,
+                           long nonzeroAfter, List<PrunedLinear> linears, double[] blockSparsities, String allocation,
+                           List<Integer> removedLayers, Map<String, Object> extra) {
+
+    public PruneOutcome {
+        linears = List.copyOf(linears);
+        removedLayers = List.copyOf(removedLayers);
+        blockSparsities = blockSparsities == null ? null : blockSparsities.clone();
+        extra = Map.copyOf(extra);
+    }
+
+    /**
+     * The share of the blocks' linear parameters removed (zeroed or deleted): {@code 1 - nonzeroAfter / paramsBefore},
+     * the actual ratio after rounding to whole units, rows or groups.
+     */
+    public double actualSparsity() {
+        return paramsBefore == 0 ? 0 : 1 - (double) nonzeroAfter / paramsBefore;
+    }
+
+    /** Whether OWL chose per-block sparsities. */
+    public boolean owl() { return blockSparsities != null; }
+
+    @Override
+    public double[] blockSparsities() { return blockSparsities == null ? null : blockSparsities.clone(); }
+
+    /** Each block's widths after pruning. */
+    public List<BlockShape> shapes() {
+        return model.blocks().stream().map(DecoderBlock::shape).toList();
+    }
+
+    /** Parameters of all block linears of {@code model} as dense matrices of their shapes (weights and biases). */
+    public static long linearParameters(LlamaModel model) {
+        long n = 0;
+        for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.totalParameters();
+        return n;
+    }
+
+    /** Nonzero parameters of all block linears of {@code model}. */
+    public static long nonzeroParameters(LlamaModel model) {
+        long n = 0;
+        for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.nonZeroParameters();
+        return n;
+    }
+}

@@ -1,0 +1,67 @@
+package org.prunelab.prune;
+
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.DenseLinear;
+import org.prunelab.model.Linear;
+import org.prunelab.model.LlamaModel;
+import org.prunelab.model.ModelShape;
+
+import java.util.List;
+
+/**
+ * A pruning method with its parameters bound, made by the method registry ({@link Method#create}) or directly
+ * ({@link LayerwisePruner}, {@link org.prunelab.prune.structured.StructuredPruner}, ...). Every method runs in the one
+ * {@link CalibrationLoop} and follows the copy-on-prune rule of {@link PruneOptions}. Pruners never read files,
+ * log or print.
+ */
+public interface Pruner {
+
+    /** The registered method name ({@code wanda}, {@code fasp}, ...). */
+    String method();
+
+    /** False if the method ignores calibration windows (magnitude, plain low-rank): none need be sampled. */
+    boolean needsCalibration();
+
+    /**
+     * Checks what can be checked from the model's shape alone, before any weight is loaded: N:M against every
+     * linear's in_features, a structured ratio that would empty a block, ShortGPT's layer count, FASP's token
+     * minimum for restoration.
+     *
+     * @param calibrationTokens nsamples x seqlen of the planned calibration (0 when none is used)
+     * @throws org.prunelab.PrunelabException.InvalidArgument naming the parameter and what to change
+     */
+    void check(ModelShape shape, long calibrationTokens);
+
+    /**
+     * The sparsity this run asks for on a model of this shape, as the share the method's own {@code sparsity}
+     * parameter means (ShortGPT with {@code layers}: layers / num_hidden_layers; low-rank with {@code rank_ratio}:
+     * the share of the blocks' linear parameters its factors remove).
+     */
+    double requestedSparsity(ModelShape shape);
+
+    /**
+     * Prunes {@code model} (which it does not change, see {@link PruneOptions}) on the calibration windows.
+     *
+     * @param windows calibration token windows, all seqlen long (may be empty when {@link #needsCalibration()} is false)
+     * @return the pruned model and what was removed
+     * @throws org.prunelab.PrunelabException.InvalidArgument if the windows or the model do not fit the method
+     * @throws org.prunelab.PrunelabException if the method fails numerically
+     */
+    PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options);
+
+    /**
+     * Checks that every block linear is a dense matrix, as the methods need.
+     *
+     * @throws org.prunelab.PrunelabException.InvalidArgument naming the first linear that is not
+     */
+    static void requireDense(LlamaModel model) {
+        for (DecoderBlock block : model.blocks()) {
+            for (java.util.Map.Entry<String, Linear> e : block.linears().entrySet()) {
+                if (!(e.getValue() instanceof DenseLinear)) {
+                    throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey() + " is "
+                            + e.getValue() + ", not a dense matrix: prune the dense model as loaded");
+                }
+            }
+        }
+    }
+}

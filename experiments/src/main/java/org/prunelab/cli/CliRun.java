@@ -1,0 +1,108 @@
+package org.prunelab.cli;
+
+import org.prunelab.PrunelabException;
+import org.prunelab.Progress;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.run.Pipeline;
+import org.prunelab.run.RunSpec;
+import org.prunelab.track.MlflowNames;
+import org.prunelab.track.RunTracking;
+import org.prunelab.track.TrackedRun;
+import org.prunelab.track.Tracker;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * How {@code prune}, {@code eval} and {@code bench} run a {@link RunSpec}: plan it (every check before anything loads),
+ * open tracking, run it through the {@link Pipeline}, let the command save what it saves, record the run in MLflow
+ * ({@link RunTracking}, the same as a sweep point), and say where it went. Progress and warnings go to stderr.
+ */
+final class CliRun {
+    /** What the command learns: the pipeline's outcome and where the run was recorded. */
+    record Result(Pipeline.Outcome outcome, String tracking) {}
+
+    private CliRun() {}
+
+    /**
+     * @param command     the subcommand, logged as param {@code command}
+     * @param releaseDense whether the loaded model may be given up while pruning ({@code prune})
+     * @param save        called with the outcome before the run is recorded (e.g. writes the model to --out); may be null
+     */
+    static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
+                      Consumer<Pipeline.Outcome> save) {
+        PrunelabHome home = PrunelabHome.fromEnvironment();
+        try (Pipeline pipeline = new Pipeline(home)) {
+            Pipeline.Plan plan = pipeline.plan(spec); // fails in milliseconds, before a server starts or weights load
+            Pipeline.Ui ui = ui(err);
+            if (!tracking.track) {
+                Pipeline.Outcome o = pipeline.execute(plan, ui, releaseDense);
+                if (save != null) save.accept(o);
+                return new Result(o, "not tracked (--no-track)");
+            }
+            Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath();
+            try (Tracker tracker = Tracker.open(root)) {
+                TrackedRun run = RunTracking.start(tracker, tracking.experiment, null, spec, "cli", Map.of());
+                run.logParam(MlflowNames.Param.COMMAND, command);
+                Pipeline.Outcome o;
+                try {
+                    o = pipeline.execute(plan, ui, releaseDense);
+                    if (save != null) save.accept(o);
+                } catch (RuntimeException e) {
+                    RunTracking.fail(run, e);
+                    throw e;
+                }
+                Path files = Files.createTempDirectory("prunelab-run-");
+                try {
+                    Pipeline.writeFiles(files, o.files());
+                    RunTracking.finish(run, o.result(), files);
+                } finally {
+                    deleteTree(files);
+                }
+                String where = tracker.runUrl(run).map(u -> "MLflow run " + run.name() + ": " + u)
+                        .orElse("MLflow run " + run.name() + " kept in mlruns/outbox (" + tracker.offlineReason().orElse("offline")
+                                + "); './prunelab mlflow sync' sends it");
+                err.println("tracking: " + where);
+                err.flush();
+                return new Result(o, where);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot stage the run's files for MLflow", e);
+            }
+        }
+    }
+
+    /** Progress bars and warnings on stderr. */
+    static Pipeline.Ui ui(PrintWriter err) {
+        return new Pipeline.Ui() {
+            @Override public Progress stage(String label) { return new ConsoleProgress(label); }
+
+            @Override
+            public void warn(String message) {
+                err.println("warning: " + message);
+                err.flush();
+            }
+        };
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a leftover temporary folder is harmless
+        }
+    }
+
+    /** @throws PrunelabException.InvalidArgument when a count must be positive */
+    static void requirePositive(Integer value, String flag) {
+        if (value != null && value < 1) {
+            throw new PrunelabException.InvalidArgument(flag + " must be at least 1, got " + value);
+        }
+    }
+}

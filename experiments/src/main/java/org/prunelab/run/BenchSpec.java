@@ -1,0 +1,25 @@
+package org.prunelab.run;
+
+/**
+ * How a run's speed is measured ({@link org.prunelab.bench.ModelBench}): a seeded prompt of {@code promptLen}
+ * tokens prefilled into a KV cache, then {@code gen} tokens decoded at batch 1, {@code repeat} timed runs after
+ * {@code warmup} untimed ones (medians), each block linear in execution format {@code format} ({@code auto},
+ * {@code dense}, {@code csr}, {@code nm}). A measurement setting: not part of a run's key.
+ *
+ * <p>Speedups: a run that prunes divides by the dense model's speed measured in the same process (once per model and
+ * setting); a run that prunes nothing and names a {@code baseline} (the dense model a pruned checkpoint came from)
+ * loads it beside the model and alternates runs of the two (A B, B A, ...), reporting min / median / max ratios.
+ *
+ * @param baseline model argument of the dense counterpart to alternate with, or null
+ */
+public record BenchSpec(int promptLen, int gen, int repeat, int warmup, String format, String baseline) {
+    /** The sweep's default: 128 prompt tokens, 16 decoded, 3 runs after 1 warm-up, the format auto picks. */
+    public static final BenchSpec SWEEP_DEFAULT = new BenchSpec(128, 16, 3, 1, "auto", null);
+
+    /** One line saying what is measured, for result files. */
+    public String describe() {
+        return "prefill of " + promptLen + " tokens, then " + gen + " decode steps at batch 1, median of " + repeat
+                + " runs after " + warmup + " warm-up, each linear in the format --format " + format + " picks"
+                + ("auto".equals(format) ? " (packed N:M, CSR or dense)" : "");
+    }
+}

@@ -1,0 +1,530 @@
+package org.prunelab.run;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.prunelab.PrunelabException;
+import org.prunelab.Progress;
+import org.prunelab.bench.MemoryMeter;
+import org.prunelab.bench.ModelBench;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.data.Corpus;
+import org.prunelab.data.Datasets;
+import org.prunelab.data.Overlap;
+import org.prunelab.data.Split;
+import org.prunelab.data.Tokenizer;
+import org.prunelab.data.Window;
+import org.prunelab.eval.Evaluation;
+import org.prunelab.eval.Perplexity;
+import org.prunelab.eval.PerplexityResult;
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.FormatConversion;
+import org.prunelab.model.Linear;
+import org.prunelab.model.LlamaModel;
+import org.prunelab.model.LoadedModel;
+import org.prunelab.model.ModelLoader;
+import org.prunelab.model.ModelShape;
+import org.prunelab.prune.CalibrationData;
+import org.prunelab.prune.PruneOptions;
+import org.prunelab.prune.PruneOutcome;
+import org.prunelab.prune.Pruner;
+import org.prunelab.tensor.Parallel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The one run path: every entry point ({@code prune}, {@code eval}, {@code bench}, sweep points, the notebook facade)
+ * hands a {@link RunSpec} to this class and nothing else wires the steps. A run is
+ *
+ * <ol>
+ *   <li><b>plan</b> ({@link #plan}): the whole spec is checked before anything is loaded — parameters, the model's
+ *       shape read from its header (seqlen against the context, N:M against every in_features, FASP's token minimum,
+ *       ShortGPT's layer count), the datasets, the calibration text's length (with the tokenizer alone);</li>
+ *   <li><b>load</b> the model (kept across runs of the same model: a sweep loads it once);</li>
+ *   <li><b>calibrate</b>: sample the calibration windows; warn when the calibration text is also evaluation text;</li>
+ *   <li><b>dense baseline</b>: evaluate (and time) the unpruned model once per model and evaluation set;</li>
+ *   <li><b>prune</b> through the method registry's {@link Pruner}, with peak memory metered (copy-on-prune:
+ *       {@link PruneOptions});</li>
+ *   <li><b>evaluate</b> every evaluation set on the same windows as the baseline, and <b>bench</b> if asked;</li>
+ *   <li><b>report</b>: one {@link PruneReport} and the files a run leaves (report, spec, token ids).</li>
+ * </ol>
+ *
+ * Tracking wraps a run from outside ({@link org.prunelab.track.RunTracking}); saving is the caller's
+ * ({@link org.prunelab.model.PrunedModelWriter} with {@link Outcome#files()}). Not thread-safe.
+ */
+public final class Pipeline implements RunExecutor {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** How a run talks to whoever runs it: a progress listener per stage, and warnings. */
+    public interface Ui {
+        /** A progress listener for one stage ({@code "eval dense udhr:eng"}, {@code "prune wanda"}, ...). */
+        Progress stage(String label);
+
+        /** Something the user should know (calibration text that is also evaluation text, ...). */
+        void warn(String message);
+
+        /** Ignores everything. */
+        Ui SILENT = new Ui() {
+            @Override public Progress stage(String label) { return Progress.NONE; }
+            @Override public void warn(String message) {}
+        };
+    }
+
+    /**
+     * What the checks before loading found.
+     *
+     * @param spec        the run
+     * @param shape       the model's shape from its header
+     * @param pruner      the configured method, or null for dense
+     * @param requested   the requested sparsity on this model (0 for dense)
+     * @param calibCorpus the calibration corpus, or null when none is used
+     * @param evalCorpora one corpus per evaluation set, in order
+     */
+    public record Plan(RunSpec spec, ModelShape shape, Pruner pruner, double requested, Corpus calibCorpus,
+                       List<Corpus> evalCorpora) {}
+
+    /**
+     * What a run produced, beyond its {@link RunResult}.
+     *
+     * @param result       the measurements
+     * @param model        the model after the run: the pruned one (sharing the tokenizer of the loaded one), or the
+     *                     loaded one when nothing was pruned
+     * @param pruning      what the pruner did, or null for dense
+     * @param calibration  the exact calibration windows (empty when none)
+     * @param evalWindows  the windows of each evaluation set, in spec order
+     * @param bench        speed details, or null when not measured
+     * @param evalFormat   the execution formats of the block linears during evaluation (null without evaluation)
+     * @param report       the run's {@code prune_report.json}
+     * @param files        the files a run leaves, by name: {@code prune_report.json}, {@code run_spec.yaml},
+     *                     {@code calibration_ids.json}, {@code eval_ids.json}
+     */
+    public record Outcome(RunResult result, LoadedModel model, PruneOutcome pruning, List<Window> calibration,
+                          List<List<Window>> evalWindows, BenchDetail bench, FormatConversion evalFormat,
+                          PruneReport report, Map<String, String> files) {}
+
+    /**
+     * Speed details of a run.
+     *
+     * @param result             the model's runs
+     * @param conversion         the execution formats of its block linears while timed
+     * @param comparison         alternating pairs against a baseline model, or null
+     * @param baseline           the baseline's model argument, or null
+     * @param baselineConversion the baseline's formats (dense), or null
+     * @param baselineFileBytes  the baseline's size on disk, or 0
+     */
+    public record BenchDetail(ModelBench.BenchResult result, FormatConversion conversion, ModelBench.Comparison comparison,
+                              String baseline, FormatConversion baselineConversion, long baselineFileBytes) {}
+
+    private record CalibrationKey(CalibrationSpec spec, long seed) {}
+
+    private record DenseSpeed(double prefill, double decode) {}
+
+    /** What the pipeline remembers about one dense model across runs: a sweep measures its baseline once. */
+    private static final class ModelState {
+        final Map<EvalSpec, List<Window>> evalWindows = new HashMap<>();
+        final Map<EvalSpec, PerplexityResult> densePerplexity = new HashMap<>();
+        final Map<CalibrationKey, List<Window>> calibrations = new HashMap<>();
+        final Map<BenchSpec, DenseSpeed> denseSpeed = new HashMap<>();
+    }
+
+    private final PrunelabHome home;
+    private final Map<String, Corpus> corpora = new HashMap<>();
+    private LoadedModel loaded;          // the model this pipeline loaded (kept while runs name it)
+    private ModelState loadedState = new ModelState();
+
+    public Pipeline(PrunelabHome home) {
+        this.home = home;
+    }
+
+    // ------------------------------------------------------------------------------------------------- plan
+
+    /**
+     * Checks the whole spec without loading weights (milliseconds to a few seconds: the model's header, the corpora,
+     * the tokenizer when calibration text must be measured).
+     *
+     * @throws PrunelabException naming what is wrong with a {@code ${param}} placeholder for each parameter
+     */
+    public Plan plan(RunSpec spec) {
+        // What needs no file first.
+        if (spec.calibration() != null && spec.calibration().nsamples() < 1) {
+            throw new PrunelabException.InvalidArgument("${calib.nsamples} must be at least 1, got " + spec.calibration().nsamples()
+                    + ": the reference calibrates on 128 windows");
+        }
+        for (EvalSpec e : spec.evaluation()) Evaluation.checkWindows(e.windows());
+        ModelShape shape = ModelLoader.inspect(spec.model(), home);
+        String model = spec.model();
+        Pruner pruner = null;
+        double requested = 0;
+        Corpus calib = null;
+        if (spec.prunes()) {
+            pruner = spec.methodEntry().create(spec.methodArgs());
+            requested = pruner.requestedSparsity(shape);
+            CalibrationSpec c = spec.calibration();
+            long tokens = 0;
+            if (pruner.needsCalibration()) {
+                if (c == null) throw new PrunelabException.InvalidArgument(spec.method() + " needs calibration data (${calib.dataset})");
+                LoadedModel.checkSeqlen(shape.config(), model, c.seqlen(), "calib.seqlen");
+                tokens = (long) c.nsamples() * c.seqlen();
+            }
+            pruner.check(shape, tokens);
+            if (pruner.needsCalibration()) {
+                calib = corpus(c.dataset());
+                calib.part(Split.CALIBRATION); // a dataset without a calibration part (UDHR) fails here
+            }
+        }
+        List<Corpus> evals = new ArrayList<>();
+        for (EvalSpec e : spec.evaluation()) {
+            LoadedModel.checkSeqlen(shape.config(), model, e.seqlen(), "eval.seqlen");
+            Evaluation.checkWindows(e.windows());
+            Corpus corpus = corpus(e.dataset());
+            if (!e.whole()) corpus.part(Split.EVALUATION);
+            evals.add(corpus);
+        }
+        checkFormat(spec.format(), "format");
+        BenchSpec b = spec.bench();
+        if (b != null) {
+            new ModelBench.Options(b.promptLen(), b.gen(), b.repeat(), b.warmup(), 0); // range checks
+            if ((long) b.promptLen() + b.gen() > shape.config().maxPositionEmbeddings()) {
+                throw new PrunelabException.InvalidArgument("${bench.prompt_len} " + b.promptLen() + " plus ${bench.gen} " + b.gen()
+                        + " is beyond the model's context of " + shape.config().maxPositionEmbeddings() + " tokens; use fewer");
+            }
+            checkFormat(b.format(), "bench.format");
+        }
+        if (calib != null) {
+            // The calibration text's length needs the tokenizer; it loads in well under a second, the weights in seconds.
+            CalibrationSpec c = spec.calibration();
+            if (loaded != null && loaded.name().equals(model)) {
+                CalibrationData.checkSize(calib, loaded.tokenizer()::encode, c.nsamples(), c.seqlen());
+            } else {
+                try (Tokenizer t = ModelLoader.loadTokenizer(model, home)) {
+                    CalibrationData.checkSize(calib, t::encode, c.nsamples(), c.seqlen());
+                }
+            }
+        }
+        return new Plan(spec, shape, pruner, requested, calib, evals);
+    }
+
+    private static void checkFormat(String format, String param) {
+        String f = format.strip().toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "dense", "csr", "nm").contains(f)) {
+            throw new PrunelabException.InvalidArgument("unknown ${" + param + "} '" + format + "': use auto, dense, csr or nm");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- run
+
+    /** The sweep's entry: {@link #execute} with stage progress forwarded to {@code progress}, files into {@code workDir}. */
+    @Override
+    public RunResult run(RunSpec spec, Path workDir, Progress progress) {
+        Ui ui = new Ui() {
+            @Override public Progress stage(String label) { return (d, t, l) -> progress.update(d, t, label + ": " + l); }
+            @Override public void warn(String message) { progress.update(0, 1, "warning: " + message); }
+        };
+        Outcome o = execute(spec, ui, false);
+        writeFiles(workDir, o.files());
+        return o.result();
+    }
+
+    /** Writes a run's files into {@code dir} (created if needed). */
+    public static void writeFiles(Path dir, Map<String, String> files) {
+        try {
+            Files.createDirectories(dir);
+            for (Map.Entry<String, String> f : files.entrySet()) Files.writeString(dir.resolve(f.getKey()), f.getValue());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the run's files in " + dir, e);
+        }
+    }
+
+    /**
+     * Runs {@code spec}: plan, load, calibrate, dense baseline, prune, evaluate, bench, report.
+     *
+     * @param releaseDense whether the loaded model may be given up block by block while pruning (the CLI's
+     *                     {@code prune}, which needs nothing of it afterwards); the pipeline then forgets it
+     */
+    public Outcome execute(RunSpec spec, Ui ui, boolean releaseDense) {
+        return execute(plan(spec), ui, releaseDense);
+    }
+
+    /** {@link #execute(RunSpec, Ui, boolean)} of a spec already {@linkplain #plan planned}. */
+    public Outcome execute(Plan plan, Ui ui, boolean releaseDense) {
+        return execute(plan, model(plan.spec().model()), ui, releaseDense);
+    }
+
+    /**
+     * Runs a planned spec on a model the caller loaded and keeps (the notebook's): it is pruned copy-on-prune and left
+     * as it was. Its baseline is measured afresh unless it is the model this pipeline loaded.
+     */
+    public Outcome execute(Plan plan, LoadedModel dense, Ui ui, boolean releaseDense) {
+        RunSpec spec = plan.spec();
+        ModelState state = dense == loaded ? loadedState : new ModelState();
+        List<Window> calibration = plan.pruner() != null && plan.pruner().needsCalibration()
+                ? state.calibrations.computeIfAbsent(new CalibrationKey(spec.calibration(), spec.seed()), k ->
+                        CalibrationData.sample(plan.calibCorpus(), dense.tokenizer()::encode, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
+                : List.of();
+        List<List<Window>> windows = new ArrayList<>();
+        for (int i = 0; i < spec.evaluation().size(); i++) {
+            Corpus corpus = plan.evalCorpora().get(i);
+            windows.add(state.evalWindows.computeIfAbsent(spec.evaluation().get(i), k ->
+                    Evaluation.windows(dense, corpus, k.seqlen(), k.windows(), k.whole())));
+        }
+        List<String> warnings = overlapWarnings(spec, calibration, windows, ui);
+
+        List<PerplexityResult> denseEvals = new ArrayList<>();
+        DenseSpeed baselineSpeed = null;
+        if (spec.prunes()) {
+            for (int i = 0; i < spec.evaluation().size(); i++) {
+                EvalSpec e = spec.evaluation().get(i);
+                List<Window> w = windows.get(i);
+                denseEvals.add(state.densePerplexity.computeIfAbsent(e, k -> perplexity(dense.model(), w, ui.stage("eval dense " + k.dataset()))));
+            }
+            if (spec.bench() != null) {
+                baselineSpeed = state.denseSpeed.computeIfAbsent(spec.bench(), b -> {
+                    BenchDetail d = bench(dense.model(), b, ui.stage("bench dense"));
+                    return new DenseSpeed(d.result().prefillTokensPerSecond(), d.result().decodeTokensPerSecond());
+                });
+            }
+        }
+
+        LoadedModel after = dense;
+        PruneOutcome pruning = null;
+        double pruneSeconds = 0;
+        long peak = -1, baseline = -1;
+        long denseBytes = MemoryMeter.fp32ModelBytes(dense.model());
+        if (spec.prunes()) {
+            // Baseline just before pruning: after loading and the dense evaluation, whose buffers would otherwise be
+            // charged to the method.
+            MemoryMeter meter = MemoryMeter.afterLoad();
+            meter.startPeak();
+            long start = System.nanoTime();
+            try (meter) {
+                pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
+                        new PruneOptions(ui.stage("prune " + spec.method()), releaseDense));
+                pruneSeconds = (System.nanoTime() - start) / 1e9;
+                peak = meter.peakBytes();
+                baseline = meter.baselineBytes();
+            } finally {
+                if (releaseDense && dense == loaded) forget();
+            }
+            // The pruned model shares the loaded one's tokenizer; when the loaded one is given up, it owns it.
+            after = releaseDense ? new LoadedModel(dense.name(), dense.path(), pruning.model(), dense.tokenizer(),
+                    dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(pruning.model());
+        }
+        double overhead = peak < 0 || baseline < 0 ? Double.NaN : (double) (peak - baseline) / denseBytes;
+
+        List<EvalResult> evals = new ArrayList<>();
+        FormatConversion evalFormat = null;
+        LoadedModel evaluated = after;
+        if (!spec.evaluation().isEmpty()) {
+            Supplier<List<EvalResult>> evaluate = () -> {
+                List<EvalResult> out = new ArrayList<>();
+                for (int i = 0; i < spec.evaluation().size(); i++) {
+                    EvalSpec e = spec.evaluation().get(i);
+                    Corpus corpus = plan.evalCorpora().get(i);
+                    PerplexityResult r = perplexity(evaluated.model(), windows.get(i),
+                            ui.stage((spec.prunes() ? "eval pruned " : "eval ") + e.dataset()));
+                    double densePpl = spec.prunes() ? denseEvals.get(i).perplexity() : r.perplexity();
+                    out.add(evalResult(e, corpus, r, densePpl));
+                }
+                return out;
+            };
+            FormatConversion[] conv = new FormatConversion[1];
+            evals = withFormat(evaluated.model(), spec.format(), conv, evaluate);
+            evalFormat = conv[0];
+        }
+
+        BenchDetail speed = null;
+        double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
+        if (spec.bench() != null) {
+            if (!spec.prunes() && spec.bench().baseline() != null) {
+                speed = benchVs(after, spec.bench(), ui);
+                speedupPrefill = speed.comparison().prefillSpeedup().median();
+                speedupDecode = speed.comparison().decodeSpeedup().median();
+            } else {
+                speed = bench(after.model(), spec.bench(), ui.stage("bench " + (spec.prunes() ? "pruned" : "model")));
+                if (baselineSpeed != null) {
+                    speedupPrefill = speed.result().prefillTokensPerSecond() / baselineSpeed.prefill();
+                    speedupDecode = speed.result().decodeTokensPerSecond() / baselineSpeed.decode();
+                }
+            }
+        }
+
+        LlamaModel m = after.model();
+        long modelBytes = MemoryMeter.fp32ModelBytes(m);
+        long total = modelBytes / 4;
+        long zeros = 0;
+        for (DecoderBlock b : m.blocks()) for (Linear l : b.linears().values()) zeros += l.totalParameters() - l.nonZeroParameters();
+        RunResult result = new RunResult(spec, plan.requested(), pruning == null ? 0 : pruning.actualSparsity(), total,
+                total - zeros, modelBytes, pruneSeconds, peak, overhead,
+                speed == null ? Double.NaN : speed.result().prefillTokensPerSecond(), speedupPrefill,
+                speed == null ? Double.NaN : speed.result().decodeTokensPerSecond(), speedupDecode,
+                speed == null ? (evalFormat != null ? formatName(evalFormat.counts()) : "dense") : formatName(speed.conversion().counts()),
+                evals, warnings);
+        PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes);
+        return new Outcome(result, after, pruning, calibration, windows, speed, evalFormat, report,
+                files(spec, report, calibration, windows));
+    }
+
+    // ------------------------------------------------------------------------------------------------- steps
+
+    /**
+     * The model argument as a run records it: a registered name as given, an existing file or folder as an absolute
+     * path (so {@code bench --vs dense} finds the dense model of a report from any working directory).
+     */
+    public static String modelArgument(String model) {
+        try {
+            Path p = Path.of(model);
+            return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : model;
+        } catch (java.nio.file.InvalidPathException e) {
+            return model;
+        }
+    }
+
+    /** The loaded model for {@code model}, loading it (and dropping the previous one) if it is not the current one. */
+    public LoadedModel model(String model) {
+        if (loaded != null && loaded.name().equals(model)) return loaded;
+        close();
+        loaded = ModelLoader.load(model, home);
+        return loaded;
+    }
+
+    /** Forgets the current model (after a pruning run released its blocks). */
+    private void forget() {
+        loaded = null;
+        loadedState = new ModelState();
+    }
+
+    /** The corpus for a dataset name, loaded once per pipeline. */
+    public Corpus corpus(String name) {
+        return corpora.computeIfAbsent(name, n -> Datasets.resolve(n, home));
+    }
+
+    /**
+     * Evaluates {@code model} on one evaluation set (the notebook's step; {@link #execute} does the same per set).
+     *
+     * @param densePerplexity the unpruned model's perplexity on the same windows, or NaN when unknown
+     */
+    public EvalResult evaluate(LoadedModel model, EvalSpec e, double densePerplexity, Ui ui) {
+        Plan plan = plan(RunSpec.dense(model.name(), List.of(e), "dense", null));
+        List<Window> w = Evaluation.windows(model, plan.evalCorpora().getFirst(), e.seqlen(), e.windows(), e.whole());
+        PerplexityResult r = perplexity(model.model(), w, ui.stage("eval " + e.dataset()));
+        return evalResult(e, plan.evalCorpora().getFirst(), r, Double.isNaN(densePerplexity) ? r.perplexity() : densePerplexity);
+    }
+
+    private static PerplexityResult perplexity(LlamaModel model, List<Window> windows, Progress progress) {
+        return Perplexity.evaluate(model::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
+    }
+
+    private static EvalResult evalResult(EvalSpec e, Corpus corpus, PerplexityResult r, double densePpl) {
+        return new EvalResult(e.dataset(), corpus.language(), e.seqlen(), r.windows(), e.split(), corpus.describePart(e.whole()),
+                r.tokens(), r.perplexity(), densePpl, r.meanLoss(), r.seconds());
+    }
+
+    /** Times {@code model} with its block linears in {@code spec.format()}, then puts the original linears back. */
+    public static BenchDetail bench(LlamaModel model, BenchSpec spec, Progress progress) {
+        FormatConversion[] conv = new FormatConversion[1];
+        ModelBench.BenchResult r = withFormat(model, spec.format(), conv, () -> ModelBench.run(model,
+                new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0), progress));
+        return new BenchDetail(r, conv[0], null, null, null, 0);
+    }
+
+    /** Alternating runs of {@code model} and its dense counterpart {@code spec.baseline()} (loaded beside it). */
+    private BenchDetail benchVs(LoadedModel model, BenchSpec spec, Ui ui) {
+        try (LoadedModel dense = ModelLoader.load(spec.baseline(), home)) {
+            FormatConversion conversion = FormatConversion.apply(model.model(), spec.format());
+            FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
+            ModelBench.Comparison c = ModelBench.compare(model.model(), dense.model(),
+                    new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0));
+            ui.stage("bench").finish();
+            return new BenchDetail(c.candidate(), conversion, c, spec.baseline(), denseConversion, dense.fileBytes());
+        }
+    }
+
+    /**
+     * Runs {@code body} with {@code model}'s block linears converted to {@code format}, then restores the original
+     * linears (the model may be the pipeline's cached dense model).
+     */
+    private static <T> T withFormat(LlamaModel model, String format, FormatConversion[] conversion, Supplier<T> body) {
+        List<Map<String, Linear>> original = new ArrayList<>();
+        for (DecoderBlock b : model.blocks()) original.add(Map.copyOf(b.linears()));
+        try {
+            conversion[0] = FormatConversion.apply(model, format);
+            return body.get();
+        } finally {
+            for (int i = 0; i < original.size(); i++) {
+                DecoderBlock b = model.blocks().get(i);
+                original.get(i).forEach(b::setLinear);
+            }
+        }
+    }
+
+    /** "dense", "csr", "2:4", or a mix such as "csr 120 + dense 90". */
+    static String formatName(Map<String, Integer> counts) {
+        if (counts.size() == 1) return counts.keySet().iterator().next();
+        StringBuilder s = new StringBuilder();
+        counts.forEach((k, v) -> s.append(s.isEmpty() ? "" : " + ").append(k).append(' ').append(v));
+        return s.toString();
+    }
+
+    /**
+     * A warning for every evaluation set whose text the calibration windows largely contain (token 16-grams,
+     * {@link Overlap}): perplexity measured on text the pruner calibrated on is optimistic.
+     */
+    private static List<String> overlapWarnings(RunSpec spec, List<Window> calibration, List<List<Window>> windows, Ui ui) {
+        List<String> warnings = new ArrayList<>();
+        if (calibration.isEmpty()) return warnings;
+        List<int[]> calib = calibration.stream().map(Window::tokens).toList();
+        for (int i = 0; i < windows.size(); i++) {
+            double share = Overlap.share(calib, windows.get(i).stream().map(Window::tokens).toList());
+            if (share > Overlap.WARN_ABOVE) {
+                String w = String.format(Locale.ROOT, "%.1f%% of the calibration text (%s) also occurs in the evaluation text of %s:"
+                                + " its perplexity is measured on text the pruner calibrated on; calibrate on other text",
+                        100 * share, spec.calibration().dataset(), spec.evaluation().get(i).dataset());
+                warnings.add(w);
+                ui.warn(w);
+            }
+        }
+        return warnings;
+    }
+
+    private static Map<String, String> files(RunSpec spec, PruneReport report, List<Window> calibration,
+                                             List<List<Window>> windows) {
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(PruneReport.FILE, report.toJson());
+        files.put("run_spec.yaml", spec.toYaml());
+        if (!calibration.isEmpty()) files.put("calibration_ids.json", idsJson(calibration));
+        if (!windows.isEmpty()) files.put("eval_ids.json", idsJson(windows.getFirst()));
+        return files;
+    }
+
+    /** Token ids of windows as a JSON list of lists: what tools/reference/compare_unstructured.py replays. */
+    private static String idsJson(List<Window> windows) {
+        try {
+            return JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(windows.stream().map(Window::tokens).toList());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("int arrays always serialise", e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "threads " + Parallel.threads();
+    }
+
+    /** Closes the current model. */
+    @Override
+    public void close() {
+        if (loaded != null) loaded.close();
+        forget();
+    }
+}

@@ -1,0 +1,211 @@
+package org.prunelab.run;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import org.prunelab.prune.Method;
+import org.prunelab.prune.MethodArgs;
+import org.prunelab.prune.Methods;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One run, fully specified: what {@code prune}, {@code eval}, {@code bench}, a sweep point and a notebook call all
+ * hand to the one {@link Pipeline}. Immutable; its canonical JSON hashes to a stable run key (the sweep's resume key).
+ * Field names are the MLflow param names.
+ *
+ * @param model       registered model name or path
+ * @param method      {@value Methods#DENSE} (no pruning in this run) or a registered method ({@link Methods})
+ * @param params      the method's parameters after checking, defaults filled in ({@link Method#args}); empty for dense
+ * @param calibration the calibration set; null for runs that use none (dense, magnitude, plain low-rank)
+ * @param evaluation  the evaluation sets, in order (the first is the headline one); may be empty
+ * @param format      execution format of the block linears for evaluation ({@code dense}, {@code auto}, {@code csr},
+ *                    {@code nm}); {@code dense} keeps them as they are
+ * @param bench       how speed is measured, or null for no speed measurement (not part of the key)
+ * @param seed        calibration sampling seed (0 when no calibration is used)
+ */
+public record RunSpec(String model, String method, Map<String, Object> params, CalibrationSpec calibration,
+                      List<EvalSpec> evaluation, String format, BenchSpec bench, long seed) {
+    private static final ObjectMapper CANONICAL = new ObjectMapper()
+            .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+
+    public RunSpec {
+        params = params == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        evaluation = List.copyOf(evaluation);
+        if (format == null) format = "dense";
+    }
+
+    /**
+     * A run of a registered method: {@code given} parameters are checked and completed with defaults.
+     *
+     * @throws org.prunelab.PrunelabException.InvalidArgument for an unknown method or a bad parameter (named)
+     */
+    public static RunSpec pruning(String model, String method, Map<String, ?> given, CalibrationSpec calibration,
+                                  List<EvalSpec> evaluation, String format, BenchSpec bench, long seed) {
+        MethodArgs args = Methods.byName(method).args(given);
+        boolean calibrated = Methods.byName(method).create(args).needsCalibration();
+        return new RunSpec(model, method, args.values(), calibrated ? calibration : null, evaluation, format, bench,
+                calibrated ? seed : 0);
+    }
+
+    /** A run without pruning (evaluate or bench the model as it is). */
+    public static RunSpec dense(String model, List<EvalSpec> evaluation, String format, BenchSpec bench) {
+        return new RunSpec(model, Methods.DENSE, Map.of(), null, evaluation, format, bench, 0);
+    }
+
+    /** Whether this run prunes. */
+    public boolean prunes() {
+        return !method.equals(Methods.DENSE);
+    }
+
+    /** The registered method, or null for dense. */
+    public Method methodEntry() {
+        return prunes() ? Methods.byName(method) : null;
+    }
+
+    /** The checked parameters as the method's own type (null for dense). */
+    public MethodArgs methodArgs() {
+        return prunes() ? methodEntry().args(params) : null;
+    }
+
+    /**
+     * The MLflow {@code pattern}: {@code dense} for no pruning, the mask methods' {@code unstructured} or N:M
+     * ({@code 2:4}), {@code structured} for methods that remove units or factorise.
+     */
+    public String pattern() {
+        if (!prunes()) return "dense";
+        if (methodEntry().kind() != Method.Kind.UNSTRUCTURED) return "structured";
+        return params.getOrDefault("pattern", "unstructured").toString();
+    }
+
+    /**
+     * The requested sparsity as far as the spec says it: the {@code sparsity} parameter, the share an N:M pattern
+     * implies, 0 for dense; NaN when the method was given an alternative (ShortGPT's {@code layers}, low-rank's
+     * {@code rank_ratio}) whose share depends on the model ({@link RunResult#requestedSparsity()} has it then).
+     */
+    public double sparsity() {
+        if (!prunes()) return 0;
+        if (methodEntry().kind() == Method.Kind.UNSTRUCTURED) return methodArgs().pattern().sparsity();
+        Object s = params.get("sparsity");
+        return s instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    /** The spec as nested maps with MLflow names (sorted when serialised canonically). Bench settings are left out. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", model);
+        m.put("method", method);
+        if (prunes()) m.put("params", new TreeMap<>(params));
+        m.put("pattern", pattern());
+        if (calibration != null) {
+            m.put("calibration", Map.of("calib_dataset", calibration.dataset(), "nsamples", calibration.nsamples(),
+                    "seqlen", calibration.seqlen()));
+        }
+        m.put("evaluation", evaluation.stream().map(e -> {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("eval_dataset", e.dataset());
+            x.put("eval_seqlen", e.seqlen());
+            x.put("eval_windows", e.windows());
+            if (e.whole()) x.put("eval_split", e.split());
+            return x;
+        }).toList());
+        if (!format.equals("dense")) m.put("format", format);
+        m.put("seed", seed);
+        return m;
+    }
+
+    /** Compact JSON with keys sorted at every level: the text the run key hashes. */
+    public String canonicalJson() {
+        try {
+            return CANONICAL.writeValueAsString(sorted(toMap()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of strings and numbers always serialises", e);
+        }
+    }
+
+    /** SHA-256 of {@link #canonicalJson()} in lowercase hex: the same run always gets the same key. */
+    public String key() {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonicalJson().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** The spec as YAML (logged as the run's {@code run_spec.yaml} artifact), bench settings included. */
+    public String toYaml() {
+        Map<String, Object> m = toMap();
+        if (bench != null) {
+            m.put("bench", Map.of("prompt_len", bench.promptLen(), "gen", bench.gen(), "repeat", bench.repeat(),
+                    "warmup", bench.warmup(), "format", bench.format()));
+        }
+        try {
+            return YAML.writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of strings and numbers always serialises", e);
+        }
+    }
+
+    /**
+     * A short readable run name: {@code dense}, {@code wanda-unstructured-0.50}, {@code sparsegpt-2:4},
+     * {@code wanda-unstructured-0.50-owl}, {@code shortgpt-layers8}, {@code lowrank-aw-structured-0.30}; a model
+     * given as a path is prefixed with its folder or file name so CLI runs of different models tell apart.
+     */
+    public String name() {
+        String base;
+        if (!prunes()) {
+            base = "dense";
+        } else {
+            StringBuilder s = new StringBuilder(method);
+            if (Boolean.TRUE.equals(params.get("activation_weighted"))) s.append("-aw");
+            double sp = sparsity();
+            String p = pattern();
+            if (p.contains(":")) s.append('-').append(p);
+            else if (!Double.isNaN(sp)) s.append('-').append(p).append('-').append(String.format(Locale.ROOT, "%.2f", sp));
+            else if (params.containsKey("layers")) s.append("-layers").append(params.get("layers"));
+            else if (params.containsKey("rank_ratio")) s.append("-rank").append(String.format(Locale.ROOT, "%.2f", ((Number) params.get("rank_ratio")).doubleValue()));
+            if (Boolean.TRUE.equals(params.get("owl"))) s.append("-owl");
+            if (Boolean.FALSE.equals(params.get("restore"))) s.append("-norestore");
+            if (params.containsKey("allocation") && !params.get("allocation").equals(methodEntry().param("allocation").defaultValue())) {
+                s.append('-').append(params.get("allocation"));
+            }
+            if (seed != 0) s.append("-seed").append(seed);
+            base = s.toString();
+        }
+        String shortModel = modelLabel();
+        return shortModel == null ? base : shortModel + " " + base;
+    }
+
+    /** The model as a short label when it is a path (its file or folder name), null for a registered name. */
+    private String modelLabel() {
+        if (!model.contains("/") && !model.contains("\\") && !model.endsWith(".gguf")) return null;
+        String m = model.replaceAll("[/\\\\]+$", "");
+        int slash = Math.max(m.lastIndexOf('/'), m.lastIndexOf('\\'));
+        return slash >= 0 ? m.substring(slash + 1) : m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object sorted(Object o) {
+        if (o instanceof Map<?, ?> m) {
+            Map<String, Object> t = new TreeMap<>();
+            m.forEach((k, v) -> t.put((String) k, sorted(v)));
+            return t;
+        }
+        if (o instanceof List<?> l) return l.stream().map(RunSpec::sorted).toList();
+        return o;
+    }
+}
