@@ -58,6 +58,29 @@ public final class CalibrationLoop implements AutoCloseable {
         DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats);
     }
 
+    /**
+     * The usual pruning pass, labelled {@code "block i/n"}: for block l, {@code observer} says what to collect (or
+     * null), and {@code apply} builds the replacement from it.
+     *
+     * @param calibrated whether the blocks run on the calibration windows
+     */
+    public static Pass pruningPass(boolean calibrated, java.util.function.BiFunction<Integer, DecoderBlock, BlockObserver> observer,
+                                   Apply apply) {
+        return new Pass() {
+            @Override public String label(int layer, int blocks) { return "block " + (layer + 1) + "/" + blocks; }
+            @Override public boolean calibrated() { return calibrated; }
+            @Override public boolean modifiesBlocks() { return true; }
+            @Override public BlockObserver observer(int layer, DecoderBlock block) { return observer.apply(layer, block); }
+            @Override public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) { return apply.apply(layer, block, stats); }
+        };
+    }
+
+    /** {@link Pass#apply} as a function. */
+    @FunctionalInterface
+    public interface Apply {
+        DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats);
+    }
+
     private final LlamaModel model;
     private final List<int[]> windows;
     private final int passes;

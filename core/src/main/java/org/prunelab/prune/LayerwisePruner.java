@@ -144,24 +144,14 @@ public final class LayerwisePruner implements Pruner {
                 blockSparsities = owl.allocate(outlierRatios, pattern.sparsity());
             }
             double[] perBlock = blockSparsities;
-            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
-                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
-                @Override public boolean calibrated() { return calibrated; }
-                @Override public boolean modifiesBlocks() { return true; }
-
-                @Override
-                public BlockObserver observer(int layer, DecoderBlock block) {
-                    return calibrated ? LinearStats.all(block, m::newStats) : null;
-                }
-
-                @Override
-                @SuppressWarnings("unchecked")
-                public DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats) {
-                    LinearStats<S> s = calibrated ? (LinearStats<S>) stats : LinearStats.all(block, m::newStats);
-                    SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
-                    return pruneBlock(m, block, s, p, pruned);
-                }
-            });
+            @SuppressWarnings("unchecked")
+            List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(calibrated,
+                    (layer, block) -> calibrated ? LinearStats.all(block, m::newStats) : null,
+                    (layer, block, stats) -> {
+                        LinearStats<S> s = calibrated ? (LinearStats<S>) stats : LinearStats.all(block, m::newStats);
+                        SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
+                        return pruneBlock(m, block, s, p, pruned);
+                    }));
             LlamaModel out = model.withBlocks(model.config(), blocks);
             return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
                     PruneOutcome.nonzeroParameters(out), pruned, blockSparsities, null, List.of(), Map.of());

@@ -60,6 +60,19 @@ public final class MethodArgs {
         return SparsityPattern.unstructured(number("sparsity"));
     }
 
+    /**
+     * Checks that exactly one of two alternative parameters was given (ShortGPT's {@code layers} or {@code sparsity}).
+     *
+     * @param example a placeholder-spelled example, e.g. {@code "${layers} 8"}
+     * @throws PrunelabException.InvalidArgument naming both, with their docs
+     */
+    public void requireOneOf(String a, String b, String example) {
+        if (isGiven(a) != isGiven(b)) return;
+        throw new PrunelabException.InvalidArgument("${method} " + method.name() + " needs exactly one of ${" + a + "} ("
+                + method.param(a).doc() + ") or ${" + b + "} (" + method.param(b).doc() + ")"
+                + (isGiven(a) ? "; drop one" : ", e.g. " + example));
+    }
+
     private Object require(String name) {
         Object v = values.get(name);
         if (v == null) {

@@ -88,9 +88,14 @@ public final class Methods {
             List<String> ps = m.params().stream().map(p -> "`" + p.name() + "` " + p.range()
                     + (p.defaultValue() != null ? " = " + p.defaultValue() : "")).toList();
             t.append("| `").append(m.name()).append("` | ").append(m.kind().label()).append(" | ")
-                    .append(String.join(", ", ps)).append(" | ").append(m.sparsityOf()).append(" | ")
-                    .append(m.paper().replace("|", "\\|")).append(" |\n");
+                    .append(cell(String.join(", ", ps))).append(" | ").append(cell(m.sparsityOf())).append(" | ")
+                    .append(cell(m.paper())).append(" |\n");
         }
         return t.toString();
+    }
+
+    /** A Markdown table cell: a literal '|' would end it. */
+    private static String cell(String text) {
+        return text.replace("|", "\\|");
     }
 }

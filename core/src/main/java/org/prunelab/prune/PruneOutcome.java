@@ -10,9 +10,10 @@ import java.util.Map;
 
 /**
  * What one pruning run produced: the new model and what it removed. {@link #actualSparsity()} means the same for
- * every method — the share of the decoder blocks' linear parameters (weights and biases) that are no longer there:
- * zeroed by a mask or deleted with their row, column, head, block or rank. Embeddings, norms and the LM head are never
- * pruned and never counted.
+ * every method — the share of the input's decoder-block linear parameters (weights and biases, as dense matrices) that
+ * are zero or gone afterwards: zeroed by a mask, or deleted with their row, column, head, block or rank. It counts
+ * weights that were exactly zero before pruning too (a dequantised Q4_1 model has a few: 0.03% of SmolLM2-135M's), as a
+ * sparse format sees them. Embeddings, norms and the LM head are never pruned and never counted.
  *
  * @param method            the registered method name
  * @param requestedSparsity what was asked for, in the method's own terms ({@link Pruner#requestedSparsity})
@@ -38,7 +39,7 @@ public record PruneOutcome(String method, double requestedSparsity, LlamaModel m
     }
 
     /**
-     * The share of the blocks' linear parameters removed (zeroed or deleted): {@code 1 - nonzeroAfter / paramsBefore},
+     * The share of the input's block-linear parameters that are zero or gone: {@code 1 - nonzeroAfter / paramsBefore},
      * the actual ratio after rounding to whole units, rows or groups.
      */
     public double actualSparsity() {

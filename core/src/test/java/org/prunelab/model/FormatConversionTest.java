@@ -111,7 +111,7 @@ class FormatConversionTest {
                 .hasMessageContaining("format nm")
                 .hasMessageContaining("layer 0 q_proj")
                 .hasMessageContaining("use format csr")
-                .hasMessageContaining("--format auto");
+                .hasMessageContaining("format auto picks");
         for (DecoderBlock b : model.blocks()) {
             assertThat(b.linears().values()).allMatch(l -> l instanceof DenseLinear);
         }

@@ -40,7 +40,8 @@ final class KernelCommand implements Runnable {
             description = {"Install the \"prunelab (Java 25)\" kernelspec for Jupyter.",
                     "Default (--user): into the first entry of $JUPYTER_PATH if set, else the user's Jupyter data dir",
                     "($JUPYTER_DATA_DIR, or ~/.local/share/jupyter; ~/Library/Jupyter on macOS).",
-                    "--prefix DIR: into DIR/share/jupyter/kernels (e.g. a venv's sys.prefix)."})
+                    "--prefix DIR: into DIR/share/jupyter/kernels (e.g. a venv's sys.prefix).",
+                    "--name NAME: the kernelspec's name (default prunelab); give each checkout its own to keep them apart."})
     static final class Install implements Callable<Integer> {
         static final String NAME = "prunelab";
         static final String DISPLAY_NAME = "prunelab (Java 25)";
@@ -54,30 +55,60 @@ final class KernelCommand implements Runnable {
         @Option(names = "--prefix", description = "Install under DIR/share/jupyter/kernels instead.")
         Path prefix;
 
+        @Option(names = "--name", defaultValue = NAME,
+                description = "Kernelspec name, letters, digits, '.', '_' or '-' (default: ${DEFAULT-VALUE}); its display name says it too.")
+        String name;
+
         @Override
         public Integer call() throws IOException {
             if (user && prefix != null) {
                 throw new PrunelabException.InvalidArgument("--user and --prefix choose different places: give one of them");
             }
+            if (!name.matches("[A-Za-z0-9._-]+")) {
+                throw new PrunelabException.InvalidArgument("--name '" + name + "' is not a kernelspec name: use letters, digits, '.', '_' or '-'");
+            }
             Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath().normalize();
             Path kernels = prefix != null ? prefix.toAbsolutePath().resolve("share/jupyter/kernels") : userKernelsDir();
-            Path dir = kernels.resolve(NAME);
+            Path dir = kernels.resolve(name);
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+            String displayName = name.equals(NAME) ? DISPLAY_NAME : DISPLAY_NAME.replace(")", ", " + name + ")");
+            String replaced = previousRoot(dir.resolve("kernel.json"));
             Files.createDirectories(dir);
             // Written beside and moved into place: Jupyter never reads a half-written kernel.json.
             Path tmp = Files.createTempFile(dir, "kernel", ".json.tmp");
-            Files.writeString(tmp, JsonOutput.MAPPER.writeValueAsString(spec(root, java)), StandardCharsets.UTF_8);
+            Files.writeString(tmp, JsonOutput.MAPPER.writeValueAsString(spec(root, java).put("display_name", displayName)),
+                    StandardCharsets.UTF_8);
             Files.move(tmp, dir.resolve("kernel.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             var out = spec.commandLine().getOut();
+            String note = replaced == null || replaced.equals(root.toString()) ? null
+                    : "it replaced the kernelspec \"" + name + "\" of the checkout " + replaced
+                    + "; install with another --name to keep both";
             if (common.json) {
-                JsonOutput.print(out, JsonOutput.object().put("name", NAME).put("display_name", DISPLAY_NAME)
-                        .put("dir", dir.toString()).put("java", java.toString()));
+                ObjectNode o = JsonOutput.object().put("name", name).put("display_name", displayName)
+                        .put("dir", dir.toString()).put("java", java.toString()).put("checkout", root.toString());
+                if (note != null) o.put("replaced_checkout", replaced);
+                JsonOutput.print(out, o);
             } else {
-                out.printf("installed kernel \"%s\" in %s%n(java: %s)%nopen notebooks with: jupyter lab %s%n", DISPLAY_NAME, dir,
-                        java, root.resolve("notebooks"));
+                out.printf("installed kernel \"%s\" (name %s) in %s%nfor the checkout %s (java: %s)%n", displayName, name, dir,
+                        root, java);
+                if (note != null) out.println("note: " + note);
+                out.printf("open notebooks with: jupyter lab %s%n", root.resolve("notebooks"));
                 out.flush();
             }
             return 0;
+        }
+
+        /** The checkout an existing kernel.json starts (its -Dprunelab.root), or null when there is none. */
+        static String previousRoot(Path kernelJson) {
+            if (!Files.isRegularFile(kernelJson)) return null;
+            try {
+                for (var a : JsonOutput.MAPPER.readTree(kernelJson.toFile()).path("argv")) {
+                    if (a.asText().startsWith("-Dprunelab.root=")) return a.asText().substring("-Dprunelab.root=".length());
+                }
+            } catch (IOException e) {
+                return null;   // an unreadable spec is replaced as any other
+            }
+            return null;
         }
 
         /** kernel.json: argv names the JDK 25 java, the kernel's class path and JVM flags; interrupts by message. */

@@ -27,8 +27,8 @@ import java.util.Set;
  *       share of the blocks' linear parameters removed, the same quantity for every method);</li>
  *   <li>calibration: {@code calib_dataset}, {@code nsamples}, {@code seqlen}, {@code seed} (null when none),
  *       {@code calibration_windows} (dataset, split, document, offset, tokens of each);</li>
- *   <li>size: {@code params_total}, {@code params_nonzero}, {@code params_blocks}, {@code params_blocks_dense},
- *       {@code model_bytes}, {@code model_bytes_dense};</li>
+ *   <li>size: {@code params_total}, {@code params_nonzero}, {@code params_total_dense}, {@code params_blocks},
+ *       {@code params_blocks_dense}, {@code model_bytes}, {@code model_bytes_dense};</li>
  *   <li>measured ({@link #MEASURED}: differ between runs of the same spec): {@code prune_seconds},
  *       {@code peak_rss_bytes}, {@code rss_after_load_bytes}, {@code memory_overhead_ratio};</li>
  *   <li>evaluation: {@code evaluation} (one entry per set: {@code eval_dataset}, {@code language},
@@ -88,6 +88,7 @@ public record PruneReport(ObjectNode json) {
         o.put("seed", spec.seed());
         o.put("params_total", r.paramsTotal()).put("params_nonzero", r.paramsNonzero());
         if (pruning != null) o.put("params_blocks", pruning.paramsAfter()).put("params_blocks_dense", pruning.paramsBefore());
+        o.put("params_total_dense", modelBytesDense / 4);
         o.put("model_bytes", r.modelBytes()).put("model_bytes_dense", modelBytesDense);
         o.put("prune_seconds", r.pruneSeconds());
         o.put("peak_rss_bytes", r.peakRssBytes());

@@ -82,6 +82,43 @@ class CliErrorsTest {
         assertThat(o.err()).contains("start, stop, url or sync");
     }
 
+    /** Core names the parameter; each command spells it its own way (prune's evaluation windows are --eval-windows). */
+    @Test
+    void messagesNameTheCommandsOwnFlags(@org.junit.jupiter.api.io.TempDir Path dir) {
+        assumeModelFetched();
+        Outcome prune = run("prune", "--method", "wanda", "--sparsity", "0.5", "--eval", "udhr:eng", "--eval-windows", "-1",
+                "--out", dir.resolve("out").toString());
+        assertThat(prune.status()).isEqualTo(1);
+        assertThat(prune.err()).isEqualTo("error: --eval-windows must be 0 (all) or positive, got -1\n");
+        Outcome seqlen = run("prune", "--method", "wanda", "--sparsity", "0.5", "--seqlen", "0", "--out", dir.resolve("out").toString());
+        assertThat(seqlen.err()).startsWith("error: --seqlen must be at least 2");
+        Outcome evalSeqlen = run("prune", "--method", "wanda", "--sparsity", "0.5", "--eval", "brown", "--eval-seqlen", "9000",
+                "--out", dir.resolve("out").toString());
+        assertThat(evalSeqlen.err()).startsWith("error: --eval-seqlen 9000 is above").contains("use --eval-seqlen 8192 or less");
+        Outcome eval = run("eval", "--dataset", "udhr:eng", "--seqlen", "1");
+        assertThat(eval.err()).startsWith("error: --seqlen must be at least 2");
+        Outcome bench = run("bench", "--prompt-len", "0");
+        assertThat(bench.err()).contains("error: --prompt-len must be at least 1");
+        // FASP's token minimum is checked before the model loads (and before a 28 s dense evaluation).
+        Outcome fasp = run("prune", "--method", "fasp", "--sparsity", "0.25", "--nsamples", "1", "--seqlen", "64",
+                "--eval", "brown", "--out", dir.resolve("out").toString());
+        assertThat(fasp.err()).contains("only 64 tokens (--nsamples x --seqlen)").contains("--restore=false");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void jsonErrorsAreAJsonObjectOnStdout() throws Exception {
+        Outcome o = run("prune", "--method", "obs", "--sparsity", "0.5", "--out", "/tmp/never", "--json");
+        assertThat(o.status()).isEqualTo(1);
+        var error = JsonOutput.MAPPER.readTree(o.out()).get("error");
+        assertThat(error.get("type").asText()).isEqualTo("InvalidArgument");
+        assertThat(error.get("message").asText()).contains("unknown pruning method 'obs'");
+        assertThat(error.get("command").asText()).isEqualTo("prune");
+        Outcome usage = run("eval", "--seqlen", "x", "--dataset", "brown", "--json");
+        assertThat(usage.status()).isEqualTo(2);
+        assertThat(JsonOutput.MAPPER.readTree(usage.out()).get("error").get("type").asText()).isEqualTo("Usage");
+    }
+
     @Test
     void zeroEvaluationWindowsIsRefusedNotTakenAsAll() {
         Outcome o = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--windows", "0");

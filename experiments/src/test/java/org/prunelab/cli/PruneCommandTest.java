@@ -99,6 +99,52 @@ class PruneCommandTest {
         }
     }
 
+    /** A calibration text that is also the evaluation text (a UDHR page saved as a .txt) is accepted, with a warning. */
+    @Test
+    void calibratingOnTheEvaluationTextWarnsAndIsRecorded(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        var udhr = org.prunelab.data.Datasets.resolve("udhr:eng", PrunelabHome.fromEnvironment());
+        Path page = Files.writeString(tmp.resolve("udhr-page.txt"), String.join("\n\n",
+                udhr.documents().stream().map(org.prunelab.data.Document::text).toList()));
+        CliErrorsTest.Outcome o = run("prune", "--method", "wanda", "--sparsity", "0.3", "--calib", page.toString(), "--nsamples", "2",
+                "--seqlen", "64", "--eval", "udhr:eng", "--eval-seqlen", "64", "--eval-windows", "2", "--out", tmp.resolve("w").toString());
+        assertThat(o.status()).as(o.err()).isZero();
+        assertThat(o.err()).containsPattern("warning: \\d+\\.\\d% of the calibration text \\(.*udhr-page.txt\\) also occurs in the"
+                + " evaluation text of udhr:eng");
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("w/prune_report.json").toFile());
+        assertThat(report.get("warnings")).hasSize(1);
+        assertThat(report.get("warnings").get(0).asText()).contains("udhr:eng");
+        // Brown calibration, UDHR evaluation: different texts, no warning.
+        o = run("prune", "--method", "wanda", "--sparsity", "0.3", "--nsamples", "2", "--seqlen", "64", "--eval", "udhr:eng",
+                "--eval-seqlen", "64", "--eval-windows", "2", "--out", tmp.resolve("b").toString());
+        assertThat(o.status()).as(o.err()).isZero();
+        assertThat(o.err()).doesNotContain("warning");
+    }
+
+    /** A user's text file: the evaluation split by default (and the output says so), the whole text with --split all. */
+    @Test
+    void evalSaysWhichPartOfAFileItReadAndSplitAllReadsTheWholeText(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        StringBuilder text = new StringBuilder();
+        var brown = org.prunelab.data.Datasets.resolve("brown", PrunelabHome.fromEnvironment());
+        for (int i = 0; i < 20; i++) text.append(brown.documents().get(i).text(), 0, 2000).append("\n\n");
+        Path file = Files.writeString(tmp.resolve("mine.txt"), text);
+        CliErrorsTest.Outcome part = run("eval", "--dataset", file.toString(), "--seqlen", "64", "--json");
+        CliErrorsTest.Outcome whole = run("eval", "--dataset", file.toString(), "--seqlen", "64", "--split", "all", "--json");
+        assertThat(part.status()).as(part.err()).isZero();
+        assertThat(whole.status()).as(whole.err()).isZero();
+        JsonNode p = new ObjectMapper().readTree(part.out());
+        JsonNode w = new ObjectMapper().readTree(whole.out());
+        assertThat(p.get("split").asText()).isEqualTo("evaluation");
+        assertThat(p.get("part").asText()).startsWith("evaluation split: 1 of ").contains("(paragraphs of the file: unit index % 10 == 0");
+        assertThat(w.get("split").asText()).isEqualTo("all");
+        assertThat(w.get("part").asText()).startsWith("whole text");
+        // Paragraphs 0 and 10 of 20 against all 20.
+        assertThat(w.get("windows").asInt()).isGreaterThan(8 * p.get("windows").asInt());
+        CliErrorsTest.Outcome text0 = run("eval", "--dataset", file.toString(), "--seqlen", "64");
+        assertThat(text0.out()).contains("evaluation split: 1 of ");
+    }
+
     /** kill -9 while pruning: the output directory must not exist, not even partly. */
     @Test
     void aKilledRunLeavesNoOutputDirectory(@TempDir Path tmp) throws Exception {

@@ -47,6 +47,7 @@ final class ScriptedExecutor implements RunExecutor {
         ran.add(spec.key());
         try {
             Files.writeString(workDir.resolve("prune_report.json"), "{\"method\":\"" + spec.method() + "\"}\n");
+            Files.writeString(workDir.resolve("run_spec.yaml"), spec.toYaml());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

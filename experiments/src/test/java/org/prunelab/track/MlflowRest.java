@@ -38,6 +38,11 @@ public final class MlflowRest {
                 .path("experiment").path("experiment_id").asText();
     }
 
+    /** The experiment's tags (MLflow's own, such as mlflow.experimentKind, included). */
+    public Map<String, String> experimentTags(String name) {
+        return keyValues(get("/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + enc(name)).path("experiment").path("tags"));
+    }
+
     /** Every active run of the experiment, by run name. */
     public Map<String, Run> runs(String experimentName) {
         String body = "{\"experiment_ids\":[\"" + experimentId(experimentName) + "\"],\"max_results\":1000}";

@@ -140,9 +140,45 @@ public final class Prunelab {
      * @throws PrunelabException.InvalidArgument for an unknown method or parameter, or a value out of range (named)
      */
     public static Model prune(Model model, String method, Map<String, ?> params, Calibration calibration) {
-        RunSpec spec = RunSpec.pruning(model.name(), method, params, calibration.spec(), List.of(), "dense", null, calibration.seed());
+        return prune(model, method, params, calibration, List.of(), 0, 0);
+    }
+
+    /**
+     * As {@link #prune(Model, String, Map, Calibration)}, and evaluates the dense and the pruned model on the first
+     * {@code windows} (0 = all) windows of {@code seqlen} tokens of each dataset's evaluation split, as
+     * {@code prunelab prune --eval D --eval-seqlen S --eval-windows W} does: {@link #evaluation(Model)} shows them, and
+     * {@link #report(Model)} carries them.
+     */
+    public static Model prune(Model model, String method, Map<String, ?> params, Calibration calibration,
+                              List<String> evalDatasets, int seqlen, int windows) {
+        List<EvalSpec> evaluation = evalDatasets.stream().map(d -> new EvalSpec(d, seqlen, windows)).toList();
+        RunSpec spec = RunSpec.pruning(model.name(), method, params, calibration.spec(), evaluation, "dense", null,
+                calibration.seed());
         Pipeline.Outcome o = PIPELINE.execute(PIPELINE.plan(spec), model.loaded(), UI, false);
         return new Model(o.model(), spec, o);
+    }
+
+    /**
+     * The evaluation of a pruning run ({@link #prune(Model, String, Map, Calibration, List, int, int)}): one row per
+     * dataset with the dense and the pruned perplexity on the same windows and their ratio.
+     */
+    public static Table evaluation(Model model) {
+        if (!model.isPruned()) throw new PrunelabException.InvalidArgument("a dense model has no pruning run; prune(...) one first");
+        Table t = Table.create("perplexity before and after " + model.label(), StringColumn.create("dataset"),
+                StringColumn.create("language"), IntColumn.create("seqlen"), IntColumn.create("windows"),
+                digits(DoubleColumn.create("perplexity_dense"), 4), digits(DoubleColumn.create("perplexity"), 4),
+                digits(DoubleColumn.create("ppl_ratio"), 4));
+        for (EvalResult e : model.outcome().result().evals()) {
+            Row row = t.appendRow();
+            row.setString("dataset", e.dataset());
+            row.setString("language", e.language());
+            row.setInt("seqlen", e.seqlen());
+            row.setInt("windows", e.windows());
+            row.setDouble("perplexity_dense", e.perplexityDense());
+            row.setDouble("perplexity", e.perplexity());
+            row.setDouble("ppl_ratio", e.pplRatio());
+        }
+        return t;
     }
 
     /**
@@ -203,9 +239,14 @@ public final class Prunelab {
                 digits(DoubleColumn.create("perplexity"), 4), digits(DoubleColumn.create("seconds"), 2));
     }
 
-    /** Shows the column with {@code n} decimals (tables otherwise print full double precision). */
+    /**
+     * Shows the column with at most {@code n} decimals and no grouping (tables otherwise print full double precision);
+     * the values themselves are not rounded.
+     */
     static DoubleColumn digits(DoubleColumn c, int n) {
-        c.setPrintFormatter(NumberColumnFormatter.fixedWithGrouping(n));
+        java.text.DecimalFormat f = new java.text.DecimalFormat("0." + "0".repeat(Math.min(n, 1)) + "#".repeat(Math.max(0, n - 1)),
+                java.text.DecimalFormatSymbols.getInstance(java.util.Locale.ROOT));
+        c.setPrintFormatter(new NumberColumnFormatter(f, ""));
         return c;
     }
 

@@ -19,7 +19,7 @@ public record Fasp(boolean restore) implements StructuredMethod {
     public static final Method METHOD = new Method("fasp", Method.Kind.STRUCTURED,
             "remove MLP channels (gate/up rows + down column) and attention heads (q rows + o columns; k/v in whole groups), "
                     + "then refit o_proj and down_proj by least squares",
-            "Hu et al., \"FASP: Fast and Accurate Structured Pruning of Large Language Models\", 2025",
+            "Hu et al., \"FASP: Fast and Accurate Structured Pruning of Large Language Models\", arXiv:2501.09412, 2025",
             "the MLP channels and the attention heads of every block (uniform), or the blocks' linear parameters (global)",
             List.of(MethodParam.number("sparsity", null, 0, true, 1, false,
                             "share of MLP channels and attention heads to remove per block (uniform), or of the blocks' linear parameters (global)"),

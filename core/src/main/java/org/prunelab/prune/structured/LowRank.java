@@ -46,11 +46,7 @@ public final class LowRank implements Pruner {
                             "kept rank as a share of min(in, out) of each linear; give this or sparsity"),
                     MethodParam.bool("activation_weighted", false, "scale W's columns by the input norms ||X_j|| before the SVD")),
             args -> {
-                if (args.isGiven("rank_ratio") == args.isGiven("sparsity")) {
-                    throw new PrunelabException.InvalidArgument("${method} lowrank needs exactly one of ${rank_ratio} (kept rank"
-                            + " as a share of min(in, out)) or ${sparsity} (share of the blocks' linear parameters to remove)"
-                            + (args.isGiven("sparsity") ? "; drop one" : ", e.g. ${rank_ratio} 0.3"));
-                }
+                args.requireOneOf("rank_ratio", "sparsity", "${rank_ratio} 0.3");
                 boolean aw = args.bool("activation_weighted");
                 return args.isGiven("rank_ratio") ? new LowRank(args.number("rank_ratio"), aw) : LowRank.ofShare(args.number("sparsity"), aw);
             });
@@ -158,31 +154,21 @@ public final class LowRank implements Pruner {
         double rho = rankRatioFor(shape);
         long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
         try (CalibrationLoop loop = new CalibrationLoop(model, windows, 1, options)) {
-            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
-                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
-                @Override public boolean calibrated() { return activationWeighted; }
-                @Override public boolean modifiesBlocks() { return true; }
-
-                @Override
-                public BlockObserver observer(int layer, DecoderBlock block) {
-                    return activationWeighted ? LinearStats.all(block, in -> new ChannelStats(in, false)) : null;
-                }
-
-                @Override
-                @SuppressWarnings("unchecked")
-                public DecoderBlock apply(int l, DecoderBlock block, BlockObserver stats) {
-                    Map<String, Linear> factored = new LinkedHashMap<>();
-                    for (Map.Entry<String, Linear> e : block.linears().entrySet()) {
-                        FloatMatrix w = ((DenseLinear) e.getValue()).weight();
-                        int rank = (int) Math.round(rho * Math.min(w.rows(), w.cols()));
-                        double[] norms = stats == null ? null : ((LinearStats<ChannelStats>) stats).get(e.getKey()).norms();
-                        factored.put(e.getKey(), factor(w, rank, norms, "layer " + l + " " + e.getKey()));
-                    }
-                    // Each factorisation leaves tens of MB of double-precision garbage (W', its Gram matrix, eigenvectors);
-                    // the loop collects after every block (without it the peak reached 10.8x the fp32 model's size).
-                    return block.withLinears(l, factored);
-                }
-            });
+            @SuppressWarnings("unchecked")
+            List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(activationWeighted,
+                    (l, block) -> activationWeighted ? LinearStats.all(block, in -> new ChannelStats(in, false)) : null,
+                    (l, block, stats) -> {
+                        Map<String, Linear> factored = new LinkedHashMap<>();
+                        for (Map.Entry<String, Linear> e : block.linears().entrySet()) {
+                            FloatMatrix w = ((DenseLinear) e.getValue()).weight();
+                            int rank = (int) Math.round(rho * Math.min(w.rows(), w.cols()));
+                            double[] norms = stats == null ? null : ((LinearStats<ChannelStats>) stats).get(e.getKey()).norms();
+                            factored.put(e.getKey(), factor(w, rank, norms, "layer " + l + " " + e.getKey()));
+                        }
+                        // Each factorisation leaves tens of MB of double-precision garbage (W', its Gram matrix, eigenvectors);
+                        // the loop collects after every block (without it the peak reached 10.8x the fp32 model's size).
+                        return block.withLinears(l, factored);
+                    }));
             LlamaModel pruned = model.withBlocks(model.config(), blocks);
             return new PruneOutcome("lowrank", requestedSparsity(shape), pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,

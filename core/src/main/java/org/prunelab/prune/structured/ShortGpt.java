@@ -36,10 +36,7 @@ public final class ShortGpt implements Pruner {
                             "share of the decoder blocks to remove; give this or layers"),
                     MethodParam.integer("layers", null, 1, Integer.MAX_VALUE, "number of decoder blocks to remove; give this or sparsity")),
             args -> {
-                if (args.isGiven("layers") == args.isGiven("sparsity")) {
-                    throw new PrunelabException.InvalidArgument("${method} shortgpt needs exactly one of ${layers} (blocks to remove)"
-                            + " or ${sparsity} (their share of num_hidden_layers)" + (args.isGiven("layers") ? "; drop one" : ", e.g. ${layers} 8"));
-                }
+                args.requireOneOf("layers", "sparsity", "${layers} 8");
                 return args.isGiven("layers") ? new ShortGpt(args.integer("layers")) : ShortGpt.ofShare(args.number("sparsity"));
             });
 

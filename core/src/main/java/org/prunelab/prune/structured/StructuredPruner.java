@@ -133,56 +133,47 @@ public final class StructuredPruner implements Pruner {
     public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);
         if (allocation == Allocation.UNIFORM) check(ModelShape.of(model), 0); // fail before any calibration
-        int headDim = model.config().headDim();
         long tokens = windows.isEmpty() ? 0 : (long) windows.size() * windows.getFirst().length;
         long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
         try (CalibrationLoop loop = new CalibrationLoop(model, windows, allocation == Allocation.GLOBAL ? 2 : 1, options)) {
             int[][] keep = allocation == Allocation.GLOBAL ? globalAllocation(model, loop) : null; // {channels, groups} per block
             boolean gram = method.needsGram();
-            List<DecoderBlock> blocks = loop.run(new CalibrationLoop.Pass() {
-                @Override public String label(int layer, int n) { return "block " + (layer + 1) + "/" + n; }
-                @Override public boolean calibrated() { return true; }
-                @Override public boolean modifiesBlocks() { return true; }
-
-                @Override
-                public BlockObserver observer(int layer, DecoderBlock block) {
-                    return consumerStats(block, gram);
-                }
-
-                @Override
-                @SuppressWarnings("unchecked")
-                public DecoderBlock apply(int l, DecoderBlock block, BlockObserver observed) {
-                    LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
-                    DenseLinear o = (DenseLinear) block.linear("o_proj");
-                    DenseLinear down = (DenseLinear) block.linear("down_proj");
-                    double[] channelScores = method.channelScores(down.weight(), stats.get("down_proj"));
-                    double[] headScores = headScores(method.channelScores(o.weight(), stats.get("o_proj")), headDim);
-                    BlockShape shape = block.shape();
-                    String where = "layer " + l;
-                    BlockPlan plan;
-                    if (keep == null) {
-                        int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
-                        int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
-                        int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
-                        plan = new BlockPlan(channels, heads[0], heads[1]);
-                    } else {
-                        int group = shape.numAttentionHeads() / shape.numKeyValueHeads();
-                        int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), group, keep[l][1], group);
-                        plan = new BlockPlan(BlockPlan.topChannels(channelScores, keep[l][0], where), heads[0], heads[1]);
-                    }
-                    if (needsTokens()) {
-                        checkEnoughTokens(tokens, Math.max(plan.keptChannels().length, plan.keptHeads().length * headDim));
-                    }
-                    Linear newO = method.compensate(o, stats.get("o_proj"), BlockShrinker.expand(plan.keptHeads(), headDim));
-                    Linear newDown = method.compensate(down, stats.get("down_proj"), plan.keptChannels());
-                    return block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown));
-                }
-            });
+            List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(true, (l, block) -> consumerStats(block, gram),
+                    (l, block, observed) -> pruneBlock(l, block, observed, keep, tokens, model.config().headDim())));
             LlamaModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
             return new PruneOutcome(method.name(), sparsity, pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
                     allocation.label(), List.of(), Map.of());
         }
+    }
+
+    /** Block l with its removed channels and heads cut and o_proj/down_proj repaired by the method. */
+    @SuppressWarnings("unchecked")
+    private DecoderBlock pruneBlock(int l, DecoderBlock block, BlockObserver observed, int[][] keep, long tokens, int headDim) {
+        LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
+        DenseLinear o = (DenseLinear) block.linear("o_proj");
+        DenseLinear down = (DenseLinear) block.linear("down_proj");
+        double[] channelScores = method.channelScores(down.weight(), stats.get("down_proj"));
+        double[] headScores = headScores(method.channelScores(o.weight(), stats.get("o_proj")), headDim);
+        BlockShape shape = block.shape();
+        String where = "layer " + l;
+        BlockPlan plan;
+        if (keep == null) {
+            int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
+            int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
+            int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
+            plan = new BlockPlan(channels, heads[0], heads[1]);
+        } else {
+            int group = shape.numAttentionHeads() / shape.numKeyValueHeads();
+            int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), group, keep[l][1], group);
+            plan = new BlockPlan(BlockPlan.topChannels(channelScores, keep[l][0], where), heads[0], heads[1]);
+        }
+        if (needsTokens()) {
+            checkEnoughTokens(tokens, Math.max(plan.keptChannels().length, plan.keptHeads().length * headDim));
+        }
+        Linear newO = method.compensate(o, stats.get("o_proj"), BlockShrinker.expand(plan.keptHeads(), headDim));
+        Linear newDown = method.compensate(down, stats.get("down_proj"), plan.keptChannels());
+        return block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown));
     }
 
     /** Statistics of o_proj's and down_proj's inputs (with their Gram matrices when restoring). */

@@ -101,6 +101,24 @@ class StructuredPrunerTest {
         assertThat(allFinite(r.model().logits(new int[]{1, 2, 3}))).isTrue();
     }
 
+    /** Copy-on-prune holds for structured methods too; releasing the input gives the same model and gives up the input. */
+    @Test
+    void releasingTheInputGivesTheSameSmallerModel() {
+        for (org.prunelab.prune.Pruner p : List.of(new StructuredPruner(new Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM),
+                new StructuredPruner(new Flap(), 0.3, StructuredPruner.Allocation.GLOBAL), new ShortGpt(1), new LowRank(0.5, true))) {
+            List<int[]> calib = windows(4, 16, 11);
+            LlamaModel kept = model(12);
+            PruneOutcome a = p.prune(kept, calib, org.prunelab.prune.PruneOptions.keepInput(Progress.NONE));
+            LlamaModel released = model(12);
+            PruneOutcome b = p.prune(released, calib, new org.prunelab.prune.PruneOptions(Progress.NONE, true));
+            int[] tokens = {3, 1, 4, 1, 5};
+            assertThat(b.model().logits(tokens)).as(p.method()).isEqualTo(a.model().logits(tokens));
+            assertThat(b.actualSparsity()).isEqualTo(a.actualSparsity());
+            assertThat(kept.logits(tokens)).as(p.method() + ": the kept input still runs").isEqualTo(model(12).logits(tokens));
+            assertThat(released.blocks().stream().anyMatch(DecoderBlock::isReleased)).as(p.method()).isTrue();
+        }
+    }
+
     @Test
     void restorationBringsTheLastHiddenStateCloserToTheDenseModel() {
         LlamaModel model = model(4);
