@@ -14,7 +14,7 @@ import java.nio.charset.StandardCharsets;
  * Writes that never leave a half-written file under the target name: content goes to a temporary file in
  * the target's directory (same file system, so the rename is atomic) and is moved into place when complete.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     private AtomicFiles() {}
 
     /** A new empty temporary file next to {@code target}. */
@@ -51,7 +51,7 @@ final class AtomicFiles {
     }
 
     /** Writes {@code text} as UTF-8 to {@code target} atomically. @throws PrunelabException if writing fails */
-    static void writeString(Path target, String text) {
+    public static void writeString(Path target, String text) {
         Path tmp = null;
         try {
             tmp = tempBeside(target);

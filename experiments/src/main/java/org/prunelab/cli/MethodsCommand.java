@@ -17,12 +17,35 @@ import java.util.concurrent.Callable;
 @Command(name = "methods", mixinStandardHelpOptions = true,
         description = "List the pruning methods: kind, parameters (range, default, meaning), what sparsity is a share of, the paper.")
 final class MethodsCommand implements Callable<Integer> {
+    /** The README block the registry's table lives in (MethodsCommandTest keeps it equal to the registry). */
+    static final String BEGIN = "<!-- methods: begin (generated from the method registry; MethodsCommandTest checks it) -->\n";
+    static final String END = "<!-- methods: end -->";
+
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
+    @picocli.CommandLine.Option(names = "--readme",
+            description = "Rewrite the method table of this checkout's README.md from the registry (after adding a method).")
+    boolean readme;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
+        if (readme) {
+            java.nio.file.Path file = java.nio.file.Path.of(System.getProperty("prunelab.root", ".")).resolve("README.md");
+            String text = java.nio.file.Files.readString(file);
+            int b = text.indexOf(BEGIN);
+            int e = text.indexOf(END);
+            if (b < 0 || e < b) {
+                throw new org.prunelab.PrunelabException.InvalidArgument(file + " has no method table between '" + BEGIN.strip()
+                        + "' and '" + END + "'; put those two lines where the table belongs");
+            }
+            String updated = text.substring(0, b + BEGIN.length()) + Methods.markdownTable() + text.substring(e);
+            org.prunelab.io.AtomicFiles.writeString(file, updated);
+            out.println((updated.equals(text) ? "unchanged: " : "updated: ") + file);
+            out.flush();
+            return 0;
+        }
         if (common.json) {
             ObjectNode root = JsonOutput.object();
             ArrayNode list = root.putArray("methods");

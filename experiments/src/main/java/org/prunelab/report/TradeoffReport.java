@@ -112,8 +112,8 @@ public final class TradeoffReport {
                     .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
                     .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
                     .append(r.format() == null ? "-" : r.format()).append(" | ")
-                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupPrefill())).append(" | ")
-                    .append(fmt("%.1f", r.decodeTokensPerS())).append(" | ").append(fmt("%.2fx", r.speedupDecode())).append(" |");
+                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(speedup(r, r.speedupPrefill())).append(" | ")
+                    .append(fmt("%.1f", r.decodeTokensPerS())).append(" | ").append(speedup(r, r.speedupDecode())).append(" |");
             for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2f", e.perplexity())).orElse("-")).append(" |");
             md.append('\n');
         }
@@ -196,6 +196,11 @@ public final class TradeoffReport {
     }
 
     /** Formats v, printing "n/a" for NaN/infinite and never "-0" (a tiny negative reading rounds to plain 0). */
+    /** A speedup, or 1.00x for the dense row (the baseline the others divide by). */
+    private static String speedup(RunResult r, double v) {
+        return r.spec().prunes() ? fmt("%.2fx", v) : "1.00x";
+    }
+
     static String fmt(String format, double v) {
         if (!Double.isFinite(v)) return "n/a";
         String s = String.format(Locale.ROOT, format, v);

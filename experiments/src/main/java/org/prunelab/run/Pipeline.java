@@ -272,12 +272,16 @@ public final class Pipeline implements RunExecutor {
                         CalibrationData.sample(plan.calibCorpus(), dense.tokenizer()::encode, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
                 : List.of();
         List<List<Window>> windows = new ArrayList<>();
+        List<List<Window>> wholeParts = new ArrayList<>(); // every window of each set: what the overlap check reads
         for (int i = 0; i < spec.evaluation().size(); i++) {
             Corpus corpus = plan.evalCorpora().get(i);
-            windows.add(state.evalWindows.computeIfAbsent(spec.evaluation().get(i), k ->
-                    Evaluation.windows(dense, corpus, k.seqlen(), k.windows(), k.whole())));
+            EvalSpec e = spec.evaluation().get(i);
+            List<Window> all = state.evalWindows.computeIfAbsent(new EvalSpec(e.dataset(), e.seqlen(), 0, e.whole()), k ->
+                    Evaluation.windows(dense, corpus, k.seqlen(), 0, k.whole()));
+            wholeParts.add(all);
+            windows.add(e.windows() > 0 && all.size() > e.windows() ? all.subList(0, e.windows()) : all);
         }
-        List<String> warnings = overlapWarnings(spec, calibration, windows, ui);
+        List<String> warnings = overlapWarnings(spec, calibration, wholeParts, ui);
 
         List<PerplexityResult> denseEvals = new ArrayList<>();
         DenseSpeed baselineSpeed = null;
@@ -354,6 +358,10 @@ public final class Pipeline implements RunExecutor {
                 if (baselineSpeed != null) {
                     speedupPrefill = speed.result().prefillTokensPerSecond() / baselineSpeed.prefill();
                     speedupDecode = speed.result().decodeTokensPerSecond() / baselineSpeed.decode();
+                } else if (!spec.prunes()) {
+                    // A sweep's dense point: its speed is the baseline of the points pruned from this model.
+                    state.denseSpeed.putIfAbsent(spec.bench(), new DenseSpeed(speed.result().prefillTokensPerSecond(),
+                            speed.result().decodeTokensPerSecond()));
                 }
             }
         }
@@ -476,8 +484,9 @@ public final class Pipeline implements RunExecutor {
     }
 
     /**
-     * A warning for every evaluation set whose text the calibration windows largely contain (token 16-grams,
-     * {@link Overlap}): perplexity measured on text the pruner calibrated on is optimistic.
+     * A warning for every evaluation set whose text (all its windows, not only the evaluated ones) the calibration
+     * windows largely contain (token 16-grams, {@link Overlap}): perplexity measured on text the pruner calibrated on is
+     * optimistic.
      */
     private static List<String> overlapWarnings(RunSpec spec, List<Window> calibration, List<List<Window>> windows, Ui ui) {
         List<String> warnings = new ArrayList<>();

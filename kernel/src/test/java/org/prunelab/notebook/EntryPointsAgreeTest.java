@@ -57,18 +57,18 @@ class EntryPointsAgreeTest {
     static Path work;
     static Path model;
 
-    /** Each method at the parameters of a point; the registry's every method is included (checked below). */
+    /**
+     * Every registered method at sparsity 0.25 (what that is a share of is each method's own), so a method added to the
+     * registry is run here with no change to this test, and the main variants of the current methods' parameters.
+     */
     static Map<String, Map<String, Object>> runs() {
         Map<String, Map<String, Object>> r = new LinkedHashMap<>();
-        r.put("magnitude", Map.of("sparsity", 0.5));
-        r.put("wanda", Map.of("sparsity", 0.5));
+        for (Method m : Methods.all()) r.put(m.name(), Map.of("sparsity", 0.25));
         r.put("wanda owl", Map.of("sparsity", 0.5, "owl", true));
-        r.put("sparsegpt", Map.of("pattern", "2:4"));
-        r.put("fasp", Map.of("sparsity", 0.25));
+        r.put("sparsegpt 2:4", Map.of("pattern", "2:4"));
         r.put("fasp global norestore", Map.of("sparsity", 0.25, "allocation", "global", "restore", false));
-        r.put("flap", Map.of("sparsity", 0.25));
-        r.put("shortgpt", Map.of("layers", 1));
-        r.put("lowrank", Map.of("rank_ratio", 0.5, "activation_weighted", true));
+        r.put("shortgpt layers", Map.of("layers", 1));
+        r.put("lowrank aw", Map.of("rank_ratio", 0.5, "activation_weighted", true));
         return r;
     }
 
@@ -81,11 +81,6 @@ class EntryPointsAgreeTest {
         try (Tokenizer tokenizer = ModelLoader.loadTokenizer("smollm2-135m", home)) {
             PrunedModelWriter.write(model, tiny, tokenizer, Map.of());
         }
-    }
-
-    @Test
-    void everyRegisteredMethodIsRun() {
-        assertThat(runs().keySet().stream().map(k -> k.split(" ")[0]).distinct()).containsExactlyInAnyOrderElementsOf(Methods.names());
     }
 
     @Test
