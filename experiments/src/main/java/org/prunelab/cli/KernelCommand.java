@@ -125,6 +125,7 @@ final class KernelCommand implements Runnable {
             ObjectNode spec = JsonOutput.object();
             ArrayNode argv = spec.putArray("argv");
             for (String a : List.of(java.toString(), "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                    "--sun-misc-unsafe-memory-access=allow",
                     "-Djava.awt.headless=true", "-XX:+UseParallelGC", "-Dprunelab.root=" + root, "-Dfile.encoding=UTF-8",
                     "-cp", cp, "org.prunelab.kernel.KernelMain", "{connection_file}")) {
                 argv.add(a);
