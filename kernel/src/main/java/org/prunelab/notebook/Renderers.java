@@ -29,8 +29,9 @@ public final class Renderers implements Extension {
         Renderer r = kernel.getRenderer();
         r.createRegistration(Table.class).preferring(MIMEType.TEXT_HTML).supporting(MIMEType.TEXT_PLAIN)
                 .register((table, ctx) -> {
-                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> table.print(MAX_ROWS));
-                    ctx.renderIfRequested(MIMEType.TEXT_HTML, () -> html(table));
+                    Table shown = forDisplay(table);
+                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> shown.print(MAX_ROWS));
+                    ctx.renderIfRequested(MIMEType.TEXT_HTML, () -> html(shown));
                 });
         r.createRegistration(Model.class).preferring(MIMEType.TEXT_HTML).supporting(MIMEType.TEXT_PLAIN)
                 .register((model, ctx) -> {
@@ -47,6 +48,45 @@ public final class Renderers implements Extension {
                     ctx.renderIfRequested(MIMEType.TEXT_PLAIN, link::toString);
                     ctx.renderIfRequested(MIMEType.TEXT_HTML, link::html);
                 });
+    }
+
+    /**
+     * The table as shown: every number column with at most four decimals, or four significant digits in scientific
+     * notation for very small or large values (a notebook's own computed ratios would otherwise print 17 digits). The
+     * values are not changed.
+     */
+    static Table forDisplay(Table table) {
+        Table copy = table.copy();
+        copy.setName(table.name());
+        for (var c : copy.columns()) {
+            if (c instanceof tech.tablesaw.api.DoubleColumn d) {
+                d.setPrintFormatter(new tech.tablesaw.columns.numbers.NumberColumnFormatter(new Readable(), ""));
+            }
+        }
+        return copy;
+    }
+
+    /** Four decimals, or four significant digits in scientific notation outside [1e-3, 1e9). */
+    static final class Readable extends java.text.NumberFormat {
+        private final java.text.DecimalFormat fixed = new java.text.DecimalFormat("0.####",
+                java.text.DecimalFormatSymbols.getInstance(java.util.Locale.ROOT));
+
+        @Override
+        public StringBuffer format(double v, StringBuffer to, java.text.FieldPosition pos) {
+            double a = Math.abs(v);
+            if (!Double.isFinite(v) || v == 0 || (a >= 1e-3 && a < 1e9)) return to.append(Double.isFinite(v) ? fixed.format(v) : String.valueOf(v));
+            return to.append(String.format(java.util.Locale.ROOT, "%.3e", v));
+        }
+
+        @Override
+        public StringBuffer format(long v, StringBuffer to, java.text.FieldPosition pos) {
+            return to.append(v);
+        }
+
+        @Override
+        public Number parse(String source, java.text.ParsePosition pos) {
+            throw new UnsupportedOperationException("display only");
+        }
     }
 
     /** A table as an HTML {@code <table>} with its name as caption, numbers as Tablesaw prints them. */
