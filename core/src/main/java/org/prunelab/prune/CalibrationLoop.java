@@ -26,9 +26,9 @@ import java.util.List;
  * ShortGPT's block influence) collects its statistics in the same forward run that produces block l+1's inputs. A
  * pass without calibration (magnitude, plain low-rank, ShortGPT's removal) only applies. The hidden states live in an
  * {@link ActivationCache} (a temporary file, sized nsamples x seqlen x hidden from the requested seqlen). After each
- * modifying block step the loop asks for a collection, so a block's statistics and solver temporaries do not pile up
- * block after block (without it SparseGPT's peak RSS reached 7.6x the fp32 model's size — a measure of the collector,
- * not of the method).
+ * block step that made statistics or a new block the loop asks for a collection, so a block's statistics and solver
+ * temporaries do not pile up block after block (without it SparseGPT's peak RSS reached 7.6x the fp32 model's size,
+ * and OWL's scan, 28 MB of Wanda scores per block, 0.8-1.2x — measures of the collector, not of the methods).
  *
  * <p>The loop never changes the input model's blocks; with {@link PruneOptions#releaseInput()} it drops the input's
  * block l once the last pass has replaced it. Progress: every pass counts as one set of blocks.
@@ -141,7 +141,9 @@ public final class CalibrationLoop implements AutoCloseable {
             if (!pass.modifiesBlocks() && replacement != block) {
                 throw new IllegalStateException("pass '" + pass.label(l, blocks) + "' does not modify blocks but replaced block " + l);
             }
-            if (pass.modifiesBlocks()) {
+            if (pass.calibrated() || pass.modifiesBlocks()) {
+                // A block's statistics and what the step made of them (Wanda scores for OWL's outlier ratio, Gram
+                // matrices, solver temporaries) are garbage now; collect before the next block adds its own.
                 stats = null;
                 System.gc();
             }

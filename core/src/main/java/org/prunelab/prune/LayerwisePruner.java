@@ -154,7 +154,7 @@ public final class LayerwisePruner implements Pruner {
                     }));
             LlamaModel out = model.withBlocks(model.config(), blocks);
             return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
-                    PruneOutcome.nonzeroParameters(out), pruned, blockSparsities, null, List.of(), Map.of());
+                    PruneOutcome.nonzeroParameters(out), pruned, blockSparsities, null, List.of(), Map.of(), List.of());
         }
     }
 

@@ -26,12 +26,15 @@ import java.util.Map;
  * @param allocation        {@code uniform} or {@code global} for structured methods, else null
  * @param removedLayers     indices of removed decoder blocks (ShortGPT), else empty
  * @param extra             further method-specific facts for the report (name -> number, text or list), may be empty
+ * @param warnings          what the user should know (a target the method could not reach, ...); may name parameters
+ *                          with {@code ${param}} placeholders
  */
 public record PruneOutcome(String method, double requestedSparsity, LlamaModel model, long paramsBefore, long paramsAfter,
                            long nonzeroAfter, List<PrunedLinear> linears, double[] blockSparsities, String allocation,
-                           List<Integer> removedLayers, Map<String, Object> extra) {
+                           List<Integer> removedLayers, Map<String, Object> extra, List<String> warnings) {
 
     public PruneOutcome {
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
         linears = List.copyOf(linears);
         removedLayers = List.copyOf(removedLayers);
         blockSparsities = blockSparsities == null ? null : blockSparsities.clone();

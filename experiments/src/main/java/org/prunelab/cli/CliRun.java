@@ -41,7 +41,11 @@ final class CliRun {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         try (Pipeline pipeline = new Pipeline(home)) {
             Pipeline.Plan plan = pipeline.plan(spec); // fails in milliseconds, before a server starts or weights load
-            Pipeline.Ui ui = ui(err);
+            Pipeline.Ui ui = ui(err, switch (command) {
+                case "eval" -> Spelling.EVAL;
+                case "bench" -> Spelling.BENCH;
+                default -> Spelling.PRUNE;
+            });
             if (!tracking.track) {
                 Pipeline.Outcome o = pipeline.execute(plan, ui, releaseDense);
                 if (save != null) save.accept(o);
@@ -78,14 +82,14 @@ final class CliRun {
         }
     }
 
-    /** Progress bars and warnings on stderr. */
-    static Pipeline.Ui ui(PrintWriter err) {
+    /** Progress bars and warnings on stderr, parameters spelled as the command's flags. */
+    static Pipeline.Ui ui(PrintWriter err, java.util.function.UnaryOperator<String> spelling) {
         return new Pipeline.Ui() {
             @Override public Progress stage(String label) { return new ConsoleProgress(label); }
 
             @Override
             public void warn(String message) {
-                err.println("warning: " + message);
+                err.println("warning: " + PrunelabException.render(message, spelling));
                 err.flush();
             }
         };

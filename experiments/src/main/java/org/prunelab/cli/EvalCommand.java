@@ -38,8 +38,8 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     @Option(names = "--seqlen", defaultValue = "512", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
     int seqlen;
 
-    @Option(names = "--windows", description = "Evaluate only the first N windows, N >= 1 (default: all).")
-    Integer windows;
+    @Option(names = "--windows", defaultValue = "0", description = "Evaluate only the first N windows (default: 0 = all).")
+    int windows;
 
     @Option(names = "--split", defaultValue = "evaluation",
             description = "evaluation: the dataset's evaluation split (every 10th document of a corpus or text file; all of"
@@ -59,16 +59,13 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     @Override
     public Integer call() {
         common.apply();
-        if (windows != null && windows < 1) {
-            throw new PrunelabException.InvalidArgument("--windows must be at least 1, got " + windows + "; leave it out to evaluate every window");
-        }
         boolean whole = switch (split) {
             case "evaluation" -> false;
             case "all" -> true;
             default -> throw new PrunelabException.InvalidArgument("--split must be evaluation or all, got " + split);
         };
         RunSpec run = RunSpec.dense(Pipeline.modelArgument(model),
-                List.of(new EvalSpec(dataset, seqlen, windows == null ? 0 : windows, whole)), format, null);
+                List.of(new EvalSpec(dataset, seqlen, windows, whole)), format, null);
         PrintWriter err = spec.commandLine().getErr();
         CliRun.Result r = CliRun.run("eval", run, tracking, false, err, o -> {
             if (!format.strip().equalsIgnoreCase("dense")) {

@@ -50,13 +50,18 @@ public final class Main implements Runnable {
             String type;
             if (ex instanceof PrunelabException p) {
                 message = p.message(spelling);
-                type = p.getClass().getSimpleName();
+                type = p.getClass() == PrunelabException.class ? "Error" : p.getClass().getSimpleName();
             } else if (ex instanceof java.io.UncheckedIOException || ex instanceof java.io.IOException) {
                 // A file that cannot be read or written is the user's to fix; no stack trace for it.
                 Throwable io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : ex;
                 message = (ex.getMessage() != null && ex != io ? ex.getMessage() + ": " : "") + io.getMessage()
                         + " (" + io.getClass().getSimpleName() + ")";
                 type = "IO";
+            } else if (json) {
+                // A defect, not a user error: the stack trace goes to stderr, and --json still gets its error object.
+                ex.printStackTrace(cmd.getErr());
+                report(cmd, true, "InternalError", ex.toString());
+                return 1;
             } else {
                 throw ex;
             }
@@ -66,7 +71,11 @@ public final class Main implements Runnable {
         cli.setParameterExceptionHandler((ex, strings) -> {
             CommandLine cmd = ex.getCommandLine();
             report(cmd, json, "Usage", ex.getMessage());
-            if (!json) cmd.usage(cmd.getErr());
+            if (!json) {
+                cmd.getErr().println("Run 'prunelab " + cmd.getCommandSpec().qualifiedName(" ").replaceFirst("^prunelab ?", "")
+                        + " --help' for the options.");
+                cmd.getErr().flush();
+            }
             return 2;
         });
         return cli.execute(args);

@@ -96,7 +96,10 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         for (String name : Methods.paramNames()) {
             List<String> takers = Methods.methodsWith(name);
             MethodParam p = Methods.byName(takers.getFirst()).param(name);
-            StringBuilder doc = new StringBuilder(p.doc()).append(" [").append(p.range()).append("]");
+            boolean sameDoc = takers.stream().allMatch(t -> Methods.byName(t).param(name).doc().equals(p.doc()));
+            // A parameter several methods take with their own meaning (sparsity) says so instead of one method's doc.
+            String text = sameDoc ? p.doc() : "what it means is each method's own: ./prunelab methods";
+            StringBuilder doc = new StringBuilder(text).append(", ").append(p.range());
             for (String t : takers) {
                 Object d = Methods.byName(t).param(name).defaultValue();
                 if (d != null) doc.append("; ").append(t).append(" default ").append(d);
@@ -140,6 +143,17 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                 evaluation, "dense", null, seed);
         PrunedModelWriter.checkWritable(out);
         PrintWriter err = spec.commandLine().getErr();
+        if (run.calibration() == null) {
+            List<String> ignored = new ArrayList<>();
+            for (String flag : List.of("--calib", "--nsamples", "--seqlen", "--seed")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(flag)) ignored.add(flag);
+            }
+            if (!ignored.isEmpty()) {
+                err.println("warning: " + method + " reads no calibration data: " + String.join(", ", ignored)
+                        + (ignored.size() == 1 ? " is" : " are") + " not used");
+                err.flush();
+            }
+        }
         CliRun.Result r = CliRun.run("prune", run, tracking, true, err,
                 o -> PrunedModelWriter.write(out, o.model().model(), o.model().tokenizer(), o.files()));
         print(r.outcome(), r.tracking());
@@ -160,8 +174,9 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         }
         ObjectNode rep = o.report().json();
         p.printf("model                  %s%n", model);
-        p.printf("method                 %s (%s), %s, requested sparsity %.4f of %s%n", method, rep.get("kind").asText(),
-                r.spec().pattern(), r.requestedSparsity(), rep.get("sparsity_of").asText());
+        p.printf("method                 %s (%s%s), requested sparsity %.4f of %s%n", method, rep.get("kind").asText(),
+                r.spec().pattern().equals(rep.get("kind").asText()) || r.spec().pattern().equals("structured") ? ""
+                        : ", pattern " + r.spec().pattern(), r.requestedSparsity(), rep.get("sparsity_of").asText());
         if (!r.spec().params().isEmpty()) p.printf("parameters             %s%n", r.spec().params());
         if (r.spec().calibration() != null) {
             p.printf("calibration            %s, %d x %d tokens, seed %d%n", calib, nsamples, seqlen, seed);

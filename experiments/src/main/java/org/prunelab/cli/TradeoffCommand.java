@@ -81,20 +81,30 @@ final class TradeoffCommand implements Callable<Integer> {
 
         SweepOutcome outcome;
         String mlflow;
-        try (Tracker tracker = Tracker.open(root);
-             Pipeline executor = new Pipeline(home)) {
-            mlflow = tracker.trackingUri().map(u -> "MLflow UI: " + u + " (experiment " + sweep.experiment() + ")")
-                    .orElse("MLflow: none");
-            err.println("tradeoff: " + sweep.points().size() + " points (" + (profileName == null ? "no profile" : "profile " + profileName)
-                    + ") from " + specFile);
-            err.println("tradeoff: " + mlflow);
-            tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking offline: " + r));
-            err.flush();
-            outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
-            tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
-                    + " `./prunelab mlflow sync`): " + r));
-            String settings = executor.describe() + "; speed: " + sweep.speed().describe();
-            writeResults(outcome, settings, mlflow);
+        try (Pipeline executor = new Pipeline(home)) {
+            // Every point is planned before any runs: checks that need the model's shape (N:M against in_features,
+            // FASP's token minimum, ShortGPT's layer count) fail now, with their line, not after an hour of sweeping.
+            for (RunSpec point : sweep.points()) {
+                try {
+                    executor.plan(point);
+                } catch (PrunelabException e) {
+                    throw SweepSpecLoader.pointError(sweep, specFile.getFileName().toString(), point, e);
+                }
+            }
+            try (Tracker tracker = Tracker.open(root)) {
+                mlflow = tracker.trackingUri().map(u -> "MLflow UI: " + u + " (experiment " + sweep.experiment() + ")")
+                        .orElse("MLflow: none");
+                err.println("tradeoff: " + sweep.points().size() + " points (" + (profileName == null ? "no profile" : "profile " + profileName)
+                        + ") from " + specFile);
+                err.println("tradeoff: " + mlflow);
+                tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking offline: " + r));
+                err.flush();
+                outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
+                tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
+                        + " `./prunelab mlflow sync`): " + r));
+                String settings = executor.describe() + "; speed: " + sweep.speed().describe();
+                writeResults(outcome, settings, mlflow);
+            }
         }
         print(outcome, mlflow);
         return outcome.failures().isEmpty() ? 0 : 1;
@@ -104,10 +114,16 @@ final class TradeoffCommand implements Callable<Integer> {
         Path abs = out.toAbsolutePath();
         String stem = abs.getFileName().toString().replaceFirst("\\.md$", "");
         List<String> plots = new ArrayList<>();
-        Path p1 = TradeoffPlots.perplexityVsSparsity(outcome.results(), abs.resolveSibling(stem + "-perplexity-vs-sparsity.png"));
-        if (p1 != null) plots.add(p1.getFileName().toString());
-        Path p2 = TradeoffPlots.languageIncrease(outcome.results(), abs.resolveSibling(stem + "-language-increase.png"));
-        if (p2 != null) plots.add(p2.getFileName().toString());
+        // A plot is a picture of the table: if drawing one fails, the table is still written (and the failure said).
+        try {
+            Path p1 = TradeoffPlots.perplexityVsSparsity(outcome.results(), abs.resolveSibling(stem + "-perplexity-vs-sparsity.png"));
+            if (p1 != null) plots.add(p1.getFileName().toString());
+            Path p2 = TradeoffPlots.languageIncrease(outcome.results(), abs.resolveSibling(stem + "-language-increase.png"));
+            if (p2 != null) plots.add(p2.getFileName().toString());
+        } catch (RuntimeException e) {
+            spec.commandLine().getErr().println("tradeoff: warning: a plot could not be drawn (" + e + "); writing the table without it");
+            spec.commandLine().getErr().flush();
+        }
         String text = TradeoffReport.markdown(outcome, header(outcome, settings, mlflow), plots);
         try {
             Path tmp = Files.createTempFile(abs.getParent(), ".tradeoff", ".tmp");

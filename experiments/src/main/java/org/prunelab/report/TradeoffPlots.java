@@ -38,8 +38,9 @@ public final class TradeoffPlots {
         Map<String, List<RunResult>> series = new LinkedHashMap<>();
         for (RunResult r : results) {
             if (r.spec().method().equals(Methods.DENSE) || r.evals().isEmpty()) continue;
-            String name = r.spec().pattern().equals("unstructured") ? r.spec().method()
-                    : r.spec().method() + " " + r.spec().pattern();
+            // One series per method variant (wanda, wanda owl, ...); N:M and structured points as markers of their own.
+            String name = r.spec().pattern().equals("unstructured") ? r.spec().methodLabel()
+                    : r.spec().methodLabel() + " (" + r.spec().pattern() + ")";
             series.computeIfAbsent(name, k -> new ArrayList<>()).add(r);
         }
         if (series.isEmpty()) return null;
@@ -53,7 +54,7 @@ public final class TradeoffPlots {
             sorted.sort(Comparator.comparingDouble(p -> p.requestedSparsity()));
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
-            boolean line = !name.contains(" ");
+            boolean line = points.getFirst().spec().pattern().equals("unstructured");
             if (line && dense != null) {
                 x.add(0.0);
                 y.add(dense.evals().getFirst().perplexity());
@@ -84,6 +85,7 @@ public final class TradeoffPlots {
         CategoryChart chart = new CategoryChartBuilder().width(1000).height(560)
                 .title("Perplexity increase at 50% sparsity, per evaluation set").xAxisTitle("evaluation set")
                 .yAxisTitle("perplexity / dense perplexity").build();
+        Set<String> names = new java.util.HashSet<>();
         for (RunResult r : half) {
             List<String> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
@@ -92,9 +94,18 @@ public final class TradeoffPlots {
                 x.add(d);
                 y.add(e == null ? 0.0 : e.pplRatio());
             }
-            chart.addSeries(r.spec().method() + " " + r.spec().pattern(), x, y);
+            String name = uniqueName(names, r.spec().methodLabel() + " " + r.spec().pattern()
+                    + (r.spec().seed() != 0 ? " seed " + r.spec().seed() : ""));
+            names.add(name);
+            chart.addSeries(name, x, y);
         }
         return save(chart, png);
+    }
+
+    /** {@code name}, or {@code name (2)}, {@code name (3)} when a series of that name exists (XChart refuses repeats). */
+    static String uniqueName(java.util.Set<String> taken, String name) {
+        if (!taken.contains(name)) return name;
+        for (int i = 2; ; i++) if (!taken.contains(name + " (" + i + ")")) return name + " (" + i + ")";
     }
 
     private static Path save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path png) {

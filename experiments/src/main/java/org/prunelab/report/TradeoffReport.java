@@ -62,7 +62,7 @@ public final class TradeoffReport {
         Map<String, List<RunResult>> groups = new LinkedHashMap<>();
         for (RunResult r : results) {
             if (r.spec().method().equals(Methods.DENSE)) continue;
-            groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().method(), k -> new ArrayList<>()).add(r);
+            groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().methodLabel(), k -> new ArrayList<>()).add(r);
         }
         for (Map.Entry<String, List<RunResult>> g : groups.entrySet()) {
             String family = g.getKey().substring(0, g.getKey().indexOf('|'));
@@ -91,7 +91,7 @@ public final class TradeoffReport {
                     .append(range(pts, r -> Math.max(0, r.memoryOverheadRatio()), "%.2f")).append(" x model** |\n");
         }
         if (groups.keySet().stream().noneMatch(k -> k.startsWith("structured"))) {
-            md.append("| whole heads, channels or blocks | (fasp, flap, shortgpt, lowrank: not in this sweep yet) |"
+            md.append("| whole heads, channels or blocks | (no structured point has a result in this sweep) |"
                     + " none (the model is smaller) | seed: 1.5-2x on regular hardware; **not measured** | **not measured** |"
                     + " **not measured** | **not measured** |\n");
         }
@@ -108,7 +108,7 @@ public final class TradeoffReport {
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
         md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
         for (RunResult r : results) {
-            md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
+            md.append("| ").append(r.spec().methodLabel()).append(" | ").append(r.spec().pattern()).append(" | ")
                     .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
                     .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
                     .append(r.format() == null ? "-" : r.format()).append(" | ")
@@ -127,7 +127,7 @@ public final class TradeoffReport {
         md.append("\n|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
         for (RunResult r : results) {
             if (r.spec().method().equals(Methods.DENSE)) continue;
-            md.append("| ").append(r.spec().method()).append(" | ").append(r.spec().pattern()).append(" | ")
+            md.append("| ").append(r.spec().methodLabel()).append(" | ").append(r.spec().pattern()).append(" | ")
                     .append(fmt("%.2f", r.requestedSparsity())).append(" |");
             for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2fx", e.pplRatio())).orElse("-")).append(" |");
             md.append('\n');

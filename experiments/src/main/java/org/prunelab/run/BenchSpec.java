@@ -6,9 +6,9 @@ package org.prunelab.run;
  * {@code warmup} untimed ones (medians), each block linear in execution format {@code format} ({@code auto},
  * {@code dense}, {@code csr}, {@code nm}). A measurement setting: not part of a run's key.
  *
- * <p>Speedups: a run that prunes divides by the dense model's speed measured in the same process (once per model and
- * setting); a run that prunes nothing and names a {@code baseline} (the dense model a pruned checkpoint came from)
- * loads it beside the model and alternates runs of the two (A B, B A, ...), reporting min / median / max ratios.
+ * <p>Speedups: a run that prunes (and keeps its dense model, as sweeps do) alternates runs of the pruned and the dense
+ * model (A B, B A, ...); a run that prunes nothing and names a {@code baseline} (the dense model a pruned checkpoint came
+ * from) loads it beside the model and alternates the same way. Both report the median of the per-pair ratios.
  *
  * @param baseline model argument of the dense counterpart to alternate with, or null
  */
@@ -18,8 +18,9 @@ public record BenchSpec(int promptLen, int gen, int repeat, int warmup, String f
 
     /** One line saying what is measured, for result files. */
     public String describe() {
-        return "prefill of " + promptLen + " tokens, then " + gen + " decode steps at batch 1, median of " + repeat
-                + " runs after " + warmup + " warm-up, each linear in the format --format " + format + " picks"
-                + ("auto".equals(format) ? " (packed N:M, CSR or dense)" : "");
+        return "prefill of " + promptLen + " tokens, then " + gen + " decode steps at batch 1, " + repeat
+                + " timed runs after " + warmup + " warm-up, each linear in the format --format " + format + " picks"
+                + ("auto".equals(format) ? " (packed N:M, CSR or dense)" : "")
+                + "; a pruned point alternates its runs with the dense model's (median of the per-pair ratios)";
     }
 }

@@ -70,7 +70,10 @@ public final class Pipeline implements RunExecutor {
         /** A progress listener for one stage ({@code "eval dense udhr:eng"}, {@code "prune wanda"}, ...). */
         Progress stage(String label);
 
-        /** Something the user should know (calibration text that is also evaluation text, ...). */
+        /**
+         * Something the user should know (calibration text that is also evaluation text, ...); may name parameters with
+         * {@code ${param}} placeholders, which the entry point spells its way ({@link PrunelabException#render}).
+         */
         void warn(String message);
 
         /** Ignores everything. */
@@ -127,18 +130,17 @@ public final class Pipeline implements RunExecutor {
 
     private record CalibrationKey(CalibrationSpec spec, long seed) {}
 
-    private record DenseSpeed(double prefill, double decode) {}
-
     /** What the pipeline remembers about one dense model across runs: a sweep measures its baseline once. */
     private static final class ModelState {
         final Map<EvalSpec, List<Window>> evalWindows = new HashMap<>();
         final Map<EvalSpec, PerplexityResult> densePerplexity = new HashMap<>();
         final Map<CalibrationKey, List<Window>> calibrations = new HashMap<>();
-        final Map<BenchSpec, DenseSpeed> denseSpeed = new HashMap<>();
     }
 
     private final PrunelabHome home;
     private final Map<String, Corpus> corpora = new HashMap<>();
+    /** Calibration sets whose length was checked, by model: a sweep plans many points on the same ones. */
+    private final java.util.Set<String> calibrationChecked = new java.util.HashSet<>();
     private LoadedModel loaded;          // the model this pipeline loaded (kept while runs name it)
     private ModelState loadedState = new ModelState();
 
@@ -160,7 +162,14 @@ public final class Pipeline implements RunExecutor {
             throw new PrunelabException.InvalidArgument("${calib.nsamples} must be at least 1, got " + spec.calibration().nsamples()
                     + ": the reference calibrates on 128 windows");
         }
-        for (EvalSpec e : spec.evaluation()) Evaluation.checkWindows(e.windows());
+        java.util.Set<EvalSpec> seen = new java.util.HashSet<>();
+        for (EvalSpec e : spec.evaluation()) {
+            Evaluation.checkWindows(e.windows());
+            if (!seen.add(e)) {
+                throw new PrunelabException.InvalidArgument("evaluation set " + e.dataset() + " is given twice (${eval.dataset});"
+                        + " give each once");
+            }
+        }
         ModelShape shape = ModelLoader.inspect(spec.model(), home);
         String model = spec.model();
         Pruner pruner = null;
@@ -185,7 +194,6 @@ public final class Pipeline implements RunExecutor {
         List<Corpus> evals = new ArrayList<>();
         for (EvalSpec e : spec.evaluation()) {
             LoadedModel.checkSeqlen(shape.config(), model, e.seqlen(), "eval.seqlen");
-            Evaluation.checkWindows(e.windows());
             Corpus corpus = corpus(e.dataset());
             if (!e.whole()) corpus.part(Split.EVALUATION);
             evals.add(corpus);
@@ -203,12 +211,16 @@ public final class Pipeline implements RunExecutor {
         if (calib != null) {
             // The calibration text's length needs the tokenizer; it loads in well under a second, the weights in seconds.
             CalibrationSpec c = spec.calibration();
-            if (loaded != null && loaded.name().equals(model)) {
-                CalibrationData.checkSize(calib, loaded.tokenizer()::encode, c.nsamples(), c.seqlen());
-            } else {
-                try (Tokenizer t = ModelLoader.loadTokenizer(model, home)) {
-                    CalibrationData.checkSize(calib, t::encode, c.nsamples(), c.seqlen());
+            String key = model + "|" + c;
+            if (!calibrationChecked.contains(key)) {
+                if (loaded != null && loaded.name().equals(model)) {
+                    CalibrationData.checkSize(calib, loaded.tokenizer()::encode, c.nsamples(), c.seqlen());
+                } else {
+                    try (Tokenizer t = ModelLoader.loadTokenizer(model, home)) {
+                        CalibrationData.checkSize(calib, t::encode, c.nsamples(), c.seqlen());
+                    }
                 }
+                calibrationChecked.add(key);
             }
         }
         return new Plan(spec, shape, pruner, requested, calib, evals);
@@ -282,20 +294,22 @@ public final class Pipeline implements RunExecutor {
             windows.add(e.windows() > 0 && all.size() > e.windows() ? all.subList(0, e.windows()) : all);
         }
         List<String> warnings = overlapWarnings(spec, calibration, wholeParts, ui);
+        for (int i = 0; i < spec.evaluation().size(); i++) {
+            EvalSpec e = spec.evaluation().get(i);
+            if (e.windows() > wholeParts.get(i).size()) {
+                String w = "${eval.windows} " + e.windows() + " asked of " + e.dataset() + ", whose " + e.split() + " text has "
+                        + wholeParts.get(i).size() + " windows of " + e.seqlen() + " tokens: all " + wholeParts.get(i).size() + " evaluated";
+                warnings.add(PrunelabException.render(w, PrunelabException.PLAIN));
+                ui.warn(w);
+            }
+        }
 
         List<PerplexityResult> denseEvals = new ArrayList<>();
-        DenseSpeed baselineSpeed = null;
         if (spec.prunes()) {
             for (int i = 0; i < spec.evaluation().size(); i++) {
                 EvalSpec e = spec.evaluation().get(i);
                 List<Window> w = windows.get(i);
                 denseEvals.add(state.densePerplexity.computeIfAbsent(e, k -> perplexity(dense.model(), w, ui.stage("eval dense " + k.dataset()))));
-            }
-            if (spec.bench() != null) {
-                baselineSpeed = state.denseSpeed.computeIfAbsent(spec.bench(), b -> {
-                    BenchDetail d = bench(dense.model(), b, ui.stage("bench dense"));
-                    return new DenseSpeed(d.result().prefillTokensPerSecond(), d.result().decodeTokensPerSecond());
-                });
             }
         }
 
@@ -322,6 +336,10 @@ public final class Pipeline implements RunExecutor {
             // The pruned model shares the loaded one's tokenizer; when the loaded one is given up, it owns it.
             after = releaseDense ? new LoadedModel(dense.name(), dense.path(), pruning.model(), dense.tokenizer(),
                     dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(pruning.model());
+            for (String w : pruning.warnings()) {
+                warnings.add(PrunelabException.render(w, PrunelabException.PLAIN));
+                ui.warn(w);
+            }
         }
         double overhead = peak < 0 || baseline < 0 ? Double.NaN : (double) (peak - baseline) / denseBytes;
 
@@ -349,20 +367,18 @@ public final class Pipeline implements RunExecutor {
         BenchDetail speed = null;
         double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
         if (spec.bench() != null) {
-            if (!spec.prunes() && spec.bench().baseline() != null) {
+            if (spec.prunes() && !releaseDense) {
+                // The dense model is still here (copy-on-prune): time the two alternately, so a slow spell of the
+                // machine falls on both, and report the median of the per-pair ratios.
+                speed = benchPair(after.model(), dense.model(), spec.bench(), ui);
+            } else if (!spec.prunes() && spec.bench().baseline() != null) {
                 speed = benchVs(after, spec.bench(), ui);
-                speedupPrefill = speed.comparison().prefillSpeedup().median();
-                speedupDecode = speed.comparison().decodeSpeedup().median();
             } else {
                 speed = bench(after.model(), spec.bench(), ui.stage("bench " + (spec.prunes() ? "pruned" : "model")));
-                if (baselineSpeed != null) {
-                    speedupPrefill = speed.result().prefillTokensPerSecond() / baselineSpeed.prefill();
-                    speedupDecode = speed.result().decodeTokensPerSecond() / baselineSpeed.decode();
-                } else if (!spec.prunes()) {
-                    // A sweep's dense point: its speed is the baseline of the points pruned from this model.
-                    state.denseSpeed.putIfAbsent(spec.bench(), new DenseSpeed(speed.result().prefillTokensPerSecond(),
-                            speed.result().decodeTokensPerSecond()));
-                }
+            }
+            if (speed.comparison() != null) {
+                speedupPrefill = speed.comparison().prefillSpeedup().median();
+                speedupDecode = speed.comparison().decodeSpeedup().median();
             }
         }
 
@@ -371,7 +387,10 @@ public final class Pipeline implements RunExecutor {
         long total = modelBytes / 4;
         long zeros = 0;
         for (DecoderBlock b : m.blocks()) for (Linear l : b.linears().values()) zeros += l.totalParameters() - l.nonZeroParameters();
-        RunResult result = new RunResult(spec, plan.requested(), pruning == null ? 0 : pruning.actualSparsity(), total,
+        // Without pruning, the share of block-linear parameters that are zero already (dequantised weights have a few).
+        double actual = pruning != null ? pruning.actualSparsity()
+                : 1 - (double) PruneOutcome.nonzeroParameters(m) / Math.max(1, PruneOutcome.linearParameters(m));
+        RunResult result = new RunResult(spec, plan.requested(), actual, total,
                 total - zeros, modelBytes, pruneSeconds, peak, overhead,
                 speed == null ? Double.NaN : speed.result().prefillTokensPerSecond(), speedupPrefill,
                 speed == null ? Double.NaN : speed.result().decodeTokensPerSecond(), speedupDecode,
@@ -455,6 +474,18 @@ public final class Pipeline implements RunExecutor {
             ui.stage("bench").finish();
             return new BenchDetail(c.candidate(), conversion, c, spec.baseline(), denseConversion, dense.fileBytes());
         }
+    }
+
+    /**
+     * Alternating runs of a pruned model (in {@code spec.format()}) and the dense model it was pruned from (dense),
+     * both in memory: the speedups are the median of per-pair ratios. The dense model's linears are left as they were.
+     */
+    private static BenchDetail benchPair(LlamaModel pruned, LlamaModel dense, BenchSpec spec, Ui ui) {
+        FormatConversion[] conv = new FormatConversion[1];
+        ModelBench.Comparison c = withFormat(pruned, spec.format(), conv, () -> ModelBench.compare(pruned, dense,
+                new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0)));
+        ui.stage("bench pruned vs dense").finish();
+        return new BenchDetail(c.candidate(), conv[0], c, "dense", null, 0);
     }
 
     /**

@@ -55,9 +55,14 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
      */
     public static RunSpec pruning(String model, String method, Map<String, ?> given, CalibrationSpec calibration,
                                   List<EvalSpec> evaluation, String format, BenchSpec bench, long seed) {
-        MethodArgs args = Methods.byName(method).args(given);
-        boolean calibrated = Methods.byName(method).create(args).needsCalibration();
-        return new RunSpec(model, method, args.values(), calibrated ? calibration : null, evaluation, format, bench,
+        Method entry = Methods.byName(method);
+        MethodArgs args = entry.args(given);
+        boolean calibrated = entry.create(args).needsCalibration();
+        Map<String, Object> values = new LinkedHashMap<>(args.values());
+        if (entry.kind() == Method.Kind.UNSTRUCTURED && entry.hasParam("sparsity") && !values.containsKey("sparsity")) {
+            values.put("sparsity", args.pattern().sparsity()); // the share an N:M pattern implies, recorded with the rest
+        }
+        return new RunSpec(model, method, values, calibrated ? calibration : null, evaluation, format, bench,
                 calibrated ? seed : 0);
     }
 
@@ -170,24 +175,50 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
         if (!prunes()) {
             base = "dense";
         } else {
+            List<String> v = variants();
             StringBuilder s = new StringBuilder(method);
-            if (Boolean.TRUE.equals(params.get("activation_weighted"))) s.append("-aw");
+            if (v.remove("aw")) s.append("-aw");
             double sp = sparsity();
             String p = pattern();
             if (p.contains(":")) s.append('-').append(p);
             else if (!Double.isNaN(sp)) s.append('-').append(p).append('-').append(String.format(Locale.ROOT, "%.2f", sp));
             else if (params.containsKey("layers")) s.append("-layers").append(params.get("layers"));
             else if (params.containsKey("rank_ratio")) s.append("-rank").append(String.format(Locale.ROOT, "%.2f", ((Number) params.get("rank_ratio")).doubleValue()));
-            if (Boolean.TRUE.equals(params.get("owl"))) s.append("-owl");
-            if (Boolean.FALSE.equals(params.get("restore"))) s.append("-norestore");
-            if (params.containsKey("allocation") && !params.get("allocation").equals(methodEntry().param("allocation").defaultValue())) {
-                s.append('-').append(params.get("allocation"));
-            }
+            for (String x : v) s.append('-').append(x);
             if (seed != 0) s.append("-seed").append(seed);
             base = s.toString();
         }
         String shortModel = modelLabel();
         return shortModel == null ? base : shortModel + " " + base;
+    }
+
+    /**
+     * The method and the parameters that make this run a variant of it, for tables and plot legends: {@code wanda},
+     * {@code wanda owl}, {@code fasp norestore global}, {@code lowrank aw}; {@code dense} for no pruning. The amount
+     * ({@code sparsity}, {@code pattern}, {@code layers}, {@code rank_ratio}) is left out: tables show it apart.
+     */
+    public String methodLabel() {
+        if (!prunes()) return "dense";
+        List<String> v = variants();
+        return v.isEmpty() ? method : method + " " + String.join(" ", v);
+    }
+
+    /** Parameters other than the amount whose value is not the method's default, as short words. */
+    private List<String> variants() {
+        List<String> out = new java.util.ArrayList<>();
+        for (org.prunelab.prune.MethodParam p : methodEntry().params()) {
+            String n = p.name();
+            if (List.of("sparsity", "pattern", "layers", "rank_ratio").contains(n) || !params.containsKey(n)) continue;
+            Object value = params.get(n);
+            if (value.equals(p.defaultValue())) continue;
+            if (value instanceof Boolean b) {
+                String word = n.equals("activation_weighted") ? "aw" : n;
+                out.add(b ? word : "no" + word);
+            } else {
+                out.add(String.valueOf(value));
+            }
+        }
+        return out;
     }
 
     /** The model as a short label when it is a path (its file or folder name), null for a registered name. */

@@ -16,11 +16,18 @@ import java.util.Map;
  * @param speed        how speed is measured (every point carries it as its {@link RunSpec#bench()})
  * @param text         the spec file's text, logged as an artifact of the parent run
  * @param datasetLines for each dataset name, the spec line that first names it (for later error messages)
+ * @param pointLines   for each point's key, the line of the grid entry's method it came from
  */
 public record SweepSpec(String name, String experiment, String profile, List<RunSpec> points, BenchSpec speed,
-                        String text, Map<String, Integer> datasetLines) {
+                        String text, Map<String, Integer> datasetLines, Map<String, Integer> pointLines) {
     public SweepSpec {
         points = List.copyOf(points);
         datasetLines = Map.copyOf(datasetLines);
+        pointLines = Map.copyOf(pointLines);
+    }
+
+    /** The spec line a point came from (its grid entry's method), or 0 when unknown. */
+    public int line(RunSpec point) {
+        return pointLines.getOrDefault(point.key(), 0);
     }
 }

@@ -84,6 +84,7 @@ public final class SweepSpecLoader {
     private final String source;
     private final Checks checks;
     private final Map<String, Integer> datasetLines = new LinkedHashMap<>();
+    private final Map<String, Integer> pointLines = new LinkedHashMap<>();
     private final Set<String> modelsChecked = new LinkedHashSet<>();
 
     private SweepSpecLoader(String source, Checks checks) {
@@ -135,7 +136,7 @@ public final class SweepSpecLoader {
                 if (keys.add(p.key())) points.add(p);
             }
         }
-        return new SweepSpec(name, experiment, profile, points, bench, text, datasetLines);
+        return new SweepSpec(name, experiment, profile, points, bench, text, datasetLines, pointLines);
     }
 
     private YamlTree applyProfile(YamlTree root, String profile) {
@@ -173,7 +174,9 @@ public final class SweepSpecLoader {
                             throw error(entry.map().get(k), "method dense prunes nothing: drop '" + k + "'");
                         }
                     }
-                    out.add(RunSpec.dense(modelName, evaluation, "dense", bench));
+                    RunSpec dense = RunSpec.dense(modelName, evaluation, "dense", bench);
+                    pointLines.putIfAbsent(dense.key(), m.line());
+                    out.add(dense);
                     continue;
                 }
                 Method entryMethod = Methods.byName(method);
@@ -187,8 +190,10 @@ public final class SweepSpecLoader {
                     for (YamlTree c : calibs) {
                         CalibrationSpec calib = calibrated ? calibration(c) : null;
                         for (YamlTree seed : seeds) {
-                            out.add(RunSpec.pruning(modelName, method, raw, calib, evaluation, "dense", bench,
-                                    integer(seed, "seed", Long.MIN_VALUE)));
+                            RunSpec point = RunSpec.pruning(modelName, method, raw, calib, evaluation, "dense", bench,
+                                    integer(seed, "seed", Long.MIN_VALUE));
+                            pointLines.putIfAbsent(point.key(), m.line());
+                            out.add(point);
                         }
                     }
                 }
@@ -391,6 +396,16 @@ public final class SweepSpecLoader {
             body.run();
             return null;
         });
+    }
+
+    /**
+     * The error for a point that the planner refused (a check that needs the model's shape), naming the spec line its
+     * grid entry starts at, the point, and the problem in the spec's spelling.
+     */
+    public static PrunelabException.InvalidArgument pointError(SweepSpec spec, String source, RunSpec point, PrunelabException e) {
+        int line = spec.line(point);
+        return new PrunelabException.InvalidArgument(source + (line > 0 ? " line " + line : "") + ": point " + point.name() + ": "
+                + e.message(SPELLING));
     }
 
     private PrunelabException.InvalidArgument error(YamlTree at, String message) {

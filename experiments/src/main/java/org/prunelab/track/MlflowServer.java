@@ -162,7 +162,7 @@ public final class MlflowServer {
     }
 
     private URI launch() {
-        int port = freePort();
+        int port = preferredPort();
         URI url = URI.create("http://127.0.0.1:" + port);
         List<String> command = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
@@ -191,6 +191,11 @@ public final class MlflowServer {
                     + "; run tools/mlflow/setup.sh", e);
         }
         writePidFile(new Recorded(process.pid(), port, url.toString(), Instant.now().toString()));
+        try {
+            Files.writeString(dataDir.resolve("mlflow-server.port"), Integer.toString(port));
+        } catch (IOException ignored) {
+            // only a preference for the next start
+        }
         if (!waitUntilAnswering(url, process.pid(), startTimeout)) {
             boolean died = !process.isAlive();
             terminateTree(process.toHandle());
@@ -264,6 +269,21 @@ public final class MlflowServer {
             }
         }
         all.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /**
+     * The port this project's server used last, if it is free (so run links printed before a restart keep working),
+     * else any free port.
+     */
+    private int preferredPort() {
+        try {
+            int last = Integer.parseInt(Files.readString(dataDir.resolve("mlflow-server.port")).strip());
+            try (ServerSocket probe = new ServerSocket(last, 0, java.net.InetAddress.getLoopbackAddress())) {
+                return last;
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            return freePort();
+        }
     }
 
     private static int freePort() {

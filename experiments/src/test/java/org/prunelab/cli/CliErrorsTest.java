@@ -106,6 +106,28 @@ class CliErrorsTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /** A sweep point the planner refuses stops the sweep before any point runs, naming its line. */
+    @Test
+    void aSweepPointThatCannotRunIsRefusedWithItsLineBeforeAnyPointRuns(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assumeModelFetched();
+        Path spec = Files.writeString(dir.resolve("bad.yaml"), """
+                name: bad
+                experiment: never-made
+                model: smollm2-135m
+                calibration: {dataset: brown, nsamples: 1, seqlen: 64}
+                evaluation: {seqlen: 64, windows: 1, datasets: [brown]}
+                grid:
+                  - method: dense
+                  - method: fasp
+                    sparsity: 0.25
+                """);
+        Outcome o = run("tradeoff", "--spec", spec.toString(), "--profile", "none", "--out", dir.resolve("t.md").toString());
+        assertThat(o.status()).as(o.err()).isEqualTo(1);
+        assertThat(o.err()).contains("error: bad.yaml line 8: point fasp-structured-0.25: fasp restoration refits over 1152 kept"
+                + " inputs but the calibration has only 64 tokens (calibration.nsamples x calibration.seqlen)");
+        assertThat(dir.resolve("t.md")).doesNotExist();
+    }
+
     @Test
     void jsonErrorsAreAJsonObjectOnStdout() throws Exception {
         Outcome o = run("prune", "--method", "obs", "--sparsity", "0.5", "--out", "/tmp/never", "--json");
@@ -119,10 +141,17 @@ class CliErrorsTest {
         assertThat(JsonOutput.MAPPER.readTree(usage.out()).get("error").get("type").asText()).isEqualTo("Usage");
     }
 
+    /** 0 windows means all of them, for eval as for prune --eval-windows and a sweep spec's windows; negative is refused. */
     @Test
-    void zeroEvaluationWindowsIsRefusedNotTakenAsAll() {
-        Outcome o = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--windows", "0");
-        assertThat(o.status()).isEqualTo(1);
-        assertThat(o.err()).contains("--windows must be at least 1");
+    void zeroEvaluationWindowsMeansAllAndNegativeIsRefused() throws Exception {
+        assumeModelFetched();
+        Outcome all = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "2048", "--windows", "0", "--json");
+        assertThat(all.status()).as(all.err()).isZero();
+        Outcome none = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "2048", "--json");
+        assertThat(JsonOutput.MAPPER.readTree(all.out()).get("windows").asInt())
+                .isEqualTo(JsonOutput.MAPPER.readTree(none.out()).get("windows").asInt()).isPositive();
+        Outcome negative = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--windows", "-2");
+        assertThat(negative.status()).isEqualTo(1);
+        assertThat(negative.err()).contains("--windows must be 0 (all) or positive, got -2");
     }
 }

@@ -98,6 +98,8 @@ class CliTrackingTest {
         Files.createSymbolicLink(project.resolve(".venv-mlflow"), venv);
         Child sync = cli("mlflow", "sync");
         assertThat(sync.status()).as(sync.err()).isZero();
+        assertThat(server.url().orElseThrow()).as("the restarted server keeps its port: links printed before still work")
+                .isEqualTo(url);
         rest = new MlflowRest(server.url().orElseThrow());
         runs = rest.runList("prunelab");
         assertThat(runs).extracting(MlflowRest.Run::name).containsExactlyInAnyOrder("magnitude-unstructured-0.50", "magnitude-2:4");

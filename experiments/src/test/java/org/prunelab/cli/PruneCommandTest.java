@@ -145,6 +145,25 @@ class PruneCommandTest {
         assertThat(text0.out()).contains("evaluation split: 1 of ");
     }
 
+    /** What a run did differently from what was asked is said: ignored options, fewer windows than asked, repeats. */
+    @Test
+    void ignoredOptionsShortEvaluationsAndRepeatsAreSaid(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        CliErrorsTest.Outcome o = run("prune", "--method", "magnitude", "--sparsity", "0.3", "--nsamples", "4", "--seed", "5",
+                "--eval", "udhr:eng", "--eval-seqlen", "1024", "--eval-windows", "1000", "--out", tmp.resolve("m").toString());
+        assertThat(o.status()).as(o.err()).isZero();
+        assertThat(o.err()).contains("warning: magnitude reads no calibration data: --nsamples, --seed are not used")
+                .containsPattern("warning: --eval-windows 1000 asked of udhr:eng, whose evaluation text has \\d+ windows of 1024 tokens");
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("m/prune_report.json").toFile());
+        assertThat(report.get("warnings").get(0).asText()).startsWith("windows 1000 asked of udhr:eng");
+        assertUserError(run("prune", "--method", "magnitude", "--sparsity", "0.3", "--eval", "brown", "--eval", "brown",
+                "--out", tmp.resolve("d").toString()), "evaluation set brown is given twice (--eval)");
+        assertUserError(run("prune", "--method", "shortgpt", "--sparsity", "0.99", "--out", tmp.resolve("s").toString()),
+                "--sparsity 0.99 would remove round(0.99 x 30) = 30 blocks", "use --sparsity 0.95 or less");
+        assertUserError(run("prune", "--method", "shortgpt", "--sparsity", "0", "--out", tmp.resolve("s").toString()),
+                "--sparsity 0.0 for shortgpt must be in (0, 1)");
+    }
+
     /** kill -9 while pruning: the output directory must not exist, not even partly. */
     @Test
     void aKilledRunLeavesNoOutputDirectory(@TempDir Path tmp) throws Exception {

@@ -129,7 +129,7 @@ class SweepSpecLoaderTest {
                 """);
         assertThat(spec.points()).extracting(RunSpec::name).containsExactly("wanda-unstructured-0.50",
                 "wanda-unstructured-0.50-owl", "sparsegpt-unstructured-0.50", "sparsegpt-unstructured-0.50-owl",
-                "fasp-structured-0.25-norestore", "fasp-structured-0.25-norestore-global", "shortgpt-layers1", "lowrank-rank0.40");
+                "fasp-structured-0.25-norestore", "fasp-structured-0.25-global-norestore", "shortgpt-layers1", "lowrank-rank0.40");
         RunSpec lowrank = spec.points().getLast();
         assertThat(lowrank.calibration()).as("plain low-rank reads no calibration").isNull();
         assertThat(lowrank.params()).containsEntry("rank_ratio", 0.4).containsEntry("activation_weighted", false);

@@ -61,7 +61,7 @@ public final class Prunelab {
     /** Progress bars in the cell; warnings printed in the cell's output. */
     private static final Pipeline.Ui UI = new Pipeline.Ui() {
         @Override public org.prunelab.Progress stage(String label) { return new NotebookProgress(label); }
-        @Override public void warn(String message) { System.out.println("warning: " + message); }
+        @Override public void warn(String message) { System.out.println("warning: " + PrunelabException.render(message, PrunelabException.PLAIN)); }
     };
 
     // ---------------------------------------------------------------------------------------- models

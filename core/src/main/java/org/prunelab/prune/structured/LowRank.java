@@ -172,7 +172,7 @@ public final class LowRank implements Pruner {
             LlamaModel pruned = model.withBlocks(model.config(), blocks);
             return new PruneOutcome("lowrank", requestedSparsity(shape), pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
-                    "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted));
+                    "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted), List.of());
         }
     }
 

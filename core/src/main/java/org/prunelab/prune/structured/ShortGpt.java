@@ -51,7 +51,10 @@ public final class ShortGpt implements Pruner {
     }
 
     private ShortGpt(double share) {
-        if (!(share >= 0 && share < 1)) throw new PrunelabException.InvalidArgument("${sparsity} must be in [0, 1), got " + share);
+        if (!(share > 0 && share < 1)) {
+            throw new PrunelabException.InvalidArgument("${sparsity} " + share + " for shortgpt must be in (0, 1): it is the"
+                    + " share of the blocks to remove (at least one is), e.g. ${sparsity} 0.25");
+        }
         this.layers = -1;
         this.share = share;
     }
@@ -81,9 +84,14 @@ public final class ShortGpt implements Pruner {
     public void check(ModelShape shape, long calibrationTokens) {
         int blocks = shape.blocks().size();
         int k = layersFor(blocks);
-        if (k >= blocks) {
+        if (k >= blocks && layers > 0) {
             throw new PrunelabException.InvalidArgument("${layers} " + k + " would remove every block of a model with "
                     + blocks + " (num_hidden_layers); use ${layers} " + (blocks - 1) + " or fewer");
+        }
+        if (k >= blocks) {
+            throw new PrunelabException.InvalidArgument(String.format(java.util.Locale.ROOT, "${sparsity} %s would remove"
+                    + " round(%s x %d) = %d blocks, every block of the model (num_hidden_layers %d); use ${sparsity} %.2f or less",
+                    share, share, blocks, k, blocks, (blocks - 1.5) / blocks));
         }
     }
 
@@ -119,7 +127,7 @@ public final class ShortGpt implements Pruner {
             LlamaModel pruned = model.withBlocks(StructuredPruner.tightConfig(model.config(), kept), kept);
             return new PruneOutcome("shortgpt", (double) k / blocks, pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
-                    "uniform", removed, Map.of("block_influence", java.util.Arrays.stream(bi).boxed().toList()));
+                    "uniform", removed, Map.of("block_influence", java.util.Arrays.stream(bi).boxed().toList()), List.of());
         }
     }
 

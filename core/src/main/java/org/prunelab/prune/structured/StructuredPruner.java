@@ -141,9 +141,17 @@ public final class StructuredPruner implements Pruner {
             List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(true, (l, block) -> consumerStats(block, gram),
                     (l, block, observed) -> pruneBlock(l, block, observed, keep, tokens, model.config().headDim())));
             LlamaModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
-            return new PruneOutcome(method.name(), sparsity, pruned, before,
-                    PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
-                    allocation.label(), List.of(), Map.of());
+            long nonzero = PruneOutcome.nonzeroParameters(pruned);
+            double actual = before == 0 ? 0 : 1 - (double) nonzero / before;
+            List<String> warnings = new ArrayList<>();
+            if (allocation == Allocation.GLOBAL && sparsity - actual > 0.01) {
+                // Global ranking never empties a block: at high ratios it runs out of units to remove.
+                warnings.add(String.format(java.util.Locale.ROOT, "%s removed %.4f of the blocks' linear parameters, short of the"
+                        + " requested ${sparsity} %.4f: every block keeps at least one MLP channel and one key/value group",
+                        method.name(), actual, sparsity));
+            }
+            return new PruneOutcome(method.name(), sparsity, pruned, before, PruneOutcome.linearParameters(pruned), nonzero,
+                    List.of(), null, allocation.label(), List.of(), Map.of(), warnings);
         }
     }
 

@@ -84,7 +84,7 @@ public final class Formats {
         PackedNmMatrix.Violation v = PackedNmMatrix.findViolation(weight, 4, 8).orElseThrow();
         String fits = sparsity >= CSR_MIN_SPARSITY ? "csr" : "dense (or csr, slower below "
                 + Math.round(100 * CSR_MIN_SPARSITY) + "% zeros)";
-        return new PrunelabException.InvalidArgument("format nm needs 2:4 or 4:8 weights, but " + weight
+        return new PrunelabException.InvalidArgument("format nm needs 2:4 or 4:8 weights, but the [" + weight.rows() + ", " + weight.cols() + "] weight"
                 + " is neither: row " + v.row() + ", group of 8 number " + v.group() + " has " + v.nonZeros()
                 + " nonzeros (" + percent + " zeros overall): use format " + fits + ", or prune with pattern 2:4");
     }

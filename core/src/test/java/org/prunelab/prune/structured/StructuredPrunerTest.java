@@ -156,6 +156,16 @@ class StructuredPrunerTest {
         }
     }
 
+    /** Global ranking never empties a block, so at high ratios it falls short; the outcome says by how much. */
+    @Test
+    void aGlobalAllocationThatFallsShortSaysSo() {
+        PruneOutcome r = new StructuredPruner(new Flap(), 0.99, StructuredPruner.Allocation.GLOBAL).prune(model(6), windows(4, 16, 7), Progress.NONE);
+        assertThat(r.actualSparsity()).isLessThan(0.98);
+        assertThat(r.warnings()).singleElement().asString().contains("short of the requested ${sparsity} 0.9900");
+        assertThat(new StructuredPruner(new Flap(), 0.3, StructuredPruner.Allocation.GLOBAL).prune(model(6), windows(4, 16, 7),
+                Progress.NONE).warnings()).isEmpty();
+    }
+
     @Test
     void flapBiasKeepsTheConsumersMeanOutput() {
         Random rnd = new Random(3);
