@@ -142,6 +142,7 @@ public final class Pipeline implements RunExecutor {
     /** Calibration sets whose length was checked, by model: a sweep plans many points on the same ones. */
     private final java.util.Set<String> calibrationChecked = new java.util.HashSet<>();
     private LoadedModel loaded;          // the model this pipeline loaded (kept while runs name it)
+    private String loadedName;           // whose state loadedState is: it outlives a release and reload of the model
     private ModelState loadedState = new ModelState();
 
     public Pipeline(PrunelabHome home) {
@@ -242,8 +243,12 @@ public final class Pipeline implements RunExecutor {
             @Override public Progress stage(String label) { return (d, t, l) -> progress.update(d, t, label + ": " + l); }
             @Override public void warn(String message) { progress.update(0, 1, "warning: " + message); }
         };
-        Outcome o = execute(spec, ui, false);
+        // As `prunelab prune` does: the loaded model is given up block by block while pruning, so a point's memory
+        // overhead is the method's own (with the dense model kept, the pruned copy would count too). The next point
+        // (or this one's speed pairs) loads it again, keeping what was measured on it.
+        Outcome o = execute(spec, ui, true);
         writeFiles(workDir, o.files());
+        if (o.pruning() != null && o.model().ownsTokenizer()) o.model().close(); // the pruned copy owns the old tokenizer
         return o.result();
     }
 
@@ -367,10 +372,12 @@ public final class Pipeline implements RunExecutor {
         BenchDetail speed = null;
         double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
         if (spec.bench() != null) {
-            if (spec.prunes() && !releaseDense) {
-                // The dense model is still here (copy-on-prune): time the two alternately, so a slow spell of the
-                // machine falls on both, and report the median of the per-pair ratios.
-                speed = benchPair(after.model(), dense.model(), spec.bench(), ui);
+            if (spec.prunes()) {
+                // Time the pruned and the dense model alternately, so a slow spell of the machine falls on both, and
+                // report the median of the per-pair ratios; a dense model given up while pruning is loaded again.
+                LoadedModel denseAgain = dense.model().blocks().stream().anyMatch(org.prunelab.model.DecoderBlock::isReleased)
+                        ? model(spec.model()) : dense;
+                speed = benchPair(after.model(), denseAgain.model(), spec.bench(), ui);
             } else if (!spec.prunes() && spec.bench().baseline() != null) {
                 speed = benchVs(after, spec.bench(), ui);
             } else {
@@ -416,18 +423,24 @@ public final class Pipeline implements RunExecutor {
         }
     }
 
-    /** The loaded model for {@code model}, loading it (and dropping the previous one) if it is not the current one. */
+    /**
+     * The loaded model for {@code model}, loading it (and dropping the previous one) if it is not the current one. A
+     * model given up by a pruning run is loaded again; what was measured on it (dense perplexities, windows) is kept.
+     */
     public LoadedModel model(String model) {
         if (loaded != null && loaded.name().equals(model)) return loaded;
-        close();
+        if (!model.equals(loadedName)) {
+            close();
+            loadedState = new ModelState();
+            loadedName = model;
+        }
         loaded = ModelLoader.load(model, home);
         return loaded;
     }
 
-    /** Forgets the current model (after a pruning run released its blocks). */
+    /** Forgets the current model's weights (a pruning run released its blocks); its measurements stay. */
     private void forget() {
         loaded = null;
-        loadedState = new ModelState();
     }
 
     /** The corpus for a dataset name, loaded once per pipeline. */
@@ -565,6 +578,8 @@ public final class Pipeline implements RunExecutor {
     @Override
     public void close() {
         if (loaded != null) loaded.close();
-        forget();
+        loaded = null;
+        loadedName = null;
+        loadedState = new ModelState();
     }
 }

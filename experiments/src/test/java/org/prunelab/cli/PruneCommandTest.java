@@ -173,7 +173,7 @@ class PruneCommandTest {
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "org.prunelab.cli.Main",
                 "prune", "--method", "sparsegpt", "--sparsity", "0.5", "--nsamples", "8", "--seqlen", "128",
-                "--out", dir.toString()));
+                "--no-track", "--out", dir.toString()));
         Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         boolean pruning = false;
         try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream()))) {

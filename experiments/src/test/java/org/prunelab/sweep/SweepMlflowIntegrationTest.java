@@ -84,6 +84,7 @@ class SweepMlflowIntegrationTest {
                 grid:
                   - method: [magnitude, wanda]
                     sparsity: 0.5
+                  - method: dense
                 """, "it.yaml", null, SweepSpecLoader.Checks.NONE);
         SweepOutcome outcome;
         try (Tracker tracker = connect();
@@ -92,19 +93,27 @@ class SweepMlflowIntegrationTest {
             assertThat(tracker.isOnline()).isTrue();
         }
         assertThat(outcome.failures()).isEmpty();
-        assertThat(outcome.results()).hasSize(2);
+        assertThat(outcome.results()).hasSize(3);
+        // Each pruning point gives up the loaded model block by block (so its memory overhead is the method's, not a
+        // second copy's) and the next point loads it again: the dense point after two pruning points measures the
+        // dense model, not a pruned one.
+        RunResult densePoint = outcome.results().get(2);
+        assertThat(densePoint.spec().method()).isEqualTo("dense");
+        for (int i = 0; i < 2; i++) {
+            assertThat(densePoint.evals().get(i).perplexity()).isEqualTo(outcome.results().get(0).evals().get(i).perplexityDense());
+        }
 
         MlflowRest rest = new MlflowRest(server.url().orElseThrow());
         List<MlflowRest.Run> runs = rest.runList("it-sweep-real");
-        assertThat(runs).hasSize(1 + 2 + 2 * 2);
+        assertThat(runs).hasSize(1 + 3 + 3 * 2);
         MlflowRest.Run parent = only(runs, r -> !r.tags().containsKey(MlflowNames.PARENT_RUN_ID_TAG));
-        assertThat(parent.params()).containsEntry("points", "2").containsEntry("sweep", "it-real");
+        assertThat(parent.params()).containsEntry("points", "3").containsEntry("sweep", "it-real");
         assertThat(parent.tags()).containsEntry(MlflowNames.SWEEP_TAG, "it-real")
                 .containsKeys(MlflowNames.VERSION_TAG, MlflowNames.CPU_MODEL_TAG, MlflowNames.JDK_VERSION_TAG);
         assertThat(rest.artifacts(parent.id(), "")).containsKey("sweep_spec.yaml");
         assertThat(parent.status()).isEqualTo("FINISHED");
 
-        for (RunResult r : outcome.results()) {
+        for (RunResult r : outcome.results().subList(0, 2)) {
             MlflowRest.Run point = only(runs, x -> r.spec().key().equals(x.tags().get(MlflowNames.SPEC_KEY_TAG)));
             assertThat(point.status()).isEqualTo("FINISHED");
             assertThat(point.tags()).containsEntry(MlflowNames.PARENT_RUN_ID_TAG, parent.id());
@@ -118,6 +127,8 @@ class SweepMlflowIntegrationTest {
             assertThat(point.latestMetrics()).containsKeys("params_total", "params_nonzero", "model_bytes", "prune_seconds",
                     "peak_rss_bytes", "memory_overhead_ratio", "prefill_tokens_per_s", "speedup_prefill", "perplexity", "ppl_ratio");
             assertThat(point.latestMetrics().get("params_nonzero")).isLessThan(point.latestMetrics().get("params_total"));
+            // Keeping the dense model while a copy is pruned would add the copy's 106M block weights (~0.8 x model).
+            assertThat(point.latestMetrics().get("memory_overhead_ratio")).as("memory overhead of " + r.spec().method()).isLessThan(0.5);
             assertThat(rest.artifacts(point.id(), "")).containsKeys("prune_report.json", "run_spec.yaml", "point_result.json");
             for (EvalResult e : r.evals()) {
                 MlflowRest.Run eval = only(runs, x -> point.id().equals(x.tags().get(MlflowNames.PARENT_RUN_ID_TAG))
