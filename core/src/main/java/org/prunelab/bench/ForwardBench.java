@@ -1,7 +1,8 @@
 package org.prunelab.bench;
 
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
+import org.prunelab.model.Transformer;
 import org.prunelab.tensor.Gemm;
 import org.prunelab.tensor.Parallel;
 
@@ -23,16 +24,16 @@ public final class ForwardBench {
     private ForwardBench() {}
 
     /** SmolLM2-135M's architecture (config.json of HuggingFaceTB/SmolLM2-135M). */
-    public static LlamaConfig smolLm2Shape() {
-        return new LlamaConfig(576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000, null, true, 1, 2);
+    public static DecoderConfig smolLm2Shape() {
+        return new DecoderConfig(576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 100000, null, true, 1, 2);
     }
 
     public static void main(String[] args) {
         int seqlen = args.length > 0 ? Integer.parseInt(args[0]) : 512;
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         if (args.length > 2) Parallel.setThreads(Integer.parseInt(args[2]));
-        LlamaConfig config = smolLm2Shape();
-        LlamaModel model = LlamaModel.fromTensors(config, new RandomWeights(config, 0, 0.02));
+        DecoderConfig config = smolLm2Shape();
+        DecoderModel model = org.prunelab.arch.ModelLoader.build(config, new RandomWeights(config, 0, 0.02));
         int[] tokens = new SplittableRandom(1).ints(seqlen, 0, config.vocabSize()).toArray();
         System.out.printf("gemm=%s threads=%d OPENBLAS_NUM_THREADS=%s seqlen=%d%n", Gemm.active(),
                 Parallel.threads(), System.getenv("OPENBLAS_NUM_THREADS"), seqlen);

@@ -1,7 +1,7 @@
 package org.prunelab.bench;
 
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Gemm;
 
@@ -66,7 +66,7 @@ public final class ForwardTiming {
      *
      * @param repeat pairs of passes, at least 1
      */
-    public static Alternating prefillAlternating(LlamaModel model, int seqlen, int repeat, DoubleSupplier otherPass) {
+    public static Alternating prefillAlternating(DecoderModel model, int seqlen, int repeat, DoubleSupplier otherPass) {
         if (repeat < 1) throw new IllegalArgumentException("repeat must be at least 1, got " + repeat);
         int[] tokens = new SplittableRandom(0).ints(seqlen, 0, model.config().vocabSize()).toArray();
         model.logits(tokens);
@@ -90,12 +90,12 @@ public final class ForwardTiming {
      * Times {@code model.logits(tokens)} over {@code seqlen} fixed pseudo-random tokens (the work of a dense
      * forward does not depend on the values), after two untimed warm-up passes (JIT, page-in).
      */
-    public static Result prefill(LlamaModel model, int seqlen, int repeat) {
+    public static Result prefill(DecoderModel model, int seqlen, int repeat) {
         return prefill(model, seqlen, repeat, org.prunelab.Progress.NONE);
     }
 
-    /** As {@link #prefill(LlamaModel, int, int)}, telling {@code progress} after each pass (2 warm-up + repeat). */
-    public static Result prefill(LlamaModel model, int seqlen, int repeat, org.prunelab.Progress progress) {
+    /** As {@link #prefill(DecoderModel, int, int)}, telling {@code progress} after each pass (2 warm-up + repeat). */
+    public static Result prefill(DecoderModel model, int seqlen, int repeat, org.prunelab.Progress progress) {
         int[] tokens = new SplittableRandom(0).ints(seqlen, 0, model.config().vocabSize()).toArray();
         int total = repeat + 2;
         progress.update(0, total, "warm-up passes");
@@ -116,10 +116,10 @@ public final class ForwardTiming {
     }
 
     /**
-     * Times the active sgemm backend on the model's linear shapes (q/o_proj, k/v_proj, gate/up_proj, down_proj,
+     * Times the active sgemm backend on the model's linear shapes (Q/O, K/V, GATE/UP, DOWN,
      * lm_head) with {@code m} rows; each sample loops until it takes at least ~50 ms so short products average out.
      */
-    public static List<GemmResult> sgemm(LlamaConfig c, int m, int repeat) {
+    public static List<GemmResult> sgemm(DecoderConfig c, int m, int repeat) {
         int[][] shapes = {{c.hiddenSize(), c.qDim()}, {c.hiddenSize(), c.kvDim()}, {c.hiddenSize(), c.intermediateSize()},
                 {c.intermediateSize(), c.hiddenSize()}, {c.hiddenSize(), c.vocabSize()}};
         SplittableRandom random = new SplittableRandom(0);

@@ -1,8 +1,8 @@
 package org.prunelab.bench;
 
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -100,11 +100,11 @@ public final class MemoryMeter implements AutoCloseable {
      * Bytes of the model's parameters in fp32: embeddings, every block's linears and norms, the final norm,
      * and the LM head unless it is tied to the embeddings (then it is the same memory).
      */
-    public static long fp32ModelBytes(LlamaModel model) {
+    public static long fp32ModelBytes(DecoderModel model) {
         long params = model.embedTokens().size() + model.norm().weight().length;
         for (DecoderBlock b : model.blocks()) {
             for (Linear l : b.linears().values()) params += l.totalParameters();
-            params += b.inputLayernorm().weight().length + b.postAttentionLayernorm().weight().length;
+            for (org.prunelab.model.RmsNorm n : b.norms().values()) params += n.weight().length;
         }
         if (!model.config().tieWordEmbeddings()) params += model.lmHead().totalParameters();
         return 4 * params;

@@ -7,8 +7,8 @@ import java.util.SplittableRandom;
 import org.prunelab.PrunelabException;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.KvCache;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 
 /**
  * Generation speed of a whole model as a user sees it: prefill a prompt of {@code promptLen} seeded
@@ -17,8 +17,8 @@ import org.prunelab.model.LlamaModel;
  * in the same process, alternating, and reports per-pair speedup ratios, which stay meaningful on a noisy
  * shared machine where absolute times do not.
  *
- * <p>What is measured: {@link LlamaModel#prefill} (all blocks on the prompt, logits of the last position) and
- * {@link LlamaModel#decode} (one token, logits over the vocabulary, argmax). Tokenisation and sampling beyond
+ * <p>What is measured: {@link DecoderModel#prefill} (all blocks on the prompt, logits of the last position) and
+ * {@link DecoderModel#decode} (one token, logits over the vocabulary, argmax). Tokenisation and sampling beyond
  * argmax are excluded. The work does not depend on the token values. Tests never assert these numbers.
  */
 public final class ModelBench {
@@ -49,7 +49,7 @@ public final class ModelBench {
         }
 
         /** @throws PrunelabException.InvalidArgument if prompt plus generated tokens exceed the model's context */
-        void checkContext(LlamaModel model) {
+        void checkContext(DecoderModel model) {
             int context = model.config().maxPositionEmbeddings();
             if ((long) promptLen + gen > context) {
                 throw new PrunelabException.InvalidArgument("${bench.prompt_len} " + promptLen + " plus ${bench.gen} " + gen
@@ -127,12 +127,12 @@ public final class ModelBench {
      *
      * @throws PrunelabException.InvalidArgument if prompt plus generated tokens exceed the context
      */
-    public static BenchResult run(LlamaModel model, Options options) {
+    public static BenchResult run(DecoderModel model, Options options) {
         return run(model, options, org.prunelab.Progress.NONE);
     }
 
-    /** As {@link #run(LlamaModel, Options)}, telling {@code progress} after each run (warm-up and timed). */
-    public static BenchResult run(LlamaModel model, Options options, org.prunelab.Progress progress) {
+    /** As {@link #run(DecoderModel, Options)}, telling {@code progress} after each run (warm-up and timed). */
+    public static BenchResult run(DecoderModel model, Options options, org.prunelab.Progress progress) {
         options.checkContext(model);
         int[] prompt = prompt(model, options);
         int total = options.warmup() + options.repeat();
@@ -160,7 +160,7 @@ public final class ModelBench {
      *
      * @throws PrunelabException.InvalidArgument if the models' vocabularies differ or the tokens exceed a context
      */
-    public static Comparison compare(LlamaModel candidate, LlamaModel baseline, Options options) {
+    public static Comparison compare(DecoderModel candidate, DecoderModel baseline, Options options) {
         options.checkContext(candidate);
         options.checkContext(baseline);
         if (candidate.config().vocabSize() != baseline.config().vocabSize()) {
@@ -200,7 +200,7 @@ public final class ModelBench {
     }
 
     /** One run: prefill {@code prompt} into a fresh cache, then {@code gen} greedy decode steps, each timed. */
-    public static Run once(LlamaModel model, int[] prompt, int gen) {
+    public static Run once(DecoderModel model, int[] prompt, int gen) {
         KvCache cache = model.newCache(prompt.length + gen);
         long t0 = System.nanoTime();
         float[] logits = model.prefill(prompt, cache);
@@ -219,17 +219,17 @@ public final class ModelBench {
      * Bytes the model's parameters occupy in memory in their current formats: embeddings, norms, every block
      * linear's {@link Linear#parameterBytes()}, and the LM head unless tied to the embeddings.
      */
-    public static long modelBytes(LlamaModel model) {
+    public static long modelBytes(DecoderModel model) {
         long bytes = 4L * (model.embedTokens().size() + model.norm().weight().length);
         for (DecoderBlock b : model.blocks()) {
             for (Linear l : b.linears().values()) bytes += l.parameterBytes();
-            bytes += 4L * (b.inputLayernorm().weight().length + b.postAttentionLayernorm().weight().length);
+            for (org.prunelab.model.RmsNorm n : b.norms().values()) bytes += 4L * n.weight().length;
         }
         if (!model.config().tieWordEmbeddings()) bytes += model.lmHead().parameterBytes();
         return bytes;
     }
 
-    private static int[] prompt(LlamaModel model, Options options) {
+    private static int[] prompt(DecoderModel model, Options options) {
         return new SplittableRandom(options.seed()).ints(options.promptLen(), 0, model.config().vocabSize()).toArray();
     }
 

@@ -1,8 +1,13 @@
 package org.prunelab.bench;
 
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.TensorLookup;
+import org.prunelab.arch.Architectures;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.LinearRole;
+import org.prunelab.model.NormRole;
+import org.prunelab.model.TensorNames;
+import org.prunelab.model.Transformer;
+import org.prunelab.io.TensorLookup;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.util.HashMap;
@@ -10,32 +15,36 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Seeded random weights with a Llama config's exact tensor names and shapes, for speed measurements that
- * must not depend on a download: N(0, std) matrices and unit norm gains, like transformers' initialisation.
+ * Seeded random weights with a config's exact tensor names (its family's Hugging Face names) and shapes, for speed
+ * and memory measurements that must not depend on a download, and for algebra tests: N(0, std) matrices and unit
+ * norm gains, like transformers' initialisation. The tensors are as the model binds them (gains, not Gemma's
+ * {@code w} of {@code 1 + w}); pass them to {@code ModelLoader.build}.
  */
 public final class RandomWeights implements TensorLookup {
     private final Map<String, FloatMatrix> matrices = new HashMap<>();
     private final Map<String, float[]> vectors = new HashMap<>();
 
     /** Random tensors for {@code config}; {@code std} is the weights' standard deviation (transformers uses 0.02). */
-    public RandomWeights(LlamaConfig config, long seed, double std) {
+    public RandomWeights(DecoderConfig config, long seed, double std) {
+        TensorNames names = Architectures.of(config).hfNames();
         SplittableRandom rnd = new SplittableRandom(seed);
         int h = config.hiddenSize();
-        put("model.embed_tokens.weight", config.vocabSize(), h, rnd, std);
+        put(names.embedTokens(), config.vocabSize(), h, rnd, std);
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            put(p + "self_attn.q_proj.weight", config.qDim(), h, rnd, std);
-            put(p + "self_attn.k_proj.weight", config.kvDim(), h, rnd, std);
-            put(p + "self_attn.v_proj.weight", config.kvDim(), h, rnd, std);
-            put(p + "self_attn.o_proj.weight", h, config.qDim(), rnd, std);
-            put(p + "mlp.gate_proj.weight", config.intermediateSize(), h, rnd, std);
-            put(p + "mlp.up_proj.weight", config.intermediateSize(), h, rnd, std);
-            put(p + "mlp.down_proj.weight", h, config.intermediateSize(), rnd, std);
-            vectors.put(p + "input_layernorm.weight", ones(h));
-            vectors.put(p + "post_attention_layernorm.weight", ones(h));
+            put(names.linear(i, LinearRole.Q) + ".weight", config.qDim(), h, rnd, std);
+            put(names.linear(i, LinearRole.K) + ".weight", config.kvDim(), h, rnd, std);
+            put(names.linear(i, LinearRole.V) + ".weight", config.kvDim(), h, rnd, std);
+            put(names.linear(i, LinearRole.O) + ".weight", h, config.qDim(), rnd, std);
+            put(names.linear(i, LinearRole.GATE) + ".weight", config.intermediateSize(), h, rnd, std);
+            put(names.linear(i, LinearRole.UP) + ".weight", config.intermediateSize(), h, rnd, std);
+            put(names.linear(i, LinearRole.DOWN) + ".weight", h, config.intermediateSize(), rnd, std);
+            for (NormRole role : Transformer.normRoles(config.variant())) {
+                int length = role == NormRole.QUERY || role == NormRole.KEY ? config.headDim() : h;
+                vectors.put(names.norm(i, role), ones(length));
+            }
         }
-        vectors.put("model.norm.weight", ones(h));
-        if (!config.tieWordEmbeddings()) put("lm_head.weight", config.vocabSize(), h, rnd, std);
+        vectors.put(names.finalNorm(), ones(h));
+        if (!config.tieWordEmbeddings()) put(names.lmHead(), config.vocabSize(), h, rnd, std);
     }
 
     @Override

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Function;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.sparse.CsrLinear;
 import org.prunelab.tensor.sparse.NmLinear;
@@ -14,7 +14,7 @@ import org.prunelab.tensor.sparse.SparseLoops;
 
 /**
  * Quick, JMH-free measurement of the sparse linear formats against dense, on the SmolLM2-135M shapes
- * (576x576 q/o_proj, 1536x576 gate/up_proj, 576x1536 down_proj, 49152x576 the tied LM head).
+ * (576x576 Q/O, 1536x576 GATE/UP, 576x1536 DOWN, 49152x576 the tied LM head).
  *
  * <p>For each shape and weight pattern (50/70/90% unstructured, 2:4) it prints time per call (median
  * of several batches), GFLOP/s-equivalent ({@code 2 * out * in * tokens / time}, as if dense), bytes

@@ -285,7 +285,7 @@ public final class GgufFile implements AutoCloseable {
     /**
      * A 2-D tensor as an fp32 matrix of {@code ne[1]} rows and {@code ne[0]} columns; for a weight that is the
      * Hugging Face {@code [out_features, in_features]} layout. Rows are in the file's order (for llama.cpp
-     * conversions of q_proj/k_proj that order is permuted; {@link GgufTensorSource} undoes it).
+     * conversions of Q/K that order is permuted; {@link GgufTensorSource} undoes it).
      *
      * @throws PrunelabException.ModelFormat if absent, not 2-D, or not dequantisable
      */

@@ -5,7 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /** Picks the names closest to a missing one, for error messages that show what a file does have. */
-final class NearbyNames {
+public final class NearbyNames {
     private NearbyNames() {}
 
     /** Up to {@code limit} names from {@code have} sharing the longest prefix with {@code wanted}, sorted. */
@@ -18,7 +18,7 @@ final class NearbyNames {
     }
 
     /** Up to 8 nearby names, as a readable list. */
-    static String describe(String wanted, Collection<String> have) {
+    public static String describe(String wanted, Collection<String> have) {
         if (have.isEmpty()) return "it has no tensors";
         return "nearby names it has: " + of(wanted, have, 8) + " (" + have.size() + " tensors in all)";
     }

@@ -3,7 +3,6 @@ package org.prunelab.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.io.IOException;
@@ -17,21 +16,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A Hugging Face checkpoint directory: {@code config.json} plus either {@code model.safetensors} or a
+ * The weights of a Hugging Face checkpoint directory: either {@code model.safetensors} or a
  * {@code model.safetensors.index.json} whose {@code weight_map} names the shard holding each tensor (the
- * single file wins when both exist, as in transformers). Tensor names are already Hugging Face's and
- * weights already {@code [out_features, in_features]}; F16 and BF16 are widened to fp32.
+ * single file wins when both exist, as in transformers). Tensor names are the file's (Hugging Face's) and
+ * weights already {@code [out_features, in_features]}; F16 and BF16 are widened to fp32. The directory's
+ * {@code config.json} is read by the model's {@code Architecture}, not here.
  */
 public final class SafetensorsTensorSource implements TensorSource {
     private final Path dir;
-    private final LlamaConfig config;
     private final List<SafetensorsFile> files;
     private final Map<String, SafetensorsFile> byName;
 
-    private SafetensorsTensorSource(Path dir, LlamaConfig config, List<SafetensorsFile> files,
-                                    Map<String, SafetensorsFile> byName) {
+    private SafetensorsTensorSource(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsFile> byName) {
         this.dir = dir;
-        this.config = config;
         this.files = files;
         this.byName = Collections.unmodifiableMap(byName);
     }
@@ -39,11 +36,10 @@ public final class SafetensorsTensorSource implements TensorSource {
     /**
      * Opens checkpoint directory {@code dir}.
      *
-     * @throws PrunelabException.ModelFormat if config.json or the weights are missing or malformed, a shard named
+     * @throws PrunelabException.ModelFormat if the weights are missing or malformed, a shard named
      *                                       by the index is missing or lacks a tensor, or two shards hold the same name
      */
     public static SafetensorsTensorSource open(Path dir) {
-        LlamaConfig config = HfConfigJson.read(dir.resolve("config.json"));
         Path single = dir.resolve(SafetensorsWriter.SINGLE_FILE);
         Path index = dir.resolve(SafetensorsWriter.INDEX_FILE);
         List<SafetensorsFile> files = new ArrayList<>();
@@ -60,7 +56,7 @@ public final class SafetensorsTensorSource implements TensorSource {
                         + SafetensorsWriter.SINGLE_FILE + " nor " + SafetensorsWriter.INDEX_FILE
                         + ". Save the model with save_pretrained(..., safe_serialization=True) or pass a .gguf file.");
             }
-            return new SafetensorsTensorSource(dir, config, files, byName);
+            return new SafetensorsTensorSource(dir, files, byName);
         } catch (RuntimeException e) {
             files.forEach(SafetensorsFile::close);
             throw e;
@@ -118,9 +114,6 @@ public final class SafetensorsTensorSource implements TensorSource {
     public Path directory() { return dir; }
 
     @Override
-    public LlamaConfig config() { return config; }
-
-    @Override
     public Set<String> names() { return byName.keySet(); }
 
     @Override
@@ -134,7 +127,7 @@ public final class SafetensorsTensorSource implements TensorSource {
         if (f == null) {
             throw new PrunelabException.ModelFormat("checkpoint " + dir + " has no tensor '" + hfName + "'; "
                     + NearbyNames.describe(hfName, byName.keySet()) + ". Check the name, or that the checkpoint is a"
-                    + " complete Llama-family model.");
+                    + " complete checkpoint of its family.");
         }
         return f;
     }

@@ -1,8 +1,6 @@
 package org.prunelab.io;
 
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.TensorLookup;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.nio.file.Files;
@@ -10,38 +8,34 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * Named fp32 tensors of a Llama-family checkpoint plus its config, whatever the file format. Names are
- * Hugging Face's ({@link LlamaTensorNames}): {@code model.embed_tokens.weight},
- * {@code model.layers.{i}.self_attn.q_proj.weight}, ..., {@code model.norm.weight}, {@code lm_head.weight}
- * (absent when the embeddings are tied), and {@code .bias} names where the checkpoint has biases. Tensors are
- * in Hugging Face layout: a weight is {@code [out_features, in_features]} row-major, whatever the file stores.
- * Each call dequantises or converts afresh and returns a new array the caller owns.
+ * The named fp32 tensors of a model file, under the file's own names: a GGUF file's ({@code blk.0.attn_q.weight},
+ * {@link GgufTensorSource}) or a safetensors checkpoint's Hugging Face names ({@link SafetensorsTensorSource}).
+ * Matrices are row-major as the file stores them; each call dequantises or converts afresh and returns a new array
+ * the caller owns. Turning a family's file into the model's tensors (names, GGUF's RoPE row order, norm offsets) is
+ * its {@code Architecture}'s job.
  */
 public interface TensorSource extends TensorLookup, AutoCloseable {
 
-    /** The model's hyper-parameters. */
-    LlamaConfig config();
-
-    /** Every tensor name the checkpoint has, in Hugging Face naming. */
+    /** Every tensor name the file has. */
     Set<String> names();
 
-    /** Whether the checkpoint has tensor {@code hfName}. */
-    default boolean contains(String hfName) {
-        return names().contains(hfName);
+    /** Whether the checkpoint has tensor {@code name}. */
+    default boolean contains(String name) {
+        return names().contains(name);
     }
 
     @Override
-    default boolean has(String hfName) {
-        return contains(hfName);
+    default boolean has(String name) {
+        return contains(name);
     }
 
     /**
-     * A 2-D tensor as an fp32 {@code [out_features, in_features]} matrix.
+     * A 2-D tensor as an fp32 row-major matrix ({@code [out_features, in_features]} for a linear weight).
      *
      * @throws PrunelabException.ModelFormat if absent (the message lists nearby names), not 2-D, or of an
      *                                       unsupported encoding
      */
-    FloatMatrix matrix(String hfName);
+    FloatMatrix matrix(String name);
 
     /**
      * A 1-D tensor (norm weight, bias) as fp32 values.
@@ -49,7 +43,7 @@ public interface TensorSource extends TensorLookup, AutoCloseable {
      * @throws PrunelabException.ModelFormat if absent (the message lists nearby names), not 1-D, or of an
      *                                       unsupported encoding
      */
-    float[] vector(String hfName);
+    float[] vector(String name);
 
     /** Releases mapped files; tensors already returned stay valid. */
     @Override

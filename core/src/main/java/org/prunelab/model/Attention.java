@@ -1,13 +1,17 @@
 package org.prunelab.model;
 
 import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.Parallel;
 import org.prunelab.tensor.VectorMath;
 
 /**
  * Causal grouped-query self-attention (Ainslie et al. 2023, "GQA") with RoPE, as transformers'
  * {@code LlamaAttention}: query head h reads key/value head {@code h / groupSize}; scores are scaled by
- * {@code 1 / sqrt(headDim)}; a query at position p sees keys at positions 0..p.
+ * {@code 1 / sqrt(head_dim)} (or {@code 1 / sqrt(query_pre_attn_scalar)} where the family sets it, Gemma); a query at
+ * position p sees keys at positions 0..p, or only the last {@code sliding_window} of them (itself included) in a
+ * sliding-window layer (Gemma 3's local layers, transformers' {@code sliding_window_overlay}). Families with q/k norms
+ * (Gemma 3) normalise every query and key head over head_dim before RoPE.
  *
  * <p>Batched prefill over T new tokens after {@code past} cached ones: the scores of a tile of query rows
  * against all visible keys are one GEMM ({@code Q K^T}), then a row softmax, then one GEMM ({@code P V}); the
@@ -19,47 +23,68 @@ import org.prunelab.tensor.VectorMath;
 public final class Attention {
     private static final int ROW_TILE = 32;
 
-    private final LlamaConfig config;
+    private final DecoderConfig config;
     private final Rope rope;
     private final float scale;
+    private final int slidingWindow;
 
-    Attention(LlamaConfig config, Rope rope) {
+    /**
+     * @param rope          the RoPE of this kind of layer (Gemma 3's local layers have their own base)
+     * @param slidingWindow keys a query sees counting itself, or 0 for full causal attention
+     */
+    Attention(DecoderConfig config, Rope rope, int slidingWindow) {
         this.config = config;
         this.rope = rope;
-        this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
+        double scalar = config.variant().queryPreAttnScalar() > 0 ? config.variant().queryPreAttnScalar() : config.headDim();
+        this.scale = (float) (1.0 / Math.sqrt(scalar));
+        this.slidingWindow = slidingWindow;
     }
 
     /** Width of one head (the config's head_dim). */
     int headDim() { return config.headDim(); }
 
+    /** Keys a query sees within its window (itself included), or 0 for full causal attention. */
+    int slidingWindow() { return slidingWindow; }
+
+    /** This layer kind's RoPE. */
+    Rope rope() { return rope; }
+
     /**
-     * Runs q/k/v projections, RoPE, scaled dot-product attention and o_proj; the result lands in {@code buf.proj}.
+     * Runs the Q/K/V projections, the q/k norms if any, RoPE, scaled dot-product attention and O; the result lands in
+     * {@code buf.proj}.
      *
-     * @param linears the block's q_proj, k_proj, v_proj, o_proj
+     * @param linears the block's linears by role ordinal
+     * @param qNorm   per-head query norm {@code [head_dim]}, or null
+     * @param kNorm   per-head key norm, or null
      * @param past    tokens already in {@code keys}/{@code values} before these T (0 without a cache)
      * @param keys    store of K rows {@code [capacity, kvDim]}, or null to attend only within these T tokens
      * @param values  store of V rows, like keys
      */
-    void forward(DecoderBlock.Linears linears, ForwardBuffers buf, int tokens, Rope.Table angles,
-                 int past, float[] keys, float[] values, LinearInputObserver observer, int layer) {
-        // Head counts come from the block's own q_proj/k_proj: a structurally pruned block may have fewer
-        // heads than the config (buffers and caches are sized for the config's, an upper bound).
+    void forward(Linear[] linears, BlockLayout layout, RmsNorm qNorm, RmsNorm kNorm, ForwardBuffers buf, int tokens,
+                 PositionAngles angles, int past, float[] keys, float[] values, LinearInputObserver observer, int layer) {
+        Linear qProj = linears[LinearRole.Q.ordinal()], kProj = linears[LinearRole.K.ordinal()],
+                vProj = linears[LinearRole.V.ordinal()], oProj = linears[LinearRole.O.ordinal()];
+        // Head counts come from the block's own Q/K: a structurally pruned block may have fewer heads than the config
+        // (buffers and caches are sized for the config's, an upper bound).
         int headDim = config.headDim();
-        int heads = linears.qProj().outFeatures() / headDim;
-        int kvHeads = linears.kProj().outFeatures() / headDim;
+        int heads = qProj.outFeatures() / headDim;
+        int kvHeads = kProj.outFeatures() / headDim;
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int hidden = config.hiddenSize();
         if (observer != null) {
-            observer.onInput(layer, "q_proj", buf.xNorm, tokens, hidden);
-            observer.onInput(layer, "k_proj", buf.xNorm, tokens, hidden);
-            observer.onInput(layer, "v_proj", buf.xNorm, tokens, hidden);
+            observer.onInput(layer, layout.name(LinearRole.Q), buf.xNorm, tokens, hidden);
+            observer.onInput(layer, layout.name(LinearRole.K), buf.xNorm, tokens, hidden);
+            observer.onInput(layer, layout.name(LinearRole.V), buf.xNorm, tokens, hidden);
         }
-        linears.qProj().forward(buf.xNorm, tokens, buf.q);
-        linears.kProj().forward(buf.xNorm, tokens, buf.k);
-        linears.vProj().forward(buf.xNorm, tokens, buf.v);
-        rope.apply(buf.q, tokens, heads, angles);
-        rope.apply(buf.k, tokens, kvHeads, angles);
+        qProj.forward(buf.xNorm, tokens, buf.q);
+        kProj.forward(buf.xNorm, tokens, buf.k);
+        vProj.forward(buf.xNorm, tokens, buf.v);
+        if (qNorm != null) qNorm.forward(buf.q, tokens * heads, buf.q);
+        if (kNorm != null) kNorm.forward(buf.k, tokens * kvHeads, buf.k);
+        Rope.Table table = angles.of(rope);
+        rope.apply(buf.q, tokens, heads, table);
+        rope.apply(buf.k, tokens, kvHeads, table);
         if (keys == null) {
             keys = buf.k;
             values = buf.v;
@@ -69,8 +94,8 @@ public final class Attention {
             System.arraycopy(buf.v, 0, values, past * kvDim, tokens * kvDim);
         }
         scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn, heads, kvHeads);
-        if (observer != null) observer.onInput(layer, "o_proj", buf.attn, tokens, qDim);
-        linears.oProj().forward(buf.attn, tokens, buf.proj);
+        if (observer != null) observer.onInput(layer, layout.name(LinearRole.O), buf.attn, tokens, qDim);
+        oProj.forward(buf.attn, tokens, buf.proj);
     }
 
     /**
@@ -93,6 +118,7 @@ public final class Attention {
         int kvDim = kvHeads * headDim;
         int tiles = (tokens + ROW_TILE - 1) / ROW_TILE;
         int tileRows = Math.min(ROW_TILE, tokens);
+        int window = slidingWindow;
         Gemm gemm = Gemm.active().singleThreaded();
         Parallel.forRange(kvHeads * tiles, 1, (from, to) -> {
             // The query heads of one KV group read the same keys and values, so their rows are stacked into one
@@ -117,7 +143,10 @@ public final class Attention {
                         stackedQ, 0, headDim, keys, kvOff, kvDim, 0f, scores, 0, visible);
                 for (int i = 0; i < stacked; i++) {
                     int seen = past + r0 + i / group + 1;
-                    VectorMath.softmaxInPlace(scores, i * visible, seen);
+                    // A sliding-window layer's query at position p sees keys p - window + 1 .. p.
+                    int first = window > 0 ? Math.max(0, seen - window) : 0;
+                    VectorMath.softmaxInPlace(scores, i * visible + first, seen - first);
+                    java.util.Arrays.fill(scores, i * visible, i * visible + first, 0f);
                     java.util.Arrays.fill(scores, i * visible + seen, (i + 1) * visible, 0f);
                 }
                 gemm.sgemm(false, false, stacked, headDim, visible, 1f,

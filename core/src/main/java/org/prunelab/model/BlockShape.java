@@ -7,9 +7,9 @@ import org.prunelab.PrunelabException;
  * the config's (the config then holds the largest of each, the bound that buffers and caches are sized for).
  * Stored in {@code config.json} under {@code "prunelab_layer_sizes"} ({@link org.prunelab.io.HfConfigJson}).
  *
- * @param intermediateSize  rows of gate_proj/up_proj, columns of down_proj
- * @param numAttentionHeads query heads (rows of q_proj / head_dim)
- * @param numKeyValueHeads  key/value heads (rows of k_proj and v_proj / head_dim); divides numAttentionHeads
+ * @param intermediateSize  rows of GATE/UP, columns of DOWN
+ * @param numAttentionHeads query heads (rows of Q / head_dim)
+ * @param numKeyValueHeads  key/value heads (rows of K and V / head_dim); divides numAttentionHeads
  */
 public record BlockShape(int intermediateSize, int numAttentionHeads, int numKeyValueHeads) {
 
@@ -23,12 +23,12 @@ public record BlockShape(int intermediateSize, int numAttentionHeads, int numKey
     }
 
     /** The shape every block of an unpruned model with this config has. */
-    public static BlockShape of(LlamaConfig c) {
+    public static BlockShape of(DecoderConfig c) {
         return new BlockShape(c.intermediateSize(), c.numAttentionHeads(), c.numKeyValueHeads());
     }
 
     /** Whether this shape fits within the config's widths (so the config's buffers can hold it). */
-    public boolean fitsIn(LlamaConfig c) {
+    public boolean fitsIn(DecoderConfig c) {
         return intermediateSize <= c.intermediateSize() && numAttentionHeads <= c.numAttentionHeads()
                 && numKeyValueHeads <= c.numKeyValueHeads();
     }

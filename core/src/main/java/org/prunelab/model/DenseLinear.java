@@ -1,5 +1,6 @@
 package org.prunelab.model;
 
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Gemm;
 

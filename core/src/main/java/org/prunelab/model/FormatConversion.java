@@ -1,5 +1,6 @@
 package org.prunelab.model;
 
+import org.prunelab.tensor.Linear;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +31,7 @@ public record FormatConversion(String requested, List<Layer> layers) {
      * One linear's outcome.
      *
      * @param layer       block index
-     * @param name        Hugging Face name (q_proj ... down_proj)
+     * @param name        the linear's name in its family's naming ({@link BlockLayout})
      * @param format      the label it runs in: {@code dense}, {@code csr}, {@code 2:4}, {@code 4:8}
      * @param sparsity    fraction of its weights that are exactly zero
      * @param bytesBefore parameter bytes before conversion
@@ -51,7 +52,7 @@ public record FormatConversion(String requested, List<Layer> layers) {
      * @throws PrunelabException.InvalidArgument for an unknown format, or for {@code nm} when a layer is not
      *         2:4 or 4:8; the message names the layer and the format that would work. The model is then unchanged.
      */
-    public static FormatConversion apply(LlamaModel model, String requested) {
+    public static FormatConversion apply(DecoderModel model, String requested) {
         record Planned(DecoderBlock block, String name, Linear old, FormatChoice choice) {}
         List<Planned> plan = new ArrayList<>();
         for (DecoderBlock block : model.blocks()) {

@@ -10,12 +10,12 @@ final class ForwardBuffers {
     final float[] q;       // [tokens, qDim]
     final float[] k;       // [tokens, kvDim]
     final float[] v;       // [tokens, kvDim]
-    final float[] attn;    // [tokens, qDim]     attention output, o_proj's input
-    final float[] proj;    // [tokens, hidden]   o_proj or down_proj output, added to the residual
-    final float[] gate;    // [tokens, intermediate], becomes silu(gate) * up, down_proj's input
+    final float[] attn;    // [tokens, qDim]     attention output, O's input
+    final float[] proj;    // [tokens, hidden]   O or DOWN output, added to the residual
+    final float[] gate;    // [tokens, intermediate], becomes silu(gate) * up, DOWN's input
     final float[] up;      // [tokens, intermediate]
 
-    ForwardBuffers(LlamaConfig c, int tokens) {
+    ForwardBuffers(DecoderConfig c, int tokens) {
         this.tokens = tokens;
         xNorm = new float[tokens * c.hiddenSize()];
         q = new float[tokens * c.qDim()];

@@ -15,7 +15,7 @@ public final class KvCache {
     private final ForwardBuffers decodeBuffers;
     private int length;
 
-    KvCache(LlamaConfig config, int capacity) {
+    KvCache(DecoderConfig config, int capacity) {
         if (capacity < 1) {
             throw new PrunelabException.InvalidArgument("a KV cache needs room for at least one token, got " + capacity);
         }

@@ -17,11 +17,11 @@ import java.nio.file.Path;
  * @param ownsTokenizer whether {@link #close()} closes the tokenizer (false for a pruned model that shares the
  *                      tokenizer of the model it was pruned from)
  */
-public record LoadedModel(String name, Path path, LlamaModel model, Tokenizer tokenizer, long fileBytes,
+public record LoadedModel(String name, Path path, DecoderModel model, Tokenizer tokenizer, long fileBytes,
                           double loadSeconds, boolean ownsTokenizer) implements AutoCloseable {
 
     /** A model that owns its tokenizer. */
-    public LoadedModel(String name, Path path, LlamaModel model, Tokenizer tokenizer, long fileBytes, double loadSeconds) {
+    public LoadedModel(String name, Path path, DecoderModel model, Tokenizer tokenizer, long fileBytes, double loadSeconds) {
         this(name, path, model, tokenizer, fileBytes, loadSeconds, true);
     }
 
@@ -29,12 +29,12 @@ public record LoadedModel(String name, Path path, LlamaModel model, Tokenizer to
      * The same model file, tokenizer and name with other weights (a pruned copy): it shares the tokenizer, so closing
      * it leaves this model usable.
      */
-    public LoadedModel withModel(LlamaModel other) {
+    public LoadedModel withModel(DecoderModel other) {
         return new LoadedModel(name, path, other, tokenizer, fileBytes, loadSeconds, false);
     }
 
     /** The model's hyper-parameters. */
-    public LlamaConfig config() {
+    public DecoderConfig config() {
         return model.config();
     }
 
@@ -49,7 +49,7 @@ public record LoadedModel(String name, Path path, LlamaModel model, Tokenizer to
     }
 
     /** {@link #checkSeqlen(int, String)} for a model known by its config only (checked before loading). */
-    public static void checkSeqlen(LlamaConfig config, String modelName, int seqlen, String param) {
+    public static void checkSeqlen(DecoderConfig config, String modelName, int seqlen, String param) {
         int context = config.maxPositionEmbeddings();
         if (seqlen < 2) {
             throw new PrunelabException.InvalidArgument("${" + param + "} must be at least 2 (one token to predict from another), got " + seqlen);

@@ -1,5 +1,8 @@
 package org.prunelab.model;
 
+import org.prunelab.arch.PrunedModelWriter;
+
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Gemm;
 

@@ -25,13 +25,22 @@ public final class Rope {
     /** cos and sin of each position's angles, {@code [tokens, headDim / 2]}, for positions from startPos. */
     public record Table(int startPos, int tokens, float[] cos, float[] sin) {}
 
-    /** @throws PrunelabException.ModelFormat for an odd head_dim or an unsupported rope_scaling type */
-    public Rope(LlamaConfig config) {
-        this.headDim = config.headDim();
+    /** The RoPE of a config's global-attention layers. @throws PrunelabException.ModelFormat for an odd head_dim or an unsupported rope_scaling type */
+    public Rope(DecoderConfig config) {
+        this(config.headDim(), config.ropeTheta(), config.ropeScaling());
+    }
+
+    /**
+     * RoPE over heads of {@code headDim} with base {@code theta} and optional scaling.
+     *
+     * @throws PrunelabException.ModelFormat for an odd head_dim or an unsupported rope_scaling type
+     */
+    public Rope(int headDim, double theta, DecoderConfig.RopeScaling scaling) {
+        this.headDim = headDim;
         if (headDim % 2 != 0) {
             throw new PrunelabException.ModelFormat("head_dim " + headDim + " is odd; RoPE needs an even head_dim");
         }
-        this.invFreq = inverseFrequencies(headDim, config.ropeTheta(), config.ropeScaling());
+        this.invFreq = inverseFrequencies(headDim, theta, scaling);
     }
 
     /** Per-pair rotation frequencies {@code [headDim / 2]}, in radians per position (a copy). */
@@ -92,7 +101,7 @@ public final class Rope {
         });
     }
 
-    static float[] inverseFrequencies(int headDim, double theta, LlamaConfig.RopeScaling scaling) {
+    static float[] inverseFrequencies(int headDim, double theta, DecoderConfig.RopeScaling scaling) {
         int half = headDim / 2;
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {
@@ -112,7 +121,7 @@ public final class Rope {
         return inv;
     }
 
-    private static void applyLlama3(float[] inv, LlamaConfig.RopeScaling s) {
+    private static void applyLlama3(float[] inv, DecoderConfig.RopeScaling s) {
         double factor = s.factor();
         double oldContext = s.originalMaxPositionEmbeddings();
         double lowFreqWavelen = oldContext / s.lowFreqFactor();

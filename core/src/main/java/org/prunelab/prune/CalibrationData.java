@@ -1,6 +1,6 @@
 package org.prunelab.prune;
 
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderModel;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.data.Corpus;
@@ -66,7 +66,7 @@ public final class CalibrationData {
      *
      * @throws PrunelabException.InvalidArgument naming what is wrong and the option to change
      */
-    public static void checkWindows(LlamaModel model, List<int[]> windows) {
+    public static void checkWindows(DecoderModel model, List<int[]> windows) {
         if (windows.isEmpty()) {
             throw new PrunelabException.InvalidArgument("no calibration windows: ${calib.nsamples} must be at least 1");
         }

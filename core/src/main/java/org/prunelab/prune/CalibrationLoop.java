@@ -2,7 +2,7 @@ package org.prunelab.prune;
 
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -81,7 +81,7 @@ public final class CalibrationLoop implements AutoCloseable {
         DecoderBlock apply(int layer, DecoderBlock block, BlockObserver stats);
     }
 
-    private final LlamaModel model;
+    private final DecoderModel model;
     private final List<int[]> windows;
     private final int passes;
     private final PruneOptions options;
@@ -94,7 +94,7 @@ public final class CalibrationLoop implements AutoCloseable {
      * @param windows calibration windows, all seqlen long; may be empty when no pass is calibrated
      * @param passes  how many passes the method will run (for progress, and to know the last one)
      */
-    public CalibrationLoop(LlamaModel model, List<int[]> windows, int passes, PruneOptions options) {
+    public CalibrationLoop(DecoderModel model, List<int[]> windows, int passes, PruneOptions options) {
         this.model = model;
         this.windows = windows;
         this.passes = passes;

@@ -11,7 +11,7 @@ import org.prunelab.tensor.Gram;
  * with b counting sequences; that changes H by a constant factor, which SparseGPT's result does not
  * depend on (damping is relative to mean(diag H), and the weight update uses ratios of H^-1 entries).
  * Double accumulation is used because the Cholesky factor of the damped inverse amplifies rounding in H
- * (a float32 H moved the pruned weights of a real down_proj by about 1e-2 relative).
+ * (a float32 H moved the pruned weights of a real DOWN by about 1e-2 relative).
  *
  * <p>Cost: inFeatures^2 / 2 multiply-adds per token, as double-precision dgemm on native BLAS ({@link Gram}).
  */

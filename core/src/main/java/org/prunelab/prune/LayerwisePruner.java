@@ -4,8 +4,8 @@ import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -100,8 +100,8 @@ public final class LayerwisePruner implements Pruner {
     @Override
     public double requestedSparsity(ModelShape shape) { return pattern.sparsity(); }
 
-    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+    /** {@link #prune(DecoderModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, Progress progress) {
         return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
@@ -116,13 +116,13 @@ public final class LayerwisePruner implements Pruner {
      * @throws PrunelabException if the method fails numerically (SparseGPT's Cholesky)
      */
     @Override
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);
         check(ModelShape.of(model), 0);
         return run(method, model, windows, options);
     }
 
-    private <S extends CalibrationStats> PruneOutcome run(PruningMethod<S> m, LlamaModel model, List<int[]> windows,
+    private <S extends CalibrationStats> PruneOutcome run(PruningMethod<S> m, DecoderModel model, List<int[]> windows,
                                                            PruneOptions options) {
         boolean calibrated = m.needsCalibration();
         List<PrunedLinear> pruned = new ArrayList<>();
@@ -152,7 +152,7 @@ public final class LayerwisePruner implements Pruner {
                         SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
                         return pruneBlock(m, block, s, p, pruned);
                     }));
-            LlamaModel out = model.withBlocks(model.config(), blocks);
+            DecoderModel out = model.withBlocks(model.config(), blocks);
             return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
                     PruneOutcome.nonzeroParameters(out), pruned, blockSparsities, null, List.of(), Map.of(), List.of());
         }

@@ -1,7 +1,7 @@
 package org.prunelab.prune;
 
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -11,7 +11,7 @@ import java.util.function.IntFunction;
 
 /**
  * A {@link BlockObserver} that keeps one statistics object per <em>input group</em> of a block
- * ({@link DecoderBlock#INPUT_GROUPS}: q/k/v share one, gate/up share one), for the linears a method asked for, and
+ * ({@link org.prunelab.model.BlockLayout#inputGroups()}: the Q/K/V linears share one, GATE/UP share one), for the linears a method asked for, and
  * feeds it each window's input once. Methods read the statistics by linear name and treat them as read-only.
  *
  * @param <S> the method's statistics type
@@ -22,11 +22,11 @@ public final class LinearStats<S extends CalibrationStats> implements BlockObser
 
     /**
      * @param block   the block about to run
-     * @param linears the linears whose inputs are wanted (Hugging Face names)
+     * @param linears the linears whose inputs are wanted (the family's names)
      * @param factory new statistics for a linear with that many input features
      */
     public LinearStats(DecoderBlock block, Collection<String> linears, IntFunction<S> factory) {
-        for (List<String> group : DecoderBlock.INPUT_GROUPS) {
+        for (List<String> group : block.layout().inputGroups()) {
             for (String name : group) {
                 if (!linears.contains(name)) continue;
                 Linear linear = block.linear(name);
@@ -38,7 +38,7 @@ public final class LinearStats<S extends CalibrationStats> implements BlockObser
 
     /** Statistics for every linear of the block. */
     public static <S extends CalibrationStats> LinearStats<S> all(DecoderBlock block, IntFunction<S> factory) {
-        return new LinearStats<>(block, DecoderBlock.LINEAR_NAMES, factory);
+        return new LinearStats<>(block, block.linearNames(), factory);
     }
 
     /** The statistics of {@code linear}'s input (shared with the other linears of its input group). */

@@ -2,8 +2,8 @@ package org.prunelab.prune;
 
 import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 
 import java.util.List;
 import java.util.Map;
@@ -29,7 +29,7 @@ import java.util.Map;
  * @param warnings          what the user should know (a target the method could not reach, ...); may name parameters
  *                          with {@code ${param}} placeholders
  */
-public record PruneOutcome(String method, double requestedSparsity, LlamaModel model, long paramsBefore, long paramsAfter,
+public record PruneOutcome(String method, double requestedSparsity, DecoderModel model, long paramsBefore, long paramsAfter,
                            long nonzeroAfter, List<PrunedLinear> linears, double[] blockSparsities, String allocation,
                            List<Integer> removedLayers, Map<String, Object> extra, List<String> warnings) {
 
@@ -61,14 +61,14 @@ public record PruneOutcome(String method, double requestedSparsity, LlamaModel m
     }
 
     /** Parameters of all block linears of {@code model} as dense matrices of their shapes (weights and biases). */
-    public static long linearParameters(LlamaModel model) {
+    public static long linearParameters(DecoderModel model) {
         long n = 0;
         for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.totalParameters();
         return n;
     }
 
     /** Nonzero parameters of all block linears of {@code model}. */
-    public static long nonzeroParameters(LlamaModel model) {
+    public static long nonzeroParameters(DecoderModel model) {
         long n = 0;
         for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.nonZeroParameters();
         return n;

@@ -4,7 +4,7 @@ package org.prunelab.prune;
  * What pruning did to one linear of one block.
  *
  * @param layer          block index, 0-based
- * @param name           Hugging Face name within the block (q_proj ... down_proj)
+ * @param name           the linear's name within the block, in its family's naming
  * @param outFeatures    rows of the weight
  * @param inFeatures     columns of the weight
  * @param targetSparsity the sparsity this linear was pruned to (OWL: its block's; N:M: 1 - N/M)

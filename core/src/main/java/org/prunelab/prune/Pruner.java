@@ -2,8 +2,8 @@ package org.prunelab.prune;
 
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 
 import java.util.List;
@@ -47,14 +47,14 @@ public interface Pruner {
      * @throws org.prunelab.PrunelabException.InvalidArgument if the windows or the model do not fit the method
      * @throws org.prunelab.PrunelabException if the method fails numerically
      */
-    PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options);
+    PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options);
 
     /**
      * Checks that every block linear is a dense matrix, as the methods need.
      *
      * @throws org.prunelab.PrunelabException.InvalidArgument naming the first linear that is not
      */
-    static void requireDense(LlamaModel model) {
+    static void requireDense(DecoderModel model) {
         for (DecoderBlock block : model.blocks()) {
             for (java.util.Map.Entry<String, Linear> e : block.linears().entrySet()) {
                 if (!(e.getValue() instanceof DenseLinear)) {

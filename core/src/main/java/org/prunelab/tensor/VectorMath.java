@@ -195,4 +195,20 @@ public final class VectorMath {
             gate[off + i] = (float) (g / (1.0 + Math.exp(-g))) * up[off + i];
         }
     }
+
+    /** sqrt(2 / pi), the tanh-GELU's constant. */
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    /**
+     * {@code gate[i] = gelu_tanh(gate[i]) * up[i]} for i in [off, off + n), with PyTorch's tanh approximation
+     * {@code gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} ({@code torch.nn.functional.gelu(x,
+     * approximate="tanh")}, Hendrycks &amp; Gimpel 2016), evaluated in double and rounded to float.
+     */
+    public static void geluTanhMulInPlace(float[] gate, float[] up, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            double x = gate[i];
+            double g = 0.5 * x * (1.0 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+            gate[i] = (float) g * up[i];
+        }
+    }
 }

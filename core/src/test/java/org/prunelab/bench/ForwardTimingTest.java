@@ -1,8 +1,9 @@
 package org.prunelab.bench;
 
+import org.prunelab.arch.ModelLoader;
 import org.junit.jupiter.api.Test;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,11 +14,11 @@ import static org.assertj.core.api.Assertions.within;
 
 /** The bookkeeping of {@link ForwardTiming#prefillAlternating}; no assertion on how long anything takes. */
 class ForwardTimingTest {
-    private static final LlamaConfig TINY = new LlamaConfig(32, 64, 2, 4, 2, 8, 97, 256, 1e-5, 10000, null, true, 1, 2);
+    private static final DecoderConfig TINY = new DecoderConfig(32, 64, 2, 4, 2, 8, 97, 256, 1e-5, 10000, null, true, 1, 2);
 
     @Test
     void alternatesPassesAndReportsTheOtherSidesTimesPerPair() {
-        LlamaModel model = LlamaModel.fromTensors(TINY, new RandomWeights(TINY, 1, 0.2));
+        DecoderModel model = ModelLoader.build(TINY, new RandomWeights(TINY, 1, 0.2));
         List<Double> handedOut = new ArrayList<>();
         ForwardTiming.Alternating r = ForwardTiming.prefillAlternating(model, 16, 5, () -> {
             double s = 0.5 + handedOut.size();
@@ -45,7 +46,7 @@ class ForwardTimingTest {
 
     @Test
     void rejectsZeroPairs() {
-        LlamaModel model = LlamaModel.fromTensors(TINY, new RandomWeights(TINY, 1, 0.2));
+        DecoderModel model = ModelLoader.build(TINY, new RandomWeights(TINY, 1, 0.2));
         assertThatThrownBy(() -> ForwardTiming.prefillAlternating(model, 8, 0, () -> 1.0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1");
     }

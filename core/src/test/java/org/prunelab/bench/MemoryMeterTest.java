@@ -1,8 +1,9 @@
 package org.prunelab.bench;
 
+import org.prunelab.arch.ModelLoader;
 import org.junit.jupiter.api.Test;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -47,12 +48,12 @@ class MemoryMeterTest {
 
     @Test
     void fp32ModelBytesCountsTiedEmbeddingsOnce() {
-        LlamaConfig c = new LlamaConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
-        LlamaModel m = LlamaModel.fromTensors(c, new RandomWeights(c, 1, 0.1));
+        DecoderConfig c = new DecoderConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+        DecoderModel m = ModelLoader.build(c, new RandomWeights(c, 1, 0.1));
         long perBlock = 32L * 32 + 2 * 16L * 32 + 32L * 32 + 3 * 48L * 32 + 2 * 32;
         assertThat(MemoryMeter.fp32ModelBytes(m)).isEqualTo(4 * (50L * 32 + 2 * perBlock + 32));
-        LlamaConfig untied = new LlamaConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, false, 1, 2);
-        LlamaModel u = LlamaModel.fromTensors(untied, new RandomWeights(untied, 1, 0.1));
+        DecoderConfig untied = new DecoderConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, false, 1, 2);
+        DecoderModel u = ModelLoader.build(untied, new RandomWeights(untied, 1, 0.1));
         assertThat(MemoryMeter.fp32ModelBytes(u)).isEqualTo(4 * (2 * 50L * 32 + 2 * perBlock + 32));
     }
 }

@@ -1,19 +1,20 @@
 package org.prunelab.bench;
 
+import org.prunelab.arch.ModelLoader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 
 /** The bench's bookkeeping on a tiny model: counts, shapes of the result, memory bytes. No wall-clock assertions. */
 class ModelBenchTest {
-    private static final LlamaConfig TINY = new LlamaConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+    private static final DecoderConfig TINY = new DecoderConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
 
-    private static LlamaModel tiny(long seed) {
-        return LlamaModel.fromTensors(TINY, new RandomWeights(TINY, seed, 0.2));
+    private static DecoderModel tiny(long seed) {
+        return ModelLoader.build(TINY, new RandomWeights(TINY, seed, 0.2));
     }
 
     @Test
@@ -49,7 +50,7 @@ class ModelBenchTest {
 
     @Test
     void modelBytesCountsEmbeddingsNormsAndLinearsOnce() {
-        LlamaModel m = tiny(1);
+        DecoderModel m = tiny(1);
         long params = 50 * 32 + 32 // tied embedding + final norm
                 + 2L * (32 * 32 + 2 * 16 * 32 + 32 * 32 + 3 * 48 * 32 + 2 * 32); // q, k, v, o, mlp, two norms
         assertThat(ModelBench.modelBytes(m)).isEqualTo(4 * params).isEqualTo(MemoryMeter.fp32ModelBytes(m));

@@ -3,7 +3,9 @@ package org.prunelab.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.prunelab.TestModels;
-import org.prunelab.model.LlamaConfig;
+import org.prunelab.arch.Architecture;
+import org.prunelab.arch.LlamaArchitecture;
+import org.prunelab.model.DecoderConfig;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.util.Arrays;
@@ -14,16 +16,18 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The real SmolLM2-135M-Instruct Q4_1 GGUF against fixtures from gguf-py and transformers
  * (tools/reference/gguf_fixtures.py): dequantised rows in GGUF order, the same rows as transformers' GGUF loader
- * returns them (q_proj/k_proj un-permuted), and whole-tensor sums.
+ * returns them (q_proj/k_proj un-permuted, through the Llama architecture's view), and whole-tensor sums.
  */
 class GgufRealModelTest {
     private static final JsonNode FIXTURE = GgufFixtures.load("smollm2.json");
+    private static final Architecture LLAMA = new LlamaArchitecture();
 
     @Test
     void configComesFromLlamaMetadata() {
-        try (GgufTensorSource src = GgufTensorSource.open(TestModels.smollm2Gguf())) {
-            LlamaConfig c = src.config();
-            GgufMetadata md = src.file().metadata();
+        try (GgufTensorSource file = GgufTensorSource.open(TestModels.smollm2Gguf())) {
+            DecoderConfig c = LLAMA.readGgufConfig(file.file());
+            TensorLookup src = LLAMA.fromGguf(file, c);
+            GgufMetadata md = file.file().metadata();
             // cross-check against the raw keys and tensor shapes rather than restating numbers
             assertThat(c.hiddenSize()).isEqualTo(md.getInt("llama.embedding_length"));
             assertThat(c.numHiddenLayers()).isEqualTo(md.getInt("llama.block_count"));
@@ -34,11 +38,10 @@ class GgufRealModelTest {
             assertThat(c.ropeTheta()).isEqualTo(md.getFloat("llama.rope.freq_base"));
             assertThat(c.tieWordEmbeddings()).isTrue();
             assertThat(c.ropeScaling()).isNull();
-            assertThat(src.names()).doesNotContain(LlamaTensorNames.LM_HEAD)
-                    .contains(LlamaTensorNames.EMBED_TOKENS, LlamaTensorNames.NORM,
-                            LlamaTensorNames.layerWeight(c.numHiddenLayers() - 1, LlamaTensorNames.DOWN_PROJ))
-                    .hasSize(src.file().tensors().size());
-            FloatMatrix k = src.matrix(LlamaTensorNames.layerWeight(0, LlamaTensorNames.K_PROJ));
+            assertThat(src.has("lm_head.weight")).isFalse();
+            assertThat(src.has("model.embed_tokens.weight") && src.has("model.norm.weight")
+                    && src.has("model.layers." + (c.numHiddenLayers() - 1) + ".mlp.down_proj.weight")).isTrue();
+            FloatMatrix k = src.matrix("model.layers.0.self_attn.k_proj.weight");
             assertThat(k.rows()).isEqualTo(c.kvDim());
             assertThat(k.cols()).isEqualTo(c.hiddenSize());
         }
@@ -46,17 +49,18 @@ class GgufRealModelTest {
 
     @Test
     void tensorsMatchGgufPyAndTransformers() {
-        try (GgufTensorSource src = GgufTensorSource.open(TestModels.smollm2Gguf())) {
+        try (GgufTensorSource file = GgufTensorSource.open(TestModels.smollm2Gguf())) {
+            TensorLookup hfView = LLAMA.fromGguf(file, LLAMA.readGgufConfig(file.file()));
             for (JsonNode t : FIXTURE.get("tensors")) {
                 String ggufName = t.get("gguf_name").asText();
                 String hfName = t.get("hf_name").asText();
                 int cols = t.get("cols").asInt();
-                GgufTensorInfo info = src.file().tensor(ggufName);
+                GgufTensorInfo info = file.file().tensor(ggufName);
                 assertThat(info.type().name()).isEqualTo(t.get("type").asText());
                 assertThat(info.shape()).containsExactly(t.get("gguf_shape").get(0).asLong(), t.get("gguf_shape").get(1).asLong());
 
-                FloatMatrix raw = src.file().matrix(ggufName);
-                FloatMatrix hf = src.matrix(hfName);
+                FloatMatrix raw = file.file().matrix(ggufName);
+                FloatMatrix hf = hfView.matrix(hfName);
                 assertThat(hf.rows()).isEqualTo(raw.rows());
                 assertThat(hf.cols()).isEqualTo(cols);
                 assertRowsClose(ggufName + " (GGUF order)", raw, GgufFixtures.floats(t.get("gguf_rows_f32le_b64")));

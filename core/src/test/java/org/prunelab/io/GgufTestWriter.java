@@ -15,7 +15,7 @@ import java.util.List;
  * (each padded to the alignment), not from the declared shapes, so a test can declare a shape that
  * disagrees with its data.
  */
-final class GgufTestWriter {
+public final class GgufTestWriter {
     private record Kv(String key, GgufValueType type, Object value) {}
 
     private record Tensor(String name, int typeId, long[] shape, byte[] data) {}
@@ -25,43 +25,43 @@ final class GgufTestWriter {
     private int version = 3;
     private int alignment = GgufFile.DEFAULT_ALIGNMENT;
 
-    GgufTestWriter version(int v) {
+    public GgufTestWriter version(int v) {
         version = v;
         return this;
     }
 
     /** Also writes general.alignment. */
-    GgufTestWriter alignment(int a) {
+    public GgufTestWriter alignment(int a) {
         alignment = a;
         return kv("general.alignment", GgufValueType.UINT32, (long) a);
     }
 
     /** value: Long for integers, Float, Double, Boolean, String, or {@link Arr}. */
-    GgufTestWriter kv(String key, GgufValueType type, Object value) {
+    public GgufTestWriter kv(String key, GgufValueType type, Object value) {
         kvs.add(new Kv(key, type, value));
         return this;
     }
 
     /** An array value: element type and elements (nested {@link Arr} allowed). */
-    record Arr(GgufValueType elementType, List<?> values) {}
+    public record Arr(GgufValueType elementType, List<?> values) {}
 
-    GgufTestWriter tensor(String name, GgmlType type, long[] shape, byte[] data) {
+    public GgufTestWriter tensor(String name, GgmlType type, long[] shape, byte[] data) {
         return tensor(name, type.id(), shape, data);
     }
 
-    GgufTestWriter tensor(String name, int typeId, long[] shape, byte[] data) {
+    public GgufTestWriter tensor(String name, int typeId, long[] shape, byte[] data) {
         tensors.add(new Tensor(name, typeId, shape, data));
         return this;
     }
 
     /** An F32 tensor of GGUF shape {@code shape} holding {@code values}. */
-    GgufTestWriter f32(String name, long[] shape, float[] values) {
+    public GgufTestWriter f32(String name, long[] shape, float[] values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) b.putFloat(v);
         return tensor(name, GgmlType.F32, shape, b.array());
     }
 
-    byte[] toBytes() {
+    public byte[] toBytes() {
         Out out = new Out();
         out.bytes("GGUF".getBytes(StandardCharsets.US_ASCII));
         out.u32(version);
@@ -89,7 +89,7 @@ final class GgufTestWriter {
         return out.toByteArray();
     }
 
-    Path write(Path file) throws IOException {
+    public Path write(Path file) throws IOException {
         Files.write(file, toBytes());
         return file;
     }

@@ -106,7 +106,6 @@ class SafetensorsTest {
             assertThat(files.filter(p -> p.toString().endsWith(".tmp"))).isEmpty();
         }
 
-        Files.writeString(dir.resolve("config.json"), HfConfigJsonTest.SMOLLM2_LIKE);
         try (SafetensorsTensorSource src = SafetensorsTensorSource.open(dir)) {
             assertThat(src.names()).hasSize(5);
             for (int i = 0; i < 5; i++) assertThat(src.matrix("t" + i + ".weight")).isEqualTo(random(4, 8, i));

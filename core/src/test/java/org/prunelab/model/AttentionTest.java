@@ -14,8 +14,8 @@ class AttentionTest {
     @ParameterizedTest(name = "heads {0}, kv heads {1}, tokens {2}, past {3}")
     @CsvSource({"4, 4, 7, 0", "4, 2, 70, 0", "4, 1, 33, 0", "4, 2, 5, 40", "4, 4, 1, 9", "4, 2, 40, 35"})
     void matchesNaiveCausalGroupedQueryAttention(int heads, int kvHeads, int tokens, int past) {
-        LlamaConfig c = TinyLlama.config(heads, kvHeads);
-        Attention attention = new Attention(c, new Rope(c));
+        DecoderConfig c = TinyLlama.config(heads, kvHeads);
+        Attention attention = new Attention(c, new Rope(c), 0);
         Random rnd = new Random(heads * 1000L + kvHeads * 100L + tokens + past);
         int total = past + tokens;
         float[] q = gaussian(rnd, tokens * c.qDim(), 1.5);

@@ -1,5 +1,6 @@
 package org.prunelab.model;
 
+import org.prunelab.tensor.Linear;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,8 +21,8 @@ import org.prunelab.tensor.sparse.NmLinear;
 class FormatConversionTest {
 
     /** Zeroes the smallest-|w| weights: per group of 4 keep the 2 largest (2:4), or keep 30% overall per row. */
-    private static LlamaModel pruned(String pattern, long seed) {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), seed);
+    private static DecoderModel pruned(String pattern, long seed) {
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), seed);
         for (DecoderBlock b : model.blocks()) {
             for (Linear l : b.linears().values()) {
                 FloatMatrix w = ((DenseLinear) l).weight();
@@ -43,7 +44,7 @@ class FormatConversionTest {
         return model;
     }
 
-    private static List<float[]> outputs(LlamaModel model) {
+    private static List<float[]> outputs(DecoderModel model) {
         int[] tokens = TinyLlama.tokens(19, 3);
         List<float[]> out = new ArrayList<>();
         out.add(model.logits(tokens));
@@ -67,7 +68,7 @@ class FormatConversionTest {
 
     @Test
     void autoPacks24AndTheLogitsDoNotChange() {
-        LlamaModel model = pruned("2:4", 4);
+        DecoderModel model = pruned("2:4", 4);
         List<float[]> dense = outputs(model);
         FormatConversion c = FormatConversion.apply(model, "auto");
         assertThat(c.counts()).isEqualTo(Map.of("2:4", 14));
@@ -80,7 +81,7 @@ class FormatConversionTest {
     void csrAndNmAndDenseEachEqualTheMaskedDenseModel() {
         for (String[] pf : new String[][] {{"unstructured", "csr"}, {"unstructured", "auto"}, {"2:4", "csr"},
                 {"2:4", "nm"}, {"2:4", "dense"}}) {
-            LlamaModel model = pruned(pf[0], 7);
+            DecoderModel model = pruned(pf[0], 7);
             List<float[]> dense = outputs(model);
             FormatConversion c = FormatConversion.apply(model, pf[1]);
             String expected = switch (pf[1]) {
@@ -95,7 +96,7 @@ class FormatConversionTest {
 
     @Test
     void denseModelStaysDenseUnderAuto() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 2);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 2);
         Linear q = model.block(0).linear("q_proj");
         FormatConversion c = FormatConversion.apply(model, "auto");
         assertThat(c.counts()).isEqualTo(Map.of("dense", 14));
@@ -105,7 +106,7 @@ class FormatConversionTest {
 
     @Test
     void nmOnUnstructuredNamesLayerAndWorkingFormatAndLeavesTheModelUnchanged() {
-        LlamaModel model = pruned("unstructured", 5);
+        DecoderModel model = pruned("unstructured", 5);
         assertThatThrownBy(() -> FormatConversion.apply(model, "nm"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
                 .hasMessageContaining("format nm")
@@ -121,7 +122,7 @@ class FormatConversionTest {
 
     @Test
     void unknownFormatIsRejected() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 2);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 2);
         assertThatThrownBy(() -> FormatConversion.apply(model, "bsr"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
                 .hasMessageContaining("auto, dense, csr or nm");

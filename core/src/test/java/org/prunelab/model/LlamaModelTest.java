@@ -1,5 +1,8 @@
 package org.prunelab.model;
 
+import org.prunelab.arch.ModelLoader;
+import org.prunelab.io.TensorLookup;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +30,7 @@ class LlamaModelTest {
     @ParameterizedTest(name = "heads {0}, kv heads {1}")
     @CsvSource({"4, 4", "4, 2", "4, 1"})
     void decodingTokenByTokenEqualsPrefillLogits(int heads, int kvHeads) {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(heads, kvHeads), 11);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(heads, kvHeads), 11);
         int[] tokens = TinyLlama.tokens(20, 5);
         float[] all = model.logits(tokens);
         int vocab = model.config().vocabSize();
@@ -50,7 +53,7 @@ class LlamaModelTest {
 
     @Test
     void tokenNllIsLogSoftmaxCrossEntropyOfTheLogits() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 3);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 3);
         int[] tokens = TinyLlama.tokens(17, 9);
         float[] logits = model.logits(tokens);
         double[] nll = model.tokenNll(tokens);
@@ -68,7 +71,7 @@ class LlamaModelTest {
 
     @Test
     void blasAndVectorBackendsGiveTheSameForward() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 21);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 21);
         int[] tokens = TinyLlama.tokens(37, 2);
         Gemm.setActive(Gemm.Backend.BLAS);
         float[] blas = model.logits(tokens);
@@ -82,12 +85,12 @@ class LlamaModelTest {
 
     @Test
     void observerSeesEveryLinearInputWithItsShape() {
-        LlamaConfig config = TinyLlama.config(4, 2);
-        LlamaModel model = TinyLlama.model(config, 4);
+        DecoderConfig config = TinyLlama.config(4, 2);
+        DecoderModel model = TinyLlama.model(config, 4);
         int[] tokens = TinyLlama.tokens(9, 1);
         float[] hidden = model.embed(tokens);
         float[] expectedQInput = new float[hidden.length];
-        model.block(0).inputLayernorm().forward(hidden, tokens.length, expectedQInput);
+        model.block(0).norm(org.prunelab.model.NormRole.ATTENTION_INPUT).forward(hidden, tokens.length, expectedQInput);
 
         List<String> seen = new ArrayList<>();
         float[][] qInput = new float[1][];
@@ -106,7 +109,7 @@ class LlamaModelTest {
 
     @Test
     void runningBlocksOneByOneReproducesTheLogits() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2, false, null), 8);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2, false, null), 8);
         int[] tokens = TinyLlama.tokens(12, 3);
         float[] hidden = model.embed(tokens);
         for (int l = 0; l < model.blocks().size(); l++) model.runBlock(l, hidden, tokens.length, 0, null);
@@ -118,11 +121,11 @@ class LlamaModelTest {
 
     @Test
     void replacingALinearWithAnEquivalentOneKeepsTheOutput() {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 6);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 6);
         int[] tokens = TinyLlama.tokens(10, 4);
         float[] before = model.logits(tokens);
         for (DecoderBlock block : model.blocks()) {
-            for (String name : DecoderBlock.LINEAR_NAMES) {
+            for (String name : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                 DenseLinear old = (DenseLinear) block.linear(name);
                 block.setLinear(name, new DenseLinear(old.weight().copy(), null));
                 assertThat(block.linear(name)).isNotSameAs(old);
@@ -139,9 +142,9 @@ class LlamaModelTest {
 
     @Test
     void linearsAreExposedByHuggingFaceName() {
-        LlamaConfig config = TinyLlama.config(4, 2);
+        DecoderConfig config = TinyLlama.config(4, 2);
         DecoderBlock block = TinyLlama.model(config, 1).block(0);
-        assertThat(block.linears().keySet()).containsExactlyElementsOf(DecoderBlock.LINEAR_NAMES);
+        assertThat(block.linears().keySet()).containsExactlyElementsOf(org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames());
         assertThat(block.linear("k_proj").outFeatures()).isEqualTo(config.kvDim());
         assertThat(block.linear("down_proj").inFeatures()).isEqualTo(config.intermediateSize());
         assertThatThrownBy(() -> block.linear("w1")).isInstanceOf(PrunelabException.InvalidArgument.class)
@@ -152,8 +155,8 @@ class LlamaModelTest {
 
     @Test
     void userErrorsSayWhatToDo() {
-        LlamaConfig config = TinyLlama.config(4, 2);
-        LlamaModel model = TinyLlama.model(config, 1);
+        DecoderConfig config = TinyLlama.config(4, 2);
+        DecoderModel model = TinyLlama.model(config, 1);
         assertThatThrownBy(() -> model.logits(new int[]{3, 50}))
                 .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("position 1");
         KvCache cache = model.newCache(2);
@@ -166,10 +169,10 @@ class LlamaModelTest {
             public float[] vector(String n) { return weights.vector(n); }
             public boolean has(String n) { return !n.equals("model.layers.1.mlp.up_proj.weight") && weights.has(n); }
         };
-        assertThatThrownBy(() -> LlamaModel.fromTensors(config, missing))
+        assertThatThrownBy(() -> ModelLoader.build(config, missing))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("model.layers.1.mlp.up_proj.weight");
-        LlamaConfig wider = TinyLlama.config(4, 4);
-        assertThatThrownBy(() -> LlamaModel.fromTensors(wider, weights))
+        DecoderConfig wider = TinyLlama.config(4, 4);
+        assertThatThrownBy(() -> ModelLoader.build(wider, weights))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("k_proj");
     }
 

@@ -17,7 +17,7 @@ class RopeTest {
     @ValueSource(ints = {8, 64, 70})
     void rotatesEachHalfPairByPositionTimesFrequency(int headDim) {
         // 8 exercises the scalar loop only; 64 and 70 the vector loop, 70 with a scalar tail.
-        LlamaConfig c = new LlamaConfig(32, 48, 2, 3, 1, headDim, 50, 64, 1e-5, 10000, null, true, 1, 2);
+        DecoderConfig c = new DecoderConfig(32, 48, 2, 3, 1, headDim, 50, 64, 1e-5, 10000, null, true, 1, 2);
         Rope rope = new Rope(c);
         int d = c.headDim(), half = d / 2, heads = c.numAttentionHeads(), tokens = 40, start = 17;
         Random rnd = new Random(1);
@@ -42,7 +42,7 @@ class RopeTest {
     @Test
     void linearScalingDividesEveryFrequency() {
         float[] plain = new Rope(TinyLlama.config(4, 2)).inverseFrequencies();
-        var linear = new LlamaConfig.RopeScaling("linear", 4.0, 0, 0, 0);
+        var linear = new DecoderConfig.RopeScaling("linear", 4.0, 0, 0, 0);
         float[] scaled = new Rope(TinyLlama.config(4, 2, true, linear)).inverseFrequencies();
         for (int i = 0; i < plain.length; i++) assertThat(scaled[i]).isCloseTo(plain[i] / 4f, within(1e-7f));
     }
@@ -51,19 +51,19 @@ class RopeTest {
     void llama3ScalingKeepsHighDividesLowAndBlendsTheMiddle() {
         // theta 10000, head_dim 8: wavelengths 2*pi, 62.8, 628, 6283. Context 8 with factors 1 and 4 puts
         // the first in the blended band (2 <= 6.28 <= 8) and the rest in the divided band.
-        var llama3 = new LlamaConfig.RopeScaling("llama3", 4.0, 1.0, 4.0, 8);
+        var llama3 = new DecoderConfig.RopeScaling("llama3", 4.0, 1.0, 4.0, 8);
         float[] plain = new Rope(TinyLlama.config(4, 2)).inverseFrequencies();
         float[] scaled = new Rope(TinyLlama.config(4, 2, true, llama3)).inverseFrequencies();
         double smooth = (8 / (2 * Math.PI) - 1) / (4 - 1);
         assertThat((double) scaled[0]).isCloseTo((1 - smooth) * plain[0] / 4 + smooth * plain[0], within(1e-6));
         for (int i = 1; i < plain.length; i++) assertThat(scaled[i]).isCloseTo(plain[i] / 4f, within(1e-9f));
-        var wide = new LlamaConfig.RopeScaling("llama3", 4.0, 1.0, 4.0, 1);
+        var wide = new DecoderConfig.RopeScaling("llama3", 4.0, 1.0, 4.0, 1);
         assertThat(new Rope(TinyLlama.config(4, 2, true, wide)).inverseFrequencies()[0]).isEqualTo(plain[0] / 4f);
     }
 
     @Test
     void unknownScalingIsAModelFormatError() {
-        var yarn = new LlamaConfig.RopeScaling("yarn", 4.0, 0, 0, 0);
+        var yarn = new DecoderConfig.RopeScaling("yarn", 4.0, 0, 0, 0);
         assertThatThrownBy(() -> new Rope(TinyLlama.config(4, 2, true, yarn)))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("yarn");
     }

@@ -1,5 +1,7 @@
 package org.prunelab.model;
 
+import org.prunelab.arch.ModelLoader;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;

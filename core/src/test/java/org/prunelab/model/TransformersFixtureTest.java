@@ -1,5 +1,8 @@
 package org.prunelab.model;
 
+import org.prunelab.arch.ModelLoader;
+import org.prunelab.io.TensorLookup;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +30,7 @@ class TransformersFixtureTest {
     @ValueSource(strings = {"gqa-tied", "llama3-bias"})
     void logitsMatchTransformers(String variant) {
         Fixture f = Fixture.load(variant);
-        LlamaModel model = LlamaModel.fromTensors(f.config, f.tensors);
+        DecoderModel model = ModelLoader.build(f.config, f.tensors);
         float[] logits = model.logits(f.tokens);
         assertThat(logits).hasSize(f.logits.length);
         LlamaModelTest.assertRowClose(logits, f.logits, 0, 1e-4, variant);
@@ -42,7 +45,7 @@ class TransformersFixtureTest {
         }
     }
 
-    private record Fixture(LlamaConfig config, TensorLookup tensors, int[] tokens, float[] logits) {
+    private record Fixture(DecoderConfig config, TensorLookup tensors, int[] tokens, float[] logits) {
         static Fixture load(String variant) {
             String dir = "/fixtures/tiny-llama/" + variant + "/";
             JsonNode cfg = json(dir + "config.json");
@@ -70,15 +73,15 @@ class TransformersFixtureTest {
             return new Fixture(config(cfg), lookup, tokens, floats(dir + "logits.bin"));
         }
 
-        private static LlamaConfig config(JsonNode c) {
+        private static DecoderConfig config(JsonNode c) {
             JsonNode rope = c.get("rope_parameters");
-            LlamaConfig.RopeScaling scaling = null;
+            DecoderConfig.RopeScaling scaling = null;
             if (!rope.get("rope_type").asText().equals("default")) {
-                scaling = new LlamaConfig.RopeScaling(rope.get("rope_type").asText(), rope.get("factor").asDouble(),
+                scaling = new DecoderConfig.RopeScaling(rope.get("rope_type").asText(), rope.get("factor").asDouble(),
                         rope.path("low_freq_factor").asDouble(), rope.path("high_freq_factor").asDouble(),
                         rope.path("original_max_position_embeddings").asInt());
             }
-            return new LlamaConfig(c.get("hidden_size").asInt(), c.get("intermediate_size").asInt(),
+            return new DecoderConfig(c.get("hidden_size").asInt(), c.get("intermediate_size").asInt(),
                     c.get("num_hidden_layers").asInt(), c.get("num_attention_heads").asInt(),
                     c.get("num_key_value_heads").asInt(), c.get("head_dim").asInt(), c.get("vocab_size").asInt(),
                     c.get("max_position_embeddings").asInt(), c.get("rms_norm_eps").asDouble(),

@@ -1,13 +1,14 @@
 package org.prunelab.prune;
 
+import org.prunelab.arch.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.bench.RandomWeights;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.util.ArrayList;
@@ -25,11 +26,11 @@ import static org.assertj.core.api.Assertions.within;
  * what each block sees, what each method leaves, determinism, OWL, and bad input.
  */
 class LayerwisePrunerTest {
-    static final LlamaConfig CONFIG = new LlamaConfig(32, 48, 3, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+    static final DecoderConfig CONFIG = new DecoderConfig(32, 48, 3, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
     static final int SEQLEN = 16;
 
-    static LlamaModel model() {
-        return LlamaModel.fromTensors(CONFIG, new RandomWeights(CONFIG, 7, 0.2));
+    static DecoderModel model() {
+        return ModelLoader.build(CONFIG, new RandomWeights(CONFIG, 7, 0.2));
     }
 
     static List<int[]> windows(int n, long seed) {
@@ -48,12 +49,12 @@ class LayerwisePrunerTest {
         METHODS.put("sparsegpt", SparseGptPruner::new);
     }
 
-    static FloatMatrix weight(LlamaModel m, int layer, String name) {
+    static FloatMatrix weight(DecoderModel m, int layer, String name) {
         return ((DenseLinear) m.block(layer).linear(name)).weight();
     }
 
     /** The dense forward's input to every (layer, linear), per window: what sequential calibration must see at sparsity 0. */
-    static Map<String, List<float[]>> denseInputs(LlamaModel m, List<int[]> windows) {
+    static Map<String, List<float[]>> denseInputs(DecoderModel m, List<int[]> windows) {
         Map<String, List<float[]>> inputs = new HashMap<>();
         for (int[] tokens : windows) {
             float[] hidden = m.embed(tokens);
@@ -67,7 +68,7 @@ class LayerwisePrunerTest {
 
     @Test
     void atSparsityZeroEveryBlockSeesExactlyTheDenseForwardsInputs() {
-        LlamaModel m = model();
+        DecoderModel m = model();
         List<int[]> windows = windows(3, 1);
         Map<String, List<float[]>> dense = denseInputs(m, windows);
         Recording<InputNormStats> rec = new Recording<>(new WandaPruner());
@@ -91,11 +92,11 @@ class LayerwisePrunerTest {
 
     @Test
     void laterBlocksAreCalibratedOnThePrunedBlocksOutputs() {
-        LlamaModel m = model();
+        DecoderModel m = model();
         List<int[]> windows = windows(2, 2);
         Map<String, List<float[]>> dense = denseInputs(m, windows);
         Recording<InputNormStats> rec = new Recording<>(new WandaPruner());
-        LlamaModel pruned = new LayerwisePruner(rec, SparsityPattern.unstructured(0.5)).prune(m, windows, Progress.NONE).model();
+        DecoderModel pruned = new LayerwisePruner(rec, SparsityPattern.unstructured(0.5)).prune(m, windows, Progress.NONE).model();
 
         // Block 0 sees the embeddings either way; block 1 sees what the pruned block 0 produced.
         assertThat(rec.inputs.get("0.q_proj").get(0)).isEqualTo(dense.get("0.q_proj").get(0));
@@ -109,7 +110,7 @@ class LayerwisePrunerTest {
     @Test
     void wandaPrunesExactlyFloorOfInFeaturesTimesSparsityPerRow() {
         for (double s : new double[] {0.1, 0.5, 0.7}) {
-            LlamaModel m = model();
+            DecoderModel m = model();
             PruneOutcome r = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(s)).prune(m, windows(2, 3), Progress.NONE);
             assertThat(r.linears()).hasSize(7 * CONFIG.numHiddenLayers());
             for (PrunedLinear pl : r.linears()) {
@@ -126,7 +127,7 @@ class LayerwisePrunerTest {
     @Test
     void magnitudeAndSparseGptHitTheirPerMatrixTarget() {
         for (PruningMethod<?> method : List.of(new MagnitudePruner(), new SparseGptPruner())) {
-            LlamaModel m = model();
+            DecoderModel m = model();
             PruneOutcome r = new LayerwisePruner(method, SparsityPattern.unstructured(0.5)).prune(m, windows(4, 4), Progress.NONE);
             for (PrunedLinear pl : r.linears()) {
                 long k = (long) (pl.parameters() * 0.5);
@@ -143,9 +144,9 @@ class LayerwisePrunerTest {
     void everyMethodKeepsNOfEveryMInNmPatterns() {
         for (String name : METHODS.keySet()) {
             for (SparsityPattern.NM nm : List.of(new SparsityPattern.NM(2, 4), new SparsityPattern.NM(4, 8))) {
-                LlamaModel m = new LayerwisePruner(METHODS.get(name).get(), nm).prune(model(), windows(3, 5), Progress.NONE).model();
+                DecoderModel m = new LayerwisePruner(METHODS.get(name).get(), nm).prune(model(), windows(3, 5), Progress.NONE).model();
                 for (DecoderBlock b : m.blocks()) {
-                    for (String linear : DecoderBlock.LINEAR_NAMES) {
+                    for (String linear : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                         FloatMatrix w = weight(m, b.index(), linear);
                         for (int row = 0; row < w.rows(); row++) {
                             for (int c0 = 0; c0 < w.cols(); c0 += nm.m()) {
@@ -164,21 +165,21 @@ class LayerwisePrunerTest {
     @Test
     void embeddingsNormsAndLmHeadAreUntouched() {
         for (String name : METHODS.keySet()) {
-            LlamaModel m = model();
+            DecoderModel m = model();
             float[] embed = m.embedTokens().data().clone();
             float[] finalNorm = m.norm().weight().clone();
             List<float[]> norms = new ArrayList<>();
             for (DecoderBlock b : m.blocks()) {
-                norms.add(b.inputLayernorm().weight().clone());
-                norms.add(b.postAttentionLayernorm().weight().clone());
+                norms.add(b.norm(org.prunelab.model.NormRole.ATTENTION_INPUT).weight().clone());
+                norms.add(b.norm(org.prunelab.model.NormRole.MLP_INPUT).weight().clone());
             }
-            LlamaModel p = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.6)).prune(m, windows(2, 6), Progress.NONE).model();
+            DecoderModel p = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.6)).prune(m, windows(2, 6), Progress.NONE).model();
             assertThat(p.embedTokens().data()).as(name).isEqualTo(embed);
             assertThat(((DenseLinear) p.lmHead()).weight().data()).as(name + ": tied LM head").isEqualTo(embed);
             assertThat(p.norm().weight()).isEqualTo(finalNorm);
             for (DecoderBlock b : p.blocks()) {
-                assertThat(b.inputLayernorm().weight()).isEqualTo(norms.get(2 * b.index()));
-                assertThat(b.postAttentionLayernorm().weight()).isEqualTo(norms.get(2 * b.index() + 1));
+                assertThat(b.norm(org.prunelab.model.NormRole.ATTENTION_INPUT).weight()).isEqualTo(norms.get(2 * b.index()));
+                assertThat(b.norm(org.prunelab.model.NormRole.MLP_INPUT).weight()).isEqualTo(norms.get(2 * b.index() + 1));
             }
         }
     }
@@ -187,11 +188,11 @@ class LayerwisePrunerTest {
     @Test
     void pruningNeverChangesItsInputAndCanReleaseIt() {
         for (String name : METHODS.keySet()) {
-            LlamaModel m = model();
-            LlamaModel fresh = model();
+            DecoderModel m = model();
+            DecoderModel fresh = model();
             PruneOutcome r = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(m, windows(2, 12), Progress.NONE);
             for (DecoderBlock b : m.blocks()) {
-                for (String linear : DecoderBlock.LINEAR_NAMES) {
+                for (String linear : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                     assertThat(weight(m, b.index(), linear).data()).as("%s layer %d %s", name, b.index(), linear)
                             .isEqualTo(weight(fresh, b.index(), linear).data());
                     assertThat(weight(r.model(), b.index(), linear).countZeros()).isPositive();
@@ -200,7 +201,7 @@ class LayerwisePrunerTest {
             PruneOutcome again = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5))
                     .prune(m, windows(2, 12), new PruneOptions(Progress.NONE, true));
             for (DecoderBlock b : again.model().blocks()) {
-                for (String linear : DecoderBlock.LINEAR_NAMES) {
+                for (String linear : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                     assertThat(weight(again.model(), b.index(), linear).data()).isEqualTo(weight(r.model(), b.index(), linear).data());
                 }
             }
@@ -218,10 +219,10 @@ class LayerwisePrunerTest {
     @Test
     void sameWindowsGiveTheSameWeights() {
         for (String name : METHODS.keySet()) {
-            LlamaModel a = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
-            LlamaModel b = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
+            DecoderModel a = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
+            DecoderModel b = new LayerwisePruner(METHODS.get(name).get(), SparsityPattern.unstructured(0.5)).prune(model(), windows(3, 8), Progress.NONE).model();
             for (DecoderBlock block : a.blocks()) {
-                for (String linear : DecoderBlock.LINEAR_NAMES) {
+                for (String linear : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                     float[] wa = weight(a, block.index(), linear).data();
                     float[] wb = weight(b, block.index(), linear).data();
                     for (int i = 0; i < wa.length; i++) {
@@ -240,14 +241,14 @@ class LayerwisePrunerTest {
 
     @Test
     void owlSparsitiesComeFromTheDenseModelsWandaScoresAndAverageToTheTarget() {
-        LlamaModel m = model();
+        DecoderModel m = model();
         List<int[]> windows = windows(3, 9);
         // The expected allocation, computed independently: dense forward, per-linear input norms, Wanda scores.
         Map<String, List<float[]>> dense = denseInputs(m, windows);
         List<List<double[]>> scoresPerBlock = new ArrayList<>();
         for (DecoderBlock b : m.blocks()) {
             List<double[]> scores = new ArrayList<>();
-            for (String name : DecoderBlock.LINEAR_NAMES) {
+            for (String name : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                 FloatMatrix w = weight(m, b.index(), name);
                 InputNormStats norms = new InputNormStats(w.cols());
                 for (float[] x : dense.get(b.index() + "." + name)) norms.add(x, x.length / w.cols());
@@ -345,13 +346,13 @@ class LayerwisePrunerTest {
         /** Called for the block's linears in forward order; records which stats each one got. */
         @Override
         public PruneResult prune(FloatMatrix weight, Stats<S> stats, SparsityPattern pattern) {
-            String name = DecoderBlock.LINEAR_NAMES.get(linearIndex);
+            String name = org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames().get(linearIndex);
             statsOf.put(layer + "." + name, stats);
             if (!owners.containsKey(stats)) {
                 owners.put(stats, name);
                 inputs.put(layer + "." + name, stats.seen);
             }
-            if (++linearIndex == DecoderBlock.LINEAR_NAMES.size()) {
+            if (++linearIndex == org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames().size()) {
                 linearIndex = 0;
                 layer++;
             }

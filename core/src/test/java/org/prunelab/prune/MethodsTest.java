@@ -2,7 +2,7 @@ package org.prunelab.prune;
 
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.ModelShape;
 
 import java.util.HashSet;
@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assertions.within;
 
 /** The method registry: complete entries, typed and ranged parameters, and the rules between them. */
 class MethodsTest {
-    static final ModelShape SMOL = ModelShape.uniform(new LlamaConfig(576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 1e5, null, true, 1, 2));
+    static final ModelShape SMOL = ModelShape.uniform(new DecoderConfig(576, 1536, 30, 9, 3, 64, 49152, 8192, 1e-5, 1e5, null, true, 1, 2),
+            org.prunelab.arch.StandardArchitecture.LAYOUT);
 
     @Test
     void everyEntryIsDocumentedAndBuildsAPrunerWithItsDefaults() {

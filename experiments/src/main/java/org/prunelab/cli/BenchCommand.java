@@ -9,7 +9,7 @@ import org.prunelab.bench.ModelBench;
 import org.prunelab.model.FormatConversion;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 import org.prunelab.run.BenchSpec;
 import org.prunelab.run.Pipeline;
 import org.prunelab.run.RunSpec;

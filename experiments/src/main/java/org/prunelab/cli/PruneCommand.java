@@ -2,7 +2,7 @@ package org.prunelab.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.PrunedModelWriter;
+import org.prunelab.arch.PrunedModelWriter;
 import org.prunelab.prune.Method;
 import org.prunelab.prune.MethodParam;
 import org.prunelab.prune.Methods;

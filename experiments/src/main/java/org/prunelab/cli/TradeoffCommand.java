@@ -6,7 +6,7 @@ import org.prunelab.PrunelabException;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.cache.Setup;
 import org.prunelab.data.Datasets;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 import org.prunelab.report.TradeoffPlots;
 import org.prunelab.report.TradeoffReport;
 import org.prunelab.run.EvalResult;

@@ -19,10 +19,10 @@ import org.prunelab.eval.Perplexity;
 import org.prunelab.eval.PerplexityResult;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.FormatConversion;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 import org.prunelab.model.ModelShape;
 import org.prunelab.prune.CalibrationData;
 import org.prunelab.prune.PruneOptions;
@@ -60,7 +60,7 @@ import java.util.function.Supplier;
  * </ol>
  *
  * Tracking wraps a run from outside ({@link org.prunelab.track.RunTracking}); saving is the caller's
- * ({@link org.prunelab.model.PrunedModelWriter} with {@link Outcome#files()}). Not thread-safe.
+ * ({@link org.prunelab.arch.PrunedModelWriter} with {@link Outcome#files()}). Not thread-safe.
  */
 public final class Pipeline implements RunExecutor {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -389,7 +389,7 @@ public final class Pipeline implements RunExecutor {
             }
         }
 
-        LlamaModel m = after.model();
+        DecoderModel m = after.model();
         long modelBytes = MemoryMeter.fp32ModelBytes(m);
         long total = modelBytes / 4;
         long zeros = 0;
@@ -460,7 +460,7 @@ public final class Pipeline implements RunExecutor {
         return evalResult(e, plan.evalCorpora().getFirst(), r, Double.isNaN(densePerplexity) ? r.perplexity() : densePerplexity);
     }
 
-    private static PerplexityResult perplexity(LlamaModel model, List<Window> windows, Progress progress) {
+    private static PerplexityResult perplexity(DecoderModel model, List<Window> windows, Progress progress) {
         return Perplexity.evaluate(model::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
     }
 
@@ -470,7 +470,7 @@ public final class Pipeline implements RunExecutor {
     }
 
     /** Times {@code model} with its block linears in {@code spec.format()}, then puts the original linears back. */
-    public static BenchDetail bench(LlamaModel model, BenchSpec spec, Progress progress) {
+    public static BenchDetail bench(DecoderModel model, BenchSpec spec, Progress progress) {
         FormatConversion[] conv = new FormatConversion[1];
         ModelBench.BenchResult r = withFormat(model, spec.format(), conv, () -> ModelBench.run(model,
                 new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0), progress));
@@ -493,7 +493,7 @@ public final class Pipeline implements RunExecutor {
      * Alternating runs of a pruned model (in {@code spec.format()}) and the dense model it was pruned from (dense),
      * both in memory: the speedups are the median of per-pair ratios. The dense model's linears are left as they were.
      */
-    private static BenchDetail benchPair(LlamaModel pruned, LlamaModel dense, BenchSpec spec, Ui ui) {
+    private static BenchDetail benchPair(DecoderModel pruned, DecoderModel dense, BenchSpec spec, Ui ui) {
         FormatConversion[] conv = new FormatConversion[1];
         ModelBench.Comparison c = withFormat(pruned, spec.format(), conv, () -> ModelBench.compare(pruned, dense,
                 new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0)));
@@ -505,7 +505,7 @@ public final class Pipeline implements RunExecutor {
      * Runs {@code body} with {@code model}'s block linears converted to {@code format}, then restores the original
      * linears (the model may be the pipeline's cached dense model).
      */
-    private static <T> T withFormat(LlamaModel model, String format, FormatConversion[] conversion, Supplier<T> body) {
+    private static <T> T withFormat(DecoderModel model, String format, FormatConversion[] conversion, Supplier<T> body) {
         List<Map<String, Linear>> original = new ArrayList<>();
         for (DecoderBlock b : model.blocks()) original.add(Map.copyOf(b.linears()));
         try {

@@ -8,7 +8,7 @@ import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.io.BufferedReader;
@@ -85,7 +85,7 @@ class PruneCommandTest {
         try (LoadedModel pruned = ModelLoader.load(dir.toString(), home); LoadedModel dense = ModelLoader.load("smollm2-135m", home)) {
             assertThat(pruned.model().embedTokens().data()).isEqualTo(dense.model().embedTokens().data());
             for (DecoderBlock b : pruned.model().blocks()) {
-                for (String name : DecoderBlock.LINEAR_NAMES) {
+                for (String name : org.prunelab.arch.StandardArchitecture.LAYOUT.linearNames()) {
                     FloatMatrix w = ((DenseLinear) b.linear(name)).weight();
                     for (int r = 0; r < w.rows(); r += 97) {
                         int zeros = 0;

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package org.prunelab.notebook;
 
-import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.run.Pipeline;
 import org.prunelab.run.RunSpec;
@@ -51,7 +51,7 @@ public final class Model {
         return loaded;
     }
 
-    public LlamaConfig config() {
+    public DecoderConfig config() {
         return loaded.config();
     }
 
@@ -85,7 +85,7 @@ public final class Model {
     public Table summary() {
         StringColumn key = StringColumn.create("property");
         StringColumn value = StringColumn.create("value");
-        LlamaConfig c = config();
+        DecoderConfig c = config();
         add(key, value, "model", name());
         add(key, value, "state", label());
         add(key, value, "shape", c.numHiddenLayers() + " layers, hidden " + c.hiddenSize() + ", vocab " + c.vocabSize());

@@ -11,7 +11,7 @@ import org.prunelab.data.Datasets;
 import org.prunelab.data.Window;
 import org.prunelab.eval.Evaluation;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.model.ModelLoader;
+import org.prunelab.arch.ModelLoader;
 import org.prunelab.prune.CalibrationData;
 import org.prunelab.prune.LayerwisePruner;
 import org.prunelab.prune.WandaPruner;

@@ -12,10 +12,10 @@ import org.prunelab.cache.Artifacts;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.cli.Main;
 import org.prunelab.data.Tokenizer;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
-import org.prunelab.model.ModelLoader;
-import org.prunelab.model.PrunedModelWriter;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
+import org.prunelab.arch.ModelLoader;
+import org.prunelab.arch.PrunedModelWriter;
 import org.prunelab.prune.Method;
 import org.prunelab.prune.Methods;
 import org.prunelab.run.Pipeline;
@@ -51,7 +51,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class EntryPointsAgreeTest {
     /** hidden 64, MLP 128, 2 blocks, 4 heads in 2 key/value groups of head_dim 16, SmolLM2's vocabulary, context 256. */
-    static final LlamaConfig TINY = new LlamaConfig(64, 128, 2, 4, 2, 16, 49152, 256, 1e-5, 10000, null, true, 1, 2);
+    static final DecoderConfig TINY = new DecoderConfig(64, 128, 2, 4, 2, 16, 49152, 256, 1e-5, 10000, null, true, 1, 2);
 
     @TempDir
     static Path work;
@@ -77,7 +77,7 @@ class EntryPointsAgreeTest {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         assumeTrue(Files.exists(Artifacts.SMOLLM2_135M.location(home)), "needs the SmolLM2 tokenizer: run ./prunelab setup");
         model = work.resolve("tiny");
-        LlamaModel tiny = LlamaModel.fromTensors(TINY, new RandomWeights(TINY, 3, 0.2));
+        DecoderModel tiny = ModelLoader.build(TINY, new RandomWeights(TINY, 3, 0.2));
         try (Tokenizer tokenizer = ModelLoader.loadTokenizer("smollm2-135m", home)) {
             PrunedModelWriter.write(model, tiny, tokenizer, Map.of());
         }

@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * What one block keeps: MLP intermediate channels (rows of gate_proj/up_proj, columns of down_proj) and
- * attention heads (rows of q_proj, columns of o_proj), with the key/value groups those heads read (rows of
- * k_proj/v_proj). Every kept group keeps the same number of query heads, so the block stays valid grouped-query
+ * What one block keeps: MLP intermediate channels (rows of GATE/UP, columns of DOWN) and
+ * attention heads (rows of Q, columns of O), with the key/value groups those heads read (rows of
+ * K/V). Every kept group keeps the same number of query heads, so the block stays valid grouped-query
  * attention (query head h reads key/value head h / group) and a Hugging Face config can describe it.
  *
  * @param keptChannels kept MLP channels, ascending

@@ -1,36 +1,41 @@
 package org.prunelab.prune.structured;
 
+import org.prunelab.model.BlockLayout;
 import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.LinearRole;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Physically removes what a {@link BlockPlan} drops from a block: rows of q_proj (removed heads), k_proj/v_proj
- * (removed key/value groups), gate_proj/up_proj (removed channels), and the matching columns of o_proj and
- * down_proj. Weights are {@code [out_features, in_features]}; biases of the row-cut linears are cut alike.
+ * Physically removes what a {@link BlockPlan} drops from a block, the coupled units of {@link
+ * org.prunelab.model.BlockLayout}: rows of Q (removed heads), K/V (removed key/value groups), GATE/UP (removed
+ * channels), and the matching columns of O and DOWN. Weights are {@code [out_features, in_features]}; biases of the
+ * row-cut linears are cut alike (Qwen2's q/k/v biases); per-head norms (Gemma 3's q/k norms, width head_dim) are
+ * shared by all heads and stay.
  */
 public final class BlockShrinker {
     private BlockShrinker() {}
 
     /**
-     * The block's linears with the plan applied; o_proj and down_proj are replaced by {@code oProj} and
+     * The block's linears with the plan applied, by the family's names; O and DOWN are replaced by {@code oProj} and
      * {@code downProj} (already cut to the kept columns, possibly restored or bias-compensated).
      */
     static Map<String, Linear> shrink(DecoderBlock block, BlockPlan plan, int headDim, Linear oProj, Linear downProj) {
         Map<String, Linear> l = new LinkedHashMap<>();
         int[] qRows = expand(plan.keptHeads(), headDim);
         int[] kvRows = expand(plan.keptGroups(), headDim);
-        l.put("q_proj", rows(block.linear("q_proj"), qRows));
-        l.put("k_proj", rows(block.linear("k_proj"), kvRows));
-        l.put("v_proj", rows(block.linear("v_proj"), kvRows));
-        l.put("o_proj", oProj);
-        l.put("gate_proj", rows(block.linear("gate_proj"), plan.keptChannels()));
-        l.put("up_proj", rows(block.linear("up_proj"), plan.keptChannels()));
-        l.put("down_proj", downProj);
+        BlockLayout names = block.layout();
+        l.put(names.name(LinearRole.Q), rows(block.linear(LinearRole.Q), qRows));
+        l.put(names.name(LinearRole.K), rows(block.linear(LinearRole.K), kvRows));
+        l.put(names.name(LinearRole.V), rows(block.linear(LinearRole.V), kvRows));
+        l.put(names.name(LinearRole.O), oProj);
+        l.put(names.name(LinearRole.GATE), rows(block.linear(LinearRole.GATE), plan.keptChannels()));
+        l.put(names.name(LinearRole.UP), rows(block.linear(LinearRole.UP), plan.keptChannels()));
+        l.put(names.name(LinearRole.DOWN), downProj);
         return l;
     }
 

@@ -4,7 +4,7 @@ import org.prunelab.prune.CalibrationStats;
 import org.prunelab.tensor.Gram;
 
 /**
- * Per-channel statistics of one consuming linear's input (o_proj's or down_proj's) over the calibration tokens:
+ * Per-channel statistics of one consuming linear's input (O's or DOWN's) over the calibration tokens:
  * sums and sums of squares for every channel (FLAP's mean and variance, Wanda's norm), and optionally the Gram
  * matrix {@code X^T X} that least-squares restoration solves with. All sums in double.
  */

@@ -11,21 +11,21 @@ import java.util.List;
  * FASP (Hu et al. 2025): Wanda-style score on the consuming matrix, {@code sum_i |W_ij| * ||X_j||}; after the
  * cut, the consumer is refit by ridge least squares ({@link LeastSquares}) unless {@code restore} is false.
  *
- * @param restore whether o_proj and down_proj are refit on the calibration activations after the cut
+ * @param restore whether O and DOWN are refit on the calibration activations after the cut
  */
 public record Fasp(boolean restore) implements StructuredMethod {
 
     /** The registry entry. */
     public static final Method METHOD = new Method("fasp", Method.Kind.STRUCTURED,
             "remove MLP channels (gate/up rows + down column) and attention heads (q rows + o columns; k/v in whole groups), "
-                    + "then refit o_proj and down_proj by least squares",
+                    + "then refit the attention output and MLP down projections by least squares",
             "Hu et al., \"FASP: Fast and Accurate Structured Pruning of Large Language Models\", arXiv:2501.09412, 2025",
             "the MLP channels and the attention heads of every block (uniform), or the blocks' linear parameters (global)",
             List.of(MethodParam.number("sparsity", null, 0, true, 1, false,
                             "share of MLP channels and attention heads to remove per block (uniform), or of the blocks' linear parameters (global)"),
                     MethodParam.choice("allocation", "uniform", List.of("uniform", "global"),
                             "uniform: the same share in every block; global: units ranked across blocks (FLAP's z-scores)"),
-                    MethodParam.bool("restore", true, "refit o_proj and down_proj by ridge least squares on the calibration activations")),
+                    MethodParam.bool("restore", true, "refit the attention output and MLP down projections by ridge least squares on the calibration activations")),
             args -> new StructuredPruner(new Fasp(args.bool("restore")), args.number("sparsity"),
                     StructuredPruner.Allocation.of(args.text("allocation"))));
 

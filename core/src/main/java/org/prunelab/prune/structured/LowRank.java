@@ -5,8 +5,8 @@ import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.model.ModelShape;
 import org.prunelab.prune.BlockObserver;
@@ -135,8 +135,8 @@ public final class LowRank implements Pruner {
         return 1 - kept / dense;
     }
 
-    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+    /** {@link #prune(DecoderModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, Progress progress) {
         return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
@@ -147,7 +147,7 @@ public final class LowRank implements Pruner {
      * @throws PrunelabException.InvalidArgument if a linear's rank rounds to 0 or the model is not dense
      */
     @Override
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);
         ModelShape shape = ModelShape.of(model);
         check(shape, 0);
@@ -169,7 +169,7 @@ public final class LowRank implements Pruner {
                         // the loop collects after every block (without it the peak reached 10.8x the fp32 model's size).
                         return block.withLinears(l, factored);
                     }));
-            LlamaModel pruned = model.withBlocks(model.config(), blocks);
+            DecoderModel pruned = model.withBlocks(model.config(), blocks);
             return new PruneOutcome("lowrank", requestedSparsity(shape), pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
                     "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted), List.of());

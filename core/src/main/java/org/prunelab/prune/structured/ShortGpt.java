@@ -3,7 +3,7 @@ package org.prunelab.prune.structured;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 import org.prunelab.prune.BlockObserver;
 import org.prunelab.prune.CalibrationLoop;
@@ -95,8 +95,8 @@ public final class ShortGpt implements Pruner {
         }
     }
 
-    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+    /** {@link #prune(DecoderModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, Progress progress) {
         return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
@@ -105,7 +105,7 @@ public final class ShortGpt implements Pruner {
      *         windows are empty or uneven
      */
     @Override
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         check(ModelShape.of(model), 0);
         int blocks = model.blocks().size();
         int k = layersFor(blocks);
@@ -124,7 +124,7 @@ public final class ShortGpt implements Pruner {
                     return removed.contains(layer) ? null : block;
                 }
             });
-            LlamaModel pruned = model.withBlocks(StructuredPruner.tightConfig(model.config(), kept), kept);
+            DecoderModel pruned = model.withBlocks(StructuredPruner.tightConfig(model.config(), kept), kept);
             return new PruneOutcome("shortgpt", (double) k / blocks, pruned, before,
                     PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
                     "uniform", removed, Map.of("block_influence", java.util.Arrays.stream(bi).boxed().toList()), List.of());
@@ -132,7 +132,7 @@ public final class ShortGpt implements Pruner {
     }
 
     /** BI of every block of the dense model, {@code [num_hidden_layers]}. */
-    public static double[] blockInfluence(LlamaModel model, List<int[]> windows, Progress progress) {
+    public static double[] blockInfluence(DecoderModel model, List<int[]> windows, Progress progress) {
         try (CalibrationLoop loop = new CalibrationLoop(model, windows, 1, PruneOptions.keepInput(progress))) {
             return blockInfluence(loop, model.blocks().size());
         }

@@ -4,8 +4,8 @@ import org.prunelab.model.DenseLinear;
 import org.prunelab.tensor.FloatMatrix;
 
 /**
- * How a coupled-removal method ({@link StructuredPruner}) scores the input channels of a consuming linear (o_proj,
- * down_proj) and repairs the consumer after its removed columns are cut. Weights are {@code [out_features,
+ * How a coupled-removal method ({@link StructuredPruner}) scores the input channels of a consuming linear (O,
+ * DOWN) and repairs the consumer after its removed columns are cut. Weights are {@code [out_features,
  * in_features]}. {@link Fasp} and {@link Flap} are the two; a new scoring rule is one more implementation with its
  * own registry entry.
  */

@@ -3,11 +3,13 @@ package org.prunelab.prune.structured;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.BlockShape;
+import org.prunelab.model.BlockLayout;
 import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.LinearRole;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.Linear;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 import org.prunelab.prune.BlockObserver;
 import org.prunelab.prune.CalibrationLoop;
@@ -26,11 +28,11 @@ import java.util.Map;
  * l is calibrated on the outputs of blocks 0..l-1 after those were pruned, then pruned, then re-run to produce block
  * l+1's inputs.
  *
- * <p>Per block: the inputs of o_proj (attention output, one channel per head dimension) and of down_proj (the MLP's
+ * <p>Per block: the inputs of O (attention output, one channel per head dimension) and of DOWN (the MLP's
  * intermediate activation) are collected into {@link ChannelStats}; the method scores each channel on its consuming
  * matrix; a head's score is the sum over its head_dim channels; a {@link BlockPlan} picks what stays;
  * {@link BlockShrinker} cuts q/k/v/gate/up rows and the method's {@link StructuredMethod#compensate} cuts and repairs
- * o_proj and down_proj.
+ * O and DOWN.
  *
  * <p>Allocation: {@link Allocation#UNIFORM} removes the same share of MLP channels and heads in every block (rounded
  * to whole channels and to one valid grouped-query layout for all blocks; see {@link BlockPlan#headLayout});
@@ -115,8 +117,8 @@ public final class StructuredPruner implements Pruner {
         return method instanceof Fasp f && f.restore();
     }
 
-    /** {@link #prune(LlamaModel, List, PruneOptions)} keeping the input model. */
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, Progress progress) {
+    /** {@link #prune(DecoderModel, List, PruneOptions)} keeping the input model. */
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, Progress progress) {
         return prune(model, windows, PruneOptions.keepInput(progress));
     }
 
@@ -130,7 +132,7 @@ public final class StructuredPruner implements Pruner {
      *         dense, or the windows are empty or of different lengths
      */
     @Override
-    public PruneOutcome prune(LlamaModel model, List<int[]> windows, PruneOptions options) {
+    public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);
         if (allocation == Allocation.UNIFORM) check(ModelShape.of(model), 0); // fail before any calibration
         long tokens = windows.isEmpty() ? 0 : (long) windows.size() * windows.getFirst().length;
@@ -140,7 +142,7 @@ public final class StructuredPruner implements Pruner {
             boolean gram = method.needsGram();
             List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(true, (l, block) -> consumerStats(block, gram),
                     (l, block, observed) -> pruneBlock(l, block, observed, keep, tokens, model.config().headDim())));
-            LlamaModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
+            DecoderModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
             long nonzero = PruneOutcome.nonzeroParameters(pruned);
             double actual = before == 0 ? 0 : 1 - (double) nonzero / before;
             List<String> warnings = new ArrayList<>();
@@ -155,14 +157,15 @@ public final class StructuredPruner implements Pruner {
         }
     }
 
-    /** Block l with its removed channels and heads cut and o_proj/down_proj repaired by the method. */
+    /** Block l with its removed channels and heads cut and O/DOWN repaired by the method. */
     @SuppressWarnings("unchecked")
     private DecoderBlock pruneBlock(int l, DecoderBlock block, BlockObserver observed, int[][] keep, long tokens, int headDim) {
         LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
-        DenseLinear o = (DenseLinear) block.linear("o_proj");
-        DenseLinear down = (DenseLinear) block.linear("down_proj");
-        double[] channelScores = method.channelScores(down.weight(), stats.get("down_proj"));
-        double[] headScores = headScores(method.channelScores(o.weight(), stats.get("o_proj")), headDim);
+        String oName = block.layout().name(LinearRole.O), downName = block.layout().name(LinearRole.DOWN);
+        DenseLinear o = (DenseLinear) block.linear(LinearRole.O);
+        DenseLinear down = (DenseLinear) block.linear(LinearRole.DOWN);
+        double[] channelScores = method.channelScores(down.weight(), stats.get(downName));
+        double[] headScores = headScores(method.channelScores(o.weight(), stats.get(oName)), headDim);
         BlockShape shape = block.shape();
         String where = "layer " + l;
         BlockPlan plan;
@@ -179,14 +182,14 @@ public final class StructuredPruner implements Pruner {
         if (needsTokens()) {
             checkEnoughTokens(tokens, Math.max(plan.keptChannels().length, plan.keptHeads().length * headDim));
         }
-        Linear newO = method.compensate(o, stats.get("o_proj"), BlockShrinker.expand(plan.keptHeads(), headDim));
-        Linear newDown = method.compensate(down, stats.get("down_proj"), plan.keptChannels());
+        Linear newO = method.compensate(o, stats.get(oName), BlockShrinker.expand(plan.keptHeads(), headDim));
+        Linear newDown = method.compensate(down, stats.get(downName), plan.keptChannels());
         return block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown));
     }
 
-    /** Statistics of o_proj's and down_proj's inputs (with their Gram matrices when restoring). */
+    /** Statistics of O's and DOWN's inputs (with their Gram matrices when restoring). */
     private static LinearStats<ChannelStats> consumerStats(DecoderBlock block, boolean gram) {
-        return new LinearStats<>(block, List.of("o_proj", "down_proj"), in -> new ChannelStats(in, gram));
+        return new LinearStats<>(block, block.layout().consumers(), in -> new ChannelStats(in, gram));
     }
 
     /** Per query head, the sum of its head_dim channel scores. */
@@ -210,7 +213,7 @@ public final class StructuredPruner implements Pruner {
     }
 
     /** FLAP-style global ranking on the dense model (a scan pass): kept {channels, groups} per block. */
-    private int[][] globalAllocation(LlamaModel model, CalibrationLoop loop) {
+    private int[][] globalAllocation(DecoderModel model, CalibrationLoop loop) {
         int blocks = model.blocks().size();
         int hidden = model.config().hiddenSize();
         int headDim = model.config().headDim();
@@ -229,8 +232,11 @@ public final class StructuredPruner implements Pruner {
             public DecoderBlock apply(int l, DecoderBlock block, BlockObserver observed) {
                 LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
                 BlockShape s = block.shape();
-                double[] mlp = standardise(method.channelScores(((DenseLinear) block.linear("down_proj")).weight(), stats.get("down_proj")));
-                double[] attn = standardise(method.channelScores(((DenseLinear) block.linear("o_proj")).weight(), stats.get("o_proj")));
+                BlockLayout names = block.layout();
+                double[] mlp = standardise(method.channelScores(((DenseLinear) block.linear(LinearRole.DOWN)).weight(),
+                        stats.get(names.name(LinearRole.DOWN))));
+                double[] attn = standardise(method.channelScores(((DenseLinear) block.linear(LinearRole.O)).weight(),
+                        stats.get(names.name(LinearRole.O))));
                 for (double z : mlp) units.add(new Unit(l, false, z, 3L * hidden));
                 int group = s.numAttentionHeads() / s.numKeyValueHeads();
                 int groupWidth = group * headDim;
@@ -271,7 +277,7 @@ public final class StructuredPruner implements Pruner {
     }
 
     /** The config whose widths are the largest of the blocks' and whose layer count is theirs. */
-    static LlamaConfig tightConfig(LlamaConfig c, List<DecoderBlock> blocks) {
+    static DecoderConfig tightConfig(DecoderConfig c, List<DecoderBlock> blocks) {
         int inter = 1;
         int kv = 1;
         int group = 1;
@@ -281,8 +287,10 @@ public final class StructuredPruner implements Pruner {
             kv = Math.max(kv, s.numKeyValueHeads());
             group = Math.max(group, s.numAttentionHeads() / s.numKeyValueHeads());
         }
-        return new LlamaConfig(c.hiddenSize(), inter, blocks.size(), kv * group, kv, c.headDim(), c.vocabSize(),
-                c.maxPositionEmbeddings(), c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(), c.tieWordEmbeddings(),
-                c.bosTokenId(), c.eosTokenId());
+        // Each kept block keeps its attention kind (a sliding-window layer stays one after layer removal).
+        List<String> layerTypes = c.variant().layerTypes() == null ? null : blocks.stream()
+                .map(b -> b.slidingWindow() > 0 ? DecoderConfig.Variant.SLIDING_ATTENTION : DecoderConfig.Variant.FULL_ATTENTION)
+                .toList();
+        return c.withShape(inter, blocks.size(), kv * group, kv, layerTypes);
     }
 }

@@ -1,6 +1,6 @@
 package org.prunelab.tensor.sparse;
 
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 /** A bias-free linear layer whose weight [out_features, in_features] is held as a {@link CsrMatrix}. */

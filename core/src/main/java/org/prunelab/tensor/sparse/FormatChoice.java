@@ -1,7 +1,7 @@
 package org.prunelab.tensor.sparse;
 
 import java.util.function.Function;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 /**

@@ -1,6 +1,6 @@
 package org.prunelab.tensor.sparse;
 
-/** Buffer checks shared by the sparse {@link org.prunelab.model.Linear} implementations. */
+/** Buffer checks shared by the sparse {@link org.prunelab.tensor.Linear} implementations. */
 final class LinearChecks {
     private LinearChecks() {}
 

@@ -1,6 +1,6 @@
 package org.prunelab.tensor.sparse;
 
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 /** A bias-free linear layer whose N:M-sparse weight [out_features, in_features] is a {@link PackedNmMatrix}. */

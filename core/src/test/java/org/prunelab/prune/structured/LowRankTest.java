@@ -3,7 +3,7 @@ package org.prunelab.prune.structured;
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.prune.PruneOutcome;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.tensor.FloatMatrix;
@@ -61,7 +61,7 @@ class LowRankTest {
 
     @Test
     void factorisedModelRunsAndBadRatiosAreRejected() {
-        LlamaModel model = StructuredPrunerTest.model(3);
+        DecoderModel model = StructuredPrunerTest.model(3);
         var r = new LowRank(0.5, true).prune(model, StructuredPrunerTest.windows(2, 8, 4), Progress.NONE);
         assertThat(r.model().block(0).linear("down_proj")).isInstanceOf(LowRankLinear.class);
         // down_proj [32, 48]: rank 16 keeps 16 * 80 of 1536 parameters.

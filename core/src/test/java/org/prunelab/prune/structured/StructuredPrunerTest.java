@@ -1,5 +1,6 @@
 package org.prunelab.prune.structured;
 
+import org.prunelab.arch.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
@@ -7,8 +8,8 @@ import org.prunelab.bench.RandomWeights;
 import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.LlamaConfig;
-import org.prunelab.model.LlamaModel;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
 import org.prunelab.prune.PruneOutcome;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -25,12 +26,12 @@ import static org.assertj.core.api.Assertions.within;
 /** Structured removal on tiny random Llama models: removal equals masking, shapes, restoration, bad input. */
 class StructuredPrunerTest {
     /** hidden 32, intermediate 48, 3 layers, 6 heads in 3 key/value groups of 2, head_dim 8, vocab 50. */
-    static LlamaConfig config() {
-        return new LlamaConfig(32, 48, 3, 6, 3, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+    static DecoderConfig config() {
+        return new DecoderConfig(32, 48, 3, 6, 3, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
     }
 
-    static LlamaModel model(long seed) {
-        return LlamaModel.fromTensors(config(), new RandomWeights(config(), seed, 0.2));
+    static DecoderModel model(long seed) {
+        return ModelLoader.build(config(), new RandomWeights(config(), seed, 0.2));
     }
 
     static List<int[]> windows(int n, int seqlen, long seed) {
@@ -44,7 +45,7 @@ class StructuredPrunerTest {
     void removingChannelsAndHeadsGivesTheSameOutputsAsMaskingThem() {
         for (long seed = 0; seed < 8; seed++) {
             Random rnd = new Random(seed);
-            LlamaModel model = model(seed);
+            DecoderModel model = model(seed);
             int layer = rnd.nextInt(3);
             DecoderBlock block = model.block(layer);
             // A random valid plan: g of 3 groups, h of 2 heads in each, a random subset of the 48 channels.
@@ -69,7 +70,7 @@ class StructuredPrunerTest {
                     new DenseLinear(BlockShrinker.columns(down.weight(), channels), null));
             List<DecoderBlock> blocks = new ArrayList<>(model.blocks());
             blocks.set(layer, block.withLinears(layer, linears));
-            LlamaModel removed = model.withBlocks(model.config(), blocks);
+            DecoderModel removed = model.withBlocks(model.config(), blocks);
             assertThat(removed.block(layer).shape()).isEqualTo(new BlockShape(channels.length, keptHeads.length, groups.length));
             float[] removedLogits = removed.logits(tokens);
 
@@ -87,7 +88,7 @@ class StructuredPrunerTest {
 
     @Test
     void uniformFaspShrinksEveryBlockAndCountsParameters() {
-        LlamaModel model = model(1);
+        DecoderModel model = model(1);
         PruneOutcome r = new StructuredPruner(new Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, windows(4, 16, 2), Progress.NONE);
         // 48 * 0.75 = 36 channels; 6 * 0.75 = 4.5 heads -> 4 (2 groups x 2 heads).
@@ -107,9 +108,9 @@ class StructuredPrunerTest {
         for (org.prunelab.prune.Pruner p : List.of(new StructuredPruner(new Fasp(true), 0.25, StructuredPruner.Allocation.UNIFORM),
                 new StructuredPruner(new Flap(), 0.3, StructuredPruner.Allocation.GLOBAL), new ShortGpt(1), new LowRank(0.5, true))) {
             List<int[]> calib = windows(4, 16, 11);
-            LlamaModel kept = model(12);
+            DecoderModel kept = model(12);
             PruneOutcome a = p.prune(kept, calib, org.prunelab.prune.PruneOptions.keepInput(Progress.NONE));
-            LlamaModel released = model(12);
+            DecoderModel released = model(12);
             PruneOutcome b = p.prune(released, calib, new org.prunelab.prune.PruneOptions(Progress.NONE, true));
             int[] tokens = {3, 1, 4, 1, 5};
             assertThat(b.model().logits(tokens)).as(p.method()).isEqualTo(a.model().logits(tokens));
@@ -121,7 +122,7 @@ class StructuredPrunerTest {
 
     @Test
     void restorationBringsTheLastHiddenStateCloserToTheDenseModel() {
-        LlamaModel model = model(4);
+        DecoderModel model = model(4);
         List<int[]> calib = windows(8, 24, 5);
         PruneOutcome restored = new StructuredPruner(new Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
                 .prune(model, calib, Progress.NONE);
@@ -191,7 +192,7 @@ class StructuredPrunerTest {
 
     @Test
     void shortGptDropsTheLowestInfluenceBlocksAndRenumbers() {
-        LlamaModel model = model(8);
+        DecoderModel model = model(8);
         List<int[]> calib = windows(3, 16, 9);
         double[] bi = ShortGpt.blockInfluence(model, calib, Progress.NONE);
         int lowest = 0;
@@ -206,7 +207,7 @@ class StructuredPrunerTest {
 
     @Test
     void badInputIsRejectedWithAUsefulMessage() {
-        LlamaModel model = model(2);
+        DecoderModel model = model(2);
         List<int[]> calib = windows(2, 8, 3);
         // 48 * 0.01 = 0.48 channels would stay: every MLP channel removed.
         assertThatThrownBy(() -> new StructuredPruner(new Fasp(true), 0.99, StructuredPruner.Allocation.UNIFORM)

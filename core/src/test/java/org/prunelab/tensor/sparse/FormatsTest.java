@@ -8,7 +8,7 @@ import static org.prunelab.tensor.sparse.SparseTestData.unstructured;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 class FormatsTest {

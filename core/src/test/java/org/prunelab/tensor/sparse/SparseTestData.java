@@ -3,7 +3,7 @@ package org.prunelab.tensor.sparse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
-import org.prunelab.model.Linear;
+import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
 
 /** Seeded pruned matrices and the scalar double-precision reference y = x W^T that every kernel must match. */

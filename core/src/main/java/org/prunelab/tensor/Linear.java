@@ -1,4 +1,4 @@
-package org.prunelab.model;
+package org.prunelab.tensor;
 
 /**
  * A linear layer y = x W^T (+ b), the unit pruning works on. W has the Hugging Face layout

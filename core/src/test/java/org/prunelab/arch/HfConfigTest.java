@@ -1,10 +1,10 @@
-package org.prunelab.io;
+package org.prunelab.arch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.PrunelabException;
-import org.prunelab.model.LlamaConfig;
+import org.prunelab.model.DecoderConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +12,8 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class HfConfigJsonTest {
+/** config.json reading and writing through the architecture registry (the Llama family here). */
+class HfConfigTest {
     /** The keys of HuggingFaceTB/SmolLM2-135M-Instruct's config.json (transformers 4 form). */
     static final String SMOLLM2_LIKE = """
             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 576,
@@ -25,9 +26,13 @@ class HfConfigJsonTest {
     @TempDir
     Path dir;
 
+    private static DecoderConfig parse(String json, String source) {
+        return Architectures.readHfConfig(HfConfig.parse(json, source));
+    }
+
     @Test
     void readsAConfigAndDerivesHeadDim() {
-        LlamaConfig c = HfConfigJson.parse(SMOLLM2_LIKE, "config.json");
+        DecoderConfig c = parse(SMOLLM2_LIKE, "config.json");
         assertThat(c.hiddenSize()).isEqualTo(576);
         assertThat(c.numKeyValueHeads()).isEqualTo(3);
         assertThat(c.headDim()).isEqualTo(64);
@@ -41,7 +46,7 @@ class HfConfigJsonTest {
 
     @Test
     void appliesTransformersDefaults() {
-        LlamaConfig c = HfConfigJson.parse("""
+        DecoderConfig c = parse("""
                 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "vocab_size": 100}""", "c");
         assertThat(c.numKeyValueHeads()).isEqualTo(4);
@@ -56,36 +61,36 @@ class HfConfigJsonTest {
 
     @Test
     void readsTransformers5RopeParametersAndLlama3Scaling() {
-        LlamaConfig c = HfConfigJson.parse("""
+        DecoderConfig c = parse("""
                 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "head_dim": 32, "vocab_size": 100, "bos_token_id": null, "eos_token_id": [128001, 128009],
                  "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0,
                    "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}""", "c");
         assertThat(c.ropeTheta()).isEqualTo(500000.0);
         assertThat(c.headDim()).isEqualTo(32);
-        assertThat(c.ropeScaling()).isEqualTo(new LlamaConfig.RopeScaling("llama3", 32, 1, 4, 8192));
+        assertThat(c.ropeScaling()).isEqualTo(new DecoderConfig.RopeScaling("llama3", 32, 1, 4, 8192));
         assertThat(c.bosTokenId()).isEqualTo(-1);
         assertThat(c.eosTokenId()).isEqualTo(128001);
 
-        LlamaConfig d = HfConfigJson.parse("""
+        DecoderConfig d = parse("""
                 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "vocab_size": 100, "rope_parameters": {"rope_type": "default", "rope_theta": 1234.0}}""", "c");
         assertThat(d.ropeTheta()).isEqualTo(1234.0);
         assertThat(d.ropeScaling()).isNull();
-        LlamaConfig e = HfConfigJson.parse("""
+        DecoderConfig e = parse("""
                 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "vocab_size": 100, "rope_scaling": {"type": "linear", "factor": 2.0}}""", "c");
-        assertThat(e.ropeScaling()).isEqualTo(new LlamaConfig.RopeScaling("linear", 2, 0, 0, 0));
+        assertThat(e.ropeScaling()).isEqualTo(new DecoderConfig.RopeScaling("linear", 2, 0, 0, 0));
     }
 
     @Test
     void writesAndReadsBack() throws IOException {
-        LlamaConfig c = new LlamaConfig(64, 128, 2, 4, 2, 16, 100, 512, 1e-5, 500000, new LlamaConfig.RopeScaling(
+        DecoderConfig c = new DecoderConfig(64, 128, 2, 4, 2, 16, 100, 512, 1e-5, 500000, new DecoderConfig.RopeScaling(
                 "llama3", 8, 1, 4, 256), false, -1, 7);
         Path f = dir.resolve("config.json");
-        HfConfigJson.write(c, f);
+        HfConfig.write(new LlamaArchitecture().writeHfConfig(c, HfConfig.Export.NONE), f);
 
-        assertThat(HfConfigJson.read(f)).isEqualTo(c);
+        assertThat(Architectures.readHfConfig(HfConfig.read(f))).isEqualTo(c);
         var json = new ObjectMapper().readTree(f.toFile());
         assertThat(json.get("architectures").get(0).asText()).isEqualTo("LlamaForCausalLM");
         assertThat(json.get("model_type").asText()).isEqualTo("llama");
@@ -96,17 +101,18 @@ class HfConfigJsonTest {
 
     @Test
     void rejectsBadConfigs() {
-        assertThatThrownBy(() -> HfConfigJson.read(dir.resolve("config.json")))
+        assertThatThrownBy(() -> HfConfig.read(dir.resolve("config.json")))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("does not exist");
-        assertThatThrownBy(() -> HfConfigJson.parse("{\"hidden_size\": 64", "x/config.json"))
+        assertThatThrownBy(() -> parse("{\"hidden_size\": 64", "x/config.json"))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("x/config.json is not valid JSON");
-        assertThatThrownBy(() -> HfConfigJson.parse("{\"model_type\": \"gpt2\"}", "c"))
-                .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("model_type 'gpt2'");
-        assertThatThrownBy(() -> HfConfigJson.parse("{\"hidden_size\": 64, \"num_attention_heads\": 4}", "c"))
+        assertThatThrownBy(() -> parse("{\"model_type\": \"gpt2\"}", "c"))
+                .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("model_type 'gpt2'")
+                .hasMessageContaining("supported model_type values: llama, mistral");
+        assertThatThrownBy(() -> parse("{\"hidden_size\": 64, \"num_attention_heads\": 4}", "c"))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("has no 'intermediate_size'");
-        assertThatThrownBy(() -> HfConfigJson.parse(SMOLLM2_LIKE.replace("\"vocab_size\": 49152", "\"vocab_size\": \"big\""), "c"))
+        assertThatThrownBy(() -> parse(SMOLLM2_LIKE.replace("\"vocab_size\": 49152", "\"vocab_size\": \"big\""), "c"))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("'vocab_size' should be an integer");
-        assertThatThrownBy(() -> HfConfigJson.parse(SMOLLM2_LIKE.replace("\"rope_scaling\": null",
+        assertThatThrownBy(() -> parse(SMOLLM2_LIKE.replace("\"rope_scaling\": null",
                 "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}"), "c"))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("RoPE scaling 'yarn'");
     }

@@ -1,11 +1,15 @@
-package org.prunelab.model;
+package org.prunelab.arch;
 
+import org.prunelab.model.*;
+
+
+import org.prunelab.tensor.Linear;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.Progress;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.data.Tokenizer;
-import org.prunelab.io.HfConfigJson;
+
 import org.prunelab.io.SafetensorsFile;
 import org.prunelab.prune.structured.ShortGpt;
 import org.prunelab.prune.structured.Fasp;
@@ -28,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class StructuredExportTest {
     /** 6 heads in 3 key/value groups, so head removal has room: hidden 32, intermediate 48, 2 layers, head_dim 8. */
-    private static final LlamaConfig CONFIG = new LlamaConfig(32, 48, 2, 6, 3, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
+    private static final DecoderConfig CONFIG = new DecoderConfig(32, 48, 2, 6, 3, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
 
     private static List<int[]> windows() {
         SplittableRandom r = new SplittableRandom(11);
@@ -37,7 +41,7 @@ class StructuredExportTest {
         return w;
     }
 
-    private static LoadedModel roundTrip(Path tmp, LlamaModel model) throws Exception {
+    private static LoadedModel roundTrip(Path tmp, DecoderModel model) throws Exception {
         Path dir = tmp.resolve("out");
         try (Tokenizer tok = Tokenizer.fromTokenizerJson(Files.writeString(tmp.resolve("tokenizer.json"),
                 PrunedModelWriterTest.MINIMAL_TOKENIZER))) {
@@ -48,13 +52,13 @@ class StructuredExportTest {
 
     @Test
     void uniformFaspSavesAPlainSmallerHuggingFaceConfig(@TempDir Path tmp) throws Exception {
-        LlamaModel dense = TinyLlama.model(CONFIG, 1);
-        LlamaModel pruned = new StructuredPruner(new Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
+        DecoderModel dense = TinyLlama.model(CONFIG, 1);
+        DecoderModel pruned = new StructuredPruner(new Fasp(true), 0.5, StructuredPruner.Allocation.UNIFORM)
                 .prune(dense, windows(), Progress.NONE).model();
         int[] tokens = TinyLlama.tokens(10, 2);
         try (LoadedModel back = roundTrip(tmp, pruned)) {
             String json = Files.readString(back.path().resolve("config.json"));
-            assertThat(json).doesNotContain(HfConfigJson.LAYER_SIZES_KEY).contains("\"attention_bias\" : false");
+            assertThat(json).doesNotContain(HfConfig.LAYER_SIZES_KEY).contains("\"attention_bias\" : false");
             // 48 * 0.5 = 24 channels; 6 * 0.5 = 3 heads: 3 groups x 1 head (the tie with 1 x 3 keeps more groups).
             assertThat(back.config().intermediateSize()).isEqualTo(24);
             assertThat(back.config().numAttentionHeads()).isEqualTo(3);
@@ -65,15 +69,15 @@ class StructuredExportTest {
 
     @Test
     void globalFlapSavesPerBlockSizesAndBiases(@TempDir Path tmp) throws Exception {
-        LlamaModel dense = TinyLlama.model(CONFIG, 3);
-        LlamaModel pruned = new StructuredPruner(new Flap(), 0.4, StructuredPruner.Allocation.GLOBAL)
+        DecoderModel dense = TinyLlama.model(CONFIG, 3);
+        DecoderModel pruned = new StructuredPruner(new Flap(), 0.4, StructuredPruner.Allocation.GLOBAL)
                 .prune(dense, windows(), Progress.NONE).model();
         int[] tokens = TinyLlama.tokens(10, 4);
         try (LoadedModel back = roundTrip(tmp, pruned)) {
             String json = Files.readString(back.path().resolve("config.json"));
             assertThat(json).contains("\"attention_bias\" : true", "\"mlp_bias\" : true");
             for (int l = 0; l < 2; l++) assertThat(back.model().block(l).shape()).isEqualTo(pruned.block(l).shape());
-            if (!pruned.block(0).shape().equals(pruned.block(1).shape())) assertThat(json).contains(HfConfigJson.LAYER_SIZES_KEY);
+            if (!pruned.block(0).shape().equals(pruned.block(1).shape())) assertThat(json).contains(HfConfig.LAYER_SIZES_KEY);
             assertThat(((DenseLinear) back.model().block(0).linear("down_proj")).bias()).isNotNull();
             // q/k/v and gate/up got zero biases (transformers switches biases on per group): outputs are unchanged.
             assertThat(back.model().logits(tokens)).isEqualTo(pruned.logits(tokens));
@@ -82,7 +86,7 @@ class StructuredExportTest {
 
     @Test
     void shortGptSavesFewerLayers(@TempDir Path tmp) throws Exception {
-        LlamaModel pruned = new ShortGpt(1).prune(TinyLlama.model(CONFIG, 5), windows(), Progress.NONE).model();
+        DecoderModel pruned = new ShortGpt(1).prune(TinyLlama.model(CONFIG, 5), windows(), Progress.NONE).model();
         int[] tokens = TinyLlama.tokens(10, 6);
         try (LoadedModel back = roundTrip(tmp, pruned)) {
             assertThat(back.config().numHiddenLayers()).isEqualTo(1);
@@ -92,7 +96,7 @@ class StructuredExportTest {
 
     @Test
     void lowRankFactorsAreSavedUnderTheirOwnNamesAndLoadBack(@TempDir Path tmp) throws Exception {
-        LlamaModel model = TinyLlama.model(CONFIG, 7);
+        DecoderModel model = TinyLlama.model(CONFIG, 7);
         SplittableRandom r = new SplittableRandom(8);
         float[] a = new float[4 * 32];
         float[] b = new float[48 * 4];
@@ -102,7 +106,7 @@ class StructuredExportTest {
         linears.put("up_proj", new LowRankLinear(new FloatMatrix(4, 32, a), new FloatMatrix(48, 4, b)));
         List<DecoderBlock> blocks = new ArrayList<>(model.blocks());
         blocks.set(0, model.block(0).withLinears(0, linears));
-        LlamaModel lowRank = model.withBlocks(model.config(), blocks);
+        DecoderModel lowRank = model.withBlocks(model.config(), blocks);
         int[] tokens = TinyLlama.tokens(10, 9);
         try (LoadedModel back = roundTrip(tmp, lowRank)) {
             try (SafetensorsFile f = SafetensorsFile.open(back.path().resolve("model.safetensors"))) {

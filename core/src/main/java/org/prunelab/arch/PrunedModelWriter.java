@@ -1,11 +1,16 @@
-package org.prunelab.model;
+package org.prunelab.arch;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.data.Tokenizer;
-import org.prunelab.io.HfConfigJson;
-import org.prunelab.io.HfConfigJson.Extras;
-import org.prunelab.io.LlamaTensorNames;
 import org.prunelab.io.SafetensorsWriter;
+import org.prunelab.model.BlockShape;
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.DecoderConfig;
+import org.prunelab.model.DecoderModel;
+import org.prunelab.model.DenseLinear;
+import org.prunelab.model.LinearRole;
+import org.prunelab.model.LowRankLinear;
+import org.prunelab.tensor.Linear;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,10 +27,10 @@ import java.util.stream.Stream;
 /**
  * Writes a (pruned) model as a Hugging Face checkpoint directory that both transformers'
  * {@code AutoModelForCausalLM.from_pretrained(dir)} and {@link ModelLoader#load} read:
- * {@code model.safetensors} (F32, Hugging Face tensor names; q/k rows are already in Hugging Face's RoPE
- * layout in memory, so nothing is permuted; with tied embeddings no {@code lm_head.weight} is written, as
- * {@code save_pretrained} does), {@code config.json} ({@link HfConfigJson}), {@code tokenizer.json}, and any
- * extra text files given (e.g. {@code prune_report.json}).
+ * {@code model.safetensors} (F32, the family's Hugging Face tensor names and layout, from its {@link Architecture};
+ * q/k rows are already in Hugging Face's RoPE layout in memory; with tied embeddings no {@code lm_head.weight} is
+ * written, as {@code save_pretrained} does), {@code config.json} ({@link Architecture#writeHfConfig}),
+ * {@code tokenizer.json}, and any extra text files given (e.g. {@code prune_report.json}).
  *
  * <p>All-or-nothing: the files go into a hidden temporary sibling directory ({@code .NAME.partial-*}) that is
  * renamed to the target only when complete, so an interrupted run never leaves a partial target directory
@@ -93,7 +98,12 @@ public final class PrunedModelWriter {
      * @throws PrunelabException.InvalidArgument if dir already exists
      * @throws PrunelabException if a file cannot be written; nothing is left at {@code dir}
      */
-    public static void write(Path dir, LlamaModel model, Tokenizer tokenizer, Map<String, String> extraFiles) {
+    public static void write(Path dir, DecoderModel model, Tokenizer tokenizer, Map<String, String> extraFiles) {
+        Architecture family = Architectures.of(model.config());
+        family.cannotSave(biasedRoles(model)).ifPresent(why -> {
+            throw new PrunelabException.InvalidArgument("cannot save the model to " + dir + ": " + why
+                    + "; keep the model in memory (notebook) or use a method that adds no bias there");
+        });
         checkWritable(dir);
         Path target = dir.toAbsolutePath().normalize();
         Path tmp = null;
@@ -107,8 +117,10 @@ public final class PrunedModelWriter {
             Path partial = tmp;
             cleanup = new Thread(() -> deleteTree(partial), "prunelab-partial-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
-            weights(model).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
-            HfConfigJson.write(savedConfig(model), extras(model), tmp.resolve("config.json"));
+            Architecture arch = Architectures.of(model.config());
+            HfConfig.Export export = export(model);
+            arch.hfTensors(model, export).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
+            HfConfig.write(arch.writeHfConfig(savedConfig(model), export), tmp.resolve("config.json"));
             tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
@@ -138,95 +150,64 @@ public final class PrunedModelWriter {
         }
     }
 
-    /**
-     * The tensors to save, Hugging Face names in the order of {@code model.safetensors} saved by transformers.
-     * Structured pruning's extras: if any attention (MLP) linear has a bias, every attention (MLP) linear gets one,
-     * zeros where it had none, because transformers' {@code attention_bias} ({@code mlp_bias}) switches them on
-     * for all four (three); a {@link LowRankLinear} is saved as {@code <prefix>.lowrank_a} {@code [rank, in]} and
-     * {@code <prefix>.lowrank_b} {@code [out, rank]}, which only prunelab reads.
-     */
-    static SafetensorsWriter weights(LlamaModel model) {
-        Extras extras = extras(model);
-        SafetensorsWriter w = new SafetensorsWriter();
-        w.add(LlamaTensorNames.EMBED_TOKENS, model.embedTokens());
-        for (DecoderBlock b : model.blocks()) {
-            int l = b.index();
-            w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.INPUT_LAYERNORM), b.inputLayernorm().weight());
-            for (Map.Entry<String, Linear> e : b.linears().entrySet()) {
-                String stem = stem(e.getKey());
-                boolean biased = ATTENTION.contains(e.getKey()) ? extras.attentionBias() : extras.mlpBias();
-                switch (e.getValue()) {
-                    case DenseLinear dense -> {
-                        w.add(LlamaTensorNames.layerWeight(l, stem), dense.weight());
-                        if (biased) {
-                            float[] bias = dense.bias() != null ? dense.bias() : new float[dense.outFeatures()];
-                            w.add(LlamaTensorNames.layerBias(l, stem), bias);
-                        }
-                    }
-                    case LowRankLinear lowRank -> {
-                        String prefix = "model.layers." + l + "." + stem;
-                        w.add(prefix + ".lowrank_a", lowRank.a());
-                        w.add(prefix + ".lowrank_b", lowRank.b());
-                    }
-                    default -> throw new PrunelabException.InvalidArgument("layer " + l + " " + e.getKey() + " is "
-                            + e.getValue() + "; only dense and low-rank linears can be saved");
-                }
-            }
-            w.add(LlamaTensorNames.layerWeight(l, LlamaTensorNames.POST_ATTENTION_LAYERNORM), b.postAttentionLayernorm().weight());
-        }
-        w.add(LlamaTensorNames.NORM, model.norm().weight());
-        if (!model.config().tieWordEmbeddings()) w.add(LlamaTensorNames.LM_HEAD, ((DenseLinear) model.lmHead()).weight());
-        return w;
+    /** The tensors {@link #write} saves, in order (the family's Hugging Face names). */
+    static SafetensorsWriter weights(DecoderModel model) {
+        return Architectures.of(model.config()).hfTensors(model, export(model));
     }
-
-    private static final java.util.Set<String> ATTENTION = java.util.Set.of("q_proj", "k_proj", "v_proj", "o_proj");
 
     /**
      * The config to save: when every block has the same widths, the config with exactly those (a standard Hugging
      * Face checkpoint); otherwise the model's config, whose widths bound every block's, with the per-block widths
-     * in {@link #extras}.
+     * in {@link #export}. Per-layer attention types follow the blocks (ShortGPT may have removed some).
      */
-    static LlamaConfig savedConfig(LlamaModel model) {
-        LlamaConfig c = model.config();
+    static DecoderConfig savedConfig(DecoderModel model) {
+        DecoderConfig c = model.config();
+        java.util.List<String> layerTypes = null;
+        if (c.variant().layerTypes() != null) {
+            layerTypes = model.blocks().stream().map(b -> b.slidingWindow() > 0
+                    ? DecoderConfig.Variant.SLIDING_ATTENTION : DecoderConfig.Variant.FULL_ATTENTION).toList();
+        }
         java.util.Set<BlockShape> shapes = new java.util.HashSet<>();
         for (DecoderBlock b : model.blocks()) shapes.add(b.shape());
-        if (shapes.size() != 1) return c;
+        if (shapes.size() != 1) {
+            return c.withShape(c.intermediateSize(), model.blocks().size(), c.numAttentionHeads(), c.numKeyValueHeads(), layerTypes);
+        }
         BlockShape s = shapes.iterator().next();
-        return new LlamaConfig(c.hiddenSize(), s.intermediateSize(), model.blocks().size(), s.numAttentionHeads(),
-                s.numKeyValueHeads(), c.headDim(), c.vocabSize(), c.maxPositionEmbeddings(), c.rmsNormEps(), c.ropeTheta(),
-                c.ropeScaling(), c.tieWordEmbeddings(), c.bosTokenId(), c.eosTokenId());
+        return c.withShape(s.intermediateSize(), model.blocks().size(), s.numAttentionHeads(), s.numKeyValueHeads(), layerTypes);
     }
 
-    /** Biases, per-block widths (only when blocks differ) and the low-rank marker of {@code model}. */
-    static Extras extras(LlamaModel model) {
+    /**
+     * Biases, per-block widths (only when blocks differ) and the low-rank marker of {@code model}: if any attention
+     * (MLP) linear has a bias, the checkpoint switches biases on for all of them, as transformers' flags do.
+     */
+    static HfConfig.Export export(DecoderModel model) {
         boolean attentionBias = false;
         boolean mlpBias = false;
         boolean lowRank = false;
         java.util.List<BlockShape> shapes = new java.util.ArrayList<>();
         for (DecoderBlock b : model.blocks()) {
             shapes.add(b.shape());
-            for (Map.Entry<String, Linear> e : b.linears().entrySet()) {
-                if (e.getValue() instanceof DenseLinear d && d.bias() != null) {
-                    if (ATTENTION.contains(e.getKey())) attentionBias = true; else mlpBias = true;
+            for (LinearRole role : LinearRole.values()) {
+                Linear l = b.linear(role);
+                if (l instanceof DenseLinear d && d.bias() != null) {
+                    if (role.isAttention()) attentionBias = true; else mlpBias = true;
                 }
-                if (e.getValue() instanceof LowRankLinear) lowRank = true;
+                if (l instanceof LowRankLinear) lowRank = true;
             }
         }
         boolean uniform = new java.util.HashSet<>(shapes).size() <= 1;
-        return new Extras(attentionBias, mlpBias, uniform ? null : shapes, lowRank);
+        return new HfConfig.Export(attentionBias, mlpBias, uniform ? null : shapes, lowRank);
     }
 
-    private static String stem(String linearName) {
-        return switch (linearName) {
-            case "q_proj" -> LlamaTensorNames.Q_PROJ;
-            case "k_proj" -> LlamaTensorNames.K_PROJ;
-            case "v_proj" -> LlamaTensorNames.V_PROJ;
-            case "o_proj" -> LlamaTensorNames.O_PROJ;
-            case "gate_proj" -> LlamaTensorNames.GATE_PROJ;
-            case "up_proj" -> LlamaTensorNames.UP_PROJ;
-            case "down_proj" -> LlamaTensorNames.DOWN_PROJ;
-            default -> throw new IllegalStateException("no tensor name for linear " + linearName);
-        };
+    /**
+     * The linears of {@code model} that carry a bias, by role: what {@link Architecture#cannotSave} checks.
+     */
+    public static java.util.Set<LinearRole> biasedRoles(DecoderModel model) {
+        java.util.EnumSet<LinearRole> roles = java.util.EnumSet.noneOf(LinearRole.class);
+        for (DecoderBlock b : model.blocks()) {
+            for (LinearRole role : LinearRole.values()) if (b.linear(role) instanceof DenseLinear d && d.bias() != null) roles.add(role);
+        }
+        return roles;
     }
 
     /** Temporary files and directories are owner-only; a saved model is as readable as any new file. */

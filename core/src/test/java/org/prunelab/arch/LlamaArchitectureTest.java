@@ -1,10 +1,20 @@
-package org.prunelab.io;
+package org.prunelab.arch;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prunelab.PrunelabException;
+import org.prunelab.cache.PrunelabHome;
+import org.prunelab.io.GgufFile;
+import org.prunelab.io.GgufTensorSource;
+import org.prunelab.io.GgufTestWriter;
 import org.prunelab.io.GgufTestWriter.Arr;
-import org.prunelab.model.LlamaConfig;
+import org.prunelab.io.GgufValueType;
+import org.prunelab.io.GgufVocab;
+import org.prunelab.io.SafetensorsTensorSource;
+import org.prunelab.io.SafetensorsWriter;
+import org.prunelab.io.TensorLookup;
+import org.prunelab.io.TensorSource;
+import org.prunelab.model.DecoderConfig;
 import org.prunelab.tensor.FloatMatrix;
 
 import java.io.IOException;
@@ -15,10 +25,25 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.prunelab.io.LlamaTensorNames.*;
+/**
+ * Llama-architecture GGUF files and safetensors checkpoints as the {@link LlamaArchitecture} presents them: config
+ * from the metadata, Hugging Face names and layout (llama.cpp's q/k row permutation undone).
+ */
+class LlamaArchitectureTest {
+    private static final Architecture LLAMA = new LlamaArchitecture();
+    private static final String EMBED_TOKENS = "model.embed_tokens.weight", NORM = "model.norm.weight", LM_HEAD = "lm_head.weight";
 
-/** GGUF and safetensors checkpoints seen through {@link TensorSource}, in Hugging Face names and layout. */
-class TensorSourceTest {
+    private static String layer(int l, String stem) {
+        return "model.layers." + l + "." + stem + ".weight";
+    }
+
+    /** The file's config and its tensors in Hugging Face form. */
+    private record Hf(DecoderConfig config, TensorLookup tensors) {}
+
+    private static Hf hf(GgufTensorSource src) {
+        DecoderConfig c = LLAMA.readGgufConfig(src.file());
+        return new Hf(c, LLAMA.fromGguf(src, c));
+    }
     private static final int HIDDEN = 8, HEADS = 2, KV_HEADS = 1, HEAD_DIM = 4, FFN = 12, VOCAB = 10;
 
     @TempDir
@@ -31,7 +56,7 @@ class TensorSourceTest {
         return new FloatMatrix(rows, cols, d);
     }
 
-    /** llama.cpp convert_hf_to_gguf's LlamaModel.permute: rows [h, 2, half] become [h, half, 2]. */
+    /** llama.cpp convert_hf_to_gguf's DecoderModel.permute: rows [h, 2, half] become [h, half, 2]. */
     private static float[] permuteLikeLlamaCpp(float[] hf, int rows, int cols, int nHead) {
         int perHead = rows / nHead, half = perHead / 2;
         float[] out = new float[hf.length];
@@ -75,19 +100,24 @@ class TensorSourceTest {
     @Test
     void ggufSourceGivesHuggingFaceNamesConfigAndLayout() throws IOException {
         Path f = tinyLlama().write(dir.resolve("tiny.gguf"));
-        try (TensorSource src = TensorSource.open(f)) {
-            assertThat(src).isInstanceOf(GgufTensorSource.class);
-            LlamaConfig c = src.config();
-            assertThat(c).isEqualTo(new LlamaConfig(HIDDEN, FFN, 1, HEADS, KV_HEADS, HEAD_DIM, VOCAB, 256, 1e-5f, 50000,
+        try (TensorSource file = TensorSource.open(f)) {
+            assertThat(file).isInstanceOf(GgufTensorSource.class);
+            Hf hf = hf((GgufTensorSource) file);
+            DecoderConfig c = hf.config();
+            TensorLookup src = hf.tensors();
+            assertThat(c).isEqualTo(new DecoderConfig(HIDDEN, FFN, 1, HEADS, KV_HEADS, HEAD_DIM, VOCAB, 256, 1e-5f, 50000,
                     null, true, 1, 2));
-            assertThat(src.names()).containsExactly(EMBED_TOKENS, layerWeight(0, INPUT_LAYERNORM), layerWeight(0, Q_PROJ),
-                    layerWeight(0, K_PROJ), layerWeight(0, V_PROJ), layerWeight(0, DOWN_PROJ), NORM);
-            assertThat(src.contains(LM_HEAD)).isFalse();
+            for (String n : List.of(EMBED_TOKENS, layer(0, "input_layernorm"), layer(0, "self_attn.q_proj"),
+                    layer(0, "self_attn.k_proj"), layer(0, "self_attn.v_proj"), layer(0, "mlp.down_proj"), NORM)) {
+                assertThat(src.has(n)).as(n).isTrue();
+            }
+            assertThat(src.has(LM_HEAD)).isFalse();
+            assertThat(src.has(layer(0, "mlp.up_proj"))).isFalse();
 
-            assertThat(src.matrix(layerWeight(0, Q_PROJ))).isEqualTo(random(HEADS * HEAD_DIM, HIDDEN, 1));
-            assertThat(src.matrix(layerWeight(0, K_PROJ))).isEqualTo(random(KV_HEADS * HEAD_DIM, HIDDEN, 2));
-            assertThat(src.matrix(layerWeight(0, V_PROJ))).isEqualTo(random(KV_HEADS * HEAD_DIM, HIDDEN, 5));
-            FloatMatrix down = src.matrix(layerWeight(0, DOWN_PROJ));
+            assertThat(src.matrix(layer(0, "self_attn.q_proj"))).isEqualTo(random(HEADS * HEAD_DIM, HIDDEN, 1));
+            assertThat(src.matrix(layer(0, "self_attn.k_proj"))).isEqualTo(random(KV_HEADS * HEAD_DIM, HIDDEN, 2));
+            assertThat(src.matrix(layer(0, "self_attn.v_proj"))).isEqualTo(random(KV_HEADS * HEAD_DIM, HIDDEN, 5));
+            FloatMatrix down = src.matrix(layer(0, "mlp.down_proj"));
             assertThat(down.rows()).isEqualTo(HIDDEN);
             assertThat(down.cols()).isEqualTo(FFN);
             assertThat(src.vector(NORM)).containsExactly(random(1, HIDDEN, 7).data());
@@ -103,14 +133,15 @@ class TensorSourceTest {
                     .hasMessageContaining("tiny.gguf").hasMessageContaining("no tokenizer data")
                     .hasMessageContaining("tokenizer.json");
         }
-        assertThatThrownBy(() -> org.prunelab.model.ModelLoader.load(f.toString(), new org.prunelab.cache.PrunelabHome(dir)))
+        assertThatThrownBy(() -> ModelLoader.load(f.toString(), new PrunelabHome(dir)))
                 .isInstanceOf(PrunelabException.Tokenizer.class);
     }
 
     @Test
     void missingTensorIsNamedWithNearbyNames() throws IOException {
-        try (TensorSource src = GgufTensorSource.open(tinyLlama().write(dir.resolve("tiny.gguf")))) {
-            assertThatThrownBy(() -> src.matrix(layerWeight(0, UP_PROJ)))
+        try (GgufTensorSource file = GgufTensorSource.open(tinyLlama().write(dir.resolve("tiny.gguf")))) {
+            TensorLookup src = hf(file).tensors();
+            assertThatThrownBy(() -> src.matrix(layer(0, "mlp.up_proj")))
                     .isInstanceOf(PrunelabException.ModelFormat.class)
                     .hasMessageContaining("no tensor for 'model.layers.0.mlp.up_proj.weight'")
                     .hasMessageContaining("GGUF name blk.0.ffn_up.weight")
@@ -125,45 +156,50 @@ class TensorSourceTest {
                 .kv("llama.rope.scaling.factor", GgufValueType.FLOAT32, 4f)
                 .f32("output.weight", new long[] {HIDDEN, VOCAB}, random(VOCAB, HIDDEN, 8).data())
                 .write(dir.resolve("t.gguf"));
-        try (TensorSource src = TensorSource.open(f)) {
+        try (GgufTensorSource file = GgufTensorSource.open(f)) {
+            Hf src = hf(file);
             assertThat(src.config().tieWordEmbeddings()).isFalse();
-            assertThat(src.config().ropeScaling()).isEqualTo(new LlamaConfig.RopeScaling("linear", 4, 0, 0, 0));
-            assertThat(src.matrix(LM_HEAD)).isEqualTo(random(VOCAB, HIDDEN, 8));
+            assertThat(src.config().ropeScaling()).isEqualTo(new DecoderConfig.RopeScaling("linear", 4, 0, 0, 0));
+            assertThat(src.tensors().matrix(LM_HEAD)).isEqualTo(random(VOCAB, HIDDEN, 8));
         }
     }
 
     @Test
     void rejectsOtherArchitecturesAndBakedLlama3Rope() throws IOException {
         Path gpt2 = new GgufTestWriter().kv("general.architecture", GgufValueType.STRING, "gpt2").write(dir.resolve("g.gguf"));
-        assertThatThrownBy(() -> GgufTensorSource.open(gpt2)).isInstanceOf(PrunelabException.ModelFormat.class)
-                .hasMessageContaining("architecture 'gpt2'").hasMessageContaining("Llama-family");
+        PrunelabHome home = new PrunelabHome(dir);
+        assertThatThrownBy(() -> ModelLoader.inspect(gpt2.toString(), home)).isInstanceOf(PrunelabException.ModelFormat.class)
+                .hasMessageContaining("architecture 'gpt2'").hasMessageContaining("supported general.architecture values: llama");
         Path l3 = tinyLlama().f32("rope_freqs.weight", new long[] {2}, new float[] {1, 1}).write(dir.resolve("l3.gguf"));
-        assertThatThrownBy(() -> GgufTensorSource.open(l3)).isInstanceOf(PrunelabException.ModelFormat.class)
+        assertThatThrownBy(() -> ModelLoader.inspect(l3.toString(), home)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("rope_freqs.weight").hasMessageContaining("safetensors");
         Path noKeys = new GgufTestWriter().kv("general.architecture", GgufValueType.STRING, "llama").write(dir.resolve("n.gguf"));
-        assertThatThrownBy(() -> GgufTensorSource.open(noKeys)).isInstanceOf(PrunelabException.ModelFormat.class)
+        assertThatThrownBy(() -> ModelLoader.inspect(noKeys.toString(), home)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("no metadata key 'llama.embedding_length'");
     }
 
     @Test
     void safetensorsDirectoryEqualsTheGgufItWasExportedFrom() throws IOException {
         Path ckpt = Files.createDirectory(dir.resolve("ckpt"));
-        try (TensorSource gguf = TensorSource.open(tinyLlama().write(dir.resolve("tiny.gguf")))) {
-            HfConfigJson.write(gguf.config(), ckpt.resolve("config.json"));
+        try (GgufTensorSource file = GgufTensorSource.open(tinyLlama().write(dir.resolve("tiny.gguf")))) {
+            Hf gguf = hf(file);
+            HfConfig.write(LLAMA.writeHfConfig(gguf.config(), HfConfig.Export.NONE), ckpt.resolve("config.json"));
             SafetensorsWriter w = new SafetensorsWriter();
-            for (String n : gguf.names()) {
-                if (n.equals(NORM) || n.endsWith("layernorm.weight")) w.add(n, gguf.vector(n));
-                else w.add(n, gguf.matrix(n));
+            List<String> names = List.of(EMBED_TOKENS, layer(0, "input_layernorm"), layer(0, "self_attn.q_proj"),
+                    layer(0, "self_attn.k_proj"), layer(0, "self_attn.v_proj"), layer(0, "mlp.down_proj"), NORM);
+            for (String n : names) {
+                if (n.equals(NORM) || n.endsWith("layernorm.weight")) w.add(n, gguf.tensors().vector(n));
+                else w.add(n, gguf.tensors().matrix(n));
             }
             w.writeSharded(ckpt, 200);
 
             try (TensorSource st = TensorSource.open(ckpt)) {
                 assertThat(st).isInstanceOf(SafetensorsTensorSource.class);
                 assertThat(ckpt.resolve(SafetensorsWriter.INDEX_FILE)).exists();
-                assertThat(st.config()).isEqualTo(gguf.config());
-                assertThat(st.names()).containsExactlyInAnyOrderElementsOf(gguf.names());
-                assertThat(st.matrix(layerWeight(0, Q_PROJ))).isEqualTo(gguf.matrix(layerWeight(0, Q_PROJ)));
-                assertThat(st.vector(NORM)).containsExactly(gguf.vector(NORM));
+                assertThat(Architectures.readHfConfig(HfConfig.read(ckpt.resolve("config.json")))).isEqualTo(gguf.config());
+                assertThat(st.names()).containsExactlyInAnyOrderElementsOf(names);
+                assertThat(st.matrix(layer(0, "self_attn.q_proj"))).isEqualTo(gguf.tensors().matrix(layer(0, "self_attn.q_proj")));
+                assertThat(st.vector(NORM)).containsExactly(gguf.tensors().vector(NORM));
                 assertThatThrownBy(() -> st.matrix(LM_HEAD)).isInstanceOf(PrunelabException.ModelFormat.class)
                         .hasMessageContaining("no tensor 'lm_head.weight'").hasMessageContaining("nearby names");
             }
@@ -173,9 +209,10 @@ class TensorSourceTest {
     @Test
     void safetensorsDirectoryErrors() throws IOException {
         Path empty = Files.createDirectory(dir.resolve("empty"));
-        assertThatThrownBy(() -> TensorSource.open(empty)).isInstanceOf(PrunelabException.ModelFormat.class)
+        PrunelabHome home = new PrunelabHome(dir);
+        assertThatThrownBy(() -> ModelLoader.inspect(empty.toString(), home)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("config.json does not exist");
-        Files.writeString(empty.resolve("config.json"), HfConfigJsonTest.SMOLLM2_LIKE);
+        Files.writeString(empty.resolve("config.json"), HfConfigTest.SMOLLM2_LIKE);
         assertThatThrownBy(() -> TensorSource.open(empty)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("neither model.safetensors nor model.safetensors.index.json");
         Files.writeString(empty.resolve(SafetensorsWriter.INDEX_FILE),
@@ -191,21 +228,22 @@ class TensorSourceTest {
         FloatMatrix w = random(12, 3, 9);
         for (int heads : new int[] {1, 2, 3, 6}) {
             float[] permuted = permuteLikeLlamaCpp(w.data(), 12, 3, heads);
-            assertThat(GgufTensorSource.reversePermuteRows(permuted, 12, 3, heads)).containsExactly(w.data());
+            assertThat(GgufRope.reversePermuteRows(permuted, 12, 3, heads)).containsExactly(w.data());
         }
-        assertThatThrownBy(() -> GgufTensorSource.reversePermuteRows(new float[10], 10, 1, 3))
+        assertThatThrownBy(() -> GgufRope.reversePermuteRows(new float[10], 10, 1, 3))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("head counts");
     }
 
     @Test
     void nameMapIsABijectionOverLlamaTensors() {
-        for (String hf : List.of(EMBED_TOKENS, NORM, LM_HEAD, layerWeight(3, Q_PROJ), layerBias(3, Q_PROJ),
-                layerWeight(0, O_PROJ), layerWeight(11, POST_ATTENTION_LAYERNORM), layerWeight(2, GATE_PROJ))) {
-            String gguf = hfToGguf(hf).orElseThrow();
-            assertThat(ggufToHf(gguf)).contains(hf);
-        }
-        assertThat(hfToGguf(layerWeight(5, O_PROJ))).contains("blk.5.attn_output.weight");
-        assertThat(ggufToHf("rope_freqs.weight")).isEmpty();
-        assertThat(ggufToHf("blk.0.unknown.weight")).isEmpty();
+        DecoderConfig c = new DecoderConfig(HIDDEN, FFN, 12, HEADS, KV_HEADS, HEAD_DIM, VOCAB, 256, 1e-5, 50000, null, false, 1, 2);
+        var map = ((StandardArchitecture) LLAMA).ggufNames(c);
+        assertThat(new java.util.HashSet<>(map.values())).hasSameSizeAs(map.keySet());
+        assertThat(map).containsEntry(layer(5, "self_attn.o_proj"), "blk.5.attn_output.weight")
+                .containsEntry(layer(11, "post_attention_layernorm"), "blk.11.ffn_norm.weight")
+                .containsEntry("model.layers.3.self_attn.q_proj.bias", "blk.3.attn_q.bias")
+                .containsEntry(EMBED_TOKENS, "token_embd.weight").containsEntry(NORM, "output_norm.weight")
+                .containsEntry(LM_HEAD, "output.weight");
+        assertThat(map.values()).doesNotContain("rope_freqs.weight");
     }
 }

@@ -1,4 +1,7 @@
-package org.prunelab.model;
+package org.prunelab.arch;
+
+import org.prunelab.model.*;
+
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +22,7 @@ class PrunedModelWriterTest {
 
     @Test
     void savedModelReloadsWithIdenticalLogits(@TempDir Path tmp) throws Exception {
-        LlamaModel model = TinyLlama.model(TinyLlama.config(4, 2), 3);
+        DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 3);
         // Zero a block of weights as pruning would, so the round trip carries zeros too.
         float[] q = ((DenseLinear) model.block(1).linear("q_proj")).weight().data();
         java.util.Arrays.fill(q, 0, q.length / 2, 0f);

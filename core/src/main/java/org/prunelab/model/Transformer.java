@@ -1,75 +1,78 @@
 package org.prunelab.model;
 
+import org.prunelab.tensor.Linear;
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Parallel;
 import org.prunelab.tensor.VectorMath;
 
+import org.prunelab.io.TensorLookup;
+
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * A Llama-family decoder-only language model (Llama 2/3, SmolLM2, Mistral without sliding window):
- * token embedding, {@code num_hidden_layers} {@link DecoderBlock}s, a final RMSNorm and the LM head
- * (the embedding matrix itself when {@code tie_word_embeddings}). Matches transformers'
- * {@code LlamaForCausalLM} in fp32.
+ * The decoder-only transformer every registered family runs on ({@link DecoderModel}): token embedding (scaled where
+ * the family scales it), {@code num_hidden_layers} {@link DecoderBlock}s, a final RMSNorm and the LM head (the
+ * embedding matrix itself when {@code tie_word_embeddings}), with the family's departures from Llama taken from
+ * {@link DecoderConfig.Variant}. Matches transformers' {@code LlamaForCausalLM}, {@code Qwen2ForCausalLM} and
+ * {@code Gemma3ForCausalLM} in fp32 (fixture tests per family).
  *
  * <p>Forward passes allocate their activations per call and never mutate the model, so separate calls may
  * run concurrently; {@link DecoderBlock#setLinear} swaps layers between calls.
  */
-public final class LlamaModel {
-    /** Rows of logits materialised at a time by {@link #tokenNll}: 128 x 49152 floats is 25 MB. */
-    private static final int NLL_CHUNK = 128;
+public final class Transformer implements DecoderModel {
+    /** Logits materialised at a time by {@link #tokenNll}: 128 x 49152 floats is 25 MB. */
+    private static final long NLL_CHUNK_FLOATS = 128L * 49152;
 
-    private final LlamaConfig config;
+    private final DecoderConfig config;
     private final FloatMatrix embedTokens;
     private final List<DecoderBlock> blocks;
     private final RmsNorm norm;
     private final Linear lmHead;
-    private final Rope rope;
 
-    private LlamaModel(LlamaConfig config, FloatMatrix embedTokens, List<DecoderBlock> blocks, RmsNorm norm,
-                       Linear lmHead, Rope rope) {
+    private Transformer(DecoderConfig config, FloatMatrix embedTokens, List<DecoderBlock> blocks, RmsNorm norm,
+                        Linear lmHead) {
         this.config = config;
         this.embedTokens = embedTokens;
         this.blocks = Collections.unmodifiableList(blocks);
         this.norm = norm;
         this.lmHead = lmHead;
-        this.rope = rope;
     }
 
     /**
-     * Binds tensors with Hugging Face names to a model, checking every shape against the config.
-     * Biases ({@code ...q_proj.bias} etc.) are used when present. {@code lm_head.weight} is used when the
-     * config does not tie embeddings; with tied embeddings the LM head is the embedding matrix.
-     *
-     * @throws PrunelabException.ModelFormat if a tensor is missing or its shape disagrees with the config
-     */
-    public static LlamaModel fromTensors(LlamaConfig config, TensorLookup tensors) {
-        return fromTensors(config, tensors, null);
-    }
-
-    /**
-     * As {@link #fromTensors(LlamaConfig, TensorLookup)} for a structurally pruned model whose blocks have their
-     * own widths ({@code shapes}, one per block, each within the config's widths); null means every block has the
-     * config's. A linear stored as two low-rank factors ({@code <prefix>.lowrank_a}, {@code <prefix>.lowrank_b})
-     * becomes a {@link LowRankLinear}.
+     * Binds tensors with Hugging Face names ({@code names}, the family's) to a model, checking every shape against
+     * the config. Biases ({@code <linear>.bias}) are used when present. The LM head is {@code names.lmHead()} when the
+     * config does not tie embeddings, else the embedding matrix. Norm weights are taken as the gains the forward pass
+     * multiplies by (a family that stores {@code w} for a gain of {@code 1 + w}, Gemma, is converted by its
+     * architecture before this). Blocks of a structurally pruned model have their own widths ({@code shapes}, one
+     * per block, each within the config's widths); null means every block has the config's. A linear stored as two
+     * low-rank factors ({@code <linear>.lowrank_a}, {@code <linear>.lowrank_b}) becomes a {@link LowRankLinear}.
      *
      * @throws PrunelabException.ModelFormat if a tensor is missing or its shape disagrees with the config or shapes
      */
-    public static LlamaModel fromTensors(LlamaConfig config, TensorLookup tensors, java.util.List<BlockShape> shapes) {
+    public static Transformer fromTensors(DecoderConfig config, TensorLookup tensors, List<BlockShape> shapes,
+                                          TensorNames names, BlockLayout layout) {
         int h = config.hiddenSize();
         if (shapes != null && shapes.size() != config.numHiddenLayers()) {
             throw new PrunelabException.ModelFormat("prunelab_layer_sizes lists " + shapes.size() + " blocks but num_hidden_layers is "
                     + config.numHiddenLayers() + "; restore the config.json saved with the model");
         }
-        FloatMatrix embed = matrix(tensors, "model.embed_tokens.weight", config.vocabSize(), h);
-        Rope rope = new Rope(config);
-        Attention attention = new Attention(config, rope);
+        FloatMatrix embed = matrix(tensors, names.embedTokens(), config.vocabSize(), h);
+        DecoderConfig.Variant variant = config.variant();
+        Attention global = new Attention(config, new Rope(config), 0);
+        Attention local = null;
+        for (int i = 0; i < config.numHiddenLayers() && local == null; i++) {
+            if (config.isSliding(i)) {
+                local = new Attention(config, new Rope(config.headDim(), variant.ropeLocalTheta(), null), variant.slidingWindow());
+            }
+        }
+        Mlp mlp = new Mlp(variant.activation());
         List<DecoderBlock> blocks = new ArrayList<>(config.numHiddenLayers());
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
             BlockShape s = shapes == null ? BlockShape.of(config) : shapes.get(i);
             if (!s.fitsIn(config)) {
                 throw new PrunelabException.ModelFormat("block " + i + " has shape " + s + ", wider than the config; "
@@ -78,27 +81,44 @@ public final class LlamaModel {
             int qDim = s.numAttentionHeads() * config.headDim();
             int kvDim = s.numKeyValueHeads() * config.headDim();
             int width = s.intermediateSize();
-            var linears = new DecoderBlock.Linears(
-                    linear(tensors, p + "self_attn.q_proj", qDim, h),
-                    linear(tensors, p + "self_attn.k_proj", kvDim, h),
-                    linear(tensors, p + "self_attn.v_proj", kvDim, h),
-                    linear(tensors, p + "self_attn.o_proj", h, qDim),
-                    linear(tensors, p + "mlp.gate_proj", width, h),
-                    linear(tensors, p + "mlp.up_proj", width, h),
-                    linear(tensors, p + "mlp.down_proj", h, width));
-            blocks.add(new DecoderBlock(i,
-                    new RmsNorm(vector(tensors, p + "input_layernorm.weight", h), config.rmsNormEps()),
-                    new RmsNorm(vector(tensors, p + "post_attention_layernorm.weight", h), config.rmsNormEps()),
-                    attention, linears));
+            Linear[] linears = new Linear[LinearRole.values().length];
+            linears[LinearRole.Q.ordinal()] = linear(tensors, names.linear(i, LinearRole.Q), qDim, h);
+            linears[LinearRole.K.ordinal()] = linear(tensors, names.linear(i, LinearRole.K), kvDim, h);
+            linears[LinearRole.V.ordinal()] = linear(tensors, names.linear(i, LinearRole.V), kvDim, h);
+            linears[LinearRole.O.ordinal()] = linear(tensors, names.linear(i, LinearRole.O), h, qDim);
+            linears[LinearRole.GATE.ordinal()] = linear(tensors, names.linear(i, LinearRole.GATE), width, h);
+            linears[LinearRole.UP.ordinal()] = linear(tensors, names.linear(i, LinearRole.UP), width, h);
+            linears[LinearRole.DOWN.ordinal()] = linear(tensors, names.linear(i, LinearRole.DOWN), h, width);
+            Map<NormRole, RmsNorm> norms = new EnumMap<>(NormRole.class);
+            for (NormRole role : normRoles(variant)) {
+                int length = role == NormRole.QUERY || role == NormRole.KEY ? config.headDim() : h;
+                norms.put(role, new RmsNorm(vector(tensors, names.norm(i, role), length), config.rmsNormEps()));
+            }
+            blocks.add(new DecoderBlock(i, layout, norms, config.isSliding(i) ? local : global, mlp, linears));
         }
-        RmsNorm norm = new RmsNorm(vector(tensors, "model.norm.weight", h), config.rmsNormEps());
+        RmsNorm norm = new RmsNorm(vector(tensors, names.finalNorm(), h), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings()
                 ? new DenseLinear(embed, null)
-                : new DenseLinear(matrix(tensors, "lm_head.weight", config.vocabSize(), h), null);
-        return new LlamaModel(config, embed, blocks, norm, lmHead, rope);
+                : new DenseLinear(matrix(tensors, names.lmHead(), config.vocabSize(), h), null);
+        return new Transformer(config, embed, blocks, norm, lmHead);
     }
 
-    public LlamaConfig config() { return config; }
+    /** The norms a block of this variant has, in block order. */
+    public static List<NormRole> normRoles(DecoderConfig.Variant variant) {
+        List<NormRole> roles = new ArrayList<>();
+        roles.add(NormRole.ATTENTION_INPUT);
+        if (variant.qkNorm()) {
+            roles.add(NormRole.QUERY);
+            roles.add(NormRole.KEY);
+        }
+        if (variant.sandwichNorms()) roles.add(NormRole.ATTENTION_OUTPUT);
+        roles.add(NormRole.MLP_INPUT);
+        if (variant.sandwichNorms()) roles.add(NormRole.MLP_OUTPUT);
+        return roles;
+    }
+
+    @Override
+    public DecoderConfig config() { return config; }
 
     /**
      * A model sharing this one's embeddings, final norm, LM head and RoPE but with other blocks, e.g. fewer
@@ -108,7 +128,8 @@ public final class LlamaModel {
      * @param config the new model's config (same hidden_size, head_dim and vocabulary; num_hidden_layers = blocks)
      * @throws PrunelabException.InvalidArgument if the blocks do not match the config
      */
-    public LlamaModel withBlocks(LlamaConfig config, List<DecoderBlock> blocks) {
+    @Override
+    public Transformer withBlocks(DecoderConfig config, List<DecoderBlock> blocks) {
         if (config.hiddenSize() != this.config.hiddenSize() || config.headDim() != this.config.headDim()
                 || config.vocabSize() != this.config.vocabSize() || config.numHiddenLayers() != blocks.size()) {
             throw new PrunelabException.InvalidArgument("config " + config + " does not fit " + blocks.size()
@@ -121,33 +142,22 @@ public final class LlamaModel {
                         + " and shape " + b.shape() + "; it must have index " + i + " and fit " + config);
             }
         }
-        return new LlamaModel(config, embedTokens, new ArrayList<>(blocks), norm, lmHead, rope);
+        return new Transformer(config, embedTokens, new ArrayList<>(blocks), norm, lmHead);
     }
 
-    /** The embedding matrix {@code [vocab, hidden]} (not a copy). */
+    @Override
     public FloatMatrix embedTokens() { return embedTokens; }
 
-    /** The decoder blocks, in order (the list is fixed; the blocks' linears can be swapped). */
+    @Override
     public List<DecoderBlock> blocks() { return blocks; }
 
-    public DecoderBlock block(int layer) { return blocks.get(layer); }
-
-    /** The final RMSNorm before the LM head. */
+    @Override
     public RmsNorm norm() { return norm; }
 
-    /** The LM head {@code [vocab, hidden]}; shares its weight with the embedding when tied. */
+    @Override
     public Linear lmHead() { return lmHead; }
 
-    public Rope rope() { return rope; }
-
-    /**
-     * Next-token logits at every position, as transformers' {@code LlamaForCausalLM(...).logits}.
-     *
-     * @param tokens token ids, positions 0..T-1
-     * @return row-major {@code [T, vocab]}
-     * @throws PrunelabException.InvalidArgument for an empty input, an id outside the vocabulary, or
-     *         T x vocab beyond one array (use {@link #tokenNll} for long inputs)
-     */
+    @Override
     public float[] logits(int[] tokens) {
         int t = tokens.length;
         if ((long) t * config.vocabSize() > Integer.MAX_VALUE - 8) {
@@ -158,15 +168,11 @@ public final class LlamaModel {
         norm.forward(hidden, t, hidden);
         float[] logits = new float[t * config.vocabSize()];
         lmHead.forward(hidden, t, logits);
+        softcap(logits, t * config.vocabSize());
         return logits;
     }
 
-    /**
-     * Cross-entropy of each next token: entry i is {@code -log softmax(logits[i])[tokens[i + 1]]} in nats.
-     * Logits are computed {@value #NLL_CHUNK} rows at a time, never all T x vocab at once.
-     *
-     * @return {@code [T - 1]} values (empty for T = 1)
-     */
+    @Override
     public double[] tokenNll(int[] tokens) {
         int t = tokens.length;
         int h = config.hiddenSize();
@@ -174,7 +180,8 @@ public final class LlamaModel {
         float[] hidden = hiddenAfterBlocks(tokens);
         norm.forward(hidden, t, hidden);
         double[] nll = new double[Math.max(0, t - 1)];
-        int chunk = Math.min(NLL_CHUNK, Math.max(1, t - 1));
+        // About 25 MB of logits at a time: 128 rows of SmolLM2's 49k vocabulary, 24 of Gemma's 262k.
+        int chunk = (int) Math.max(1, Math.min(Math.max(1, t - 1), NLL_CHUNK_FLOATS / vocab));
         float[] rows = new float[chunk * h];
         float[] logits = new float[chunk * vocab];
         for (int r0 = 0; r0 < t - 1; r0 += chunk) {
@@ -182,6 +189,7 @@ public final class LlamaModel {
             int first = r0;
             System.arraycopy(hidden, r0 * h, rows, 0, n * h);
             lmHead.forward(rows, n, logits);
+            softcap(logits, n * vocab);
             Parallel.forRange(n, 8, (from, to) -> {
                 for (int r = from; r < to; r++) {
                     int target = tokens[first + r + 1];
@@ -192,7 +200,7 @@ public final class LlamaModel {
         return nll;
     }
 
-    /** Embedding rows of the tokens: {@code [T, hidden]}, the input of block 0. */
+    @Override
     public float[] embed(int[] tokens) {
         if (tokens.length == 0) throw new PrunelabException.InvalidArgument("no tokens to run; pass at least one");
         int h = config.hiddenSize();
@@ -205,65 +213,44 @@ public final class LlamaModel {
             }
             System.arraycopy(embedTokens.data(), id * h, hidden, i * h, h);
         }
+        double scale = config.variant().embeddingScale();
+        if (scale != 1.0) {
+            // As transformers' scaled embedding: the scale is a float32 tensor multiplied in float32.
+            float s = (float) scale;
+            for (int i = 0; i < hidden.length; i++) hidden[i] *= s;
+        }
         return hidden;
     }
 
-    /**
-     * Runs block {@code layer} in place on hidden states {@code [tokens, hidden]} whose rows are at positions
-     * {@code startPos, startPos + 1, ...}, attending causally within these tokens only (no cache). Reports
-     * each linear's input to {@code observer} if not null. This is pruning's calibration step.
-     */
-    public void runBlock(int layer, float[] hidden, int tokens, int startPos, LinearInputObserver observer) {
-        checkHidden(hidden, tokens);
-        blocks.get(layer).forward(hidden, tokens, rope.table(startPos, tokens), 0, null, null,
-                new ForwardBuffers(config, tokens), observer);
-    }
-
-    /**
-     * Runs {@code block} (not necessarily one of this model's, e.g. a freshly pruned replacement for block
-     * {@code block.index()}) in place on hidden states {@code [tokens, hidden]} at positions {@code startPos, ...},
-     * with this model's RoPE and buffers sized by its config, as {@link #runBlock(int, float[], int, int,
-     * LinearInputObserver)} does for its own blocks.
-     *
-     * @throws PrunelabException.InvalidArgument if the block's widths exceed this model's config
-     */
+    @Override
     public void runBlock(DecoderBlock block, float[] hidden, int tokens, int startPos, LinearInputObserver observer) {
         checkHidden(hidden, tokens);
         if (!block.shape().fitsIn(config)) {
             throw new PrunelabException.InvalidArgument("block " + block.index() + " has shape " + block.shape()
                     + ", wider than the model's config " + config);
         }
-        block.forward(hidden, tokens, rope.table(startPos, tokens), 0, null, null, new ForwardBuffers(config, tokens), observer);
+        block.forward(hidden, tokens, new PositionAngles(startPos, tokens), 0, null, null, new ForwardBuffers(config, tokens), observer);
     }
 
-    /** Applies the final RMSNorm in place to hidden states {@code [tokens, hidden]}. */
+    @Override
     public void applyFinalNorm(float[] hidden, int tokens) {
         checkHidden(hidden, tokens);
         norm.forward(hidden, tokens, hidden);
     }
 
-    /**
-     * A KV cache for one sequence of up to {@code maxTokens} tokens (prompt plus generated).
-     *
-     * @throws PrunelabException.InvalidArgument if maxTokens is not positive
-     */
+    @Override
     public KvCache newCache(int maxTokens) {
         return new KvCache(config, maxTokens);
     }
 
-    /**
-     * Runs {@code tokens} after those already in the cache, stores their keys and values, and returns the
-     * logits {@code [vocab]} for the token that follows the last one.
-     *
-     * @throws PrunelabException.InvalidArgument if the cache has no room for them
-     */
+    @Override
     public float[] prefill(int[] tokens, KvCache cache) {
         int t = tokens.length;
         cache.checkRoom(t);
         ForwardBuffers buf = t == 1 ? cache.decodeBuffers() : new ForwardBuffers(config, t);
         float[] hidden = embed(tokens);
         int past = cache.length();
-        Rope.Table angles = rope.table(past, t);
+        PositionAngles angles = new PositionAngles(past, t);
         for (DecoderBlock block : blocks) {
             block.forward(hidden, t, angles, past, cache.keys(block.index()), cache.values(block.index()), buf, null);
         }
@@ -274,21 +261,24 @@ public final class LlamaModel {
         norm.forward(last, 1, last);
         float[] logits = new float[config.vocabSize()];
         lmHead.forward(last, 1, logits);
+        softcap(logits, logits.length);
         return logits;
-    }
-
-    /** One decoding step: feeds {@code token} at position {@code cache.length()}, returns logits {@code [vocab]}. */
-    public float[] decode(int token, KvCache cache) {
-        return prefill(new int[]{token}, cache);
     }
 
     private float[] hiddenAfterBlocks(int[] tokens) {
         int t = tokens.length;
         float[] hidden = embed(tokens);
         ForwardBuffers buf = new ForwardBuffers(config, t);
-        Rope.Table angles = rope.table(0, t);
+        PositionAngles angles = new PositionAngles(0, t);
         for (DecoderBlock block : blocks) block.forward(hidden, t, angles, 0, null, null, buf, null);
         return hidden;
+    }
+
+    /** {@code x = cap * tanh(x / cap)} on the first n logits where the family caps them (Gemma 2). */
+    private void softcap(float[] logits, int n) {
+        double cap = config.variant().finalLogitSoftcap();
+        if (cap <= 0) return;
+        for (int i = 0; i < n; i++) logits[i] = (float) (cap * Math.tanh(logits[i] / cap));
     }
 
     private void checkHidden(float[] hidden, int tokens) {
@@ -301,7 +291,7 @@ public final class LlamaModel {
     private static FloatMatrix matrix(TensorLookup tensors, String name, int rows, int cols) {
         if (!tensors.has(name)) {
             throw new PrunelabException.ModelFormat("tensor " + name + " is missing; the file is not a complete "
-                    + "Llama checkpoint or its config does not match it");
+                    + "checkpoint of its family or its config does not match it");
         }
         FloatMatrix m = tensors.matrix(name);
         if (m.rows() != rows || m.cols() != cols) {
@@ -314,7 +304,7 @@ public final class LlamaModel {
     private static float[] vector(TensorLookup tensors, String name, int length) {
         if (!tensors.has(name)) {
             throw new PrunelabException.ModelFormat("tensor " + name + " is missing; the file is not a complete "
-                    + "Llama checkpoint or its config does not match it");
+                    + "checkpoint of its family or its config does not match it");
         }
         float[] v = tensors.vector(name);
         if (v.length != length) {
