@@ -11,7 +11,7 @@ Made with:
 It writes two files:
 
 dequant.json
-    For each ggml type F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K: raw block bytes and the fp32 values
+    For each ggml type F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_0, Q5_1, Q5_K: raw block bytes and the fp32 values
     that ``gguf.quants.dequantize`` makes of them. Q8_0/Q4_0/Q4_1/BF16 blocks come from ``gguf.quants.quantize``
     of seeded random numbers; gguf has no quantiser for Q4_K/Q6_K, so their blocks are seeded random bytes
     with the fp16 super-block scales set to sane values. F16 includes zeros, subnormals and large values.
@@ -58,6 +58,10 @@ def random_kquant_blocks(rng, qtype: T, n_blocks: int) -> np.ndarray:
         # layout: d (fp16), dmin (fp16), scales[12], qs[128]
         raw[:, 0:2] = rng.uniform(0.001, 0.05, n_blocks).astype("<f2").view(np.uint8).reshape(n_blocks, 2)
         raw[:, 2:4] = rng.uniform(0.0005, 0.02, n_blocks).astype("<f2").view(np.uint8).reshape(n_blocks, 2)
+    elif qtype == T.Q5_K:
+        # layout: d (fp16), dmin (fp16), scales[12], qh[32], qs[128]
+        raw[:, 0:2] = rng.uniform(0.001, 0.05, n_blocks).astype("<f2").view(np.uint8).reshape(n_blocks, 2)
+        raw[:, 2:4] = rng.uniform(0.0005, 0.02, n_blocks).astype("<f2").view(np.uint8).reshape(n_blocks, 2)
     elif qtype == T.Q6_K:
         # layout: ql[128], qh[64], scales[16] (int8), d (fp16) last
         d = rng.uniform(0.0005, 0.01, n_blocks) * rng.choice([-1.0, 1.0], n_blocks)
@@ -82,6 +86,11 @@ def dequant_fixtures(rng) -> dict:
     for qtype in (T.Q4_K, T.Q6_K):
         raw = random_kquant_blocks(rng, qtype, 2)
         cases.append(dequant_case(qtype, raw.reshape(-1), 512))
+    # Added later (Gemma 3 270M's Q4_K_M file holds Q5_0): drawn after the cases above, which stay as they were.
+    for qtype in (T.Q5_0, T.Q5_1):
+        raw = quantize(x * 0.1, qtype)
+        cases.append(dequant_case(qtype, raw.reshape(-1), x.size))
+    cases.append(dequant_case(T.Q5_K, random_kquant_blocks(rng, T.Q5_K, 2).reshape(-1), 512))
     return {"generator": "tools/reference/gguf_fixtures.py", "gguf_version": importlib.metadata.version("gguf"),
             "cases": cases}
 

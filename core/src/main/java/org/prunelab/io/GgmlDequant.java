@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * Turns ggml-encoded tensor bytes into fp32, one block at a time, following the block layouts of
- * ggml's {@code ggml-common.h} ({@code block_q4_0}, {@code block_q4_1}, {@code block_q8_0},
- * {@code block_q4_K}, {@code block_q6_K}) and the arithmetic of its {@code dequantize_row_*}
+ * ggml's {@code ggml-common.h} ({@code block_q4_0}, {@code block_q4_1}, {@code block_q5_0}, {@code block_q5_1},
+ * {@code block_q8_0}, {@code block_q4_K}, {@code block_q5_K}, {@code block_q6_K}) and the arithmetic of its {@code dequantize_row_*}
  * functions, so results are bit-identical to ggml and to gguf-py's {@code gguf.quants.dequantize}
  * (each value is one or two fp32 multiplications and at most one addition, in the same order).
  *
@@ -49,7 +49,10 @@ public final class GgmlDequant {
             case Q8_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q8_0);
             case Q4_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q4_0);
             case Q4_1 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q4_1);
+            case Q5_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q5_0);
+            case Q5_1 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q5_1);
             case Q4_K -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q4_K);
+            case Q5_K -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q5_K);
             case Q6_K -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q6_K);
             default -> throw new IllegalArgumentException("no dequantisation for ggml type " + type
                     + "; supported: " + GgmlType.DEQUANTISABLE);
@@ -122,6 +125,68 @@ public final class GgmlDequant {
             int q = b[o + 4 + j] & 0xFF;
             y[yo + j] = (q & 0x0F) * d + m;
             y[yo + j + 16] = (q >>> 4) * d + m;
+        }
+    }
+
+    /** Little-endian uint32 at {@code b[o]}. */
+    private static int u32(byte[] b, int o) {
+        return (b[o] & 0xFF) | (b[o + 1] & 0xFF) << 8 | (b[o + 2] & 0xFF) << 16 | (b[o + 3] & 0xFF) << 24;
+    }
+
+    /**
+     * block_q5_0: fp16 d, uint32 qh (bit j is the fifth bit of value j), uint8 qs[16] (nibbles as Q4_0);
+     * x = (q - 16) * d.
+     */
+    private static void q5_0(byte[] b, int o, float[] y, int yo) {
+        float d = fp16(b, o);
+        int qh = u32(b, o + 2);
+        for (int j = 0; j < 16; j++) {
+            int q = b[o + 6 + j] & 0xFF;
+            int x0 = ((q & 0x0F) | (((qh >>> j) << 4) & 0x10)) - 16;
+            int x1 = ((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) - 16;
+            y[yo + j] = x0 * d;
+            y[yo + j + 16] = x1 * d;
+        }
+    }
+
+    /** block_q5_1: fp16 d, fp16 m, uint32 qh, uint8 qs[16]; bits as Q5_0; x = q * d + m. */
+    private static void q5_1(byte[] b, int o, float[] y, int yo) {
+        float d = fp16(b, o);
+        float m = fp16(b, o + 2);
+        int qh = u32(b, o + 4);
+        for (int j = 0; j < 16; j++) {
+            int q = b[o + 8 + j] & 0xFF;
+            int x0 = (q & 0x0F) | (((qh >>> j) << 4) & 0x10);
+            int x1 = (q >>> 4) | ((qh >>> (j + 12)) & 0x10);
+            y[yo + j] = x0 * d + m;
+            y[yo + j + 16] = x1 * d + m;
+        }
+    }
+
+    /**
+     * block_q5_K (256 values): fp16 d, fp16 dmin, scales[12] (packed as Q4_K), qh[32], qs[128]. Sub-blocks as Q4_K;
+     * the fifth bit of value l of sub-block s is bit s of qh[l]. x = d * scale[s] * q - dmin * min[s].
+     */
+    private static void q5_K(byte[] b, int o, float[] y, int yo) {
+        float d = fp16(b, o);
+        float dmin = fp16(b, o + 2);
+        int scales = o + 4;
+        int qh = o + 16;
+        int qs = o + 48;
+        for (int group = 0; group < 4; group++) {
+            int s = 2 * group;
+            float d1 = d * scaleK4(b, scales, s);
+            float m1 = dmin * minK4(b, scales, s);
+            float d2 = d * scaleK4(b, scales, s + 1);
+            float m2 = dmin * minK4(b, scales, s + 1);
+            int q = qs + 32 * group;
+            int out = yo + 64 * group;
+            for (int l = 0; l < 32; l++) {
+                int v = b[q + l] & 0xFF;
+                int h = b[qh + l] & 0xFF;
+                y[out + l] = d1 * ((v & 0x0F) + (((h >>> s) & 1) << 4)) - m1;
+                y[out + 32 + l] = d2 * ((v >>> 4) + (((h >>> (s + 1)) & 1) << 4)) - m2;
+            }
         }
     }
 

@@ -51,7 +51,8 @@ public enum GgmlType {
     MXFP4(39, 32, 17);
 
     /** Types {@link GgmlDequant} can turn into fp32. */
-    public static final Set<GgmlType> DEQUANTISABLE = EnumSet.of(F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K);
+    public static final Set<GgmlType> DEQUANTISABLE = EnumSet.of(F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K,
+            Q6_K);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 
