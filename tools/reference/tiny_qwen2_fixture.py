@@ -1,0 +1,186 @@
+"""A tiny random Qwen2ForCausalLM saved by transformers and as a GGUF, with transformers' logits, for
+prunelab's Qwen2 reference test (org.prunelab.arch.Qwen2ReferenceTest).
+
+Writes under core/src/test/resources/fixtures/tiny-qwen2/:
+  hf/config.json, hf/model.safetensors    Qwen2ForCausalLM.save_pretrained (fp32 safetensors)
+  hf/tokenizer.json                      a minimal byte-level BPE tokenizer (prunelab's loader wants one)
+  tiny-qwen2.f32.gguf                    the same model as llama.cpp's convert_hf_to_gguf.py lays out a qwen2
+                                         model (general.architecture qwen2, blk.N.attn_q.{weight,bias}, ...,
+                                         F32, unpermuted q/k: Qwen2 uses NEOX RoPE), with a gpt2-style vocabulary
+  tokens.json                            3 token-id sequences of 12
+  logits.bin                             Qwen2ForCausalLM(seq).logits for each sequence, float32 little-endian,
+                                         [3, 12, vocab] in that order
+
+The model: hidden 32, 2 layers, 4 query heads / 2 KV heads, head_dim 8, intermediate 64, vocab 260,
+rope_theta 1e6, untied LM head. Every parameter is overwritten with seeded noise: weights and the q/k/v biases
+N(0, 0.2), norm gains 1 + N(0, 0.1) (Qwen2 has no o_proj or MLP bias). Sizes are kept small so that the
+fixture stays under 500 KB.
+
+The script then reloads the GGUF with transformers (from_pretrained(dir, gguf_file=...)) and checks that it
+gives the same logits as the saved folder, and prints the max abs differences.
+
+Command (from the repository root; CPU, fp32, deterministic):
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py
+"""
+import json
+import os
+import pathlib
+
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import gguf
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+torch.set_num_threads(1)
+
+OUT = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures/tiny-qwen2"
+GGUF_NAME = "tiny-qwen2.f32.gguf"
+SEED = 2024
+SEQS, SEQLEN = 3, 12
+
+
+def byte_chars():
+    """GPT-2's byte-level alphabet: printable Latin-1 bytes map to themselves, the other bytes to 256 + n."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return [table[b] for b in range(256)]
+
+
+# Vocabulary: the 256 byte symbols, three merges, one control token: 260 entries.
+MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he")]
+EOS = "<|endoftext|>"
+
+
+def vocabulary():
+    tokens = byte_chars() + [a + b for a, b in MERGES] + [EOS]
+    types = [gguf.TokenType.NORMAL] * (len(tokens) - 1) + [gguf.TokenType.CONTROL]
+    return tokens, types
+
+
+def tokenizer_json(tokens):
+    eos_id = tokens.index(EOS)
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [{"id": eos_id, "content": EOS, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": {t: i for i, t in enumerate(tokens)}, "merges": [[a, b] for a, b in MERGES]},
+    }
+
+
+def build_model(vocab_size, eos_id):
+    torch.manual_seed(SEED)
+    cfg = Qwen2Config(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                      rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+                      tie_word_embeddings=False, use_sliding_window=False, bos_token_id=eos_id,
+                      eos_token_id=eos_id)
+    model = Qwen2ForCausalLM(cfg).to(torch.float32).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.2 * torch.randn_like(p))
+    return model
+
+
+def write_gguf(model, path, tokens, types):
+    cfg = model.config
+    w = gguf.GGUFWriter(str(path), "qwen2")
+    w.add_name("tiny-qwen2")
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("qwen2")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges([f"{a} {b}" for a, b in MERGES])
+    w.add_bos_token_id(tokens.index(EOS))
+    w.add_eos_token_id(tokens.index(EOS))
+
+    hf_to_gguf = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+                  "lm_head.weight": "output.weight"}
+    per_layer = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+                 "self_attn.q_proj.weight": "attn_q.weight", "self_attn.q_proj.bias": "attn_q.bias",
+                 "self_attn.k_proj.weight": "attn_k.weight", "self_attn.k_proj.bias": "attn_k.bias",
+                 "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
+                 "self_attn.o_proj.weight": "attn_output.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+                 "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+    for l in range(cfg.num_hidden_layers):
+        for hf, g in per_layer.items():
+            hf_to_gguf[f"model.layers.{l}.{hf}"] = f"blk.{l}.{g}"
+    state = model.state_dict()
+    assert set(state) == set(hf_to_gguf), set(state) ^ set(hf_to_gguf)
+    # llama.cpp's converter order: embeddings, then each block, then the output norm and head.
+    order = ["model.embed_tokens.weight"] + [k for k in hf_to_gguf if k.startswith("model.layers.")] \
+        + ["model.norm.weight", "lm_head.weight"]
+    for hf in order:
+        # Qwen2 is NEOX RoPE: llama.cpp stores q/k rows unpermuted, so every tensor goes in as it is.
+        w.add_tensor(hf_to_gguf[hf], state[hf].detach().numpy().astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def logits_of(model, seqs):
+    with torch.no_grad():
+        return torch.stack([model(torch.tensor([s]), use_cache=False).logits[0] for s in seqs])
+
+
+def main():
+    tokens, types = vocabulary()
+    model = build_model(len(tokens), tokens.index(EOS))
+    hf_dir = OUT / "hf"
+    hf_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(hf_dir)
+    (hf_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json(tokens), ensure_ascii=False, indent=1) + "\n")
+    write_gguf(model, OUT / GGUF_NAME, tokens, types)
+
+    gen = torch.Generator().manual_seed(SEED + 1)
+    seqs = torch.randint(0, len(tokens), (SEQS, SEQLEN), generator=gen).tolist()
+    (OUT / "tokens.json").write_text(json.dumps(seqs) + "\n")
+
+    # The fixture is the logits of the folder as transformers loads it back.
+    saved = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    ref = logits_of(saved, seqs)
+    ref.numpy().astype("<f4").tofile(OUT / "logits.bin")
+    print(f"in-memory vs saved folder: max abs {(logits_of(model, seqs) - ref).abs().max().item():.3g}")
+
+    from_gguf = AutoModelForCausalLM.from_pretrained(OUT, gguf_file=GGUF_NAME, dtype=torch.float32).eval()
+    assert type(from_gguf).__name__ == "Qwen2ForCausalLM", type(from_gguf)
+    for name, p in from_gguf.state_dict().items():
+        assert torch.equal(p, saved.state_dict()[name]), name
+    diff = (logits_of(from_gguf, seqs) - ref).abs().max().item()
+    print(f"GGUF via transformers vs saved folder: max abs {diff:.3g} (all {len(saved.state_dict())} tensors equal)")
+    assert diff <= 1e-6, diff
+    sizes = {p.relative_to(OUT).as_posix(): p.stat().st_size for p in sorted(OUT.rglob("*")) if p.is_file()}
+    print(f"wrote {sum(sizes.values())} bytes: {sizes}")
+    print(f"transformers {__import__('transformers').__version__}, torch {torch.__version__}, gguf {gguf.__version__ if hasattr(gguf, '__version__') else '?'}")
+
+
+if __name__ == "__main__":
+    main()
