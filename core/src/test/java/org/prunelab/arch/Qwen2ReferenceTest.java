@@ -51,9 +51,9 @@ class Qwen2ReferenceTest {
     private static final Set<LinearRole> QKV = EnumSet.of(LinearRole.Q, LinearRole.K, LinearRole.V);
 
     /**
-     * When set (to a folder), the FASP test also writes its pruned exports into it (as {@code fasp-50}, {@code fasp-75},
-     * which must not exist yet), for
-     * {@code tools/reference/tiny_qwen2_pruned.py} to load with transformers.
+     * When set (to a folder), the FASP test also writes its pruned exports into it (as {@code fasp-50} and
+     * {@code fasp-75}, which must not exist yet), for {@code tools/reference/tiny_qwen2_pruned.py} to load with
+     * transformers (commands in tools/reference/README.md).
      */
     static final String EXPORT_PROPERTY = "prunelab.qwen2.exportTo";
 
@@ -260,7 +260,8 @@ class Qwen2ReferenceTest {
 
     private static Path resource(String rel) {
         var url = Qwen2ReferenceTest.class.getResource(ROOT + rel);
-        assertThat(url).as("fixture %s (run tools/reference/tiny_qwen2_fixture.py)", ROOT + rel).isNotNull();
+        assertThat(url).as("fixture %s (made by tools/reference/tiny_qwen2_fixture.py, pruned-* by tiny_qwen2_pruned.py;"
+                + " commands in tools/reference/README.md)", ROOT + rel).isNotNull();
         try {
             return Path.of(url.toURI());
         } catch (URISyntaxException e) {
