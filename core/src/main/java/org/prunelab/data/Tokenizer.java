@@ -105,6 +105,21 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
+     * The ids of {@code text} as the reference pipelines get them from the model's Hugging Face tokenizer called with
+     * its defaults (REFERENCE.md, evaluation protocol): {@link #encode} with one BOS in front where {@link #addBosToken}
+     * says the model expects it (Gemma, Llama 2: GGUF {@code add_bos_token}), nothing added otherwise (SmolLM2). A
+     * corpus tokenised this way as one stream has the BOS at its very start only.
+     */
+    public int[] encodeWithDefaults(String text) {
+        int[] ids = encode(text);
+        if (!addBosToken || bosTokenId == null) return ids;
+        int[] out = new int[ids.length + 1];
+        out[0] = bosTokenId;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    /**
      * The text of {@code ids}, special tokens included. Ids that end inside a multi-byte UTF-8 character
      * decode to U+FFFD for the incomplete bytes, as in transformers.
      */

@@ -45,7 +45,7 @@ public final class Evaluation {
     public static List<Window> windows(LoadedModel model, Corpus corpus, int seqlen, int maxWindows, boolean whole) {
         model.checkSeqlen(seqlen, "eval.seqlen");
         checkWindows(maxWindows);
-        List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encode, seqlen, whole);
+        List<Window> windows = Windows.evaluation(corpus, model.tokenizer()::encodeWithDefaults, seqlen, whole);
         return maxWindows > 0 && windows.size() > maxWindows ? windows.subList(0, maxWindows) : windows;
     }
 

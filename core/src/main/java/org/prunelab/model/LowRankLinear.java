@@ -1,6 +1,5 @@
 package org.prunelab.model;
 
-import org.prunelab.arch.PrunedModelWriter;
 
 import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
@@ -11,7 +10,7 @@ import org.prunelab.tensor.Gemm;
  * {@code y = (x A^T) B^T}: {@code A} is {@code [rank, inFeatures]}, {@code B} is {@code [outFeatures, rank]}
  * (Hugging Face layout for both, so each factor is itself a linear's weight). Costs
  * {@code rank * (in + out)} multiply-adds per token instead of {@code in * out}. Saved as
- * {@code <prefix>.lowrank_a} and {@code <prefix>.lowrank_b} ({@link PrunedModelWriter}).
+ * {@code <prefix>.lowrank_a} and {@code <prefix>.lowrank_b} ({@code org.prunelab.arch.PrunedModelWriter}).
  */
 public final class LowRankLinear implements Linear {
     private final FloatMatrix a;

@@ -1,6 +1,5 @@
 package org.prunelab.model;
 
-import org.prunelab.arch.ModelLoader;
 
 import org.prunelab.tensor.Linear;
 import java.util.ArrayList;

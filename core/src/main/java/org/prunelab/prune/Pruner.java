@@ -33,6 +33,12 @@ public interface Pruner {
     void check(ModelShape shape, long calibrationTokens);
 
     /**
+     * The linears the method gives a bias they may not have had (FLAP's compensation on O and DOWN): saving the result
+     * needs a family whose checkpoints hold a bias there, which is checked before a run that saves starts.
+     */
+    default java.util.Set<org.prunelab.model.LinearRole> addsBiasTo() { return java.util.Set.of(); }
+
+    /**
      * The sparsity this run asks for on a model of this shape, as the share the method's own {@code sparsity}
      * parameter means (ShortGPT with {@code layers}: layers / num_hidden_layers; low-rank with {@code rank_ratio}:
      * the share of the blocks' linear parameters its factors remove).

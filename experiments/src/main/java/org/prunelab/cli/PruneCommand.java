@@ -142,6 +142,10 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         RunSpec run = RunSpec.pruning(Pipeline.modelArgument(model), method, given, new CalibrationSpec(calib, nsamples, seqlen),
                 evaluation, "dense", null, seed);
         PrunedModelWriter.checkWritable(out);
+        // A method/architecture pair whose result cannot be saved is refused before anything loads or runs.
+        PrunedModelWriter.checkSavable(org.prunelab.arch.ModelLoader.inspect(run.model(),
+                        org.prunelab.cache.PrunelabHome.fromEnvironment()).config(),
+                run.methodEntry().create(run.methodArgs()).addsBiasTo(), method, out);
         PrintWriter err = spec.commandLine().getErr();
         if (run.calibration() == null) {
             List<String> ignored = new ArrayList<>();

@@ -34,13 +34,16 @@ public final class TradeoffPlots {
      * @return the PNG written, or null when there is no pruned point to draw
      */
     public static Path perplexityVsSparsity(List<RunResult> results, Path png) {
-        RunResult dense = results.stream().filter(r -> r.spec().method().equals(Methods.DENSE)).findFirst().orElse(null);
+        Map<String, RunResult> denseByModel = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            if (r.spec().method().equals(Methods.DENSE) && !r.evals().isEmpty()) denseByModel.putIfAbsent(r.spec().model(), r);
+        }
         Map<String, List<RunResult>> series = new LinkedHashMap<>();
         for (RunResult r : results) {
             if (r.spec().method().equals(Methods.DENSE) || r.evals().isEmpty()) continue;
             // One series per method variant (wanda, wanda owl, ...); N:M and structured points as markers of their own.
-            String name = r.spec().pattern().equals("unstructured") ? r.spec().methodLabel()
-                    : r.spec().methodLabel() + " (" + r.spec().pattern() + ")";
+            String name = modelPrefix(results, r) + (r.spec().pattern().equals("unstructured") ? r.spec().methodLabel()
+                    : r.spec().methodLabel() + " (" + r.spec().pattern() + ")");
             series.computeIfAbsent(name, k -> new ArrayList<>()).add(r);
         }
         if (series.isEmpty()) return null;
@@ -55,6 +58,7 @@ public final class TradeoffPlots {
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             boolean line = points.getFirst().spec().pattern().equals("unstructured");
+            RunResult dense = denseByModel.get(points.getFirst().spec().model());
             if (line && dense != null) {
                 x.add(0.0);
                 y.add(dense.evals().getFirst().perplexity());
@@ -94,7 +98,7 @@ public final class TradeoffPlots {
                 x.add(d);
                 y.add(e == null ? 0.0 : e.pplRatio());
             }
-            String name = uniqueName(names, r.spec().methodLabel() + " " + r.spec().pattern()
+            String name = uniqueName(names, modelPrefix(results, r) + r.spec().methodLabel() + " " + r.spec().pattern()
                     + (r.spec().seed() != 0 ? " seed " + r.spec().seed() : ""));
             names.add(name);
             chart.addSeries(name, x, y);
@@ -103,6 +107,11 @@ public final class TradeoffPlots {
     }
 
     /** {@code name}, or {@code name (2)}, {@code name (3)} when a series of that name exists (XChart refuses repeats). */
+    /** "model: " in front of series names when the results span several models, else nothing. */
+    private static String modelPrefix(List<RunResult> results, RunResult r) {
+        return results.stream().map(x -> x.spec().model()).distinct().count() > 1 ? r.spec().model() + ": " : "";
+    }
+
     static String uniqueName(java.util.Set<String> taken, String name) {
         if (!taken.contains(name)) return name;
         for (int i = 2; ; i++) if (!taken.contains(name + " (" + i + ")")) return name + " (" + i + ")";

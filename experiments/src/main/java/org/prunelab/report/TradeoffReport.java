@@ -43,15 +43,58 @@ public final class TradeoffReport {
             md.append("Note: ").append(outcome.missingResults()).append(" point(s) finished in MLflow by another machine"
                     + " have no local result and are left out.\n\n");
         }
-        seedTable(md, results);
-        pointTable(md, results);
-        languageTable(md, results);
+        Map<String, List<RunResult>> byModel = new LinkedHashMap<>();
+        for (RunResult r : results) byModel.computeIfAbsent(r.spec().model(), k -> new ArrayList<>()).add(r);
+        if (byModel.size() <= 1) {
+            seedTable(md, results, "##");
+            pointTable(md, results, "##");
+            languageTable(md, results, "##");
+        } else {
+            sideBySide(md, byModel);
+            for (Map.Entry<String, List<RunResult>> m : byModel.entrySet()) {
+                md.append("## Model ").append(m.getKey()).append("\n\n");
+                seedTable(md, m.getValue(), "###");
+                pointTable(md, m.getValue(), "###");
+                languageTable(md, m.getValue(), "###");
+            }
+        }
         for (String p : plots) md.append("![").append(p).append("](").append(p).append(")\n\n");
         return md.toString();
     }
 
-    private static void seedTable(StringBuilder md, List<RunResult> results) {
-        md.append("## The seed's table, with this machine's measurements\n\n")
+    /**
+     * One row per point of the grid (method, pattern, sparsity), one column group per model: perplexity on the
+     * headline set, pruned / dense, and the actual sparsity reached.
+     */
+    private static void sideBySide(StringBuilder md, Map<String, List<RunResult>> byModel) {
+        md.append("## The models side by side\n\nPer point: headline perplexity, pruned / dense (headline set: each model's first"
+                + " evaluation set, the same in every column here), and in brackets the actual sparsity of the blocks'"
+                + " linears.\n\n| method | pattern | sparsity |");
+        byModel.keySet().forEach(m -> md.append(' ').append(m).append(" |"));
+        md.append("\n|---|---|---|").append("---|".repeat(byModel.size())).append('\n');
+        Map<String, Map<String, RunResult>> rows = new LinkedHashMap<>();
+        for (Map.Entry<String, List<RunResult>> m : byModel.entrySet()) {
+            for (RunResult r : m.getValue()) {
+                String key = r.spec().methodLabel() + " | " + r.spec().pattern() + " | " + fmt("%.2f", r.requestedSparsity());
+                rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(m.getKey(), r);
+            }
+        }
+        for (Map.Entry<String, Map<String, RunResult>> row : rows.entrySet()) {
+            md.append("| ").append(row.getKey()).append(" |");
+            for (String model : byModel.keySet()) {
+                RunResult r = row.getValue().get(model);
+                String cell = r == null || r.evals().isEmpty() ? "-"
+                        : r.spec().prunes() ? fmt("%.2fx", r.evals().getFirst().pplRatio()) + " (" + fmt("%.3f", r.actualSparsity()) + ")"
+                        : "ppl " + fmt("%.2f", r.evals().getFirst().perplexity());
+                md.append(' ').append(cell).append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    private static void seedTable(StringBuilder md, List<RunResult> results, String level) {
+        md.append(level).append(" The seed's table, with this machine's measurements\n\n")
                 .append("Each cell: the seed's claim where it made one, then **measured** here. Speed: pruned / dense in the"
                         + " same sweep on this CPU, prefill and batch-1 decode, each linear in the execution format"
                         + " `--format auto` picks (named in the table of points). Headline evaluation set: ")
@@ -101,9 +144,9 @@ public final class TradeoffReport {
                 .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table).\n\n");
     }
 
-    private static void pointTable(StringBuilder md, List<RunResult> results) {
+    private static void pointTable(StringBuilder md, List<RunResult> results, String level) {
         Set<String> datasets = datasets(results);
-        md.append("## Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
+        md.append(level).append(" Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
                 + " format | prefill tokens/s | prefill speedup | decode tokens/s | decode speedup |");
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
         md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
@@ -120,9 +163,9 @@ public final class TradeoffReport {
         md.append('\n');
     }
 
-    private static void languageTable(StringBuilder md, List<RunResult> results) {
+    private static void languageTable(StringBuilder md, List<RunResult> results, String level) {
         Set<String> datasets = datasets(results);
-        md.append("## Perplexity increase per language (pruned / dense)\n\n| method | pattern | sparsity |");
+        md.append(level).append(" Perplexity increase per language (pruned / dense)\n\n| method | pattern | sparsity |");
         datasets.forEach(d -> md.append(' ').append(d).append(" |"));
         md.append("\n|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
         for (RunResult r : results) {

@@ -215,10 +215,10 @@ public final class Pipeline implements RunExecutor {
             String key = model + "|" + c;
             if (!calibrationChecked.contains(key)) {
                 if (loaded != null && loaded.name().equals(model)) {
-                    CalibrationData.checkSize(calib, loaded.tokenizer()::encode, c.nsamples(), c.seqlen());
+                    CalibrationData.checkSize(calib, loaded.tokenizer()::encodeWithDefaults, c.nsamples(), c.seqlen());
                 } else {
                     try (Tokenizer t = ModelLoader.loadTokenizer(model, home)) {
-                        CalibrationData.checkSize(calib, t::encode, c.nsamples(), c.seqlen());
+                        CalibrationData.checkSize(calib, t::encodeWithDefaults, c.nsamples(), c.seqlen());
                     }
                 }
                 calibrationChecked.add(key);
@@ -286,7 +286,7 @@ public final class Pipeline implements RunExecutor {
         ModelState state = dense == loaded ? loadedState : new ModelState();
         List<Window> calibration = plan.pruner() != null && plan.pruner().needsCalibration()
                 ? state.calibrations.computeIfAbsent(new CalibrationKey(spec.calibration(), spec.seed()), k ->
-                        CalibrationData.sample(plan.calibCorpus(), dense.tokenizer()::encode, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
+                        CalibrationData.sample(plan.calibCorpus(), dense.tokenizer()::encodeWithDefaults, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
                 : List.of();
         List<List<Window>> windows = new ArrayList<>();
         List<List<Window>> wholeParts = new ArrayList<>(); // every window of each set: what the overlap check reads

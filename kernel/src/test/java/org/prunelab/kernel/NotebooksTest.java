@@ -102,7 +102,7 @@ class NotebooksTest {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         try (LoadedModel model = ModelLoader.load("smollm2-135m", home)) {
             Corpus brown = Datasets.resolve("brown", home);
-            var windows = CalibrationData.sample(brown, model.tokenizer()::encode, NSAMPLES, SEQLEN, 0)
+            var windows = CalibrationData.sample(brown, model.tokenizer()::encodeWithDefaults, NSAMPLES, SEQLEN, 0)
                     .stream().map(Window::tokens).toList();
             var outcome = new LayerwisePruner(new WandaPruner(), SparsityPattern.unstructured(0.5))
                     .prune(model.model(), windows, Progress.NONE);

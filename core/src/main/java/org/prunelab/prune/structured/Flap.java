@@ -32,6 +32,9 @@ public record Flap() implements StructuredMethod {
     public boolean needsGram() { return false; }
 
     @Override
+    public boolean addsBias() { return true; }
+
+    @Override
     public double[] channelScores(FloatMatrix w, ChannelStats stats) {
         double[] var = stats.variance();
         double[] s = new double[w.cols()];

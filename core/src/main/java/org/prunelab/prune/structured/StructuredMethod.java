@@ -20,6 +20,12 @@ public interface StructuredMethod {
     /** Importance of each input channel of {@code w} ({@code [in]}); higher is kept first. */
     double[] channelScores(FloatMatrix w, ChannelStats stats);
 
+    /**
+     * Whether {@link #compensate} gives the consumer a bias (FLAP folds the removed channels' mean into one), which the
+     * saved checkpoint's family must be able to hold on O and DOWN.
+     */
+    default boolean addsBias() { return false; }
+
     /** The consumer cut to columns {@code kept} (ascending), repaired for the removed ones. */
     DenseLinear compensate(DenseLinear consumer, ChannelStats stats, int[] kept);
 }

@@ -80,6 +80,12 @@ public final class StructuredPruner implements Pruner {
     public String method() { return method.name(); }
 
     @Override
+    public java.util.Set<org.prunelab.model.LinearRole> addsBiasTo() {
+        return method.addsBias() ? java.util.EnumSet.of(org.prunelab.model.LinearRole.O, org.prunelab.model.LinearRole.DOWN)
+                : java.util.Set.of();
+    }
+
+    @Override
     public boolean needsCalibration() { return true; }
 
     @Override
