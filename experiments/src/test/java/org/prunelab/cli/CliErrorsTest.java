@@ -46,6 +46,23 @@ class CliErrorsTest {
         assertThat(o.err()).startsWith("error: ").contains("model.gguf").doesNotContain("\tat ");
     }
 
+    /**
+     * A method whose result the model's family cannot save is refused before anything runs: FLAP folds removed
+     * channels into o_proj and down_proj biases, which a Qwen2 checkpoint (Qwen2ForCausalLM) has no place for.
+     */
+    @Test
+    void aMethodTheFamilyCannotSaveIsRefusedUpFront(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Path qwen2 = Path.of("../core/src/test/resources/fixtures/tiny-qwen2/hf").toAbsolutePath();
+        assertThat(qwen2.resolve("config.json")).exists();
+        Path out = dir.resolve("pruned");
+        Outcome o = run("prune", "--model", qwen2.toString(), "--method", "flap", "--sparsity", "0.25",
+                "--calib", "brown", "--nsamples", "2", "--seqlen", "16", "--out", out.toString(), "--no-track");
+        assertThat(o.status()).isEqualTo(1);
+        assertThat(o.err()).startsWith("error: ").contains("flap-pruned qwen2 model").contains("Qwen2ForCausalLM")
+                .contains("o_proj, down_proj").contains("without saving").doesNotContain("\tat ").doesNotContain("prune flap [");
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void seqlenAboveTheContextIsRejected() {
         assumeModelFetched();
