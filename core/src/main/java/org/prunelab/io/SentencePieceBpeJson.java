@@ -118,9 +118,11 @@ final class SentencePieceBpeJson {
             for (int cut = token.offsetByCodePoints(token.length(), -1); cut > 0;
                     cut = token.offsetByCodePoints(cut, -1)) {
                 String left = token.substring(0, cut);
-                String right = token.substring(cut);
-                if (ids.containsKey(left) && ids.containsKey(right)) {
-                    merges.add(new String[] {left, right});
+                if (ids.containsKey(left)) {
+                    String right = token.substring(cut);
+                    if (ids.containsKey(right)) {
+                        merges.add(new String[] {left, right});
+                    }
                 }
             }
         }
