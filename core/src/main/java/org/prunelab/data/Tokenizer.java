@@ -3,7 +3,6 @@ package org.prunelab.data;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +14,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.io.GgufVocab;
@@ -64,10 +64,16 @@ public final class Tokenizer implements AutoCloseable {
      * @throws PrunelabException.Tokenizer if that vocabulary cannot be turned into a tokenizer
      */
     public static Tokenizer fromGgufVocab(GgufVocab vocab) {
-        byte[] json = TokenizerJsonBuilder.toJsonString(vocab).getBytes(StandardCharsets.UTF_8);
+        ObjectNode root = TokenizerJsonBuilder.build(vocab);
+        byte[] json;
+        try {
+            json = MAPPER.writeValueAsBytes(root); // UTF-8; the tree is used as is, not parsed back
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise a JSON tree we built", e);
+        }
         Integer bos = vocab.bosTokenId() >= 0 ? vocab.bosTokenId() : null;
         String source = "the GGUF vocabulary (" + vocab.model() + "/" + vocab.pre() + ")";
-        return new Tokenizer(json, parse(json, source), source, bos, vocab.addBosToken() && bos != null);
+        return new Tokenizer(json, root, source, bos, vocab.addBosToken() && bos != null);
     }
 
     /**

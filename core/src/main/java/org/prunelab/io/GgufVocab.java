@@ -24,6 +24,8 @@ import org.prunelab.PrunelabException;
  * @param padTokenId  {@code tokenizer.ggml.padding_token_id}, or -1
  * @param addBosToken {@code tokenizer.ggml.add_bos_token}: whether the model expects BOS in front of a sequence
  * @param addEosToken {@code tokenizer.ggml.add_eos_token}: whether the model expects EOS after a sequence
+ * @param architecture {@code general.architecture}, e.g. "gemma3": SentencePiece vocabularies are built per
+ *                    model family, as in transformers; null when unknown
  * @throws PrunelabException.Tokenizer if the data is missing or inconsistent
  */
 public record GgufVocab(
@@ -37,7 +39,8 @@ public record GgufVocab(
         int unkTokenId,
         int padTokenId,
         boolean addBosToken,
-        boolean addEosToken) {
+        boolean addEosToken,
+        String architecture) {
 
     /** Token types of {@code tokenizer.ggml.token_type}, as llama.cpp numbers them. */
     public static final int TYPE_NORMAL = 1;
@@ -51,8 +54,18 @@ public record GgufVocab(
             " Re-export the model with llama.cpp's convert_hf_to_gguf.py, which writes the tokenizer into the GGUF,"
                     + " or pass a tokenizer.json for the model explicitly.";
 
+    /** A vocabulary whose model family is unknown ({@link #architecture()} null). */
+    public GgufVocab(String model, String pre, List<String> tokens, List<String> merges, int[] tokenTypes,
+            int bosTokenId, int eosTokenId, int unkTokenId, int padTokenId, boolean addBosToken, boolean addEosToken) {
+        this(model, pre, tokens, merges, tokenTypes, bosTokenId, eosTokenId, unkTokenId, padTokenId, addBosToken,
+                addEosToken, null);
+    }
+
     /**
      * Reads the {@code tokenizer.ggml.*} keys of a GGUF file's metadata.
+     *
+     * <p>{@code add_bos_token} defaults to true for SentencePiece vocabularies ({@code model = "llama"}) that
+     * do not state it, as in llama.cpp and transformers' GGUF loader; to false otherwise.
      *
      * @param file the GGUF file, named in error messages
      * @throws PrunelabException.Tokenizer if the file carries no tokenizer data
@@ -61,8 +74,9 @@ public record GgufVocab(
         if (!m.contains("tokenizer.ggml.model") || !m.contains("tokenizer.ggml.tokens")) {
             throw new PrunelabException.Tokenizer(file + " has no tokenizer data (tokenizer.ggml.model/tokens missing)." + FIX);
         }
+        String model = m.getString("tokenizer.ggml.model");
         return new GgufVocab(
-                m.getString("tokenizer.ggml.model"),
+                model,
                 m.getString("tokenizer.ggml.pre", null),
                 m.getStringArray("tokenizer.ggml.tokens"),
                 m.contains("tokenizer.ggml.merges") ? m.getStringArray("tokenizer.ggml.merges") : List.of(),
@@ -71,8 +85,9 @@ public record GgufVocab(
                 m.getInt("tokenizer.ggml.eos_token_id", -1),
                 m.getInt("tokenizer.ggml.unknown_token_id", -1),
                 m.getInt("tokenizer.ggml.padding_token_id", -1),
-                m.getBool("tokenizer.ggml.add_bos_token", false),
-                m.getBool("tokenizer.ggml.add_eos_token", false));
+                m.getBool("tokenizer.ggml.add_bos_token", model.equals("llama")),
+                m.getBool("tokenizer.ggml.add_eos_token", false),
+                m.getString("general.architecture", null));
     }
 
     public GgufVocab {
@@ -126,18 +141,19 @@ public record GgufVocab(
         return o instanceof GgufVocab v && model.equals(v.model) && Objects.equals(pre, v.pre)
                 && tokens.equals(v.tokens) && merges.equals(v.merges) && Arrays.equals(tokenTypes, v.tokenTypes)
                 && bosTokenId == v.bosTokenId && eosTokenId == v.eosTokenId && unkTokenId == v.unkTokenId
-                && padTokenId == v.padTokenId && addBosToken == v.addBosToken && addEosToken == v.addEosToken;
+                && padTokenId == v.padTokenId && addBosToken == v.addBosToken && addEosToken == v.addEosToken
+                && Objects.equals(architecture, v.architecture);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(model, pre, tokens, merges, Arrays.hashCode(tokenTypes), bosTokenId, eosTokenId,
-                unkTokenId, padTokenId, addBosToken, addEosToken);
+                unkTokenId, padTokenId, addBosToken, addEosToken, architecture);
     }
 
     @Override
     public String toString() {
-        return "GgufVocab[model=" + model + ", pre=" + pre + ", tokens=" + tokens.size() + ", merges="
+        return "GgufVocab[model=" + model + ", pre=" + pre + ", architecture=" + architecture + ", tokens=" + tokens.size() + ", merges="
                 + merges.size() + ", bos=" + bosTokenId + ", eos=" + eosTokenId + ", unk=" + unkTokenId
                 + ", pad=" + padTokenId + ", addBos=" + addBosToken + ", addEos=" + addEosToken + "]";
     }

@@ -27,8 +27,10 @@ import org.prunelab.PrunelabException;
  * and a post-processor that adds BOS/EOS only where the file's {@code add_bos_token}/{@code add_eos_token}
  * say so. {@code tools/reference/tokenizer_fixtures.py} records transformers' ids for a test to compare.
  *
- * <p>Only byte-level BPE vocabularies ({@code tokenizer.ggml.model = "gpt2"}) are supported, with the
- * pre-tokenizer types listed in {@link #supportedPreTypes()}.
+ * <p>Supported: byte-level BPE vocabularies ({@code tokenizer.ggml.model = "gpt2"}) with the pre-tokenizer
+ * types listed in {@link #supportedPreTypes()}, and SentencePiece BPE vocabularies
+ * ({@code tokenizer.ggml.model = "llama"}) of the Gemma family ({@code general.architecture} gemma, gemma2,
+ * gemma3), built by {@link SentencePieceBpeJson}. Anything else is refused with a message saying so.
  */
 public final class TokenizerJsonBuilder {
     private TokenizerJsonBuilder() {}
@@ -100,11 +102,20 @@ public final class TokenizerJsonBuilder {
      *         or a merge is malformed
      */
     public static ObjectNode build(GgufVocab vocab) {
+        if (vocab.model().equals("llama") && vocab.architecture() != null
+                && SentencePieceBpeJson.GEMMA_ARCHITECTURES.contains(vocab.architecture())) {
+            return SentencePieceBpeJson.build(vocab);
+        }
         if (!vocab.model().equals("gpt2")) {
-            throw new PrunelabException.Tokenizer("The model's tokenizer type '" + vocab.model()
-                    + "' (tokenizer.ggml.model) is not supported; prunelab builds tokenizers only for 'gpt2' "
-                    + "(byte-level BPE) vocabularies. Use the model's own tokenizer.json from its Hugging Face "
-                    + "repository instead.");
+            String which = vocab.model().equals("llama")
+                    ? "'llama' (SentencePiece) for " + (vocab.architecture() == null ? "a model of unknown architecture"
+                            : "architecture '" + vocab.architecture() + "' (general.architecture)")
+                    : "'" + vocab.model() + "' (tokenizer.ggml.model)";
+            throw new PrunelabException.Tokenizer("The model's tokenizer type " + which + " is not supported; "
+                    + "prunelab builds tokenizers for 'gpt2' (byte-level BPE) vocabularies and for 'llama' "
+                    + "(SentencePiece BPE) vocabularies of the architectures "
+                    + String.join(", ", SentencePieceBpeJson.GEMMA_ARCHITECTURES.stream().sorted().toList())
+                    + ". Use the model's own tokenizer.json from its Hugging Face repository instead.");
         }
         String preType = vocab.pre() == null ? "default" : vocab.pre();
         Split split = PRE_TYPES.get(preType);
@@ -164,17 +175,20 @@ public final class TokenizerJsonBuilder {
             }
         }
         ArrayNode list = JSON.arrayNode();
-        added.forEach((id, special) -> {
-            ObjectNode t = list.addObject();
-            t.put("id", id);
-            t.put("content", vocab.tokens().get(id));
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", special);
-        });
+        added.forEach((id, special) -> addedToken(list, id, vocab.tokens().get(id), special));
         return list;
+    }
+
+    /** Appends one added token, matched whole in raw text (not normalized, no stripping). */
+    static void addedToken(ArrayNode list, int id, String content, boolean special) {
+        ObjectNode t = list.addObject();
+        t.put("id", id);
+        t.put("content", content);
+        t.put("single_word", false);
+        t.put("lstrip", false);
+        t.put("rstrip", false);
+        t.put("normalized", false);
+        t.put("special", special);
     }
 
     private static ObjectNode preTokenizer(Split split) {
@@ -202,7 +216,7 @@ public final class TokenizerJsonBuilder {
     }
 
     /** "BOS $A EOS" with each part present only if the file asks for it (transformers' update_post_processor). */
-    private static ObjectNode postProcessor(GgufVocab vocab) {
+    static ObjectNode postProcessor(GgufVocab vocab) {
         String bos = vocab.addBosToken() && vocab.bosTokenId() >= 0 ? vocab.tokens().get(vocab.bosTokenId()) : null;
         String eos = vocab.addEosToken() && vocab.eosTokenId() >= 0 ? vocab.tokens().get(vocab.eosTokenId()) : null;
         ObjectNode p = JSON.objectNode();
