@@ -82,7 +82,9 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
                     .put("perplexity", e.perplexity()).put("mean_nll", e.meanNll())
                     .put("tokens", e.tokens()).put("windows", e.windows())
                     .put("seconds", e.seconds()).put("tokens_per_s", e.tokensPerSecond())
-                    .put("threads", common.threads()).put("format", format).put("tracking", r.tracking());
+                    .put("threads", common.threads()).put("format", format).put("tracking", r.tracking())
+                    // whether the stream began with the model's BOS (its tokenizer's default, REFERENCE.md protocol)
+                    .put("add_bos_token", r.outcome().model().tokenizer().addBosToken());
             ObjectNode counts = o.putObject("format_counts");
             r.outcome().evalFormat().counts().forEach(counts::put);
             JsonOutput.print(out, o);
