@@ -145,11 +145,17 @@ final class TradeoffCommand implements Callable<Integer> {
         RunSpec calibrated = s.points().stream().filter(p -> p.calibration() != null).findFirst().orElse(null);
         RunSpec any = s.points().getFirst();
         StringBuilder h = new StringBuilder();
+        Map<String, String> ctx = RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath());
+        String commit = ctx.get(org.prunelab.track.MlflowNames.GIT_COMMIT_TAG);
         h.append("Made by `./prunelab tradeoff").append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
-                .append("` on ").append(LocalDate.now()).append(" from `").append(specFile.getFileName()).append("` (")
+                .append("` on ").append(LocalDate.now())
+                .append(commit == null ? "" : " at commit " + commit.substring(0, Math.min(12, commit.length()))
+                        + ("true".equals(ctx.get(org.prunelab.track.MlflowNames.GIT_DIRTY_TAG)) ? " (with uncommitted changes)" : ""))
+                .append(" from `").append(specFile.getFileName()).append("` (")
                 .append(s.points().size()).append(" points; this invocation ran ").append(outcome.ran()).append(", skipped ")
                 .append(outcome.skipped()).append(" already finished).\n\n");
-        h.append("Model ").append(any.model()).append(". ");
+        List<String> models = s.points().stream().map(RunSpec::model).distinct().toList();
+        h.append(models.size() == 1 ? "Model " : "Models ").append(String.join(", ", models)).append(". ");
         if (calibrated != null) {
             h.append("Calibration: ").append(calibrated.calibration().nsamples()).append(" x ").append(calibrated.calibration().seqlen())
                     .append(" tokens of ").append(calibrated.calibration().dataset()).append(", seed ").append(calibrated.seed()).append(". ");
@@ -163,7 +169,6 @@ final class TradeoffCommand implements Callable<Integer> {
                     + " noisy and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
                     + " (128 x 512 calibration, every window).\n\n");
         }
-        Map<String, String> ctx = RunContext.tags(null);
         h.append("Machine: ").append(ctx.get("host.cpu_model")).append(", ").append(ctx.get("host.cpus")).append(" CPUs, JDK ")
                 .append(Runtime.version()).append("; ").append(settings).append(". Speeds and memory carry the noise of"
                         + " whatever else ran on the machine; speedups are ratios against the dense model measured in the same"

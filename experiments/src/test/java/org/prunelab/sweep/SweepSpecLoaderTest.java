@@ -21,7 +21,7 @@ class SweepSpecLoaderTest {
 
     private static final SweepSpecLoader.Checks KNOWN_DATASETS = new SweepSpecLoader.Checks() {
         @Override public void model(String name) {
-            if (!name.equals("smollm2-135m")) throw new PrunelabException.InvalidArgument("unknown model '" + name + "'");
+            if (!name.equals("smollm2-135m") && !name.equals("gemma3-270m")) throw new PrunelabException.InvalidArgument("unknown model '" + name + "'");
         }
         @Override public void dataset(String name) {
             if (!name.equals("brown") && !name.startsWith("udhr:")) {
@@ -53,7 +53,11 @@ class SweepSpecLoaderTest {
     void theDefaultSpecsQuickProfileHasTheSeedGridAndTheStructuredMethods() {
         SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "quick", KNOWN_DATASETS);
-        assertThat(spec.points()).hasSize(1 + 3 * 4 + 3 + 4 * 3);
+        assertThat(spec.points()).hasSize(2 * (1 + 3 * 4 + 3 + 4 * 3));
+        assertThat(spec.points().stream().map(RunSpec::model).distinct()).containsExactly("smollm2-135m", "gemma3-270m");
+        assertThat(spec.points().stream().filter(p -> p.model().equals("gemma3-270m")).map(RunSpec::name).toList())
+                .as("the same grid on both models")
+                .isEqualTo(spec.points().stream().filter(p -> p.model().equals("smollm2-135m")).map(RunSpec::name).toList());
         assertThat(spec.points()).extracting(RunSpec::name).contains("dense", "magnitude-unstructured-0.70",
                 "wanda-2:4", "sparsegpt-unstructured-0.30");
         assertThat(spec.points().stream().filter(p -> p.pattern().equals("structured")).map(RunSpec::method).distinct())
