@@ -14,6 +14,7 @@ public final class Architectures {
     private static final List<Architecture> ALL = List.of(
             new LlamaArchitecture(),
             new Qwen2Architecture(),
+            new Qwen3Architecture(),
             new Gemma3Architecture());
 
     private Architectures() {}

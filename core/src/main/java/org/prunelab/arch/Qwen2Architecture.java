@@ -53,15 +53,35 @@ public final class Qwen2Architecture extends StandardArchitecture {
 
     @Override
     protected DecoderConfig.Variant readHfVariant(HfConfig.Reader r, int layers) {
-        if (!r.optionalBoolean("use_sliding_window", false)) return DecoderConfig.Variant.LLAMA;
+        return qwenSlidingVariant(r, layers, false);
+    }
+
+    /**
+     * The Qwen families' block: SwiGLU, with {@code qkNorm} per-head q/k norms (Qwen3), and when
+     * {@code use_sliding_window} is set, sliding-window attention of {@code sliding_window} keys on the layers from
+     * {@code max_window_layers} on (transformers' default {@code layer_types}), with the same RoPE as the others.
+     */
+    static DecoderConfig.Variant qwenSlidingVariant(HfConfig.Reader r, int layers, boolean qkNorm) {
+        if (!r.optionalBoolean("use_sliding_window", false)) {
+            return new DecoderConfig.Variant(DecoderConfig.Activation.SILU, qkNorm, false, 1.0, 0, 0, null, 0, 0);
+        }
         int window = r.optionalInt("sliding_window", 4096);
         int fullLayers = r.optionalInt("max_window_layers", layers);
         List<String> types = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
             types.add(i >= fullLayers ? DecoderConfig.Variant.SLIDING_ATTENTION : DecoderConfig.Variant.FULL_ATTENTION);
         }
-        double theta = r.ropeTheta(r.root().path("rope_parameters"), defaultRopeTheta());
-        return new DecoderConfig.Variant(DecoderConfig.Activation.SILU, false, false, 1.0, 0, window, types, theta, 0);
+        double theta = r.ropeTheta(r.root().path("rope_parameters"), 10000.0);
+        return new DecoderConfig.Variant(DecoderConfig.Activation.SILU, qkNorm, false, 1.0, 0, window, types, theta, 0);
+    }
+
+    /** Qwen's {@code use_sliding_window}, {@code sliding_window} and {@code max_window_layers} for {@code c}. */
+    static void putQwenSliding(ObjectNode o, DecoderConfig c) {
+        List<String> types = c.variant().layerTypes();
+        boolean sliding = types != null && types.contains(DecoderConfig.Variant.SLIDING_ATTENTION);
+        o.put("use_sliding_window", sliding);
+        o.put("sliding_window", sliding ? c.variant().slidingWindow() : 4096);
+        o.put("max_window_layers", sliding ? types.indexOf(DecoderConfig.Variant.SLIDING_ATTENTION) : c.numHiddenLayers());
     }
 
     @Override
@@ -74,10 +94,6 @@ public final class Qwen2Architecture extends StandardArchitecture {
         HfConfig.putRope(o, c);
         o.put("hidden_act", "silu");
         o.put("attention_dropout", 0.0);
-        List<String> types = c.variant().layerTypes();
-        boolean sliding = types != null && types.contains(DecoderConfig.Variant.SLIDING_ATTENTION);
-        o.put("use_sliding_window", sliding);
-        o.put("sliding_window", sliding ? c.variant().slidingWindow() : 4096);
-        o.put("max_window_layers", sliding ? types.indexOf(DecoderConfig.Variant.SLIDING_ATTENTION) : c.numHiddenLayers());
+        putQwenSliding(o, c);
     }
 }

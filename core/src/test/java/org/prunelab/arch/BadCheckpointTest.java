@@ -52,7 +52,7 @@ class BadCheckpointTest {
         Path dir = broken(c -> c.put("model_type", "gpt_neox"));
         assertThatThrownBy(() -> load(dir)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("model_type 'gpt_neox'")
-                .hasMessageContaining("supported model_type values: llama, mistral, qwen2, gemma3_text");
+                .hasMessageContaining("supported model_type values: llama, mistral, qwen2, qwen3, gemma3_text");
         assertThatThrownBy(() -> ModelLoader.inspect(dir.toString(), new PrunelabHome(tmp)))
                 .isInstanceOf(PrunelabException.ModelFormat.class).hasMessageContaining("gpt_neox");
     }

@@ -44,6 +44,8 @@ class EveryMethodEveryArchitectureTest {
             // 4 heads in 2 key/value groups, so head removal has room.
             case "llama", "qwen2" -> new DecoderConfig(family, 32, 48, 4, 4, 2, 8, VOCAB, 64, 1e-6, 10000, null,
                     family.equals("llama"), 1, 2, DecoderConfig.Variant.LLAMA);
+            case "qwen3" -> new DecoderConfig(family, 32, 48, 4, 4, 2, 8, VOCAB, 64, 1e-6, 1_000_000, null, false, 1, 2,
+                    new DecoderConfig.Variant(DecoderConfig.Activation.SILU, true, false, 1.0, 0, 0, null, 0, 0));
             // Gemma 3 270M's shape in small: one key/value head, head_dim not hidden/heads, sliding layers (window 5)
             // beside a global one with another RoPE base, q/k norms, sandwich norms, GELU, scaled embedding.
             case "gemma3" -> new DecoderConfig(family, 32, 48, 4, 4, 1, 16, VOCAB, 64, 1e-6, 1_000_000, null, true, 2, 1,
