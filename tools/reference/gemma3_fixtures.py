@@ -5,12 +5,16 @@ Writes to core/src/test/resources/fixtures/gemma3/:
   logits-<name>-last.f32.bin      final-position logits, all 262144 entries (little-endian float32)
   logits-<name>-subset.f32.bin    logits at every position for a fixed seeded subset of vocab ids,
                                   row-major [positions, subset] (little-endian float32)
+  logits-long-subset.f32.bin      the same subset for the first 768 tokens of the UDHR English stream, at
+                                  positions 256..767 only ([512, subset]): past position 511 a sliding-window
+                                  layer's query no longer sees every key, so an off-by-one in the window shows
+                                  here (0.15-0.7 in these logits), not only in the perplexity (about 1e-4 NLL)
   perplexity.json                 UDHR English and Swahili token streams (BOS once at the start), per-window
                                   mean NLL and perplexity at seqlen 256 and 768 (768 > the 512-token window
                                   of the sliding-attention layers, so the window matters)
 
 Java tests load the same GGUF, feed the recorded token ids (no Java tokenizer needed), and compare.
-Usage (from the repo root; ~5 min on 2 shared cores):
+Usage (from the repo root; about 3 min on 2 shared cores):
   CUDA_VISIBLE_DEVICES="" tools/reference/.venv/bin/python tools/reference/gemma3_fixtures.py \
       --model ~/.cache/prunelab/models/gemma3-270m/gemma-3-270m-q4_k_m.gguf \
       --udhr ~/.cache/prunelab/corpora/udhr --threads 2
@@ -37,6 +41,7 @@ PROMPTS = {
 }
 SUBSET_SIZE = 256  # vocab ids whose logits are stored at every position
 SUBSET_SEED = 0
+LONG_CODE, LONG_TOKENS, LONG_FROM = "eng", 768, 256  # long prompt: UDHR stream prefix; positions stored from 256
 
 # Perplexity sets: UDHR file code -> {seqlen: windows}. The stream is the first max(seqlen*windows) tokens.
 PPL_SETS = {
@@ -109,7 +114,7 @@ def encode(tok, text: str) -> list[int]:
 
 
 @torch.no_grad()
-def write_logits(model, tok, meta: dict) -> None:
+def write_logits(model, tok, udhr: Path, meta: dict) -> None:
     vocab = model.config.vocab_size
     subset = sorted(int(i) for i in np.random.default_rng(SUBSET_SEED).choice(vocab, SUBSET_SIZE, replace=False))
     entries = []
@@ -126,12 +131,21 @@ def write_logits(model, tok, meta: dict) -> None:
                         "argmax": int(np.argmax(last)), "top5": [int(i) for i in np.argsort(-last)[:5]],
                         "max": float(last.max()), "mean": float(last.astype(np.float64).mean())})
         print(f"{name}: {len(ids)} tokens, argmax {entries[-1]['argmax']}, max {entries[-1]['max']:.4f}")
+    long_ids = encode(tok, udhr_text(udhr / f"{LONG_CODE}.html"))[:LONG_TOKENS]
+    logits = model(torch.tensor([long_ids]), use_cache=False).logits[0].float().numpy()
+    np.ascontiguousarray(logits[LONG_FROM:, subset]).astype("<f4").tofile(OUT / "logits-long-subset.f32.bin")
+    long_entry = {"name": f"udhr:{LONG_CODE} first {LONG_TOKENS} tokens", "token_ids": long_ids,
+                  "subset_file": "logits-long-subset.f32.bin", "positions_from": LONG_FROM,
+                  "subset_shape": [LONG_TOKENS - LONG_FROM, SUBSET_SIZE],
+                  "note": "token ids = the first tokens of perplexity.json's udhr:eng stream (same text, same tokenizer)",
+                  "argmax_last": int(np.argmax(logits[-1]))}
+    print(f"long: {len(long_ids)} tokens, argmax at the last position {long_entry['argmax_last']}")
     doc = {**meta,
            "what": "logits of each prompt from one forward pass from position 0, no cache; token ids from the GGUF "
                    "tokenizer with its defaults (BOS first); all float32 little-endian",
            "subset_vocab_ids": subset,
            "subset_rule": f"sorted(numpy.random.default_rng({SUBSET_SEED}).choice({vocab}, {SUBSET_SIZE}, replace=False))",
-           "prompts": entries}
+           "prompts": entries, "long_prompt": long_entry}
     reflib.dump_json(doc, OUT / "logits.json")
 
 
@@ -175,7 +189,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     meta = provenance(args.model, tok, model)
     print(meta["transformers_config"])
-    write_logits(model, tok, meta)
+    write_logits(model, tok, args.udhr, meta)
     write_perplexity(model, tok, args.udhr, meta)
     total = 0
     for f in sorted(OUT.iterdir()):

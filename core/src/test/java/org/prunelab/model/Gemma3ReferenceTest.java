@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.within;
  * fixtures made by {@code tools/reference/gemma3_fixtures.py}. Token ids come from the fixture (transformers' GGUF
  * tokenizer, BOS first), so this checks the forward pass alone, not the Java tokenizer. Checks the config prunelab
  * reads from the GGUF against the one transformers built from the same metadata; logits of three prompts within 1e-3
- * absolute (the whole final-position row, and a fixed subset of 256 vocabulary ids at every position); perplexity on
+ * absolute (the whole final-position row, and a fixed subset of 256 vocabulary ids at every position), and of a
+ * 768-token UDHR prompt (the subset at positions 256..767, across the sliding window's edge); perplexity on
  * UDHR English and Swahili windows at seqlen 256 and 768 within 0.1% relative (768 is past the 512-token window of
  * the sliding-attention layers, so a wrong window shows there).
  */
@@ -60,6 +61,7 @@ class Gemma3ReferenceTest {
         assertThat(c.headDim()).isEqualTo(256).isEqualTo(hf.get("head_dim").asInt());
         assertThat(c.vocabSize()).isEqualTo(262_144).isEqualTo(hf.get("vocab_size").asInt());
         assertThat(c.rmsNormEps()).isCloseTo(hf.get("rms_norm_eps").asDouble(), within(1e-12));
+        assertThat(c.maxPositionEmbeddings()).isEqualTo(hf.get("max_position_embeddings").asInt());
         assertThat(c.tieWordEmbeddings()).isTrue();
         assertThat(c.bosTokenId()).isEqualTo(2).isEqualTo(hf.get("bos_token_id").asInt());
         assertThat(c.ropeTheta()).isEqualTo(hf.at("/rope_parameters/full_attention/rope_theta").asDouble()).isEqualTo(1e6);
@@ -122,6 +124,42 @@ class Gemma3ReferenceTest {
             assertThat(maxLast).as("max |logit - reference| at the last position of %s", name).isLessThan(1e-3f);
             assertThat(maxSub).as("max |logit - reference| over the vocab subset at every position of %s", name).isLessThan(1e-3f);
         }
+    }
+
+    /**
+     * 768 tokens: from position 512 on, a sliding-window layer's query sees only the last 512 keys (itself included).
+     * transformers' window (keys with {@code kv > q - 512}) and one a key longer or shorter differ by 0.15-0.7 in these
+     * logits, but only by about 1e-4 in a window's mean NLL, below the perplexity test's tolerance.
+     */
+    @Test
+    void logitsPastTheSlidingWindowMatchTransformers() throws IOException {
+        JsonNode index = fixture("logits.json");
+        int[] subset = JSON.convertValue(index.get("subset_vocab_ids"), int[].class);
+        JsonNode prompt = index.get("long_prompt");
+        int[] ids = JSON.convertValue(prompt.get("token_ids"), int[].class);
+        int from = prompt.get("positions_from").asInt();
+        assertThat(ids.length).isGreaterThan(model.config().variant().slidingWindow() + 128);
+        assertThat(from).isLessThan(model.config().variant().slidingWindow());
+        float[] expected = floats(prompt.get("subset_file").asText());
+        assertThat(expected).hasSize((ids.length - from) * subset.length);
+        int vocab = model.config().vocabSize();
+        float[] all = model.logits(ids);
+        float maxBefore = 0, maxPast = 0;
+        int argmax = 0;
+        for (int t = from; t < ids.length; t++) {
+            for (int j = 0; j < subset.length; j++) {
+                float d = Math.abs(all[t * vocab + subset[j]] - expected[(t - from) * subset.length + j]);
+                if (t < model.config().variant().slidingWindow()) maxBefore = Math.max(maxBefore, d);
+                else maxPast = Math.max(maxPast, d);
+            }
+        }
+        int lastRow = (ids.length - 1) * vocab;
+        for (int v = 0; v < vocab; v++) if (all[lastRow + v] > all[lastRow + argmax]) argmax = v;
+        System.out.printf("gemma3 logits %d-token prompt: max |diff| over the subset at positions %d..511 %.3g, 512..%d %.3g%n",
+                ids.length, from, maxBefore, ids.length - 1, maxPast);
+        assertThat(maxBefore).as("max |logit - reference| at positions %d..511", from).isLessThan(1e-3f);
+        assertThat(maxPast).as("max |logit - reference| at positions 512..%d", ids.length - 1).isLessThan(1e-3f);
+        assertThat(argmax).as("argmax at the last position").isEqualTo(prompt.get("argmax_last").asInt());
     }
 
     @Test
