@@ -1,7 +1,8 @@
-"""A tiny random Qwen2ForCausalLM saved by transformers and as a GGUF, with transformers' logits, for
-prunelab's Qwen2 reference test (org.prunelab.arch.Qwen2ReferenceTest).
+"""A tiny random Qwen2ForCausalLM (or, with --family qwen3, Qwen3ForCausalLM) saved by transformers and as a
+GGUF, with transformers' logits, for prunelab's reference tests (org.prunelab.arch.Qwen2ReferenceTest,
+org.prunelab.arch.Qwen3ReferenceTest).
 
-Writes under core/src/test/resources/fixtures/tiny-qwen2/:
+Writes under core/src/test/resources/fixtures/tiny-qwen2/ (qwen3: tiny-qwen3/, tiny-qwen3.f32.gguf, ...):
   hf/config.json, hf/model.safetensors    Qwen2ForCausalLM.save_pretrained (fp32 safetensors)
   hf/tokenizer.json                      a minimal byte-level BPE tokenizer (prunelab's loader wants one)
   tiny-qwen2.f32.gguf                    the same model as llama.cpp's convert_hf_to_gguf.py lays out a qwen2
@@ -16,12 +17,23 @@ rope_theta 1e6, untied LM head. Every parameter is overwritten with seeded noise
 N(0, 0.2), norm gains 1 + N(0, 0.1) (Qwen2 has no o_proj or MLP bias). Sizes are kept small so that the
 fixture stays under 500 KB.
 
+--family qwen3: the same sizes (head_dim 8 set explicitly: Qwen3Config's default is 128), attention_bias false
+(no biases at all), and per-head q/k RMSNorm gains self_attn.q_norm / k_norm over head_dim, which get
+1 + N(0, 0.1) like the other norms (so not all ones: the logits depend on them; the script prints how much).
+The GGUF is laid out as llama.cpp's converter does for qwen3: general.architecture qwen3, the same metadata keys
+plus attention.key_length / value_length (head_dim), blk.N.attn_q_norm.weight / attn_k_norm.weight, no biases,
+unpermuted q/k (NEOX RoPE). transformers 5.24 reads no head_dim from a qwen3 GGUF (its key map lacks
+attention.key_length), so the reload check passes head_dim=8 as a config override. The qwen2 output is unchanged
+by the option (byte-identical files).
+
 The script then reloads the GGUF with transformers (from_pretrained(dir, gguf_file=...)) and checks that it
 gives the same logits as the saved folder, and prints the max abs differences.
 
-Command (from the repository root; CPU, fp32, deterministic):
+Commands (from the repository root; CPU, fp32, deterministic):
     tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family qwen3
 """
+import argparse
 import json
 import os
 import pathlib
@@ -31,12 +43,11 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import gguf
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
 torch.set_num_threads(1)
 
-OUT = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures/tiny-qwen2"
-GGUF_NAME = "tiny-qwen2.f32.gguf"
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures"
 SEED = 2024
 SEQS, SEQLEN = 3, 12
 
@@ -83,14 +94,18 @@ def tokenizer_json(tokens):
     }
 
 
-def build_model(vocab_size, eos_id):
+def build_model(family, vocab_size, eos_id):
     torch.manual_seed(SEED)
-    cfg = Qwen2Config(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                      rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
-                      tie_word_embeddings=False, use_sliding_window=False, bos_token_id=eos_id,
-                      eos_token_id=eos_id)
-    model = Qwen2ForCausalLM(cfg).to(torch.float32).eval()
+    sizes = dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                 rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+                 tie_word_embeddings=False, use_sliding_window=False, bos_token_id=eos_id,
+                 eos_token_id=eos_id)
+    if family == "qwen2":
+        model = Qwen2ForCausalLM(Qwen2Config(**sizes))
+    else:
+        model = Qwen3ForCausalLM(Qwen3Config(**sizes, head_dim=8, attention_bias=False))
+    model = model.to(torch.float32).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
@@ -100,16 +115,19 @@ def build_model(vocab_size, eos_id):
     return model
 
 
-def write_gguf(model, path, tokens, types):
+def write_gguf(family, model, path, tokens, types):
     cfg = model.config
-    w = gguf.GGUFWriter(str(path), "qwen2")
-    w.add_name("tiny-qwen2")
+    w = gguf.GGUFWriter(str(path), family)
+    w.add_name(f"tiny-{family}")
     w.add_context_length(cfg.max_position_embeddings)
     w.add_embedding_length(cfg.hidden_size)
     w.add_block_count(cfg.num_hidden_layers)
     w.add_feed_forward_length(cfg.intermediate_size)
     w.add_head_count(cfg.num_attention_heads)
     w.add_head_count_kv(cfg.num_key_value_heads)
+    if family == "qwen3":  # llama.cpp's converter writes head_dim when the config has one (Qwen3's always does)
+        w.add_key_length(cfg.head_dim)
+        w.add_value_length(cfg.head_dim)
     w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
     w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
@@ -129,6 +147,10 @@ def write_gguf(model, path, tokens, types):
                  "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
                  "self_attn.o_proj.weight": "attn_output.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
                  "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+    if family == "qwen3":
+        per_layer = {k: v for k, v in per_layer.items() if not k.endswith(".bias")}
+        per_layer["self_attn.q_norm.weight"] = "attn_q_norm.weight"
+        per_layer["self_attn.k_norm.weight"] = "attn_k_norm.weight"
     for l in range(cfg.num_hidden_layers):
         for hf, g in per_layer.items():
             hf_to_gguf[f"model.layers.{l}.{hf}"] = f"blk.{l}.{g}"
@@ -138,7 +160,7 @@ def write_gguf(model, path, tokens, types):
     order = ["model.embed_tokens.weight"] + [k for k in hf_to_gguf if k.startswith("model.layers.")] \
         + ["model.norm.weight", "lm_head.weight"]
     for hf in order:
-        # Qwen2 is NEOX RoPE: llama.cpp stores q/k rows unpermuted, so every tensor goes in as it is.
+        # Qwen2 and Qwen3 are NEOX RoPE: llama.cpp stores q/k rows unpermuted, so every tensor goes in as it is.
         w.add_tensor(hf_to_gguf[hf], state[hf].detach().numpy().astype(np.float32))
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -152,32 +174,52 @@ def logits_of(model, seqs):
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", choices=("qwen2", "qwen3"), default="qwen2")
+    family = ap.parse_args().family
+    out = FIXTURES / f"tiny-{family}"
+    gguf_name = f"tiny-{family}.f32.gguf"
     tokens, types = vocabulary()
-    model = build_model(len(tokens), tokens.index(EOS))
-    hf_dir = OUT / "hf"
+    model = build_model(family, len(tokens), tokens.index(EOS))
+    hf_dir = out / "hf"
     hf_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(hf_dir)
     (hf_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json(tokens), ensure_ascii=False, indent=1) + "\n")
-    write_gguf(model, OUT / GGUF_NAME, tokens, types)
+    write_gguf(family, model, out / gguf_name, tokens, types)
 
     gen = torch.Generator().manual_seed(SEED + 1)
     seqs = torch.randint(0, len(tokens), (SEQS, SEQLEN), generator=gen).tolist()
-    (OUT / "tokens.json").write_text(json.dumps(seqs) + "\n")
+    (out / "tokens.json").write_text(json.dumps(seqs) + "\n")
 
     # The fixture is the logits of the folder as transformers loads it back.
     saved = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
     ref = logits_of(saved, seqs)
-    ref.numpy().astype("<f4").tofile(OUT / "logits.bin")
+    ref.numpy().astype("<f4").tofile(out / "logits.bin")
     print(f"in-memory vs saved folder: max abs {(logits_of(model, seqs) - ref).abs().max().item():.3g}")
 
-    from_gguf = AutoModelForCausalLM.from_pretrained(OUT, gguf_file=GGUF_NAME, dtype=torch.float32).eval()
-    assert type(from_gguf).__name__ == "Qwen2ForCausalLM", type(from_gguf)
+    if family == "qwen3":
+        # The per-head q/k norms matter: the same model with all-ones q/k gains gives other logits.
+        with torch.no_grad():
+            for layer in model.model.layers:
+                layer.self_attn.q_norm.weight.fill_(1.0)
+                layer.self_attn.k_norm.weight.fill_(1.0)
+        print(f"q/k norm gains set to ones instead: logits move by max abs "
+              f"{(logits_of(model, seqs) - ref).abs().max().item():.3g}")
+
+    # transformers 5.24's GGUF reader maps no attention.key_length for qwen3, so Qwen3Config's head_dim default
+    # (128) would stand; it is passed as a config override (prunelab's loader reads the key from the file).
+    overrides = {"head_dim": model.config.head_dim} if family == "qwen3" else {}
+    from_gguf = AutoModelForCausalLM.from_pretrained(out, gguf_file=gguf_name, dtype=torch.float32,
+                                                     **overrides).eval()
+    expected_class = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[family]
+    assert type(from_gguf).__name__ == expected_class, type(from_gguf)
+    assert type(saved).__name__ == expected_class, type(saved)
     for name, p in from_gguf.state_dict().items():
         assert torch.equal(p, saved.state_dict()[name]), name
     diff = (logits_of(from_gguf, seqs) - ref).abs().max().item()
     print(f"GGUF via transformers vs saved folder: max abs {diff:.3g} (all {len(saved.state_dict())} tensors equal)")
     assert diff <= 1e-6, diff
-    sizes = {p.relative_to(OUT).as_posix(): p.stat().st_size for p in sorted(OUT.rglob("*")) if p.is_file()}
+    sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     print(f"wrote {sum(sizes.values())} bytes: {sizes}")
     print(f"transformers {__import__('transformers').__version__}, torch {torch.__version__}, gguf {gguf.__version__ if hasattr(gguf, '__version__') else '?'}")
 

@@ -1,10 +1,13 @@
 """transformers' logits of a structurally pruned tiny Qwen2 that prunelab exported, as a fixture for
-org.prunelab.arch.Qwen2ReferenceTest (FASP at 50% and 75%, uniform allocation, on fixtures/tiny-qwen2/hf).
+org.prunelab.arch.Qwen2ReferenceTest (FASP at 50% and 75%, uniform allocation, on fixtures/tiny-qwen2/hf); with --family qwen3, the same for a tiny
+Qwen3 export (org.prunelab.arch.Qwen3ReferenceTest, fixtures/tiny-qwen3/hf).
 
 Loads DIR with AutoModelForCausalLM (fp32, eager attention, CPU) and checks that it is a Qwen2ForCausalLM
 that took every tensor from the file (no missing, unexpected or mismatched keys: a q/k/v bias left out
 would otherwise be freshly initialised), that q/k/v carry biases as long as their rows and o_proj and
-the MLP none. Then runs the token sequences of fixtures/tiny-qwen2/tokens.json and writes, under --out:
+the MLP none (qwen3: that no linear has a bias, as attention_bias is false, and that every layer has q_norm and
+k_norm gains over head_dim). Then runs the token sequences of fixtures/tiny-<family>/tokens.json and writes,
+under --out:
   logits.bin   float32 little-endian, [sequences, 12, vocab], in tokens.json order
   model.json   the config transformers read, the bias shapes, versions, and the command
 
@@ -19,6 +22,8 @@ system property prunelab.qwen2.exportTo names a folder; it writes fasp-50 and fa
     done
 
 (The Java test fails on the missing logits until they exist; the exports are written before that check.)
+For Qwen3 the same with Qwen3ReferenceTest, -Dprunelab.qwen3.exportTo=/tmp/qwen3-exports, --family qwen3 and
+--out core/src/test/resources/fixtures/tiny-qwen3/pruned-fasp-$s.
 """
 import argparse
 import json
@@ -32,14 +37,17 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM
 
-FIXTURE = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures/tiny-qwen2"
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures"
+CLASSES = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", type=pathlib.Path, help="the pruned model folder prunelab wrote")
     ap.add_argument("--out", type=pathlib.Path, required=True, help="fixture folder to write")
+    ap.add_argument("--family", choices=tuple(CLASSES), default="qwen2")
     args = ap.parse_args()
+    cls = CLASSES[args.family]
     torch.set_num_threads(1)
 
     model, info = AutoModelForCausalLM.from_pretrained(args.dir, dtype=torch.float32, attn_implementation="eager",
@@ -48,12 +56,20 @@ def main():
     problems = {k: v for k, v in info.items() if v}
     if problems:
         sys.exit(f"transformers did not load {args.dir} cleanly: {problems}")
-    if type(model).__name__ != "Qwen2ForCausalLM":
-        sys.exit(f"{args.dir} loaded as {type(model).__name__}, not Qwen2ForCausalLM")
+    if type(model).__name__ != cls:
+        sys.exit(f"{args.dir} loaded as {type(model).__name__}, not {cls}")
 
     biases = {}
     for l, layer in enumerate(model.model.layers):
         att = layer.self_attn
+        if args.family == "qwen3":
+            for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+                assert getattr(att, name).bias is None, (l, name)
+            for name in ("q_norm", "k_norm"):
+                assert getattr(att, name).weight.shape == (model.config.head_dim,), (l, name)
+            for name in ("gate_proj", "up_proj", "down_proj"):
+                assert getattr(layer.mlp, name).bias is None, (l, name)
+            continue
         for name in ("q_proj", "k_proj", "v_proj"):
             lin = getattr(att, name)
             assert lin.bias is not None and lin.bias.shape[0] == lin.weight.shape[0], (l, name)
@@ -62,23 +78,24 @@ def main():
         for name in ("gate_proj", "up_proj", "down_proj"):
             assert getattr(layer.mlp, name).bias is None, (l, name)
 
-    seqs = json.loads((FIXTURE / "tokens.json").read_text())
+    seqs = json.loads((FIXTURES / f"tiny-{args.family}" / "tokens.json").read_text())
     with torch.no_grad():
         logits = torch.stack([model(torch.tensor([s]), use_cache=False).logits[0] for s in seqs])
     args.out.mkdir(parents=True, exist_ok=True)
     logits.numpy().astype("<f4").tofile(args.out / "logits.bin")
     c = model.config
     meta = {
-        "source": f"prunelab export {args.dir.name} of fixtures/tiny-qwen2/hf written by Qwen2ReferenceTest"
+        "source": f"prunelab export {args.dir.name} of fixtures/tiny-{args.family}/hf written by"
+                  f" {args.family.capitalize()}ReferenceTest"
                   " (fasp-NN: FASP at NN% sparsity, uniform allocation), loaded by transformers",
         "class": type(model).__name__,
         "config": {k: getattr(c, k) for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
                                               "num_attention_heads", "num_key_value_heads", "head_dim")},
-        "qkv_rows_and_bias_lengths": biases,
+        **({"qkv_rows_and_bias_lengths": biases} if args.family == "qwen2" else {}),
         "logits_shape": list(logits.shape),
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         "command": "tools/reference/.venv/bin/python tools/reference/tiny_qwen2_pruned.py " + str(args.dir)
-                   + " --out " + str(args.out),
+                   + " --out " + str(args.out) + ("" if args.family == "qwen2" else " --family " + args.family),
     }
     (args.out / "model.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(json.dumps(meta))
