@@ -5,7 +5,7 @@ import org.prunelab.PrunelabException;
 /**
  * The widths of one decoder block after structured pruning, which may differ from block to block and from
  * the config's (the config then holds the largest of each, the bound that buffers and caches are sized for).
- * Stored in {@code config.json} under {@code "prunelab_layer_sizes"} ({@link org.prunelab.io.HfConfigJson}).
+ * Stored in {@code config.json} under {@code "prunelab_layer_sizes"} ({@code org.prunelab.arch.HfConfig}).
  *
  * @param intermediateSize  rows of GATE/UP, columns of DOWN
  * @param numAttentionHeads query heads (rows of Q / head_dim)
