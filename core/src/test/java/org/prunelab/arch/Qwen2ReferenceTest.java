@@ -1,12 +1,10 @@
 package org.prunelab.arch;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.prunelab.PrunelabException;
-import org.prunelab.Progress;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.io.SafetensorsFile;
 import org.prunelab.model.DecoderBlock;
@@ -16,24 +14,14 @@ import org.prunelab.model.DenseLinear;
 import org.prunelab.model.KvCache;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.prune.Method;
-import org.prunelab.prune.Methods;
-import org.prunelab.prune.PruneOptions;
 import org.prunelab.prune.PruneOutcome;
 
-import java.io.IOException;
-import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -46,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * is compared with the logits transformers gives for it ({@code tools/reference/tiny_qwen2_pruned.py}).
  */
 class Qwen2ReferenceTest {
-    private static final String ROOT = "/fixtures/tiny-qwen2/";
+    private static final TinyFixture FIXTURE = new TinyFixture("/fixtures/tiny-qwen2/", "qwen2");
     private static final double TOLERANCE = 1e-4;
     private static final Set<LinearRole> QKV = EnumSet.of(LinearRole.Q, LinearRole.K, LinearRole.V);
 
@@ -60,9 +48,9 @@ class Qwen2ReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"hf", "tiny-qwen2.f32.gguf"})
     void configBiasesAndLogitsMatchTransformers(String file) throws Exception {
-        int[][] seqs = tokens("tokens.json");
-        float[] ref = floats("logits.bin");
-        try (LoadedModel loaded = ModelLoader.load(resource(file).toString(), PrunelabHome.fromEnvironment())) {
+        int[][] seqs = FIXTURE.tokens("tokens.json");
+        float[] ref = FIXTURE.floats("logits.bin");
+        try (LoadedModel loaded = ModelLoader.load(FIXTURE.resource(file).toString(), PrunelabHome.fromEnvironment())) {
             DecoderConfig c = loaded.config();
             assertThat(c.architecture()).isEqualTo("qwen2");
             assertThat(new int[] {c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
@@ -80,15 +68,15 @@ class Qwen2ReferenceTest {
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
                 float[] expected = Arrays.copyOfRange(ref, s * seqs[s].length * vocab, (s + 1) * seqs[s].length * vocab);
-                worst = Math.max(worst, maxAbsDiff(model.logits(seqs[s]), expected));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.logits(seqs[s]), expected));
             }
             // The cached path (prefill 5, then decode one at a time) reaches the same numbers.
             int[] seq = seqs[0];
             KvCache cache = model.newCache(seq.length);
             float[] last = model.prefill(Arrays.copyOf(seq, 5), cache);
-            worst = Math.max(worst, maxAbsDiff(last, Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
+            worst = Math.max(worst, TinyFixture.maxAbsDiff(last, Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
             for (int t = 5; t < seq.length; t++) {
-                worst = Math.max(worst, maxAbsDiff(model.decode(seq[t], cache), Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.decode(seq[t], cache), Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
             }
             System.out.printf("tiny-qwen2 %s: max |prunelab - transformers| logit difference %.3g%n", file, worst);
             assertThat(worst).as("max abs logit difference of %s against transformers", file).isLessThanOrEqualTo(TOLERANCE);
@@ -104,8 +92,8 @@ class Qwen2ReferenceTest {
     void faspCutsTheQkvBiasesWithTheirRowsAndTheExportMatchesTransformers(double sparsity, int channels, int heads, int groups,
                                                                            @TempDir Path tmp) throws Exception {
         String name = "fasp-" + Math.round(sparsity * 100);
-        try (LoadedModel dense = load()) {
-            PruneOutcome outcome = prune(dense.model(), "fasp", sparsity);
+        try (LoadedModel dense = FIXTURE.load()) {
+            PruneOutcome outcome = TinyFixture.prune(dense.model(), "fasp", sparsity);
             DecoderModel pruned = outcome.model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(b.shape().intermediateSize()).isEqualTo(channels);
@@ -131,7 +119,7 @@ class Qwen2ReferenceTest {
                         "model.layers.1.self_attn.v_proj.bias").doesNotContain("model.layers.0.self_attn.o_proj.bias",
                         "model.layers.0.mlp.down_proj.bias", "model.layers.0.mlp.gate_proj.bias");
             }
-            int[][] seqs = tokens("tokens.json");
+            int[][] seqs = FIXTURE.tokens("tokens.json");
             try (LoadedModel back = ModelLoader.load(dir.toString(), PrunelabHome.fromEnvironment())) {
                 assertThat(back.config().architecture()).isEqualTo("qwen2");
                 assertThat(back.config().numAttentionHeads()).isEqualTo(heads);
@@ -148,12 +136,12 @@ class Qwen2ReferenceTest {
             }
 
             // transformers' logits of the same export (tiny_qwen2_pruned.py on the folder this test writes).
-            float[] ref = floats("pruned-" + name + "/logits.bin");
+            float[] ref = FIXTURE.floats("pruned-" + name + "/logits.bin");
             int vocab = pruned.config().vocabSize();
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
                 float[] expected = Arrays.copyOfRange(ref, s * seqs[s].length * vocab, (s + 1) * seqs[s].length * vocab);
-                worst = Math.max(worst, maxAbsDiff(pruned.logits(seqs[s]), expected));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(pruned.logits(seqs[s]), expected));
             }
             System.out.printf("tiny-qwen2 %s uniform: max |prunelab - transformers| logit difference %.3g%n", name, worst);
             assertThat(worst).as("pruned logits against transformers on the export").isLessThanOrEqualTo(TOLERANCE);
@@ -165,8 +153,8 @@ class Qwen2ReferenceTest {
     @CsvSource({"0.5, 32, 2, 2", "0.75, 16, 1, 1"})
     void flapCutsTheQkvBiasesWithTheirRowsButItsCompensationBiasesCannotBeSavedAsQwen2(double sparsity, int channels, int heads,
                                                                                      int groups, @TempDir Path tmp) throws Exception {
-        try (LoadedModel dense = load()) {
-            DecoderModel pruned = prune(dense.model(), "flap", sparsity).model();
+        try (LoadedModel dense = FIXTURE.load()) {
+            DecoderModel pruned = TinyFixture.prune(dense.model(), "flap", sparsity).model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(b.shape().intermediateSize()).isEqualTo(channels);
                 assertThat(b.shape().numAttentionHeads()).isEqualTo(heads);
@@ -189,24 +177,6 @@ class Qwen2ReferenceTest {
     }
 
     // --- helpers ---
-
-    private static PruneOutcome prune(DecoderModel model, String method, double sparsity) {
-        Method m = Methods.byName(method);
-        return m.create(m.args(Map.of("sparsity", sparsity, "allocation", "uniform")))
-                .prune(model, windows(), PruneOptions.keepInput(Progress.NONE));
-    }
-
-    /** 4 calibration windows of 32 random token ids (128 tokens: more than the 32 kept inputs FASP's refit needs). */
-    private static List<int[]> windows() {
-        SplittableRandom r = new SplittableRandom(17);
-        List<int[]> w = new ArrayList<>();
-        for (int i = 0; i < 4; i++) w.add(r.ints(32, 0, 260).toArray());
-        return w;
-    }
-
-    private static LoadedModel load() {
-        return ModelLoader.load(resource("hf").toString(), PrunelabHome.fromEnvironment());
-    }
 
     /** Q, K and V carry a bias as long as their output rows; O and the MLP none. */
     private static void assertBiasesOnQkvOnly(DecoderModel model) {
@@ -251,32 +221,4 @@ class Qwen2ReferenceTest {
         return ((DenseLinear) b.linear(role)).bias();
     }
 
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        return m;
-    }
-
-    private static Path resource(String rel) {
-        var url = Qwen2ReferenceTest.class.getResource(ROOT + rel);
-        assertThat(url).as("fixture %s (made by tools/reference/tiny_qwen2_fixture.py, pruned-* by tiny_qwen2_pruned.py;"
-                + " commands in tools/reference/README.md)", ROOT + rel).isNotNull();
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static int[][] tokens(String rel) throws IOException {
-        return new ObjectMapper().readValue(resource(rel).toFile(), int[][].class);
-    }
-
-    private static float[] floats(String rel) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(resource(rel))).order(ByteOrder.LITTLE_ENDIAN);
-        float[] f = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(f);
-        return f;
-    }
 }

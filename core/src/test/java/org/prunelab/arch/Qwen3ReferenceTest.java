@@ -1,12 +1,10 @@
 package org.prunelab.arch;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.prunelab.Progress;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.io.SafetensorsFile;
 import org.prunelab.model.DecoderBlock;
@@ -17,22 +15,12 @@ import org.prunelab.model.KvCache;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.NormRole;
-import org.prunelab.prune.Method;
-import org.prunelab.prune.Methods;
-import org.prunelab.prune.PruneOptions;
-import org.prunelab.prune.PruneOutcome;
 
-import java.io.IOException;
-import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -46,7 +34,7 @@ import static org.assertj.core.api.Assertions.within;
  * ({@code tools/reference/tiny_qwen2_pruned.py --family qwen3}).
  */
 class Qwen3ReferenceTest {
-    private static final String ROOT = "/fixtures/tiny-qwen3/";
+    private static final TinyFixture FIXTURE = new TinyFixture("/fixtures/tiny-qwen3/", "qwen3");
     private static final double TOLERANCE = 1e-4;
 
     /**
@@ -59,9 +47,9 @@ class Qwen3ReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"hf", "tiny-qwen3.f32.gguf"})
     void configQkNormsAndLogitsMatchTransformers(String file) throws Exception {
-        int[][] seqs = tokens("tokens.json");
-        float[] ref = floats("logits.bin");
-        try (LoadedModel loaded = ModelLoader.load(resource(file).toString(), PrunelabHome.fromEnvironment())) {
+        int[][] seqs = FIXTURE.tokens("tokens.json");
+        float[] ref = FIXTURE.floats("logits.bin");
+        try (LoadedModel loaded = ModelLoader.load(FIXTURE.resource(file).toString(), PrunelabHome.fromEnvironment())) {
             DecoderConfig c = loaded.config();
             assertThat(c.architecture()).isEqualTo("qwen3");
             assertThat(new int[] {c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
@@ -82,15 +70,15 @@ class Qwen3ReferenceTest {
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
                 float[] expected = Arrays.copyOfRange(ref, s * seqs[s].length * vocab, (s + 1) * seqs[s].length * vocab);
-                worst = Math.max(worst, maxAbsDiff(model.logits(seqs[s]), expected));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.logits(seqs[s]), expected));
             }
             // The cached path (prefill 5, then decode one at a time) reaches the same numbers.
             int[] seq = seqs[0];
             KvCache cache = model.newCache(seq.length);
             float[] last = model.prefill(Arrays.copyOf(seq, 5), cache);
-            worst = Math.max(worst, maxAbsDiff(last, Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
+            worst = Math.max(worst, TinyFixture.maxAbsDiff(last, Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
             for (int t = 5; t < seq.length; t++) {
-                worst = Math.max(worst, maxAbsDiff(model.decode(seq[t], cache), Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.decode(seq[t], cache), Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
             }
             System.out.printf("tiny-qwen3 %s: max |prunelab - transformers| logit difference %.3g%n", file, worst);
             assertThat(worst).as("max abs logit difference of %s against transformers", file).isLessThanOrEqualTo(TOLERANCE);
@@ -100,8 +88,8 @@ class Qwen3ReferenceTest {
     /** The GGUF's attn_q_norm / attn_k_norm are the folder's self_attn.q_norm / k_norm, entry for entry. */
     @Test
     void ggufQkNormsAreTheSafetensorsOnes() {
-        try (LoadedModel hf = load();
-             LoadedModel gguf = ModelLoader.load(resource("tiny-qwen3.f32.gguf").toString(), PrunelabHome.fromEnvironment())) {
+        try (LoadedModel hf = FIXTURE.load();
+             LoadedModel gguf = ModelLoader.load(FIXTURE.resource("tiny-qwen3.f32.gguf").toString(), PrunelabHome.fromEnvironment())) {
             for (int l = 0; l < hf.model().blocks().size(); l++) {
                 for (NormRole role : List.of(NormRole.QUERY, NormRole.KEY)) {
                     assertThat(gguf.model().block(l).norm(role).weight()).as("layer %d %s norm", l, role)
@@ -117,16 +105,16 @@ class Qwen3ReferenceTest {
      */
     @Test
     void logitsDependOnTheQkNormGains() throws Exception {
-        int[] seq = tokens("tokens.json")[0];
-        float[] ref = Arrays.copyOf(floats("logits.bin"), seq.length * 260);
-        try (LoadedModel loaded = load()) {
+        int[] seq = FIXTURE.tokens("tokens.json")[0];
+        float[] ref = Arrays.copyOf(FIXTURE.floats("logits.bin"), seq.length * 260);
+        try (LoadedModel loaded = FIXTURE.load()) {
             DecoderModel model = loaded.model();
-            assertThat(maxAbsDiff(model.logits(seq), ref)).isLessThanOrEqualTo(TOLERANCE);
+            assertThat(TinyFixture.maxAbsDiff(model.logits(seq), ref)).isLessThanOrEqualTo(TOLERANCE);
             for (DecoderBlock b : model.blocks()) {
                 Arrays.fill(b.norm(NormRole.QUERY).weight(), 1f);
                 Arrays.fill(b.norm(NormRole.KEY).weight(), 1f);
             }
-            double moved = maxAbsDiff(model.logits(seq), ref);
+            double moved = TinyFixture.maxAbsDiff(model.logits(seq), ref);
             System.out.printf("tiny-qwen3 with q/k norm gains set to ones: max logit difference %.3g%n", moved);
             assertThat(moved).isGreaterThan(0.1);
         }
@@ -141,8 +129,8 @@ class Qwen3ReferenceTest {
     void faspExportKeepsTheQkNormsAndMatchesTransformers(double sparsity, int channels, int heads, int groups,
                                                         @TempDir Path tmp) throws Exception {
         String name = "fasp-" + Math.round(sparsity * 100);
-        try (LoadedModel dense = load()) {
-            DecoderModel pruned = prune(dense.model(), sparsity).model();
+        try (LoadedModel dense = FIXTURE.load()) {
+            DecoderModel pruned = TinyFixture.prune(dense.model(), "fasp", sparsity).model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(b.shape().intermediateSize()).isEqualTo(channels);
                 assertThat(b.shape().numAttentionHeads()).isEqualTo(heads);
@@ -166,7 +154,7 @@ class Qwen3ReferenceTest {
                 assertThat(f.names()).contains("model.layers.0.self_attn.q_norm.weight", "model.layers.1.self_attn.k_norm.weight")
                         .doesNotContain("model.layers.0.self_attn.q_proj.bias", "model.layers.0.self_attn.o_proj.bias");
             }
-            int[][] seqs = tokens("tokens.json");
+            int[][] seqs = FIXTURE.tokens("tokens.json");
             try (LoadedModel back = ModelLoader.load(dir.toString(), PrunelabHome.fromEnvironment())) {
                 assertThat(back.config().architecture()).isEqualTo("qwen3");
                 assertThat(back.config().variant().qkNorm()).isTrue();
@@ -177,12 +165,12 @@ class Qwen3ReferenceTest {
             }
 
             // transformers' logits of the same export (tiny_qwen2_pruned.py --family qwen3 on the folder this test writes).
-            float[] ref = floats("pruned-" + name + "/logits.bin");
+            float[] ref = FIXTURE.floats("pruned-" + name + "/logits.bin");
             int vocab = pruned.config().vocabSize();
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
                 float[] expected = Arrays.copyOfRange(ref, s * seqs[s].length * vocab, (s + 1) * seqs[s].length * vocab);
-                worst = Math.max(worst, maxAbsDiff(pruned.logits(seqs[s]), expected));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(pruned.logits(seqs[s]), expected));
             }
             System.out.printf("tiny-qwen3 %s uniform: max |prunelab - transformers| logit difference %.3g%n", name, worst);
             assertThat(worst).as("pruned logits against transformers on the export").isLessThanOrEqualTo(TOLERANCE);
@@ -190,24 +178,6 @@ class Qwen3ReferenceTest {
     }
 
     // --- helpers ---
-
-    private static PruneOutcome prune(DecoderModel model, double sparsity) {
-        Method m = Methods.byName("fasp");
-        return m.create(m.args(Map.of("sparsity", sparsity, "allocation", "uniform")))
-                .prune(model, windows(), PruneOptions.keepInput(Progress.NONE));
-    }
-
-    /** 4 calibration windows of 32 random token ids (the same as Qwen2ReferenceTest's). */
-    private static List<int[]> windows() {
-        SplittableRandom r = new SplittableRandom(17);
-        List<int[]> w = new ArrayList<>();
-        for (int i = 0; i < 4; i++) w.add(r.ints(32, 0, 260).toArray());
-        return w;
-    }
-
-    private static LoadedModel load() {
-        return ModelLoader.load(resource("hf").toString(), PrunelabHome.fromEnvironment());
-    }
 
     /** attention_bias is false: no linear carries a bias. */
     private static void assertNoBiases(DecoderModel model) {
@@ -232,32 +202,4 @@ class Qwen3ReferenceTest {
         }
     }
 
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        return m;
-    }
-
-    private static Path resource(String rel) {
-        var url = Qwen3ReferenceTest.class.getResource(ROOT + rel);
-        assertThat(url).as("fixture %s (made by tools/reference/tiny_qwen2_fixture.py --family qwen3, pruned-* by"
-                + " tiny_qwen2_pruned.py --family qwen3; commands in tools/reference/README.md)", ROOT + rel).isNotNull();
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static int[][] tokens(String rel) throws IOException {
-        return new ObjectMapper().readValue(resource(rel).toFile(), int[][].class);
-    }
-
-    private static float[] floats(String rel) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(resource(rel))).order(ByteOrder.LITTLE_ENDIAN);
-        float[] f = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(f);
-        return f;
-    }
 }
