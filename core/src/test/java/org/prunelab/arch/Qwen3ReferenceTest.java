@@ -11,7 +11,6 @@ import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
-import org.prunelab.model.KvCache;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.model.NormRole;
@@ -66,20 +65,7 @@ class Qwen3ReferenceTest {
             assertNoBiases(model);
             assertQkNormsNotOnes(model);
 
-            int vocab = c.vocabSize();
-            double worst = 0;
-            for (int s = 0; s < seqs.length; s++) {
-                float[] expected = Arrays.copyOfRange(ref, s * seqs[s].length * vocab, (s + 1) * seqs[s].length * vocab);
-                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.logits(seqs[s]), expected));
-            }
-            // The cached path (prefill 5, then decode one at a time) reaches the same numbers.
-            int[] seq = seqs[0];
-            KvCache cache = model.newCache(seq.length);
-            float[] last = model.prefill(Arrays.copyOf(seq, 5), cache);
-            worst = Math.max(worst, TinyFixture.maxAbsDiff(last, Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
-            for (int t = 5; t < seq.length; t++) {
-                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.decode(seq[t], cache), Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
-            }
+            double worst = TinyFixture.maxLogitDiff(model, seqs, ref);
             System.out.printf("tiny-qwen3 %s: max |prunelab - transformers| logit difference %.3g%n", file, worst);
             assertThat(worst).as("max abs logit difference of %s against transformers", file).isLessThanOrEqualTo(TOLERANCE);
         }

@@ -80,6 +80,31 @@ record TinyFixture(String root, String family) {
                 .prune(model, windows(model.config().vocabSize()), PruneOptions.keepInput(Progress.NONE));
     }
 
+    /**
+     * The largest |logit - reference| over every sequence's full forward pass, and over the cached path (prefill of
+     * the first 5 tokens of the first sequence, then one token at a time), which must reach the same numbers.
+     *
+     * @param ref the reference logits {@code [sequences, tokens, vocab]}, row-major
+     */
+    static double maxLogitDiff(DecoderModel model, int[][] seqs, float[] ref) {
+        int vocab = model.config().vocabSize();
+        double worst = 0;
+        int offset = 0;
+        for (int[] seq : seqs) {
+            float[] expected = java.util.Arrays.copyOfRange(ref, offset, offset + seq.length * vocab);
+            worst = Math.max(worst, maxAbsDiff(model.logits(seq), expected));
+            offset += seq.length * vocab;
+        }
+        int[] seq = seqs[0];
+        org.prunelab.model.KvCache cache = model.newCache(seq.length);
+        float[] last = model.prefill(java.util.Arrays.copyOf(seq, 5), cache);
+        worst = Math.max(worst, maxAbsDiff(last, java.util.Arrays.copyOfRange(ref, 4 * vocab, 5 * vocab)));
+        for (int t = 5; t < seq.length; t++) {
+            worst = Math.max(worst, maxAbsDiff(model.decode(seq[t], cache), java.util.Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab)));
+        }
+        return worst;
+    }
+
     static double maxAbsDiff(float[] a, float[] b) {
         assertThat(a).hasSameSizeAs(b);
         double m = 0;
