@@ -62,32 +62,9 @@ class Gemma3TokenizerFixtureTest {
         }
     }
 
-    private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
-    }
-
     /** "text" -> ids mismatches against the fixture, one line each; empty when all match. */
     private static List<String> mismatches(Tokenizer tok) {
-        List<String> bad = new ArrayList<>();
-        for (JsonNode s : fixture.get("encode")) {
-            String text = s.get("text").asText();
-            int[] expected = ints(s.get("ids"));
-            int[] actual = tok.encode(text);
-            if (!Arrays.equals(expected, actual)) {
-                bad.add(s.get("category").asText() + " " + abbreviate(text) + ": expected "
-                        + Arrays.toString(expected) + " but got " + Arrays.toString(actual));
-            }
-        }
-        return bad;
-    }
-
-    private static String abbreviate(String text) {
-        String quoted = new ObjectMapper().valueToTree(text).toString();
-        return quoted.length() > 120 ? quoted.substring(0, 120) + "...\"" : quoted;
+        return TokenizerFixtures.mismatches(tok, fixture);
     }
 
     /**
@@ -175,7 +152,7 @@ class Gemma3TokenizerFixtureTest {
     void decodeMatchesTransformers() {
         assertThat(fixture.get("decode").size()).isGreaterThanOrEqualTo(15);
         for (JsonNode d : fixture.get("decode")) {
-            assertThat(tokenizer.decode(ints(d.get("ids")))).as("decode of %s", d.get("ids"))
+            assertThat(tokenizer.decode(TokenizerFixtures.ints(d.get("ids")))).as("decode of %s", d.get("ids"))
                     .isEqualTo(d.get("text").asText());
         }
     }
