@@ -38,7 +38,10 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "core/src/test/resources/fixtures"
-CLASSES = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}
+CLASSES = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3": "Gemma3ForCausalLM",
+           "llama": "LlamaForCausalLM"}
+TEST_CLASSES = {"qwen2": "Qwen2ReferenceTest", "qwen3": "Qwen3ReferenceTest", "gemma3": "Gemma3TinyReferenceTest",
+                "llama": "LlamaTinyReferenceTest"}
 
 
 def main():
@@ -60,13 +63,23 @@ def main():
         sys.exit(f"{args.dir} loaded as {type(model).__name__}, not {cls}")
 
     biases = {}
+    c = model.config
+    if args.family == "gemma3":
+        # The checkpoint's layer types are one per layer, and each layer's attention follows its own entry.
+        assert len(c.layer_types) == c.num_hidden_layers == len(model.model.layers), c.layer_types
+        for l, layer in enumerate(model.model.layers):
+            assert layer.self_attn.layer_type == c.layer_types[l], (l, layer.self_attn.layer_type)
+            assert layer.self_attn.sliding_window == (c.sliding_window if c.layer_types[l] == "sliding_attention"
+                                                       else None), (l, layer.self_attn.sliding_window)
+        assert c.tie_word_embeddings and model.lm_head.weight is model.model.embed_tokens.weight
     for l, layer in enumerate(model.model.layers):
         att = layer.self_attn
-        if args.family == "qwen3":
+        if args.family in ("qwen3", "gemma3", "llama"):
             for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
                 assert getattr(att, name).bias is None, (l, name)
-            for name in ("q_norm", "k_norm"):
-                assert getattr(att, name).weight.shape == (model.config.head_dim,), (l, name)
+            if args.family != "llama":
+                for name in ("q_norm", "k_norm"):
+                    assert getattr(att, name).weight.shape == (model.config.head_dim,), (l, name)
             for name in ("gate_proj", "up_proj", "down_proj"):
                 assert getattr(layer.mlp, name).bias is None, (l, name)
             continue
@@ -83,14 +96,18 @@ def main():
         logits = torch.stack([model(torch.tensor([s]), use_cache=False).logits[0] for s in seqs])
     args.out.mkdir(parents=True, exist_ok=True)
     logits.numpy().astype("<f4").tofile(args.out / "logits.bin")
-    c = model.config
+    keys = ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+            "head_dim"]
+    if args.family == "gemma3":
+        keys += ["query_pre_attn_scalar", "sliding_window", "layer_types", "rope_parameters"]
     meta = {
         "source": f"prunelab export {args.dir.name} of fixtures/tiny-{args.family}/hf written by"
-                  f" {args.family.capitalize()}ReferenceTest"
-                  " (fasp-NN: FASP at NN% sparsity, uniform allocation), loaded by transformers",
+                  f" {TEST_CLASSES[args.family]}"
+                  " (fasp-NN: FASP at NN% sparsity, uniform allocation"
+                  + ("; shortgpt-1: ShortGPT removing one block" if args.family == "gemma3" else "")
+                  + "), loaded by transformers",
         "class": type(model).__name__,
-        "config": {k: getattr(c, k) for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
-                                              "num_attention_heads", "num_key_value_heads", "head_dim")},
+        "config": {k: getattr(c, k) for k in keys},
         **({"qkv_rows_and_bias_lengths": biases} if args.family == "qwen2" else {}),
         "logits_shape": list(logits.shape),
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
