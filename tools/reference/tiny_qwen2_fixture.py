@@ -103,6 +103,11 @@ CLASSES = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3": "
 HAS_GGUF = ("qwen2", "qwen3")
 
 
+def fixture_dir(family):
+    """fixtures/tiny-<family>, but fixtures/tiny-llama-hf for llama (fixtures/tiny-llama holds tiny_llama_fixture.py's)."""
+    return FIXTURES / ("tiny-llama-hf" if family == "llama" else f"tiny-{family}")
+
+
 def build_gemma3(vocab_size, eos_id):
     """A tiny Gemma3ForCausalLM: head_dim 16 (not hidden / heads = 8), query_pre_attn_scalar 24 (neither of those),
     GQA 4 / 2 heads, tied embeddings; norm weights w stored as transformers keeps them (the gain is 1 + w)."""
@@ -276,7 +281,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", choices=tuple(CLASSES), default="qwen2")
     family = ap.parse_args().family
-    out = FIXTURES / f"tiny-{family}"
+    out = fixture_dir(family)
     gguf_name = f"tiny-{family}.f32.gguf"
     tokens, types = vocabulary()
     model = build_model(family, len(tokens), tokens.index(EOS))

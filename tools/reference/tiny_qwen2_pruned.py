@@ -74,12 +74,24 @@ def main():
         assert c.tie_word_embeddings and model.lm_head.weight is model.model.embed_tokens.weight
     for l, layer in enumerate(model.model.layers):
         att = layer.self_attn
-        if args.family in ("qwen3", "gemma3", "llama"):
+        if args.family == "llama":
+            # attention_bias switches biases on for q/k/v/o, mlp_bias for gate/up/down (a FLAP export has both:
+            # its compensation biases on o_proj and down_proj, zeros on the others); each as long as its rows.
+            for mod, names, flag in ((att, ("q_proj", "k_proj", "v_proj", "o_proj"), c.attention_bias),
+                                     (layer.mlp, ("gate_proj", "up_proj", "down_proj"), c.mlp_bias)):
+                for name in names:
+                    lin = getattr(mod, name)
+                    if flag:
+                        assert lin.bias is not None and lin.bias.shape[0] == lin.weight.shape[0], (l, name)
+                        biases[f"{l}.{name}"] = [lin.weight.shape[0], lin.bias.shape[0]]
+                    else:
+                        assert lin.bias is None, (l, name)
+            continue
+        if args.family in ("qwen3", "gemma3"):
             for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
                 assert getattr(att, name).bias is None, (l, name)
-            if args.family != "llama":
-                for name in ("q_norm", "k_norm"):
-                    assert getattr(att, name).weight.shape == (model.config.head_dim,), (l, name)
+            for name in ("q_norm", "k_norm"):
+                assert getattr(att, name).weight.shape == (model.config.head_dim,), (l, name)
             for name in ("gate_proj", "up_proj", "down_proj"):
                 assert getattr(layer.mlp, name).bias is None, (l, name)
             continue
@@ -91,7 +103,8 @@ def main():
         for name in ("gate_proj", "up_proj", "down_proj"):
             assert getattr(layer.mlp, name).bias is None, (l, name)
 
-    seqs = json.loads((FIXTURES / f"tiny-{args.family}" / "tokens.json").read_text())
+    fixture = "tiny-llama-hf" if args.family == "llama" else f"tiny-{args.family}"
+    seqs = json.loads((FIXTURES / fixture / "tokens.json").read_text())
     with torch.no_grad():
         logits = torch.stack([model(torch.tensor([s]), use_cache=False).logits[0] for s in seqs])
     args.out.mkdir(parents=True, exist_ok=True)
@@ -101,14 +114,17 @@ def main():
     if args.family == "gemma3":
         keys += ["query_pre_attn_scalar", "sliding_window", "layer_types", "rope_parameters"]
     meta = {
-        "source": f"prunelab export {args.dir.name} of fixtures/tiny-{args.family}/hf written by"
+        "source": f"prunelab export {args.dir.name} of fixtures/{fixture}/hf written by"
                   f" {TEST_CLASSES[args.family]}"
                   " (fasp-NN: FASP at NN% sparsity, uniform allocation"
                   + ("; shortgpt-1: ShortGPT removing one block" if args.family == "gemma3" else "")
+                  + ("; flap-50: FLAP at 50%, uniform, with its compensation biases" if args.family == "llama" else "")
                   + "), loaded by transformers",
         "class": type(model).__name__,
         "config": {k: getattr(c, k) for k in keys},
         **({"qkv_rows_and_bias_lengths": biases} if args.family == "qwen2" else {}),
+        **({"attention_bias": c.attention_bias, "mlp_bias": c.mlp_bias, "rows_and_bias_lengths": biases}
+           if args.family == "llama" else {}),
         "logits_shape": list(logits.shape),
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         "command": "tools/reference/.venv/bin/python tools/reference/tiny_qwen2_pruned.py " + str(args.dir)
