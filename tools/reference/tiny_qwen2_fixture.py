@@ -1,6 +1,7 @@
-"""A tiny random Qwen2ForCausalLM (or, with --family qwen3, Qwen3ForCausalLM) saved by transformers and as a
-GGUF, with transformers' logits, for prunelab's reference tests (org.prunelab.arch.Qwen2ReferenceTest,
-org.prunelab.arch.Qwen3ReferenceTest).
+"""A tiny random Qwen2ForCausalLM (or, with --family qwen3, Qwen3ForCausalLM; --family gemma3, Gemma3ForCausalLM;
+--family llama, LlamaForCausalLM) saved by transformers (qwen2 and qwen3 also as a GGUF), with transformers' logits,
+for prunelab's reference tests (org.prunelab.arch.Qwen2ReferenceTest, Qwen3ReferenceTest, Gemma3TinyReferenceTest,
+LlamaTinyReferenceTest).
 
 Writes under core/src/test/resources/fixtures/tiny-qwen2/ (qwen3: tiny-qwen3/, tiny-qwen3.f32.gguf, ...):
   hf/config.json, hf/model.safetensors    Qwen2ForCausalLM.save_pretrained (fp32 safetensors)
@@ -29,9 +30,25 @@ by the option (byte-identical files).
 The script then reloads the GGUF with transformers (from_pretrained(dir, gguf_file=...)) and checks that it
 gives the same logits as the saved folder, and prints the max abs differences.
 
+--family gemma3 (fixtures/tiny-gemma3/: hf/, tokens.json, logits.bin; no GGUF): hidden 32, 4 layers of types
+sliding, full, sliding, sliding (sliding_window 5, shorter than the 12-token sequences), 4 query / 2 KV heads of
+head_dim 16 (not hidden / heads = 8), query_pre_attn_scalar 24 (neither 16 nor 8, so using either shows), intermediate
+64, GELU-tanh, RoPE base 1e6 on the full layers and 1e4 on the sliding ones, tied embeddings (scaled by sqrt(32) in
+the model). Weights N(0, 0.2); norm weights w = 0.3 N(0, 1) as transformers stores them (Gemma3RMSNorm multiplies
+by 1 + w), except block 0's post-attention and post-feedforward norms, w = -0.9 + 0.03 N(0, 1): that block barely turns
+the residual stream, so ShortGPT removes it and the remaining layer types shift. Loaded with eager attention. The
+script prints how far the logits move with the gains taken as w instead of 1 + w, without the sliding window, with
+one RoPE base for all layers, and with scores over sqrt(head_dim).
+
+--family llama (fixtures/tiny-llama-hf/, as fixtures/tiny-llama/ holds tiny_llama_fixture.py's files; no GGUF):
+hidden 32, 2 layers, 4 query / 2 KV heads, head_dim 8, intermediate 64, rope_theta 1e4, rms_norm_eps 1e-5, untied LM
+head, no biases; weights N(0, 0.2), norm gains 1 + N(0, 0.1). Loaded with eager attention.
+
 Commands (from the repository root; CPU, fp32, deterministic):
     tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py
     tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family qwen3
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family gemma3
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family llama
 """
 import argparse
 import json

@@ -1,13 +1,18 @@
 """transformers' logits of a structurally pruned tiny Qwen2 that prunelab exported, as a fixture for
 org.prunelab.arch.Qwen2ReferenceTest (FASP at 50% and 75%, uniform allocation, on fixtures/tiny-qwen2/hf); with --family qwen3, the same for a tiny
-Qwen3 export (org.prunelab.arch.Qwen3ReferenceTest, fixtures/tiny-qwen3/hf).
+Qwen3 export (org.prunelab.arch.Qwen3ReferenceTest, fixtures/tiny-qwen3/hf); with --family gemma3, a tiny Gemma 3
+export (org.prunelab.arch.Gemma3TinyReferenceTest, fixtures/tiny-gemma3/hf: FASP 50%, 75% and ShortGPT removing one
+block); with --family llama, a tiny Llama export (org.prunelab.arch.LlamaTinyReferenceTest, fixtures/tiny-llama-hf/hf:
+FASP 50%, 75% and FLAP 50% with its compensation biases).
 
 Loads DIR with AutoModelForCausalLM (fp32, eager attention, CPU) and checks that it is a Qwen2ForCausalLM
 that took every tensor from the file (no missing, unexpected or mismatched keys: a q/k/v bias left out
 would otherwise be freshly initialised), that q/k/v carry biases as long as their rows and o_proj and
 the MLP none (qwen3: that no linear has a bias, as attention_bias is false, and that every layer has q_norm and
-k_norm gains over head_dim). Then runs the token sequences of fixtures/tiny-<family>/tokens.json and writes,
-under --out:
+k_norm gains over head_dim; gemma3: no biases, q/k norms, one layer type per layer, each layer's attention of its
+type with the window on the sliding ones only, the LM head tied to the embeddings; llama: q/k/v/o carry biases exactly
+when attention_bias is on, gate/up/down when mlp_bias is, each as long as its rows). Then runs the token sequences
+of fixtures/tiny-<family>/tokens.json (llama: fixtures/tiny-llama-hf/) and writes, under --out:
   logits.bin   float32 little-endian, [sequences, 12, vocab], in tokens.json order
   model.json   the config transformers read, the bias shapes, versions, and the command
 
@@ -23,7 +28,11 @@ system property prunelab.qwen2.exportTo names a folder; it writes fasp-50 and fa
 
 (The Java test fails on the missing logits until they exist; the exports are written before that check.)
 For Qwen3 the same with Qwen3ReferenceTest, -Dprunelab.qwen3.exportTo=/tmp/qwen3-exports, --family qwen3 and
---out core/src/test/resources/fixtures/tiny-qwen3/pruned-fasp-$s.
+--out core/src/test/resources/fixtures/tiny-qwen3/pruned-fasp-$s. For Gemma 3: Gemma3TinyReferenceTest,
+-Dprunelab.gemma3.exportTo=/tmp/gemma3-exports, the exports fasp-50, fasp-75 and shortgpt-1, --family gemma3 and
+--out core/src/test/resources/fixtures/tiny-gemma3/pruned-NAME; for Llama: LlamaTinyReferenceTest,
+-Dprunelab.llama.exportTo=/tmp/llama-exports, fasp-50, fasp-75 and flap-50, --family llama and
+--out core/src/test/resources/fixtures/tiny-llama-hf/pruned-NAME.
 """
 import argparse
 import json
