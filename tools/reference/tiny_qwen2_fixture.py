@@ -1,6 +1,7 @@
-"""A tiny random Qwen2ForCausalLM (or, with --family qwen3, Qwen3ForCausalLM) saved by transformers and as a
-GGUF, with transformers' logits, for prunelab's reference tests (org.prunelab.arch.Qwen2ReferenceTest,
-org.prunelab.arch.Qwen3ReferenceTest).
+"""A tiny random Qwen2ForCausalLM (or, with --family qwen3, Qwen3ForCausalLM; --family gemma3, Gemma3ForCausalLM;
+--family llama, LlamaForCausalLM) saved by transformers (qwen2 and qwen3 also as a GGUF), with transformers' logits,
+for prunelab's reference tests (org.prunelab.arch.Qwen2ReferenceTest, Qwen3ReferenceTest, Gemma3TinyReferenceTest,
+LlamaTinyReferenceTest).
 
 Writes under core/src/test/resources/fixtures/tiny-qwen2/ (qwen3: tiny-qwen3/, tiny-qwen3.f32.gguf, ...):
   hf/config.json, hf/model.safetensors    Qwen2ForCausalLM.save_pretrained (fp32 safetensors)
@@ -29,9 +30,25 @@ by the option (byte-identical files).
 The script then reloads the GGUF with transformers (from_pretrained(dir, gguf_file=...)) and checks that it
 gives the same logits as the saved folder, and prints the max abs differences.
 
+--family gemma3 (fixtures/tiny-gemma3/: hf/, tokens.json, logits.bin; no GGUF): hidden 32, 4 layers of types
+sliding, full, sliding, sliding (sliding_window 5, shorter than the 12-token sequences), 4 query / 2 KV heads of
+head_dim 16 (not hidden / heads = 8), query_pre_attn_scalar 24 (neither 16 nor 8, so using either shows), intermediate
+64, GELU-tanh, RoPE base 1e6 on the full layers and 1e4 on the sliding ones, tied embeddings (scaled by sqrt(32) in
+the model). Weights N(0, 0.2); norm weights w = 0.3 N(0, 1) as transformers stores them (Gemma3RMSNorm multiplies
+by 1 + w), except block 0's post-attention and post-feedforward norms, w = -0.9 + 0.03 N(0, 1): that block barely turns
+the residual stream, so ShortGPT removes it and the remaining layer types shift. Loaded with eager attention. The
+script prints how far the logits move with the gains taken as w instead of 1 + w, without the sliding window, with
+one RoPE base for all layers, and with scores over sqrt(head_dim).
+
+--family llama (fixtures/tiny-llama-hf/, as fixtures/tiny-llama/ holds tiny_llama_fixture.py's files; no GGUF):
+hidden 32, 2 layers, 4 query / 2 KV heads, head_dim 8, intermediate 64, rope_theta 1e4, rms_norm_eps 1e-5, untied LM
+head, no biases; weights N(0, 0.2), norm gains 1 + N(0, 0.1). Loaded with eager attention.
+
 Commands (from the repository root; CPU, fp32, deterministic):
     tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py
     tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family qwen3
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family gemma3
+    tools/reference/.venv/bin/python tools/reference/tiny_qwen2_fixture.py --family llama
 """
 import argparse
 import json
@@ -43,7 +60,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import gguf
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
+from transformers import (AutoModelForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 torch.set_num_threads(1)
 
@@ -94,7 +112,72 @@ def tokenizer_json(tokens):
     }
 
 
+# --family gemma3: layer types mixing sliding-window and global attention, and a window shorter than the sequences.
+GEMMA3_LAYER_TYPES = ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention"]
+GEMMA3_WINDOW = 5
+CLASSES = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3": "Gemma3ForCausalLM",
+           "llama": "LlamaForCausalLM"}
+HAS_GGUF = ("qwen2", "qwen3")
+
+
+def fixture_dir(family):
+    """fixtures/tiny-<family>, but fixtures/tiny-llama-hf for llama (fixtures/tiny-llama holds tiny_llama_fixture.py's)."""
+    return FIXTURES / ("tiny-llama-hf" if family == "llama" else f"tiny-{family}")
+
+
+def build_gemma3(vocab_size, eos_id):
+    """A tiny Gemma3ForCausalLM: head_dim 16 (not hidden / heads = 8), query_pre_attn_scalar 24 (neither of those),
+    GQA 4 / 2 heads, tied embeddings; norm weights w stored as transformers keeps them (the gain is 1 + w)."""
+    torch.manual_seed(SEED)
+    config = Gemma3TextConfig(
+        vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=len(GEMMA3_LAYER_TYPES),
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, hidden_activation="gelu_pytorch_tanh",
+        max_position_embeddings=128, rms_norm_eps=1e-6, pad_token_id=eos_id, bos_token_id=eos_id,
+        eos_token_id=eos_id, tie_word_embeddings=True,
+        rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+        attention_bias=False, query_pre_attn_scalar=24, sliding_window=GEMMA3_WINDOW,
+        layer_types=list(GEMMA3_LAYER_TYPES), final_logit_softcapping=None, attn_logit_softcapping=None)
+    model = Gemma3ForCausalLM(config).to(torch.float32).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                # Gemma3RMSNorm multiplies by 1 + w: w = 0.3 N(0, 1), far from both 0 (gain 1) and 1 (gain 1 + 1).
+                p.copy_(0.3 * torch.randn_like(p))
+            else:
+                p.copy_(0.2 * torch.randn_like(p))
+        # Block 0 barely turns the residual stream: its post-attention and post-feedforward gains 1 + w are near 0.1
+        # (w = -0.9 + 0.03 N(0, 1)), so ShortGPT removes it, the first block, and the remaining layer types shift
+        # (sliding, full, sliding, sliding -> full, sliding, sliding; a writer that cut layer_types short would keep
+        # sliding, full, sliding).
+        for norm in (model.model.layers[0].post_attention_layernorm, model.model.layers[0].post_feedforward_layernorm):
+            norm.weight.copy_(-0.9 + 0.03 * torch.randn_like(norm.weight))
+    return model
+
+
+def build_llama(vocab_size, eos_id):
+    """A tiny LlamaForCausalLM with GQA (4 / 2 heads), untied LM head, no biases."""
+    torch.manual_seed(SEED)
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=128,
+                         rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                         tie_word_embeddings=False, attention_bias=False, mlp_bias=False, bos_token_id=eos_id,
+                         eos_token_id=eos_id)
+    model = LlamaForCausalLM(config).to(torch.float32).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.2 * torch.randn_like(p))
+    return model
+
+
 def build_model(family, vocab_size, eos_id):
+    if family == "gemma3":
+        return build_gemma3(vocab_size, eos_id)
+    if family == "llama":
+        return build_llama(vocab_size, eos_id)
     torch.manual_seed(SEED)
     sizes = dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
@@ -173,11 +256,49 @@ def logits_of(model, seqs):
         return torch.stack([model(torch.tensor([s]), use_cache=False).logits[0] for s in seqs])
 
 
+def load_kwargs(family):
+    # Gemma 3 is loaded with eager attention (the sliding-window mask as transformers' reference implementation
+    # applies it); the Qwen families keep the default, so their fixtures stay as they were.
+    return {"attn_implementation": "eager"} if family in ("gemma3", "llama") else {}
+
+
+def gemma3_sensitivity(model, seqs, ref):
+    """How far the logits move under the mistakes the Gemma 3 fixture should catch."""
+    moved = {}
+    with torch.no_grad():
+        norms = [(n, p.clone()) for n, p in model.named_parameters() if n.endswith("norm.weight")]
+        for n, p in model.named_parameters():
+            if n.endswith("norm.weight"):
+                p.sub_(1.0)  # gain 1 + (w - 1) = w: the stored w read as the gain itself
+        moved["norm gains w instead of 1 + w"] = (logits_of(model, seqs) - ref).abs().max().item()
+        for n, p in model.named_parameters():
+            if n.endswith("norm.weight"):
+                p.copy_(dict(norms)[n])
+        big = AutoModelForCausalLM.from_config(model.config.__class__(**{**model.config.to_dict(),
+                                                                           "sliding_window": 128}),
+                                               attn_implementation="eager").eval()
+        big.load_state_dict(model.state_dict())
+        moved["no sliding window (window 128)"] = (logits_of(big, seqs) - ref).abs().max().item()
+        one = model.config.to_dict()
+        one["rope_parameters"] = {k: {"rope_type": "default", "rope_theta": 1000000.0} for k in one["rope_parameters"]}
+        same_base = AutoModelForCausalLM.from_config(model.config.__class__(**one), attn_implementation="eager").eval()
+        same_base.load_state_dict(model.state_dict())
+        moved["sliding layers with the global RoPE base"] = (logits_of(same_base, seqs) - ref).abs().max().item()
+        d = model.config.to_dict()
+        d["query_pre_attn_scalar"] = model.config.head_dim
+        scalar = AutoModelForCausalLM.from_config(model.config.__class__(**d), attn_implementation="eager").eval()
+        scalar.load_state_dict(model.state_dict())
+        moved["scores over sqrt(head_dim) instead of sqrt(query_pre_attn_scalar)"] = \
+            (logits_of(scalar, seqs) - ref).abs().max().item()
+    for k, v in moved.items():
+        print(f"{k}: logits move by max abs {v:.3g}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--family", choices=("qwen2", "qwen3"), default="qwen2")
+    ap.add_argument("--family", choices=tuple(CLASSES), default="qwen2")
     family = ap.parse_args().family
-    out = FIXTURES / f"tiny-{family}"
+    out = fixture_dir(family)
     gguf_name = f"tiny-{family}.f32.gguf"
     tokens, types = vocabulary()
     model = build_model(family, len(tokens), tokens.index(EOS))
@@ -185,17 +306,29 @@ def main():
     hf_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(hf_dir)
     (hf_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json(tokens), ensure_ascii=False, indent=1) + "\n")
-    write_gguf(family, model, out / gguf_name, tokens, types)
+    if family in HAS_GGUF:
+        write_gguf(family, model, out / gguf_name, tokens, types)
 
     gen = torch.Generator().manual_seed(SEED + 1)
     seqs = torch.randint(0, len(tokens), (SEQS, SEQLEN), generator=gen).tolist()
     (out / "tokens.json").write_text(json.dumps(seqs) + "\n")
 
     # The fixture is the logits of the folder as transformers loads it back.
-    saved = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    saved, info = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, output_loading_info=True,
+                                                       **load_kwargs(family))
+    saved.eval()
+    assert not any(info.values()), info
+    assert type(saved).__name__ == CLASSES[family], type(saved)
     ref = logits_of(saved, seqs)
     ref.numpy().astype("<f4").tofile(out / "logits.bin")
     print(f"in-memory vs saved folder: max abs {(logits_of(model, seqs) - ref).abs().max().item():.3g}")
+
+    if family == "gemma3":
+        sdpa = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, attn_implementation="sdpa").eval()
+        print(f"sdpa vs eager attention: max abs {(logits_of(sdpa, seqs) - ref).abs().max().item():.3g}")
+        print(f"layer_types {saved.config.layer_types}, sliding_window {saved.config.sliding_window}, "
+              f"{SEQLEN} tokens per sequence")
+        gemma3_sensitivity(model, seqs, ref)
 
     if family == "qwen3":
         # The per-head q/k norms matter: the same model with all-ones q/k gains gives other logits.
@@ -206,19 +339,18 @@ def main():
         print(f"q/k norm gains set to ones instead: logits move by max abs "
               f"{(logits_of(model, seqs) - ref).abs().max().item():.3g}")
 
-    # transformers 5.24's GGUF reader maps no attention.key_length for qwen3, so Qwen3Config's head_dim default
-    # (128) would stand; it is passed as a config override (prunelab's loader reads the key from the file).
-    overrides = {"head_dim": model.config.head_dim} if family == "qwen3" else {}
-    from_gguf = AutoModelForCausalLM.from_pretrained(out, gguf_file=gguf_name, dtype=torch.float32,
-                                                     **overrides).eval()
-    expected_class = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[family]
-    assert type(from_gguf).__name__ == expected_class, type(from_gguf)
-    assert type(saved).__name__ == expected_class, type(saved)
-    for name, p in from_gguf.state_dict().items():
-        assert torch.equal(p, saved.state_dict()[name]), name
-    diff = (logits_of(from_gguf, seqs) - ref).abs().max().item()
-    print(f"GGUF via transformers vs saved folder: max abs {diff:.3g} (all {len(saved.state_dict())} tensors equal)")
-    assert diff <= 1e-6, diff
+    if family in HAS_GGUF:
+        # transformers 5.24's GGUF reader maps no attention.key_length for qwen3, so Qwen3Config's head_dim default
+        # (128) would stand; it is passed as a config override (prunelab's loader reads the key from the file).
+        overrides = {"head_dim": model.config.head_dim} if family == "qwen3" else {}
+        from_gguf = AutoModelForCausalLM.from_pretrained(out, gguf_file=gguf_name, dtype=torch.float32,
+                                                         **overrides).eval()
+        assert type(from_gguf).__name__ == CLASSES[family], type(from_gguf)
+        for name, p in from_gguf.state_dict().items():
+            assert torch.equal(p, saved.state_dict()[name]), name
+        diff = (logits_of(from_gguf, seqs) - ref).abs().max().item()
+        print(f"GGUF via transformers vs saved folder: max abs {diff:.3g} (all {len(saved.state_dict())} tensors equal)")
+        assert diff <= 1e-6, diff
     sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     print(f"wrote {sum(sizes.values())} bytes: {sizes}")
     print(f"transformers {__import__('transformers').__version__}, torch {torch.__version__}, gguf {gguf.__version__ if hasattr(gguf, '__version__') else '?'}")

@@ -134,7 +134,10 @@ public final class Gemma3Architecture extends StandardArchitecture {
     protected void writeHfKeys(ObjectNode o, DecoderConfig c, HfConfig.Export export) {
         DecoderConfig.Variant v = c.variant();
         o.put("hidden_activation", v.activation().hfName());
-        o.put("query_pre_attn_scalar", v.queryPreAttnScalar() > 0 ? v.queryPreAttnScalar() : c.headDim());
+        // Gemma3TextConfig declares query_pre_attn_scalar an int, and transformers 5's strict config check refuses a
+        // float there (24.0): a whole value goes out as an integer.
+        double scalar = v.queryPreAttnScalar() > 0 ? v.queryPreAttnScalar() : c.headDim();
+        if (scalar == Math.rint(scalar)) o.put("query_pre_attn_scalar", (long) scalar); else o.put("query_pre_attn_scalar", scalar);
         o.put("sliding_window", v.slidingWindow());
         var types = o.putArray("layer_types");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
