@@ -23,16 +23,12 @@ import org.prunelab.prune.PruneOptions;
 import org.prunelab.prune.PruneOutcome;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -48,7 +44,7 @@ import static org.assertj.core.api.Assertions.within;
  * ({@code tools/reference/tiny_qwen2_pruned.py --family gemma3}).
  */
 class Gemma3TinyReferenceTest {
-    private static final String ROOT = "/fixtures/tiny-gemma3/";
+    private static final TinyFixture FIXTURE = new TinyFixture("/fixtures/tiny-gemma3/", "gemma3");
     private static final double TOLERANCE = 1e-4;
     private static final List<String> LAYER_TYPES = List.of(DecoderConfig.Variant.SLIDING_ATTENTION,
             DecoderConfig.Variant.FULL_ATTENTION, DecoderConfig.Variant.SLIDING_ATTENTION, DecoderConfig.Variant.SLIDING_ATTENTION);
@@ -63,9 +59,9 @@ class Gemma3TinyReferenceTest {
 
     @Test
     void configAndLogitsMatchTransformers() throws Exception {
-        int[][] seqs = tokens();
-        float[] ref = floats("logits.bin");
-        try (LoadedModel loaded = load()) {
+        int[][] seqs = FIXTURE.tokens("tokens.json");
+        float[] ref = FIXTURE.floats("logits.bin");
+        try (LoadedModel loaded = FIXTURE.load()) {
             DecoderConfig c = loaded.config();
             assertThat(c.architecture()).isEqualTo("gemma3");
             assertThat(new int[] {c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
@@ -94,7 +90,7 @@ class Gemma3TinyReferenceTest {
             int vocab = c.vocabSize();
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
-                worst = Math.max(worst, maxAbsDiff(model.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
             }
             double full = worst;
             // The cached path: a prefill shorter than the window (3) and one longer (7), then one token at a time
@@ -104,9 +100,9 @@ class Gemma3TinyReferenceTest {
                 int pre = s == 0 ? 3 : 7;
                 KvCache cache = model.newCache(seq.length);
                 float[] last = model.prefill(Arrays.copyOf(seq, pre), cache);
-                worst = Math.max(worst, maxAbsDiff(last, rows(ref, s, pre - 1, pre, seq.length, vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(last, rows(ref, s, pre - 1, pre, seq.length, vocab)));
                 for (int t = pre; t < seq.length; t++) {
-                    worst = Math.max(worst, maxAbsDiff(model.decode(seq[t], cache), rows(ref, s, t, t + 1, seq.length, vocab)));
+                    worst = Math.max(worst, TinyFixture.maxAbsDiff(model.decode(seq[t], cache), rows(ref, s, t, t + 1, seq.length, vocab)));
                 }
             }
             System.out.printf("tiny-gemma3 hf: max |prunelab - transformers| logit difference %.3g full forward,"
@@ -122,10 +118,10 @@ class Gemma3TinyReferenceTest {
      */
     @Test
     void normGainsAreOnePlusTheStoredWeights() throws Exception {
-        int[] seq = tokens()[0];
-        float[] ref = Arrays.copyOf(floats("logits.bin"), seq.length * 260);
-        try (LoadedModel loaded = load();
-             SafetensorsFile f = SafetensorsFile.open(resource("hf").resolve("model.safetensors"))) {
+        int[] seq = FIXTURE.tokens("tokens.json")[0];
+        float[] ref = Arrays.copyOf(FIXTURE.floats("logits.bin"), seq.length * 260);
+        try (LoadedModel loaded = FIXTURE.load();
+             SafetensorsFile f = SafetensorsFile.open(FIXTURE.resource("hf").resolve("model.safetensors"))) {
             DecoderModel model = loaded.model();
             assertThat(model.norm().weight()).isEqualTo(plusOne(f.vector("model.norm.weight")));
             for (DecoderBlock b : model.blocks()) {
@@ -139,10 +135,10 @@ class Gemma3TinyReferenceTest {
             }
             assertThat(f.names()).doesNotContain("lm_head.weight");
 
-            assertThat(maxAbsDiff(model.logits(seq), ref)).isLessThanOrEqualTo(TOLERANCE);
+            assertThat(TinyFixture.maxAbsDiff(model.logits(seq), ref)).isLessThanOrEqualTo(TOLERANCE);
             minusOne(model.norm().weight());
             for (DecoderBlock b : model.blocks()) for (var n : b.norms().values()) minusOne(n.weight());
-            double moved = maxAbsDiff(model.logits(seq), ref);
+            double moved = TinyFixture.maxAbsDiff(model.logits(seq), ref);
             System.out.printf("tiny-gemma3 with the stored w as the norm gains: max logit difference %.3g%n", moved);
             assertThat(moved).isGreaterThan(0.1);
         }
@@ -157,10 +153,10 @@ class Gemma3TinyReferenceTest {
     @CsvSource({"0.5, 32, 2, 2", "0.75, 16, 1, 1"})
     void faspExportReloadsInTransformers(double sparsity, int channels, int heads, int groups, @TempDir Path tmp) throws Exception {
         String name = "fasp-" + Math.round(sparsity * 100);
-        try (LoadedModel dense = load()) {
+        try (LoadedModel dense = FIXTURE.load()) {
             Method m = Methods.byName("fasp");
             DecoderModel pruned = m.create(m.args(Map.of("sparsity", sparsity, "allocation", "uniform")))
-                    .prune(dense.model(), windows(), PruneOptions.keepInput(Progress.NONE)).model();
+                    .prune(dense.model(), TinyFixture.windows(260), PruneOptions.keepInput(Progress.NONE)).model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(b.shape().intermediateSize()).isEqualTo(channels);
                 assertThat(b.shape().numAttentionHeads()).isEqualTo(heads);
@@ -176,14 +172,14 @@ class Gemma3TinyReferenceTest {
             assertThat(layerTypes(config)).isEqualTo(LAYER_TYPES);
             // The norms go out as the stored w, the dense checkpoint's up to the float rounding of 1 + w on load
             // (at most half an ulp of 1 + w, below 1e-7; gains written as 1 + w would be off by 1).
-            try (SafetensorsFile in = SafetensorsFile.open(resource("hf").resolve("model.safetensors"));
+            try (SafetensorsFile in = SafetensorsFile.open(FIXTURE.resource("hf").resolve("model.safetensors"));
                  SafetensorsFile out = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
                 for (String n : in.names()) {
                     if (n.endsWith("norm.weight")) assertThat(out.vector(n)).as(n).containsExactly(in.vector(n), within(1e-7f));
                 }
                 assertThat(out.names()).doesNotContain("lm_head.weight");
             }
-            compareWithTransformers(name, pruned);
+            assertThat(FIXTURE.maxExportDiff(name, pruned)).as("pruned logits against transformers").isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
@@ -195,10 +191,10 @@ class Gemma3TinyReferenceTest {
      */
     @Test
     void shortGptExportKeepsTheLayerTypesOfTheRemainingBlocks(@TempDir Path tmp) throws Exception {
-        try (LoadedModel dense = load()) {
+        try (LoadedModel dense = FIXTURE.load()) {
             Method m = Methods.byName("shortgpt");
             PruneOutcome outcome = m.create(m.args(Map.of("layers", 1)))
-                    .prune(dense.model(), windows(), PruneOptions.keepInput(Progress.NONE));
+                    .prune(dense.model(), TinyFixture.windows(260), PruneOptions.keepInput(Progress.NONE));
             System.out.printf("tiny-gemma3 shortgpt-1: removed %s, block influence %s%n", outcome.removedLayers(),
                     outcome.extra().get("block_influence"));
             assertThat(outcome.removedLayers()).containsExactly(0);
@@ -217,7 +213,7 @@ class Gemma3TinyReferenceTest {
                 assertThat(out.names()).contains("model.layers.2.input_layernorm.weight")
                         .doesNotContain("model.layers.3.input_layernorm.weight");
             }
-            compareWithTransformers("shortgpt-1", pruned);
+            assertThat(FIXTURE.maxExportDiff("shortgpt-1", pruned)).as("pruned logits against transformers").isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
@@ -240,40 +236,15 @@ class Gemma3TinyReferenceTest {
             assertThat(v.queryPreAttnScalar()).isEqualTo(24);
             assertThat(v.ropeLocalTheta()).isEqualTo(1e4);
             assertThat(back.config().ropeTheta()).isEqualTo(1e6);
-            for (int[] s : tokens()) assertThat(back.model().logits(s)).isEqualTo(pruned.logits(s));
+            for (int[] s : FIXTURE.tokens("tokens.json")) assertThat(back.model().logits(s)).isEqualTo(pruned.logits(s));
         }
         return dir;
-    }
-
-    /** transformers' logits of the same export (tiny_qwen2_pruned.py --family gemma3 on the folder this test writes). */
-    private static void compareWithTransformers(String name, DecoderModel pruned) throws IOException {
-        int[][] seqs = tokens();
-        float[] ref = floats("pruned-" + name + "/logits.bin");
-        int vocab = pruned.config().vocabSize();
-        double worst = 0;
-        for (int s = 0; s < seqs.length; s++) {
-            worst = Math.max(worst, maxAbsDiff(pruned.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
-        }
-        System.out.printf("tiny-gemma3 %s: max |prunelab - transformers| logit difference %.3g%n", name, worst);
-        assertThat(worst).as("pruned logits against transformers on the export %s", name).isLessThanOrEqualTo(TOLERANCE);
     }
 
     private static List<String> layerTypes(JsonNode config) {
         List<String> types = new ArrayList<>();
         for (JsonNode t : config.path("layer_types")) types.add(t.asText());
         return types;
-    }
-
-    /** 4 calibration windows of 32 random token ids (as the Qwen reference tests'). */
-    private static List<int[]> windows() {
-        SplittableRandom r = new SplittableRandom(17);
-        List<int[]> w = new ArrayList<>();
-        for (int i = 0; i < 4; i++) w.add(r.ints(32, 0, 260).toArray());
-        return w;
-    }
-
-    private static LoadedModel load() {
-        return ModelLoader.load(resource("hf").toString(), PrunelabHome.fromEnvironment());
     }
 
     /** attention_bias is false and Gemma 3's MLP has none: no linear carries a bias. */
@@ -300,32 +271,4 @@ class Gemma3TinyReferenceTest {
         return Arrays.copyOfRange(all, (s * len + from) * vocab, (s * len + to) * vocab);
     }
 
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        return m;
-    }
-
-    private static Path resource(String rel) {
-        var url = Gemma3TinyReferenceTest.class.getResource(ROOT + rel);
-        assertThat(url).as("fixture %s (made by tools/reference/tiny_qwen2_fixture.py --family gemma3, pruned-* by"
-                + " tiny_qwen2_pruned.py --family gemma3; commands in tools/reference/README.md)", ROOT + rel).isNotNull();
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static int[][] tokens() throws IOException {
-        return new ObjectMapper().readValue(resource("tokens.json").toFile(), int[][].class);
-    }
-
-    private static float[] floats(String rel) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(resource(rel))).order(ByteOrder.LITTLE_ENDIAN);
-        float[] f = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(f);
-        return f;
-    }
 }

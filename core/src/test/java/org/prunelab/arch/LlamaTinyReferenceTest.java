@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.prunelab.Progress;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.io.SafetensorsFile;
 import org.prunelab.model.DecoderBlock;
@@ -16,21 +15,12 @@ import org.prunelab.model.DenseLinear;
 import org.prunelab.model.KvCache;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LoadedModel;
-import org.prunelab.prune.Method;
-import org.prunelab.prune.Methods;
-import org.prunelab.prune.PruneOptions;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -44,7 +34,7 @@ import static org.assertj.core.api.Assertions.within;
  * compared with the logits transformers gives for them ({@code tools/reference/tiny_qwen2_pruned.py --family llama}).
  */
 class LlamaTinyReferenceTest {
-    private static final String ROOT = "/fixtures/tiny-llama-hf/";
+    private static final TinyFixture FIXTURE = new TinyFixture("/fixtures/tiny-llama-hf/", "llama");
     private static final double TOLERANCE = 1e-4;
 
     /**
@@ -57,9 +47,9 @@ class LlamaTinyReferenceTest {
 
     @Test
     void configAndLogitsMatchTransformers() throws Exception {
-        int[][] seqs = tokens();
-        float[] ref = floats("logits.bin");
-        try (LoadedModel loaded = load()) {
+        int[][] seqs = FIXTURE.tokens("tokens.json");
+        float[] ref = FIXTURE.floats("logits.bin");
+        try (LoadedModel loaded = FIXTURE.load()) {
             DecoderConfig c = loaded.config();
             assertThat(c.architecture()).isEqualTo("llama");
             assertThat(new int[] {c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
@@ -80,15 +70,15 @@ class LlamaTinyReferenceTest {
             int vocab = c.vocabSize();
             double worst = 0;
             for (int s = 0; s < seqs.length; s++) {
-                worst = Math.max(worst, maxAbsDiff(model.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
             }
             double full = worst;
             int[] seq = seqs[0];
             KvCache cache = model.newCache(seq.length);
             float[] last = model.prefill(Arrays.copyOf(seq, 5), cache);
-            worst = Math.max(worst, maxAbsDiff(last, rows(ref, 0, 4, 5, seq.length, vocab)));
+            worst = Math.max(worst, TinyFixture.maxAbsDiff(last, rows(ref, 0, 4, 5, seq.length, vocab)));
             for (int t = 5; t < seq.length; t++) {
-                worst = Math.max(worst, maxAbsDiff(model.decode(seq[t], cache), rows(ref, 0, t, t + 1, seq.length, vocab)));
+                worst = Math.max(worst, TinyFixture.maxAbsDiff(model.decode(seq[t], cache), rows(ref, 0, t, t + 1, seq.length, vocab)));
             }
             System.out.printf("tiny-llama-hf: max |prunelab - transformers| logit difference %.3g full forward,"
                     + " %.3g with the KV-cache path%n", full, worst);
@@ -104,8 +94,8 @@ class LlamaTinyReferenceTest {
     @CsvSource({"0.5, 32, 2, 2", "0.75, 16, 1, 1"})
     void faspExportReloadsInTransformers(double sparsity, int channels, int heads, int groups, @TempDir Path tmp) throws Exception {
         String name = "fasp-" + Math.round(sparsity * 100);
-        try (LoadedModel dense = load()) {
-            DecoderModel pruned = prune(dense.model(), "fasp", sparsity);
+        try (LoadedModel dense = FIXTURE.load()) {
+            DecoderModel pruned = TinyFixture.prune(dense.model(), "fasp", sparsity).model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(b.shape().intermediateSize()).isEqualTo(channels);
                 assertThat(b.shape().numAttentionHeads()).isEqualTo(heads);
@@ -114,7 +104,7 @@ class LlamaTinyReferenceTest {
             JsonNode config = export(tmp, name, dense, pruned);
             assertThat(config.path("attention_bias").asBoolean()).isFalse();
             assertThat(config.path("mlp_bias").asBoolean()).isFalse();
-            compareWithTransformers(name, pruned);
+            assertThat(FIXTURE.maxExportDiff(name, pruned)).as("pruned logits against transformers").isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
@@ -125,8 +115,8 @@ class LlamaTinyReferenceTest {
      */
     @Test
     void flapExportWithCompensationBiasesReloadsInTransformers(@TempDir Path tmp) throws Exception {
-        try (LoadedModel dense = load()) {
-            DecoderModel pruned = prune(dense.model(), "flap", 0.5);
+        try (LoadedModel dense = FIXTURE.load()) {
+            DecoderModel pruned = TinyFixture.prune(dense.model(), "flap", 0.5).model();
             for (DecoderBlock b : pruned.blocks()) {
                 assertThat(((DenseLinear) b.linear(LinearRole.O)).bias()).as("layer %d o_proj bias", b.index()).isNotNull();
                 assertThat(((DenseLinear) b.linear(LinearRole.DOWN)).bias()).as("layer %d down_proj bias", b.index()).isNotNull();
@@ -134,17 +124,11 @@ class LlamaTinyReferenceTest {
             JsonNode config = export(tmp, "flap-50", dense, pruned);
             assertThat(config.path("attention_bias").asBoolean()).isTrue();
             assertThat(config.path("mlp_bias").asBoolean()).isTrue();
-            compareWithTransformers("flap-50", pruned);
+            assertThat(FIXTURE.maxExportDiff("flap-50", pruned)).as("pruned logits against transformers").isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
     // --- helpers ---
-
-    private static DecoderModel prune(DecoderModel model, String method, double sparsity) {
-        Method m = Methods.byName(method);
-        return m.create(m.args(Map.of("sparsity", sparsity, "allocation", "uniform")))
-                .prune(model, windows(), PruneOptions.keepInput(Progress.NONE)).model();
-    }
 
     /** Writes the export (and its copy under {@value #EXPORT_PROPERTY}), reloads it to the same logits; its config. */
     private static JsonNode export(Path tmp, String name, LoadedModel dense, DecoderModel pruned) throws IOException {
@@ -160,34 +144,9 @@ class LlamaTinyReferenceTest {
         }
         try (LoadedModel back = ModelLoader.load(dir.toString(), PrunelabHome.fromEnvironment())) {
             assertThat(back.config().architecture()).isEqualTo("llama");
-            for (int[] s : tokens()) assertThat(back.model().logits(s)).isEqualTo(pruned.logits(s));
+            for (int[] s : FIXTURE.tokens("tokens.json")) assertThat(back.model().logits(s)).isEqualTo(pruned.logits(s));
         }
         return new ObjectMapper().readTree(json);
-    }
-
-    /** transformers' logits of the same export (tiny_qwen2_pruned.py --family llama on the folder this test writes). */
-    private static void compareWithTransformers(String name, DecoderModel pruned) throws IOException {
-        int[][] seqs = tokens();
-        float[] ref = floats("pruned-" + name + "/logits.bin");
-        int vocab = pruned.config().vocabSize();
-        double worst = 0;
-        for (int s = 0; s < seqs.length; s++) {
-            worst = Math.max(worst, maxAbsDiff(pruned.logits(seqs[s]), rows(ref, s, 0, seqs[s].length, seqs[s].length, vocab)));
-        }
-        System.out.printf("tiny-llama-hf %s: max |prunelab - transformers| logit difference %.3g%n", name, worst);
-        assertThat(worst).as("pruned logits against transformers on the export %s", name).isLessThanOrEqualTo(TOLERANCE);
-    }
-
-    /** 4 calibration windows of 32 random token ids (as the Qwen reference tests'). */
-    private static List<int[]> windows() {
-        SplittableRandom r = new SplittableRandom(17);
-        List<int[]> w = new ArrayList<>();
-        for (int i = 0; i < 4; i++) w.add(r.ints(32, 0, 260).toArray());
-        return w;
-    }
-
-    private static LoadedModel load() {
-        return ModelLoader.load(resource("hf").toString(), PrunelabHome.fromEnvironment());
     }
 
     /** Rows [from, to) of sequence s in a [sequences, len, vocab] array. */
@@ -195,32 +154,4 @@ class LlamaTinyReferenceTest {
         return Arrays.copyOfRange(all, (s * len + from) * vocab, (s * len + to) * vocab);
     }
 
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        return m;
-    }
-
-    private static Path resource(String rel) {
-        var url = LlamaTinyReferenceTest.class.getResource(ROOT + rel);
-        assertThat(url).as("fixture %s (made by tools/reference/tiny_qwen2_fixture.py --family llama, pruned-* by"
-                + " tiny_qwen2_pruned.py --family llama; commands in tools/reference/README.md)", ROOT + rel).isNotNull();
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static int[][] tokens() throws IOException {
-        return new ObjectMapper().readValue(resource("tokens.json").toFile(), int[][].class);
-    }
-
-    private static float[] floats(String rel) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(resource(rel))).order(ByteOrder.LITTLE_ENDIAN);
-        float[] f = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(f);
-        return f;
-    }
 }

@@ -105,6 +105,25 @@ record TinyFixture(String root, String family) {
         return worst;
     }
 
+    /**
+     * The largest |logit - reference| of {@code pruned} against transformers' logits of the same export
+     * ({@code pruned-<name>/logits.bin}, made by {@code tiny_qwen2_pruned.py --family <family>} on the folder the test
+     * writes), over every sequence of {@code tokens.json}.
+     */
+    double maxExportDiff(String name, DecoderModel pruned) throws IOException {
+        int[][] seqs = tokens("tokens.json");
+        float[] ref = floats("pruned-" + name + "/logits.bin");
+        int vocab = pruned.config().vocabSize();
+        double worst = 0;
+        int offset = 0;
+        for (int[] seq : seqs) {
+            worst = Math.max(worst, maxAbsDiff(pruned.logits(seq), java.util.Arrays.copyOfRange(ref, offset, offset + seq.length * vocab)));
+            offset += seq.length * vocab;
+        }
+        System.out.printf("%s %s: max |prunelab - transformers| logit difference %.3g%n", root, name, worst);
+        return worst;
+    }
+
     static double maxAbsDiff(float[] a, float[] b) {
         assertThat(a).hasSameSizeAs(b);
         double m = 0;
