@@ -92,7 +92,7 @@ public final class SweepRunner {
             for (int i = 0; i < todo.size(); i++) {
                 RunSpec point = todo.get(i);
                 int done = i;
-                String prefix = "point " + (i + 1) + "/" + todo.size() + " " + point.name();
+                String prefix = "point " + (i + 1) + "/" + todo.size() + " " + label(spec, point);
                 progress.update(done, todo.size(), prefix);
                 runPoint(parent, spec, point, work, resultsDir, failures,
                         (d, t, label) -> progress.update(done, todo.size(), prefix + ": " + label));
@@ -112,9 +112,15 @@ public final class SweepRunner {
         return new SweepOutcome(spec, results, todo.size(), skipped, failures, parent.runId());
     }
 
+    /** The point's name, with its model in front when the sweep spans several models ({@code gemma3-270m wanda-2:4}). */
+    static String label(SweepSpec spec, RunSpec point) {
+        boolean several = spec.points().stream().map(RunSpec::model).distinct().count() > 1;
+        return several ? point.model() + " " + point.name() : point.name();
+    }
+
     private void runPoint(TrackedRun parent, SweepSpec spec, RunSpec point, Path work, Path resultsDir,
                           List<String> failures, Progress progress) {
-        TrackedRun run = RunTracking.start(tracker, spec.experiment(), parent, point, "sweep",
+        TrackedRun run = RunTracking.start(tracker, spec.experiment(), parent, point, label(spec, point), "sweep",
                 Map.of(MlflowNames.SWEEP_TAG, spec.name()));
         try {
             Path dir = Files.createDirectories(work.resolve(point.key()));
@@ -127,7 +133,7 @@ public final class SweepRunner {
         } catch (RuntimeException e) {
             RunTracking.fail(run, e);
             if (!(e instanceof PrunelabException)) throw e;   // a bug, not a bad point: stop the sweep
-            failures.add(point.name() + ": " + e.getMessage());
+            failures.add(label(spec, point) + ": " + e.getMessage());
         }
     }
 

@@ -32,7 +32,13 @@ public final class RunTracking {
      */
     public static TrackedRun start(Tracker tracker, String experiment, TrackedRun parent, RunSpec spec, String entryPoint,
                                    Map<String, String> tags) {
-        TrackedRun run = parent != null ? parent.startChild(spec.name()) : tracker.startRun(experiment, spec.name());
+        return start(tracker, experiment, parent, spec, spec.name(), entryPoint, tags);
+    }
+
+    /** As above, with the run named {@code runName} (a sweep over several models puts the model in front). */
+    public static TrackedRun start(Tracker tracker, String experiment, TrackedRun parent, RunSpec spec, String runName,
+                                   String entryPoint, Map<String, String> tags) {
+        TrackedRun run = parent != null ? parent.startChild(runName) : tracker.startRun(experiment, runName);
         Map<String, String> t = new LinkedHashMap<>(tags);
         t.put(MlflowNames.SPEC_KEY_TAG, spec.key());
         run.setTags(t);

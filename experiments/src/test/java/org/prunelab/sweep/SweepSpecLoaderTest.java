@@ -56,6 +56,9 @@ class SweepSpecLoaderTest {
         // Quick: the whole grid on SmolLM2, its 50% / 2:4 / 20% points on Gemma 3.
         assertThat(spec.points()).hasSize((1 + 3 * 4 + 3 + 4 * 3) + (1 + 3 + 3 + 4));
         assertThat(spec.points().stream().map(RunSpec::model).distinct()).containsExactly("smollm2-135m", "gemma3-270m");
+        assertThat(spec.points().stream().map(p -> SweepRunner.label(spec, p)))
+                .as("MLflow run names tell the models apart").contains("smollm2-135m dense", "gemma3-270m dense")
+                .doesNotHaveDuplicates();
         assertThat(spec.points().stream().filter(p -> p.model().equals("gemma3-270m")).map(RunSpec::name))
                 .containsExactlyInAnyOrder("dense", "magnitude-unstructured-0.50", "wanda-unstructured-0.50",
                         "sparsegpt-unstructured-0.50", "magnitude-2:4", "wanda-2:4", "sparsegpt-2:4",
