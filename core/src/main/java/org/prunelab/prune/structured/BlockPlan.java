@@ -45,21 +45,32 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
     /**
      * The grouped-query layout "g groups x h heads each" (g <= kv heads, h <= group size) whose g*h is nearest
      * {@code targetHeads}; on a tie the one with more groups (removing query heads before whole key/value
-     * groups). It depends only on the counts, so every block of a uniform prune gets the same layout.
+     * groups). When the block's own head count divides {@code hiddenSize}, only layouts whose g*h divides it too
+     * qualify: transformers' Llama and
+     * Gemma 3 configs refuse a checkpoint whose hidden_size is not a multiple of num_attention_heads, even with an
+     * explicit head_dim (Gemma 3 270M: 4 heads, hidden 640, so 3 heads would not reload; SmolLM2's possible counts
+     * 1, 2, 3, 4, 6, 9 all divide 576). It depends only on the counts, so every block of a uniform prune gets the
+     * same layout.
      *
      * @return {g, h}
      * @throws PrunelabException.InvalidArgument if the target rounds to no head at all
      */
-    static int[] headLayout(int heads, int kvHeads, double targetHeads, String where) {
+    static int[] headLayout(int heads, int kvHeads, double targetHeads, int hiddenSize, String where) {
         if (Math.round(targetHeads) < 1) {
             throw new PrunelabException.InvalidArgument(where + ": the ratio would remove all " + heads
                     + " attention heads of the block; lower ${sparsity}");
         }
+        return nearestLayout(heads, kvHeads, targetHeads, hiddenSize > 0 && hiddenSize % heads == 0 ? hiddenSize : 0);
+    }
+
+    /** {@link #headLayout}'s search; {@code divides} > 0 keeps only layouts whose head count divides it (1 always does). */
+    private static int[] nearestLayout(int heads, int kvHeads, double targetHeads, int divides) {
         int group = heads / kvHeads;
         int[] best = null;
         double bestDistance = Double.POSITIVE_INFINITY;
         for (int g = kvHeads; g >= 1; g--) {
             for (int h = 1; h <= group; h++) {
+                if (divides > 0 && divides % (g * h) != 0) continue;
                 double distance = Math.abs(g * h - targetHeads);
                 if (distance < bestDistance - 1e-9) {
                     best = new int[]{g, h};

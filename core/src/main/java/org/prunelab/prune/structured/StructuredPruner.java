@@ -107,7 +107,8 @@ public final class StructuredPruner implements Pruner {
             String where = shape.blocks().size() == 1 || uniformShapes(shape) ? "every block" : "layer " + l;
             int channels = (int) Math.round(s.intermediateSize() * (1 - sparsity));
             BlockPlan.topChannels(new double[s.intermediateSize()], channels, where);
-            int[] gh = BlockPlan.headLayout(s.numAttentionHeads(), s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity), where);
+            int[] gh = BlockPlan.headLayout(s.numAttentionHeads(), s.numKeyValueHeads(), s.numAttentionHeads() * (1 - sparsity),
+                    shape.config().hiddenSize(), where);
             if (needsTokens() && calibrationTokens > 0) {
                 checkEnoughTokens(calibrationTokens, Math.max(channels, gh[0] * gh[1] * shape.config().headDim()));
             }
@@ -147,7 +148,8 @@ public final class StructuredPruner implements Pruner {
             int[][] keep = allocation == Allocation.GLOBAL ? globalAllocation(model, loop) : null; // {channels, groups} per block
             boolean gram = method.needsGram();
             List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(true, (l, block) -> consumerStats(block, gram),
-                    (l, block, observed) -> pruneBlock(l, block, observed, keep, tokens, model.config().headDim())));
+                    (l, block, observed) -> pruneBlock(l, block, observed, keep, tokens, model.config().headDim(),
+                            model.config().hiddenSize())));
             DecoderModel pruned = model.withBlocks(tightConfig(model.config(), blocks), blocks);
             long nonzero = PruneOutcome.nonzeroParameters(pruned);
             double actual = before == 0 ? 0 : 1 - (double) nonzero / before;
@@ -165,7 +167,8 @@ public final class StructuredPruner implements Pruner {
 
     /** Block l with its removed channels and heads cut and O/DOWN repaired by the method. */
     @SuppressWarnings("unchecked")
-    private DecoderBlock pruneBlock(int l, DecoderBlock block, BlockObserver observed, int[][] keep, long tokens, int headDim) {
+    private DecoderBlock pruneBlock(int l, DecoderBlock block, BlockObserver observed, int[][] keep, long tokens, int headDim,
+                                    int hiddenSize) {
         LinearStats<ChannelStats> stats = (LinearStats<ChannelStats>) observed;
         String oName = block.layout().name(LinearRole.O), downName = block.layout().name(LinearRole.DOWN);
         DenseLinear o = (DenseLinear) block.linear(LinearRole.O);
@@ -177,7 +180,8 @@ public final class StructuredPruner implements Pruner {
         BlockPlan plan;
         if (keep == null) {
             int[] channels = BlockPlan.topChannels(channelScores, (int) Math.round(shape.intermediateSize() * (1 - sparsity)), where);
-            int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity), where);
+            int[] gh = BlockPlan.headLayout(shape.numAttentionHeads(), shape.numKeyValueHeads(), shape.numAttentionHeads() * (1 - sparsity),
+                    hiddenSize, where);
             int[][] heads = BlockPlan.layout(headScores, shape.numKeyValueHeads(), shape.numAttentionHeads() / shape.numKeyValueHeads(), gh[0], gh[1]);
             plan = new BlockPlan(channels, heads[0], heads[1]);
         } else {

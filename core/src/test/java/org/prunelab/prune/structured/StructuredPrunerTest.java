@@ -245,4 +245,21 @@ class StructuredPrunerTest {
         for (int r = 0; r < w.rows(); r++) for (int j = 0; j < w.cols(); j++) if (!keep[j]) w.set(r, j, 0f);
     }
 
+
+    /**
+     * Head layouts: nearest grouped-query layout, ties to more groups; a kept head count must divide hidden_size when
+     * the model's own count does (transformers' Llama and Gemma 3 configs refuse others).
+     */
+    @Test
+    void headLayoutsKeepHiddenSizeAMultipleOfTheHeads() {
+        // SmolLM2-135M: 9 heads in 3 groups, hidden 576; every candidate divides 576, so nothing changes.
+        assertThat(BlockPlan.headLayout(9, 3, 9 * 0.75, 576, "every block")).containsExactly(3, 2);
+        assertThat(BlockPlan.headLayout(9, 3, 9 * 0.5, 576, "every block")).containsExactly(2, 2);
+        // Gemma 3 270M: 4 heads in 1 group, hidden 640: 3 heads would not reload in transformers; 2 is as near as 4.
+        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.75, 640, "every block")).containsExactly(1, 2);
+        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.8, 640, "every block")).containsExactly(1, 4);
+        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.75, 0, "every block")).as("no constraint").containsExactly(1, 3);
+        // A model whose own head count does not divide its hidden size (explicit head_dim) is not constrained.
+        assertThat(BlockPlan.headLayout(4, 1, 3, 650, "every block")).containsExactly(1, 3);
+    }
 }
