@@ -27,6 +27,18 @@ def default_gguf() -> Path:
     return Path(home) / "models" / "smollm2-135m" / SMOLLM2_GGUF_NAME
 
 
+# Registered model names -> their GGUF under $PRUNELAB_HOME/models/ (where ./prunelab setup puts them).
+REGISTERED = {"smollm2-135m": "smollm2-135m/" + SMOLLM2_GGUF_NAME,
+              "gemma3-270m": "gemma3-270m/gemma-3-270m-q4_k_m.gguf"}
+
+
+def model_path(text: str) -> Path:
+    """A registered name (smollm2-135m, gemma3-270m) at its setup location, else the path as given."""
+    if text in REGISTERED:
+        return default_gguf().parents[1] / REGISTERED[text]
+    return Path(text)
+
+
 def versions() -> dict:
     """Library versions that determine the reference numbers (recorded in every fixture)."""
     return {p: version(p) for p in ("torch", "transformers", "gguf", "numpy")}
