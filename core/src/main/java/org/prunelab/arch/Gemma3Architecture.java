@@ -134,7 +134,11 @@ public final class Gemma3Architecture extends StandardArchitecture {
     protected void writeHfKeys(ObjectNode o, DecoderConfig c, HfConfig.Export export) {
         DecoderConfig.Variant v = c.variant();
         o.put("hidden_activation", v.activation().hfName());
-        o.put("query_pre_attn_scalar", v.queryPreAttnScalar() > 0 ? v.queryPreAttnScalar() : c.headDim());
+        // transformers' Gemma3TextConfig declares query_pre_attn_scalar an int and its strict validation refuses 256.0
+        // (from_pretrained fails); write a whole value as an int.
+        double scalar = v.queryPreAttnScalar() > 0 ? v.queryPreAttnScalar() : c.headDim();
+        if (scalar == Math.rint(scalar) && Math.abs(scalar) < Integer.MAX_VALUE) o.put("query_pre_attn_scalar", (int) scalar);
+        else o.put("query_pre_attn_scalar", scalar);
         o.put("sliding_window", v.slidingWindow());
         var types = o.putArray("layer_types");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
