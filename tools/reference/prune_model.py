@@ -1,4 +1,4 @@
-"""End-to-end layer-wise pruning of a whole Llama model (SmolLM2-135M) in torch, then its perplexity.
+"""End-to-end layer-wise pruning of a whole model (SmolLM2-135M, Gemma 3 270M) in torch, then its perplexity.
 
 The torch side of prunelab's `prune` command (issue 3): the same calibration windows (as token ids)
 go through the flow of the Wanda reference code (locuslab/wanda lib/prune.py: prune_magnitude,
@@ -6,10 +6,12 @@ prune_wanda, prune_sparsegpt; OWL from luuyin/OWL lib/prune_all.py), with the pe
 imported from prune_reference.py (magnitude, Wanda scores, N:M / per-row / per-matrix selection,
 SparseGPT, OWL's outlier ratio and layer sparsities):
 
-1. Catcher: layer 0 is swapped for a module that records the hidden states it receives and the
-   keyword arguments the model passes to every decoder layer (attention_mask, position_embeddings,
-   position_ids, ...), then stops the forward pass. Each calibration window is run through the model
-   on its own (batch 1), so the captured arguments are exactly those of a plain forward pass.
+1. Capture: one plain forward pass of window 0 with every decoder layer wrapped records the keyword
+   arguments the model passes to *each* layer (attention_mask, position_embeddings, position_ids, ...;
+   Gemma 3's sliding-window and global layers get different RoPE (cos, sin) and masks). Then a Catcher
+   swapped in for layer 0 records the hidden states it receives for every window and stops the pass.
+   Each window runs on its own (batch 1), so the arguments are exactly those of a plain forward pass;
+   layer l is later replayed with layer l's own arguments.
 2. Per decoder layer: forward hooks on its linears add each batch's inputs to running statistics
    (float64 sum of squares per input feature; for SparseGPT also X^T X), the layer is run over all
    windows, every linear is pruned at once from those statistics, and the layer is run again so the
@@ -18,9 +20,14 @@ SparseGPT, OWL's outlier ratio and layer sparsities):
    outlier ratio from its Wanda scores (all linears concatenated); the layer sparsities follow
    from prune_reference.owl_sparsities; the second pass prunes layer l at its own sparsity.
 
+4. FASP (`--method fasp --sparsity S`, uniform allocation, fasp_reference.py): per layer the inputs of
+   o_proj and down_proj are collected (sum of squares and X^T X in float64), the lowest-scoring MLP
+   channels and attention heads are removed, o_proj/down_proj are refit by ridge least squares
+   (`--no-restore`: just cut), and the pruned layer is re-run for the next layer's inputs.
+
 Statistics count calibration TOKENS (nsamples x seqlen), not sequences; see prune_reference.py for
 why the masks equal the reference's. q/k/v_proj share one input, and so do gate/up_proj: they share
-one statistics object (Llama-specific, see SHARED_INPUT).
+one statistics object (Llama and Gemma 3 layout, see SHARED_INPUT).
 
 transformers 5 notes (where reference code written for 4.x breaks): a decoder layer returns a tensor,
 not a tuple (`layer(...)[0]` silently takes batch element 0); RoPE is applied from
@@ -28,7 +35,7 @@ not a tuple (`layer(...)[0]` silently takes batch element 0); RoPE is applied fr
 without it fails; the KV cache argument is `cache`, not `past_key_value`. The Catcher records
 whatever the installed version passes, so none of these is re-created by hand.
 
-Examples (repo root; the model at $PRUNELAB_HOME/models/smollm2-135m/ or --model):
+Examples (repo root; the model at $PRUNELAB_HOME/models/smollm2-135m/, or --model GGUF|DIR|smollm2-135m|gemma3-270m):
 
     # the windows prunelab used, the evaluation windows prunelab used
     /work/scratch/refvenv/bin/python tools/reference/prune_model.py --method wanda --sparsity 0.5 \
