@@ -89,6 +89,8 @@ def main():
     if str(method).lower() != "magnitude" and not calib.is_file():
         sys.exit(f"missing {calib}: run prunelab prune with --out {args.dir} (it writes the calibration window ids)")
     pattern = str(args.pattern or find(report, "pattern") or "unstructured")
+    if str(method).lower() == "fasp":
+        pattern = "unstructured"  # the report says "structured"; prune_model.py's --pattern is for the unstructured methods
     sparsity = args.sparsity if args.sparsity is not None else find(report, "sparsity", "target_sparsity")
     owl = args.owl if args.owl is not None else bool(find(report, "owl"))
     ppl = args.prunelab_ppl or find(report, "perplexity", "ppl")
