@@ -10,7 +10,7 @@ FASP section of /work/shared/REFERENCE.md), not from prunelab's Java code:
 - Score (Wanda on the consumer): for an input column j of down_proj / o_proj, s_j = sum_i |W_ij| * ||X_j||
   with ||X_j|| the root mean square of input j over the calibration tokens (the sqrt(N) factor is common
   to every column, so it does not change the ranking). A head scores as the sum of its head_dim columns.
-- Uniform allocation at ratio s: every block keeps round(intermediate * (1 - s)) channels (ties: the
+- Uniform allocation at ratio s: every block keeps round(intermediate * (1 - s)) channels (half up) (ties: the
   lower index stays) and a grouped-query layout "g groups x h heads per group" (g <= kv heads, h <= heads
   per group) whose g * h is nearest heads * (1 - s); on a tie the layout with more groups (query heads go
   before whole groups), then fewer heads. Within each group its h best heads stay; the g groups whose
@@ -24,6 +24,8 @@ FASP section of /work/shared/REFERENCE.md), not from prunelab's Java code:
   removed and o_proj / down_proj refit from those statistics; the caller re-runs the pruned block to make
   the next block's inputs.
 """
+import math
+
 import torch
 from torch import nn
 
@@ -64,7 +66,7 @@ def top(scores: torch.Tensor, k: int) -> list[int]:
 
 def head_layout(heads: int, kv_heads: int, target: float) -> tuple[int, int]:
     """(groups kept, query heads kept per group) with g * h nearest `target`; ties: more groups, then fewer heads."""
-    if round(target) < 1:
+    if math.floor(target + 0.5) < 1:  # half up, as prunelab rounds (Python's round() is half to even)
         raise ValueError(f"ratio removes all {heads} attention heads")
     per_group = heads // kv_heads
     candidates = [(abs(g * h - target), -g, h) for g in range(1, kv_heads + 1) for h in range(1, per_group + 1)]
@@ -132,7 +134,7 @@ def prune_layer(layer: nn.Module, o_stats: ConsumerStats, down_stats: ConsumerSt
     inter = mlp.down_proj.in_features
 
     ch_scores = column_scores(mlp.down_proj.weight, down_stats)
-    channels = top(ch_scores, round(inter * (1 - sparsity)))
+    channels = top(ch_scores, math.floor(inter * (1 - sparsity) + 0.5))
     if not channels:
         raise ValueError(f"ratio removes all {inter} MLP channels")
     hs = column_scores(attn.o_proj.weight, o_stats).reshape(heads, head_dim).sum(1)
