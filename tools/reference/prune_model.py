@@ -1,4 +1,4 @@
-"""End-to-end layer-wise pruning of a whole Llama model (SmolLM2-135M) in torch, then its perplexity.
+"""End-to-end layer-wise pruning of a whole model (SmolLM2-135M, Gemma 3 270M) in torch, then its perplexity.
 
 The torch side of prunelab's `prune` command (issue 3): the same calibration windows (as token ids)
 go through the flow of the Wanda reference code (locuslab/wanda lib/prune.py: prune_magnitude,
@@ -6,10 +6,12 @@ prune_wanda, prune_sparsegpt; OWL from luuyin/OWL lib/prune_all.py), with the pe
 imported from prune_reference.py (magnitude, Wanda scores, N:M / per-row / per-matrix selection,
 SparseGPT, OWL's outlier ratio and layer sparsities):
 
-1. Catcher: layer 0 is swapped for a module that records the hidden states it receives and the
-   keyword arguments the model passes to every decoder layer (attention_mask, position_embeddings,
-   position_ids, ...), then stops the forward pass. Each calibration window is run through the model
-   on its own (batch 1), so the captured arguments are exactly those of a plain forward pass.
+1. Capture: one plain forward pass of window 0 with every decoder layer wrapped records the keyword
+   arguments the model passes to *each* layer (attention_mask, position_embeddings, position_ids, ...;
+   Gemma 3's sliding-window and global layers get different RoPE (cos, sin) and masks). Then a Catcher
+   swapped in for layer 0 records the hidden states it receives for every window and stops the pass.
+   Each window runs on its own (batch 1), so the arguments are exactly those of a plain forward pass;
+   layer l is later replayed with layer l's own arguments.
 2. Per decoder layer: forward hooks on its linears add each batch's inputs to running statistics
    (float64 sum of squares per input feature; for SparseGPT also X^T X), the layer is run over all
    windows, every linear is pruned at once from those statistics, and the layer is run again so the
@@ -18,9 +20,14 @@ SparseGPT, OWL's outlier ratio and layer sparsities):
    outlier ratio from its Wanda scores (all linears concatenated); the layer sparsities follow
    from prune_reference.owl_sparsities; the second pass prunes layer l at its own sparsity.
 
+4. FASP (`--method fasp --sparsity S`, uniform allocation, fasp_reference.py): per layer the inputs of
+   o_proj and down_proj are collected (sum of squares and X^T X in float64), the lowest-scoring MLP
+   channels and attention heads are removed, o_proj/down_proj are refit by ridge least squares
+   (`--no-restore`: just cut), and the pruned layer is re-run for the next layer's inputs.
+
 Statistics count calibration TOKENS (nsamples x seqlen), not sequences; see prune_reference.py for
 why the masks equal the reference's. q/k/v_proj share one input, and so do gate/up_proj: they share
-one statistics object (Llama-specific, see SHARED_INPUT).
+one statistics object (Llama and Gemma 3 layout, see SHARED_INPUT).
 
 transformers 5 notes (where reference code written for 4.x breaks): a decoder layer returns a tensor,
 not a tuple (`layer(...)[0]` silently takes batch element 0); RoPE is applied from
@@ -28,7 +35,7 @@ not a tuple (`layer(...)[0]` silently takes batch element 0); RoPE is applied fr
 without it fails; the KV cache argument is `cache`, not `past_key_value`. The Catcher records
 whatever the installed version passes, so none of these is re-created by hand.
 
-Examples (repo root; the model at $PRUNELAB_HOME/models/smollm2-135m/ or --model):
+Examples (repo root; the model at $PRUNELAB_HOME/models/smollm2-135m/, or --model GGUF|DIR|smollm2-135m|gemma3-270m):
 
     # the windows prunelab used, the evaluation windows prunelab used
     /work/scratch/refvenv/bin/python tools/reference/prune_model.py --method wanda --sparsity 0.5 \
@@ -50,6 +57,8 @@ import time
 from pathlib import Path
 
 import reflib  # first: hides GPUs before torch is imported
+
+import fasp_reference as fasp  # noqa: E402
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -169,9 +178,58 @@ def prune_linear(lin: nn.Linear, method: str, pattern: dict, stats: LinearStats 
         W.copy_(pruned)
 
 
+class KwargsRecorder(nn.Module):
+    """Wraps one decoder layer: records the keyword arguments it is called with, then runs it."""
+
+    def __init__(self, layer: nn.Module, store: list):
+        super().__init__()
+        self.layer, self.store = layer, store
+
+    def forward(self, hidden_states, *args, **kwargs):
+        if args:
+            raise TypeError(f"decoder layer called with {len(args)} positional arguments besides hidden_states")
+        self.store.append(dict(kwargs))
+        return self.layer(hidden_states, **kwargs)
+
+
+def same(a, b) -> bool:
+    """Equality of captured keyword-argument values (tensors, tuples/lists/dicts of them, plain values)."""
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        return torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def describe(v):
+    return (list(v.shape) if torch.is_tensor(v) else
+            [describe(t) for t in v] if isinstance(v, (tuple, list)) else repr(v))
+
+
 def capture_inputs(model, calib: torch.Tensor):
-    """Hidden states entering layer 0 for every window [nsamples, seqlen, hidden] and the layer kwargs."""
+    """Hidden states entering layer 0 for every window [nsamples, seqlen, hidden] and every layer's kwargs.
+
+    Layers may receive different keyword arguments: Gemma 3's sliding-window layers get their own
+    attention mask and their own RoPE (cos, sin) (local base frequency), its global layers another pair.
+    So one plain forward pass of window 0 records what the model passes to *each* layer (all windows
+    have the same length and the arguments carry no per-window content); the Catcher then records the
+    hidden states entering layer 0 for every window. The two records of layer 0's arguments must agree.
+    """
     layers = model.model.layers
+    records: list[dict] = []
+    originals = list(layers)
+    for i, layer in enumerate(originals):
+        layers[i] = KwargsRecorder(layer, records)
+    try:
+        model(calib[:1], use_cache=False)
+    finally:
+        for i, layer in enumerate(originals):
+            layers[i] = layer
+    if len(records) != len(originals):
+        sys.exit(f"recorded the arguments of {len(records)} decoder layer calls, expected {len(originals)}")
+
     original, catcher = layers[0], Catcher()
     layers[0] = catcher
     try:
@@ -182,20 +240,37 @@ def capture_inputs(model, calib: torch.Tensor):
                 pass
     finally:
         layers[0] = original
-    kw = dict(catcher.kwargs)
-    kw["use_cache"], kw["cache"] = False, None
-    if "position_embeddings" not in kw:
-        sys.exit("the model passed no position_embeddings to its decoder layers; this script follows "
-                 "transformers 5's LlamaModel, where RoPE (cos, sin) comes from model.model.rotary_emb")
-    return torch.cat(catcher.inputs), kw
+    if catcher.kwargs.keys() != records[0].keys() or not all(same(catcher.kwargs[k], records[0][k]) for k in records[0]):
+        sys.exit("layer 0's arguments differ between the Catcher and the recording pass")
+    kws = []
+    for i, rec in enumerate(records):
+        kw = dict(rec)
+        kw["use_cache"], kw["cache"] = False, None
+        if kw.get("position_embeddings") is None:
+            sys.exit(f"layer {i} received no position_embeddings; this script follows transformers 5, where RoPE "
+                     "(cos, sin) is computed by the model and passed to every decoder layer")
+        if not torch.is_tensor(kw.get("attention_mask")):
+            sys.exit(f"layer {i} received no attention mask tensor ({kw.get('attention_mask')!r}); load with eager attention")
+        kws.append(kw)
+    return torch.cat(catcher.inputs), kws
+
+
+def kwargs_summary(kws: list[dict]) -> dict:
+    """Layer 0's argument shapes, and for every argument that is not the same in all layers, the layers that differ."""
+    out = {"layer0": {k: describe(v) for k, v in kws[0].items()}, "differ_from_layer0": {}}
+    for k in kws[0]:
+        idx = [i for i, kw in enumerate(kws) if not same(kw.get(k), kws[0][k])]
+        if idx:
+            out["differ_from_layer0"][k] = idx
+    return out
 
 
 @torch.no_grad()
-def owl_layer_sparsities(model, inps, kw, args):
+def owl_layer_sparsities(model, inps, kws, args):
     """OWL pass over the dense model: outlier ratio of each layer's Wanda scores -> per-layer sparsity."""
     inps, outs, ratios = inps.clone(), torch.empty_like(inps), []
     for idx, layer in enumerate(model.model.layers):
-        stats = calibrate_layer(layer, inps, outs, kw, args.batch, hessian=False)
+        stats = calibrate_layer(layer, inps, outs, kws[idx], args.batch, hessian=False)
         scores = [wanda_scores_from_mean_squares(lin.weight.data, stats[name].mean_squares())
                   for name, lin in linears(layer).items()]
         ratios.append(owl_outlier_ratio(scores, args.owl_m))
@@ -215,29 +290,63 @@ def prune(model, calib: torch.Tensor, args) -> dict:
                 prune_linear(lin, "magnitude", pattern_for(args, args.sparsity), None)
         info["layer_sparsity"] = [args.sparsity] * n_layers
         return info
-    inps, kw = capture_inputs(model, calib)
-    info["layer_kwargs"] = {k: (list(v.shape) if torch.is_tensor(v) else
-                                [list(t.shape) for t in v] if isinstance(v, tuple) else repr(v))
-                            for k, v in kw.items()}
+    inps, kws = capture_inputs(model, calib)
+    info["layer_kwargs"] = kwargs_summary(kws)
+    if args.method == "fasp":
+        return prune_fasp(model, inps, kws, args, info)
     if args.owl:
-        info["owl_outlier_ratio"], layer_sparsity = owl_layer_sparsities(model, inps, kw, args)
+        info["owl_outlier_ratio"], layer_sparsity = owl_layer_sparsities(model, inps, kws, args)
     else:
         layer_sparsity = [args.sparsity] * n_layers
     info["layer_sparsity"] = layer_sparsity
     outs, start, shapes = torch.empty_like(inps), time.perf_counter(), set()
     for idx, layer in enumerate(model.model.layers):
-        stats = calibrate_layer(layer, inps, outs, kw, args.batch, hessian=args.method == "sparsegpt")
+        stats = calibrate_layer(layer, inps, outs, kws[idx], args.batch, hessian=args.method == "sparsegpt")
         for name, lin in linears(layer).items():
             if stats[name].tokens != inps.shape[0] * inps.shape[1]:
                 sys.exit(f"layer {idx} {name}: hooks saw {stats[name].tokens} tokens, expected "
                          f"{inps.shape[0]} x {inps.shape[1]}")
             shapes |= {(name, s) for s in stats[name].shapes}
             prune_linear(lin, args.method, pattern_for(args, layer_sparsity[idx]), stats[name])
-        run_layer(layer, inps, outs, kw, args.batch)  # the next layer sees the pruned layer's outputs
+        run_layer(layer, inps, outs, kws[idx], args.batch)  # the next layer sees the pruned layer's outputs
         inps, outs = outs, inps
         print(f"layer {idx + 1}/{n_layers} pruned ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     info["hook_input_shapes"] = sorted({f"{s}" for _, s in shapes})
     info["_last_hidden"] = inps[:1].clone()  # for propagation_check, outside the timed loop
+    return info
+
+
+@torch.no_grad()
+def prune_fasp(model, inps, kws, args, info) -> dict:
+    """FASP, uniform allocation (fasp_reference.py): per layer, collect o_proj/down_proj input statistics on the
+    outputs of the already pruned layers, remove channels and heads, refit, re-run the pruned layer."""
+    n_layers, start = len(model.model.layers), time.perf_counter()
+    outs = torch.empty_like(inps)
+    info["fasp_layers"] = []
+    for idx, layer in enumerate(model.model.layers):
+        o_stats = fasp.ConsumerStats(layer.self_attn.o_proj.in_features)
+        down_stats = fasp.ConsumerStats(layer.mlp.down_proj.in_features)
+        handles = [layer.self_attn.o_proj.register_forward_hook(lambda m, i, o: o_stats.add(i[0].detach())),
+                   layer.mlp.down_proj.register_forward_hook(lambda m, i, o: down_stats.add(i[0].detach()))]
+        try:
+            run_layer(layer, inps, outs, kws[idx], args.batch)
+        finally:
+            for h in handles:
+                h.remove()
+        for st in (o_stats, down_stats):
+            if st.tokens != inps.shape[0] * inps.shape[1]:
+                sys.exit(f"layer {idx}: hooks saw {st.tokens} tokens, expected {inps.shape[0]} x {inps.shape[1]}")
+        kept = fasp.prune_layer(layer, o_stats, down_stats, args.sparsity, restore_weights=not args.no_restore)
+        info["fasp_layers"].append(kept)
+        run_layer(layer, inps, outs, kws[idx], args.batch)  # the next layer sees the pruned layer's outputs
+        inps, outs = outs, inps
+        print(f"layer {idx + 1}/{n_layers} fasp: {kept['channels']} channels, heads {kept['heads']}, groups "
+              f"{kept['groups']} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    first = info["fasp_layers"][0]
+    cfg = model.config  # uniform allocation: every layer has the same shape, which the config now describes
+    cfg.intermediate_size, cfg.num_attention_heads, cfg.num_key_value_heads = \
+        first["channels"], len(first["heads"]), len(first["groups"])
+    info["_last_hidden"] = inps[:1].clone()
     return info
 
 
@@ -249,6 +358,11 @@ def propagation_check(model, calib, last_hidden) -> float:
     """
     plain = model.model(calib[:1], use_cache=False).last_hidden_state
     return float((plain - model.model.norm(last_hidden)).abs().max())
+
+
+def linear_parameters(model) -> int:
+    """Weights of the decoder layers' linears (what structured pruning removes)."""
+    return sum(lin.weight.numel() for layer in model.model.layers for lin in linears(layer).values())
 
 
 def sparsity_summary(model) -> dict:
@@ -345,10 +459,14 @@ def eval_windows(args, tok) -> tuple[list[list[int]], str]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, default=reflib.default_gguf(), help="GGUF file or Hugging Face folder")
+    ap.add_argument("--model", "--gguf", dest="model", type=reflib.model_path, default=reflib.default_gguf(),
+                    help="GGUF file, Hugging Face folder, or a registered name (smollm2-135m, gemma3-270m) at its "
+                         "./prunelab setup location (default: SmolLM2-135M)")
     ap.add_argument("--tokenizer", type=Path, help="GGUF or folder with a tokenizer (default: --model)")
-    ap.add_argument("--method", required=True, choices=["magnitude", "wanda", "sparsegpt"])
-    ap.add_argument("--sparsity", type=float, default=0.5, help="unstructured sparsity in [0, 1) (ignored for N:M)")
+    ap.add_argument("--method", required=True, choices=["magnitude", "wanda", "sparsegpt", "fasp"])
+    ap.add_argument("--no-restore", action="store_true", help="fasp: no least-squares refit of o_proj/down_proj")
+    ap.add_argument("--sparsity", type=float, default=0.5,
+                    help="unstructured sparsity in [0, 1) (ignored for N:M); fasp: share of MLP channels and heads removed")
     ap.add_argument("--pattern", default="unstructured", help="unstructured, or N:M such as 2:4, 4:8")
     ap.add_argument("--owl", action="store_true", help="OWL layer sparsities (wanda/sparsegpt, unstructured)")
     ap.add_argument("--owl-m", type=float, default=5.0, help="OWL outlier threshold M (x mean score)")
@@ -380,6 +498,8 @@ def main():
         args.sparsity = 1 - n / m
     if not 0 <= args.sparsity < 1:
         sys.exit(f"--sparsity {args.sparsity} is outside [0, 1)")
+    if args.method == "fasp" and (nm or args.owl):
+        sys.exit("--method fasp is structured: no --pattern N:M, no --owl")
     if args.owl and (args.method == "magnitude" or nm):
         sys.exit("--owl applies to wanda or sparsegpt with unstructured sparsity")
     if args.method != "magnitude" and not (args.calib_ids or args.calib_brown):
@@ -399,15 +519,18 @@ def main():
         args.dump_calib.write_text(json.dumps(calib))
     calib = torch.tensor(calib, dtype=torch.long)
 
+    params_before = linear_parameters(model)
     start = time.perf_counter()
     info = prune(model, calib, args)
     prune_seconds = time.perf_counter() - start
     if "_last_hidden" in info:
         info["propagation_check_max_abs"] = propagation_check(model, calib, info.pop("_last_hidden"))
     summary = sparsity_summary(model)
+    summary["linear_parameters_before"], summary["linear_parameters_after"] = params_before, linear_parameters(model)
+    summary["removed_parameters"] = 1 - summary["linear_parameters_after"] / params_before
     print(f"pruned in {prune_seconds:.1f} s, overall sparsity {summary['overall']:.6f}", file=sys.stderr)
 
-    result = {"method": args.method, "sparsity": args.sparsity, "pattern": args.pattern, "owl": args.owl,
+    result = {"model": str(args.model), "method": args.method, "sparsity": args.sparsity, "pattern": args.pattern, "owl": args.owl,
               "nsamples": int(calib.shape[0]) if calib.numel() else 0,
               "seqlen": int(calib.shape[1]) if calib.numel() else 0, "calibration": calib_src,
               "actual_sparsity": summary, "prune_seconds": prune_seconds, "threads": args.threads,

@@ -3,6 +3,7 @@
 Everything runs on CPU in fp32; the protocol is the one in /work/shared/REFERENCE.md
 ("Evaluation protocol (perplexity)"), restated in `window_nll`.
 """
+import contextlib
 import hashlib
 import json
 import math
@@ -25,6 +26,18 @@ def default_gguf() -> Path:
     """Where ./prunelab setup puts the model: $PRUNELAB_HOME (default ~/.cache/prunelab)/models/smollm2-135m/."""
     home = os.environ.get("PRUNELAB_HOME") or os.path.expanduser("~/.cache/prunelab")
     return Path(home) / "models" / "smollm2-135m" / SMOLLM2_GGUF_NAME
+
+
+# Registered model names -> their GGUF under $PRUNELAB_HOME/models/ (where ./prunelab setup puts them).
+REGISTERED = {"smollm2-135m": "smollm2-135m/" + SMOLLM2_GGUF_NAME,
+              "gemma3-270m": "gemma3-270m/gemma-3-270m-q4_k_m.gguf"}
+
+
+def model_path(text: str) -> Path:
+    """A registered name (smollm2-135m, gemma3-270m) at its setup location, else the path as given."""
+    if text in REGISTERED:
+        return default_gguf().parents[1] / REGISTERED[text]
+    return Path(text)
 
 
 def versions() -> dict:
@@ -55,9 +68,37 @@ def load(model: Path, tokenizer: Path | None = None, attn: str = "eager"):
     for p in (model, tokenizer):
         if p is not None and not p.exists():
             sys.exit(f"not found: {p} — pass --model/--tokenizer, or run ./prunelab setup to fetch the model")
-    tok = from_path(AutoTokenizer, tokenizer or model)
-    net = from_path(AutoModelForCausalLM, model, dtype=torch.float32, attn_implementation=attn)
+    with heads_not_dividing_hidden(model):
+        tok = from_path(AutoTokenizer, tokenizer or model)
+        net = from_path(AutoModelForCausalLM, model, dtype=torch.float32, attn_implementation=attn)
     return net.eval(), tok
+
+
+@contextlib.contextmanager
+def heads_not_dividing_hidden(model: Path):
+    """Lets transformers load a folder whose head count does not divide hidden_size when head_dim is explicit.
+
+    transformers 5.24's Gemma3TextConfig.validate_architecture refuses hidden_size % num_attention_heads != 0,
+    although Gemma 3 takes the head width from head_dim (q_proj is heads x head_dim, not hidden_size): a Gemma 3
+    270M with 3 of its 4 heads kept (FASP 25%: 640 % 3 != 0) is a well-defined model that the check alone refuses.
+    For such a folder only (config.json with head_dim), that one class validator is skipped while loading.
+    """
+    cfg_path = model / "config.json" if model.is_dir() else None
+    cfg = json.loads(cfg_path.read_text()) if cfg_path and cfg_path.is_file() else {}
+    if not (cfg.get("head_dim") and cfg.get("num_attention_heads") and cfg["hidden_size"] % cfg["num_attention_heads"]):
+        yield
+        return
+    from transformers import CONFIG_MAPPING
+    cls = CONFIG_MAPPING[cfg["model_type"]]
+    saved = cls.__class_validators__
+    print(f"note: {model}: hidden_size {cfg['hidden_size']} is not a multiple of num_attention_heads "
+          f"{cfg['num_attention_heads']} (head_dim {cfg['head_dim']}); skipping {cls.__name__}.validate_architecture",
+          file=sys.stderr)
+    cls.__class_validators__ = [v for v in saved if v.__name__ != "validate_architecture"]
+    try:
+        yield
+    finally:
+        cls.__class_validators__ = saved
 
 
 def brown_sentences(corpus_dir: Path, files: list[str]) -> list[str]:

@@ -99,6 +99,25 @@ class HfConfigTest {
         assertThat(dir.toFile().list()).containsExactly("config.json");
     }
 
+    /**
+     * transformers 5.24's Gemma3TextConfig types query_pre_attn_scalar as int and its strict validation refuses 256.0, so
+     * from_pretrained failed on every Gemma 3 folder prunelab wrote; a whole value is written as an int.
+     */
+    @Test
+    void writesGemma3QueryPreAttnScalarAsAnInt() throws IOException {
+        DecoderConfig c = new DecoderConfig("gemma3", 32, 48, 4, 4, 1, 16, 100, 64, 1e-6, 1_000_000, null, true, 2, 1,
+                new DecoderConfig.Variant(DecoderConfig.Activation.GELU_TANH, true, true, (float) Math.sqrt(32), 256, 5,
+                        java.util.List.of("sliding_attention", "sliding_attention", "sliding_attention", "full_attention"),
+                        10_000, 0));
+        Path f = dir.resolve("config.json");
+        HfConfig.write(new Gemma3Architecture().writeHfConfig(c, HfConfig.Export.NONE), f);
+
+        var scalar = new ObjectMapper().readTree(f.toFile()).get("query_pre_attn_scalar");
+        assertThat(scalar.isInt()).as("query_pre_attn_scalar %s", scalar).isTrue();
+        assertThat(scalar.asInt()).isEqualTo(256);
+        assertThat(Architectures.readHfConfig(HfConfig.read(f)).variant().queryPreAttnScalar()).isEqualTo(256.0);
+    }
+
     @Test
     void rejectsBadConfigs() {
         assertThatThrownBy(() -> HfConfig.read(dir.resolve("config.json")))
