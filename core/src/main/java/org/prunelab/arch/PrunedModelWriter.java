@@ -205,9 +205,9 @@ public final class PrunedModelWriter {
     public static void checkSavable(DecoderConfig config, java.util.Set<LinearRole> biasOn, String method, Path dir) {
         Architectures.of(config).cannotSave(biasOn).ifPresent(why -> {
             throw new PrunelabException.InvalidArgument("cannot save " + (method == null ? "the model" : "a " + method
-                    + "-pruned " + config.architecture() + " model") + " to " + dir + ": " + why + "; evaluate it"
-                    + " without saving (no --out; in a notebook keep it in memory), or use a method that adds no bias"
-                    + " there (fasp restores by least squares instead)");
+                    + "-pruned " + config.architecture() + " model") + " to " + dir + ": " + why + "; run it"
+                    + " without saving (a point of a sweep spec, or prune(...) in a notebook, which keeps the model in"
+                    + " memory), or use a method that adds no bias there (fasp restores by least squares instead)");
         });
     }
 

@@ -96,6 +96,13 @@ public final class Transformer implements DecoderModel {
             }
             blocks.add(new DecoderBlock(i, layout, norms, config.isSliding(i) ? local : global, mlp, linears));
         }
+        String beyond = names.linear(config.numHiddenLayers(), LinearRole.Q) + ".weight";
+        if (tensors.has(beyond)) {
+            // Blocks past num_hidden_layers would be silently ignored, and the model would compute nonsense.
+            throw new PrunelabException.ModelFormat("the checkpoint has tensors of more blocks than num_hidden_layers ("
+                    + config.numHiddenLayers() + "), e.g. " + beyond + "; config and weights do not belong together:"
+                    + " restore the config.json saved with the model");
+        }
         RmsNorm norm = new RmsNorm(vector(tensors, names.finalNorm(), h), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings()
                 ? new DenseLinear(embed, null)

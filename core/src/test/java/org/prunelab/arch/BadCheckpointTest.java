@@ -66,6 +66,19 @@ class BadCheckpointTest {
                 .hasMessageContaining("config and weights do not belong together");
     }
 
+    /** Blocks past num_hidden_layers would be ignored silently (the model computing nonsense), so they are refused. */
+    @Test
+    void fewerLayersInTheConfigThanInTheCheckpointAreRefused() throws IOException {
+        Path dir = broken(c -> {
+            c.put("num_hidden_layers", 1); // the checkpoint has 2
+            c.remove("layer_types");
+            c.put("max_window_layers", 1);
+        });
+        assertThatThrownBy(() -> load(dir)).isInstanceOf(PrunelabException.ModelFormat.class)
+                .hasMessageContaining("more blocks than num_hidden_layers (1)")
+                .hasMessageContaining("model.layers.1.self_attn.q_proj.weight");
+    }
+
     @Test
     void headsThatDoNotDivideIntoKeyValueGroupsAreRefused() throws IOException {
         Path dir = broken(c -> c.put("num_key_value_heads", 3)); // 4 query heads

@@ -59,7 +59,7 @@ class CliErrorsTest {
                 "--calib", "brown", "--nsamples", "2", "--seqlen", "16", "--out", out.toString(), "--no-track");
         assertThat(o.status()).isEqualTo(1);
         assertThat(o.err()).startsWith("error: ").contains("flap-pruned qwen2 model").contains("Qwen2ForCausalLM")
-                .contains("o_proj, down_proj").contains("without saving").doesNotContain("\tat ").doesNotContain("prune flap [");
+                .contains("o_proj, down_proj").contains("without saving (a point of a sweep spec").doesNotContain("\tat ").doesNotContain("prune flap [");
         assertThat(out).doesNotExist();
     }
 

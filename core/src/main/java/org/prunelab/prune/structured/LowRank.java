@@ -170,9 +170,14 @@ public final class LowRank implements Pruner {
                         return block.withLinears(l, factored);
                     }));
             DecoderModel pruned = model.withBlocks(model.config(), blocks);
+            long after = PruneOutcome.linearParameters(pruned);
+            List<String> warnings = after <= before ? List.of() : List.of(String.format(java.util.Locale.ROOT,
+                    "lowrank with ${rank_ratio} %.3f stores %d factor parameters for %d dense ones (%.2fx): the model grew;"
+                            + " a linear only shrinks below rank in*out/(in+out), e.g. a ratio under 0.5 for a square matrix",
+                    rho, after, before, (double) after / before));
             return new PruneOutcome("lowrank", requestedSparsity(shape), pruned, before,
-                    PruneOutcome.linearParameters(pruned), PruneOutcome.nonzeroParameters(pruned), List.of(), null,
-                    "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted), List.of());
+                    after, PruneOutcome.nonzeroParameters(pruned), List.of(), null,
+                    "uniform", List.of(), Map.of("rank_ratio", rho, "activation_weighted", activationWeighted), warnings);
         }
     }
 

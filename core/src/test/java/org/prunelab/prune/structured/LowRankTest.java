@@ -67,6 +67,10 @@ class LowRankTest {
         // down_proj [32, 48]: rank 16 keeps 16 * 80 of 1536 parameters.
         assertThat(((LowRankLinear) r.model().block(0).linear("down_proj")).rank()).isEqualTo(16);
         assertThat(r.model().logits(new int[]{1, 2, 3})[5]).isFinite();
+        assertThat(r.warnings()).as("the factors are smaller at 0.5").isEmpty();
+        var grown = new LowRank(1.0, false).prune(model, null, Progress.NONE);
+        assertThat(grown.actualSparsity()).isNegative();
+        assertThat(grown.warnings()).singleElement().asString().contains("the model grew").contains("${rank_ratio} 1.000");
         assertThatThrownBy(() -> new LowRank(1.5, false)).isInstanceOf(PrunelabException.InvalidArgument.class)
                 .hasMessageContaining("above min(in, out)");
         assertThatThrownBy(() -> LowRank.factor(FloatMatrix.zeros(4, 6), 5, null, "layer 0 q_proj"))
