@@ -12,8 +12,8 @@ FASP section of /work/shared/REFERENCE.md), not from prunelab's Java code:
   to every column, so it does not change the ranking). A head scores as the sum of its head_dim columns.
 - Uniform allocation at ratio s: every block keeps round(intermediate * (1 - s)) channels (half up) (ties: the
   lower index stays) and a grouped-query layout "g groups x h heads per group" (g <= kv heads, h <= heads
-  per group) whose g * h is nearest heads * (1 - s); on a tie the layout with more groups (query heads go
-  before whole groups), then fewer heads; when the model's own head count divides hidden_size, only layouts
+  per group) whose g * h is nearest heads * (1 - s); on a tie the larger g * h (remove no more than asked), then
+  more groups (query heads go before whole groups); when the model's own head count divides hidden_size, only layouts
   whose g * h divides it too (transformers' Llama and Gemma 3 configs refuse any other). Within each group its h best heads stay; the g groups whose
   kept heads score highest stay. So all blocks get the same shape and a Hugging Face config describes them.
 - Restoration: with G = X^T X / N over the calibration tokens of the consumer's input (float64) and the
@@ -66,7 +66,7 @@ def top(scores: torch.Tensor, k: int) -> list[int]:
 
 
 def head_layout(heads: int, kv_heads: int, target: float, hidden: int = 0) -> tuple[int, int]:
-    """(groups kept, query heads kept per group) with g * h nearest `target`; ties: more groups, then fewer heads.
+    """(groups kept, query heads kept per group) with g * h nearest `target`; ties: more heads, then more groups.
     When `heads` divides `hidden`, only g * h that divide `hidden` qualify (a config transformers loads)."""
     if math.floor(target + 0.5) < 1:  # half up, as prunelab rounds (Python's round() is half to even)
         raise ValueError(f"ratio removes all {heads} attention heads")
@@ -74,7 +74,7 @@ def head_layout(heads: int, kv_heads: int, target: float, hidden: int = 0) -> tu
     divides = hidden if hidden > 0 and hidden % heads == 0 else 0
     candidates = [(abs(g * h - target), -g, h) for g in range(1, kv_heads + 1) for h in range(1, per_group + 1)
                   if divides == 0 or divides % (g * h) == 0]
-    _, neg_g, h = min(candidates, key=lambda c: (round(c[0], 9), c[1], c[2]))
+    _, neg_g, h = min(candidates, key=lambda c: (round(c[0], 9), -(-c[1] * c[2]), c[1]))
     return -neg_g, h
 
 

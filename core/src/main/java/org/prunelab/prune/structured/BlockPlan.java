@@ -44,11 +44,12 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
 
     /**
      * The grouped-query layout "g groups x h heads each" (g <= kv heads, h <= group size) whose g*h is nearest
-     * {@code targetHeads}; on a tie the one with more groups (removing query heads before whole key/value
-     * groups). When the block's own head count divides {@code hiddenSize}, only layouts whose g*h divides it too
+     * {@code targetHeads}; on a tie the larger head count (removing less than asked rather than more), then the one
+     * with more groups (removing query heads before whole key/value groups). When the block's own head count divides {@code hiddenSize}, only layouts whose g*h divides it too
      * qualify: transformers' Llama and
      * Gemma 3 configs refuse a checkpoint whose hidden_size is not a multiple of num_attention_heads, even with an
-     * explicit head_dim (Gemma 3 270M: 4 heads, hidden 640, so 3 heads would not reload; SmolLM2's possible counts
+     * explicit head_dim (Gemma 3 270M: 4 heads, hidden 640, so 3 heads would not reload and a 25% cut keeps 4, the
+     * nearer of 2 and 4 that removes less; SmolLM2's possible counts
      * 1, 2, 3, 4, 6, 9 all divide 576). It depends only on the counts, so every block of a uniform prune gets the
      * same layout.
      *
@@ -72,7 +73,8 @@ public record BlockPlan(int[] keptChannels, int[] keptGroups, int[] keptHeads) {
             for (int h = 1; h <= group; h++) {
                 if (divides > 0 && divides % (g * h) != 0) continue;
                 double distance = Math.abs(g * h - targetHeads);
-                if (distance < bestDistance - 1e-9) {
+                boolean tie = Math.abs(distance - bestDistance) <= 1e-9;
+                if (distance < bestDistance - 1e-9 || (tie && g * h > best[0] * best[1])) {
                     best = new int[]{g, h};
                     bestDistance = distance;
                 }

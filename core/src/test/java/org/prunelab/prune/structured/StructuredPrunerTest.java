@@ -255,8 +255,13 @@ class StructuredPrunerTest {
         // SmolLM2-135M: 9 heads in 3 groups, hidden 576; every candidate divides 576, so nothing changes.
         assertThat(BlockPlan.headLayout(9, 3, 9 * 0.75, 576, "every block")).containsExactly(3, 2);
         assertThat(BlockPlan.headLayout(9, 3, 9 * 0.5, 576, "every block")).containsExactly(2, 2);
-        // Gemma 3 270M: 4 heads in 1 group, hidden 640: 3 heads would not reload in transformers; 2 is as near as 4.
-        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.75, 640, "every block")).containsExactly(1, 2);
+        // Gemma 3 270M: 4 heads in 1 group, hidden 640: 3 heads would not reload in transformers; 2 and 4 are as
+        // near, and the tie removes less than asked rather than more.
+        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.75, 640, "every block")).containsExactly(1, 4);
+        assertThat(BlockPlan.headLayout(4, 1, 4 * 0.5, 640, "every block")).containsExactly(1, 2);
+        // A tie between head counts (2.5 between 2 and 3): the larger; a tie between layouts of one count: more groups.
+        assertThat(BlockPlan.headLayout(9, 3, 2.5, 576, "every block")).containsExactly(3, 1);
+        assertThat(BlockPlan.headLayout(6, 3, 2, 48, "every block")).containsExactly(2, 1);
         assertThat(BlockPlan.headLayout(4, 1, 4 * 0.8, 640, "every block")).containsExactly(1, 4);
         assertThat(BlockPlan.headLayout(4, 1, 4 * 0.75, 0, "every block")).as("no constraint").containsExactly(1, 3);
         // A model whose own head count does not divide its hidden size (explicit head_dim) is not constrained.
