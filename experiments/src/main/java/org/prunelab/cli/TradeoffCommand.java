@@ -63,6 +63,8 @@ final class TradeoffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // The checkout's state when the sweep starts (the report itself rewrites tracked files under results/).
+        startContext = RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath());
         common.apply();
         Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath();
         if (specFile == null) specFile = root.resolve("experiments/sweeps/tradeoff.yaml");
@@ -140,12 +142,15 @@ final class TradeoffCommand implements Callable<Integer> {
         }
     }
 
+    private Map<String, String> startContext = Map.of();
+
     private String header(SweepOutcome outcome, String settings, String mlflow) {
         SweepSpec s = outcome.spec();
         RunSpec calibrated = s.points().stream().filter(p -> p.calibration() != null).findFirst().orElse(null);
         RunSpec any = s.points().getFirst();
         StringBuilder h = new StringBuilder();
-        Map<String, String> ctx = RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath());
+        Map<String, String> ctx = startContext.isEmpty()
+                ? RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath()) : startContext;
         String commit = ctx.get(org.prunelab.track.MlflowNames.GIT_COMMIT_TAG);
         h.append("Made by `./prunelab tradeoff").append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
                 .append("` on ").append(LocalDate.now())
