@@ -42,4 +42,26 @@ class TradeoffPlotsTest {
                 .contains("| dense | dense |");
         assertThat(TradeoffPlots.uniqueName(java.util.Set.of("wanda unstructured"), "wanda unstructured")).isEqualTo("wanda unstructured (2)");
     }
+
+    /** Two models: a side-by-side table keyed by the grid's values, each model's own sections, model-named series. */
+    @Test
+    void twoModelsAreSideBySideAndEachHasItsOwnTables(@TempDir Path tmp) {
+        List<EvalSpec> e = List.of(new EvalSpec("brown", 64, 2), new EvalSpec("udhr:swh", 64, 2));
+        List<RunResult> results = new java.util.ArrayList<>();
+        for (String model : List.of("smollm2-135m", "gemma3-270m")) {
+            results.add(result(RunSpec.dense(model, e, "dense", null), 40));
+            results.add(result(RunSpec.pruning(model, "wanda", Map.of("sparsity", 0.5), null, e, "dense", null, 0),
+                    model.startsWith("gemma") ? 100 : 60));
+            results.add(result(RunSpec.pruning(model, "shortgpt", Map.of("sparsity", 0.2), null, e, "dense", null, 0), 80));
+        }
+        SweepSpec spec = new SweepSpec("t", "e", null, results.stream().map(RunResult::spec).toList(), null, "", Map.of(), Map.of());
+        String md = TradeoffReport.markdown(new SweepOutcome(spec, results, 6, 0, List.of(), Optional.empty()), "header", List.of());
+
+        assertThat(md).contains("## The models side by side", "| method | pattern | sparsity | smollm2-135m | gemma3-270m |",
+                "| wanda | unstructured | 0.50 | 1.50x (0.500) | 2.50x (0.500) |", "| shortgpt | structured | 0.20 | 2.00x",
+                "## Model smollm2-135m", "## Model gemma3-270m", "### Every point");
+        assertThat(md.indexOf("## Model gemma3-270m")).isGreaterThan(md.indexOf("## Model smollm2-135m"));
+        assertThat(TradeoffPlots.perplexityVsSparsity(results, tmp.resolve("a.png"))).exists();
+        assertThat(TradeoffPlots.languageIncrease(results, tmp.resolve("b.png"))).exists();
+    }
 }
