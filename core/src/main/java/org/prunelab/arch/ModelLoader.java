@@ -112,6 +112,7 @@ public final class ModelLoader {
     public static ModelShape inspect(String spec, PrunelabHome home) {
         Path path = resolve(spec, home);
         try (Opened o = open(path)) {
+            Transformer.checkShapes(o.config(), o.tensors(), o.shapes(), o.arch().hfNames());
             boolean factorised = o.tensors().has(o.arch().hfNames().linear(0, LinearRole.Q) + ".lowrank_a");
             return o.shapes() == null ? new ModelShape(o.config(), ModelShape.uniform(o.config(), o.arch().layout()).blocks(), factorised, o.arch().layout())
                     : new ModelShape(o.config(), o.shapes(), factorised, o.arch().layout());

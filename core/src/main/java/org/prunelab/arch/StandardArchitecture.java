@@ -269,6 +269,12 @@ public abstract class StandardArchitecture implements Architecture {
             @Override
             public boolean has(String name) { return hfToGguf.containsKey(name); }
 
+            @Override
+            public java.util.Optional<long[]> shape(String name) {
+                String g = hfToGguf.get(name);
+                return g == null ? java.util.Optional.empty() : file.shape(g); // RoPE row order keeps the shape
+            }
+
             private String ggufName(String name) {
                 String g = hfToGguf.get(name);
                 if (g == null) {
@@ -304,6 +310,8 @@ public abstract class StandardArchitecture implements Architecture {
             }
 
             @Override public boolean has(String name) { return checkpoint.has(name); }
+
+            @Override public java.util.Optional<long[]> shape(String name) { return checkpoint.shape(name); }
         };
     }
 

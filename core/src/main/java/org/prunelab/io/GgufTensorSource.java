@@ -63,6 +63,17 @@ public final class GgufTensorSource implements TensorSource {
         return name;
     }
 
+    /** GGUF stores dimensions innermost first ({@code ne[0]} = columns); returned outermost first, as {@link #matrix}. */
+    @Override
+    public java.util.Optional<long[]> shape(String name) {
+        return gguf.findTensor(name).map(t -> {
+            long[] ne = t.shape();
+            long[] out = new long[ne.length];
+            for (int i = 0; i < ne.length; i++) out[i] = ne[ne.length - 1 - i];
+            return out;
+        });
+    }
+
     @Override
     public void close() { gguf.close(); }
 

@@ -122,6 +122,12 @@ public final class SafetensorsTensorSource implements TensorSource {
     @Override
     public float[] vector(String hfName) { return fileFor(hfName).vector(hfName); }
 
+    @Override
+    public java.util.Optional<long[]> shape(String hfName) {
+        SafetensorsFile f = byName.get(hfName);
+        return f == null ? java.util.Optional.empty() : java.util.Optional.of(f.info(hfName).shape());
+    }
+
     private SafetensorsFile fileFor(String hfName) {
         SafetensorsFile f = byName.get(hfName);
         if (f == null) {

@@ -17,4 +17,10 @@ public interface TensorLookup {
 
     /** Whether a tensor of that name exists. */
     boolean has(String name);
+
+    /**
+     * The tensor's shape as {@link #matrix} or {@link #vector} would return it ({@code [rows, cols]} or {@code [length]}),
+     * read from the file's header without touching its data; empty when absent or when the source cannot tell.
+     */
+    default java.util.Optional<long[]> shape(String name) { return java.util.Optional.empty(); }
 }

@@ -78,17 +78,12 @@ public final class Transformer implements DecoderModel {
                 throw new PrunelabException.ModelFormat("block " + i + " has shape " + s + ", wider than the config; "
                         + "restore the config.json saved with the model");
             }
-            int qDim = s.numAttentionHeads() * config.headDim();
-            int kvDim = s.numKeyValueHeads() * config.headDim();
-            int width = s.intermediateSize();
+            int[][] dims = linearDims(config, s);
             Linear[] linears = new Linear[LinearRole.values().length];
-            linears[LinearRole.Q.ordinal()] = linear(tensors, names.linear(i, LinearRole.Q), qDim, h);
-            linears[LinearRole.K.ordinal()] = linear(tensors, names.linear(i, LinearRole.K), kvDim, h);
-            linears[LinearRole.V.ordinal()] = linear(tensors, names.linear(i, LinearRole.V), kvDim, h);
-            linears[LinearRole.O.ordinal()] = linear(tensors, names.linear(i, LinearRole.O), h, qDim);
-            linears[LinearRole.GATE.ordinal()] = linear(tensors, names.linear(i, LinearRole.GATE), width, h);
-            linears[LinearRole.UP.ordinal()] = linear(tensors, names.linear(i, LinearRole.UP), width, h);
-            linears[LinearRole.DOWN.ordinal()] = linear(tensors, names.linear(i, LinearRole.DOWN), h, width);
+            for (LinearRole role : LinearRole.values()) {
+                int[] d = dims[role.ordinal()];
+                linears[role.ordinal()] = linear(tensors, names.linear(i, role), d[0], d[1]);
+            }
             Map<NormRole, RmsNorm> norms = new EnumMap<>(NormRole.class);
             for (NormRole role : normRoles(variant)) {
                 int length = role == NormRole.QUERY || role == NormRole.KEY ? config.headDim() : h;
@@ -108,6 +103,53 @@ public final class Transformer implements DecoderModel {
                 ? new DenseLinear(embed, null)
                 : new DenseLinear(matrix(tensors, names.lmHead(), config.vocabSize(), h), null);
         return new Transformer(config, embed, blocks, norm, lmHead);
+    }
+
+    /** {@code [out, in]} of each linear of a block of shape {@code s}, indexed by {@link LinearRole#ordinal()}. */
+    private static int[][] linearDims(DecoderConfig config, BlockShape s) {
+        int h = config.hiddenSize();
+        int qDim = s.numAttentionHeads() * config.headDim();
+        int kvDim = s.numKeyValueHeads() * config.headDim();
+        int width = s.intermediateSize();
+        int[][] d = new int[LinearRole.values().length][];
+        d[LinearRole.Q.ordinal()] = new int[]{qDim, h};
+        d[LinearRole.K.ordinal()] = new int[]{kvDim, h};
+        d[LinearRole.V.ordinal()] = new int[]{kvDim, h};
+        d[LinearRole.O.ordinal()] = new int[]{h, qDim};
+        d[LinearRole.GATE.ordinal()] = new int[]{width, h};
+        d[LinearRole.UP.ordinal()] = new int[]{width, h};
+        d[LinearRole.DOWN.ordinal()] = new int[]{h, width};
+        return d;
+    }
+
+    /**
+     * Checks the shapes the file's header gives for the embedding, the LM head and every linear's weight against
+     * {@code config} (and per-block {@code shapes}, null for uniform), without reading any tensor data, so a config
+     * that disagrees with its weights is refused before seconds of loading. Tensors whose shape the source cannot
+     * tell, and low-rank factors, are left to {@link #fromTensors}.
+     *
+     * @throws PrunelabException.ModelFormat naming the first tensor whose shape disagrees, with both shapes
+     */
+    public static void checkShapes(DecoderConfig config, TensorLookup tensors, List<BlockShape> shapes, TensorNames names) {
+        int h = config.hiddenSize();
+        checkShape(tensors, names.embedTokens(), config.vocabSize(), h);
+        if (!config.tieWordEmbeddings()) checkShape(tensors, names.lmHead(), config.vocabSize(), h);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            BlockShape s = shapes == null || shapes.size() != config.numHiddenLayers() ? BlockShape.of(config) : shapes.get(i);
+            int[][] dims = linearDims(config, s);
+            for (LinearRole role : LinearRole.values()) {
+                checkShape(tensors, names.linear(i, role) + ".weight", dims[role.ordinal()][0], dims[role.ordinal()][1]);
+            }
+        }
+    }
+
+    private static void checkShape(TensorLookup tensors, String name, int rows, int cols) {
+        long[] shape = tensors.shape(name).orElse(null);
+        if (shape == null) return;
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new PrunelabException.ModelFormat("tensor " + name + " has shape " + java.util.Arrays.toString(shape)
+                    + " but the config implies [" + rows + ", " + cols + "]; config and weights do not belong together");
+        }
     }
 
     /** The norms a block of this variant has, in block order. */

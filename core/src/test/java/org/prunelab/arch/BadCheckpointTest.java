@@ -45,6 +45,10 @@ class BadCheckpointTest {
     @Test
     void theUnbrokenFolderLoads() throws IOException {
         load(broken(c -> {}));
+        // The header check passes good files of both formats (GGUF dimensions come innermost first).
+        ModelLoader.inspect(GOOD.toString(), new PrunelabHome(tmp));
+        ModelLoader.inspect(GOOD.resolveSibling("tiny-qwen2.f32.gguf").toString(), new PrunelabHome(tmp));
+        ModelLoader.inspect(Path.of("src/test/resources/fixtures/tiny-qwen3/tiny-qwen3.f32.gguf").toString(), new PrunelabHome(tmp));
     }
 
     @Test
@@ -60,6 +64,11 @@ class BadCheckpointTest {
     @Test
     void aConfigThatDisagreesWithTheTensorsNamesTheTensorAndBothShapes() throws IOException {
         Path dir = broken(c -> c.put("intermediate_size", 80)); // the tensors are 64 wide
+        // From the safetensors header, before any weight is read (what every run's plan does first) ...
+        assertThatThrownBy(() -> ModelLoader.inspect(dir.toString(), new PrunelabHome(tmp)))
+                .isInstanceOf(PrunelabException.ModelFormat.class)
+                .hasMessageContaining("model.layers.0.mlp.gate_proj.weight has shape [64, 32] but the config implies [80, 32]");
+        // ... and when loading.
         assertThatThrownBy(() -> load(dir)).isInstanceOf(PrunelabException.ModelFormat.class)
                 .hasMessageContaining("model.layers.0.mlp.gate_proj.weight")
                 .hasMessageContaining("[64, 32]").hasMessageContaining("[80, 32]")

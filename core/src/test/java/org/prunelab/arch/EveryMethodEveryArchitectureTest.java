@@ -111,6 +111,9 @@ class EveryMethodEveryArchitectureTest {
             }
             PrunedModelWriter.write(dir, pruned, tok, Map.of());
         }
+        // The header check every run's plan makes agrees with what was saved (per-block widths, factors, fewer blocks).
+        assertThat(ModelLoader.inspect(dir.toString(), PrunelabHome.fromEnvironment()).config().numHiddenLayers())
+                .isEqualTo(pruned.config().numHiddenLayers());
         try (LoadedModel back = ModelLoader.load(dir.toString(), PrunelabHome.fromEnvironment())) {
             assertThat(back.config().architecture()).isEqualTo(family);
             assertThat(back.model().logits(tokens)).isEqualTo(logits);
