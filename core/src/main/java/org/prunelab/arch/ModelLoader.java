@@ -137,17 +137,6 @@ public final class ModelLoader {
     }
 
     /**
-     * Resolves {@code spec} and loads the decoder alone (fp32), without building its tokenizer: for callers that bring
-     * their own token ids (reference tests fed the ids transformers produced), so a family whose tokenizer prunelab
-     * cannot build yet still runs.
-     */
-    public static Transformer loadModel(String spec, PrunelabHome home) {
-        try (Opened o = open(resolve(spec, home))) {
-            return build(o.arch(), o.config(), o.tensors(), o.shapes());
-        }
-    }
-
-    /**
      * Binds {@code tensors} (Hugging Face names, as {@code arch} presents them) to a model of {@code config}.
      *
      * @param shapes per-block widths of a non-uniform structured prune, or null

@@ -101,6 +101,9 @@ class TokenizerFixtureTest {
         assertThat(tokenizer.encode("")).isEmpty();
         int bos = tokenizer.bosTokenId().orElseThrow();
         assertThat(tokenizer.encode("The jury said")).doesNotContain(bos);
+        // SmolLM2's tokenizer adds no BOS by default (GGUF add_bos_token false): the evaluation stream is the raw ids.
+        assertThat(tokenizer.addBosToken()).isFalse();
+        assertThat(tokenizer.encodeWithDefaults("The jury said")).isEqualTo(tokenizer.encode("The jury said"));
     }
 
     @Test

@@ -35,17 +35,35 @@ import static org.assertj.core.api.Assertions.within;
  */
 class Gemma3ReferenceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static LoadedModel loaded;
     private static DecoderModel model;
 
     @BeforeAll
     static void load() {
         TestModels.gemma3Gguf();   // skips the class when setup has not fetched the model
-        model = ModelLoader.loadModel(TestModels.gemma3Gguf().toString(), new PrunelabHome(TestModels.home()));
+        loaded = ModelLoader.load(TestModels.gemma3Gguf().toString(), new PrunelabHome(TestModels.home()));
+        model = loaded.model();
     }
 
     @AfterAll
     static void release() {
+        if (loaded != null) loaded.close();
         model = null;
+    }
+
+    /**
+     * The evaluation protocol's token stream (REFERENCE.md): Gemma's tokenizer adds its BOS by default, so a stream
+     * starts with exactly one BOS (id 2) and is otherwise the raw encoding; the fixtures' windows start the same way.
+     */
+    @Test
+    void theEvaluationStreamStartsWithOneBos() throws IOException {
+        String text = "All human beings are born free and equal in dignity and rights.";
+        int[] raw = loaded.tokenizer().encode(text);
+        int[] stream = loaded.tokenizer().encodeWithDefaults(text);
+        assertThat(loaded.tokenizer().addBosToken()).isTrue();
+        assertThat(stream).hasSize(raw.length + 1).startsWith(2);
+        assertThat(java.util.Arrays.copyOfRange(stream, 1, stream.length)).isEqualTo(raw);
+        assertThat(raw).doesNotContain(2);
     }
 
     @Test
