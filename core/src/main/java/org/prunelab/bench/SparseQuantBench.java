@@ -78,8 +78,8 @@ public final class SparseQuantBench {
                 o.coldBytes() >> 20, o.rounds(), loadavg()));
         warmUp(o.tokens());
         say(report, "");
-        say(report, "| shape | regime | threads | tokens | format | bytes/weight | us/call | vs q8_0 | vs dense-f32 | loadavg before / after |");
-        say(report, "|---|---|---|---|---|---|---|---|---|---|");
+        say(report, "| shape | regime | threads | tokens | format | bytes/weight | us/call | vs q8_0 | vs q8_0-soa | vs dense-f32 | loadavg before / after |");
+        say(report, "|---|---|---|---|---|---|---|---|---|---|---|");
         for (int[] shape : o.shapes()) {
             for (String regime : o.regimes()) {
                 for (int tokens : o.tokens()) {
@@ -136,12 +136,13 @@ public final class SparseQuantBench {
         }
         String after = loadavg();
         int base = indexOf(formats, BASELINE);
+        int soa = indexOf(formats, "q8_0-soa");
         int dense = indexOf(formats, "dense-f32");
         for (int i = 0; i < formats.size(); i++) {
-            say(report, String.format(Locale.ROOT, "| %dx%d | %s | %d | %d | %s | %.3f | %.1f | %.2f | %.2f | %s / %s |",
+            say(report, String.format(Locale.ROOT, "| %dx%d | %s | %d | %d | %s | %.3f | %.1f | %.2f | %.2f | %.2f | %s / %s |",
                     out, in, regime, threads, tokens, formats.get(i).name(), (double) bytes[i] / ((long) out * in),
-                    median(seconds[i]) * 1e6, medianRatio(seconds[base], seconds[i]), medianRatio(seconds[dense], seconds[i]),
-                    before, after));
+                    median(seconds[i]) * 1e6, medianRatio(seconds[base], seconds[i]), medianRatio(seconds[soa], seconds[i]),
+                    medianRatio(seconds[dense], seconds[i]), before, after));
         }
         copies.clear();
     }
