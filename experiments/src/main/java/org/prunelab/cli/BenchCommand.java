@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
 import org.prunelab.bench.ForwardTiming;
 import org.prunelab.bench.ModelBench;
-import org.prunelab.model.FormatConversion;
+import org.prunelab.format.FormatConversion;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.arch.ModelLoader;
@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
     String model;
 
     @Option(names = "--format", defaultValue = "auto",
-            description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}).")
+            description = "Execution format of the weights: auto (per layer and phase) or a registered format (dense, csr, nm, q8_0, q4_0, nm-q8, ...; `prunelab formats` lists them) (default: ${DEFAULT-VALUE}).")
     String format;
 
     @Option(names = "--prompt-len", defaultValue = "512", description = "Prompt tokens per run (default: ${DEFAULT-VALUE}).")

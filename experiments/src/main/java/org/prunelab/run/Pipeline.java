@@ -18,7 +18,7 @@ import org.prunelab.eval.Evaluation;
 import org.prunelab.eval.Perplexity;
 import org.prunelab.eval.PerplexityResult;
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.FormatConversion;
+import org.prunelab.format.FormatConversion;
 import org.prunelab.tensor.Linear;
 import org.prunelab.model.DecoderModel;
 import org.prunelab.model.LoadedModel;
@@ -228,9 +228,9 @@ public final class Pipeline implements RunExecutor {
     }
 
     private static void checkFormat(String format, String param) {
-        String f = format.strip().toLowerCase(Locale.ROOT);
-        if (!List.of("auto", "dense", "csr", "nm").contains(f)) {
-            throw new PrunelabException.InvalidArgument("unknown ${" + param + "} '" + format + "': use auto, dense, csr or nm");
+        if (!org.prunelab.format.WeightFormats.names().contains(format.strip().toLowerCase(Locale.ROOT))) {
+            throw new PrunelabException.InvalidArgument("unknown ${" + param + "} '" + format + "': use "
+                    + String.join(", ", org.prunelab.format.WeightFormats.names()));
         }
     }
 
@@ -322,7 +322,7 @@ public final class Pipeline implements RunExecutor {
         PruneOutcome pruning = null;
         double pruneSeconds = 0;
         long peak = -1, baseline = -1;
-        long denseBytes = MemoryMeter.fp32ModelBytes(dense.model());
+        long denseBytes = ModelBench.modelBytes(dense.model());
         if (spec.prunes()) {
             // Baseline just before pruning: after loading and the dense evaluation, whose buffers would otherwise be
             // charged to the method.
@@ -390,8 +390,8 @@ public final class Pipeline implements RunExecutor {
         }
 
         DecoderModel m = after.model();
-        long modelBytes = MemoryMeter.fp32ModelBytes(m);
-        long total = modelBytes / 4;
+        long modelBytes = ModelBench.modelBytes(m);
+        long total = MemoryMeter.parameters(m);
         long zeros = 0;
         for (DecoderBlock b : m.blocks()) for (Linear l : b.linears().values()) zeros += l.totalParameters() - l.nonZeroParameters();
         // Without pruning, the share of block-linear parameters that are zero already (dequantised weights have a few).

@@ -373,7 +373,7 @@ public final class Prunelab {
         RunSpec spec = model.isPruned() ? model.spec() : RunSpec.dense(model.name(), List.of(), "dense", null);
         spec = new RunSpec(spec.model(), spec.method(), spec.params(), spec.calibration(), evalSpecs, spec.format(), null, spec.seed());
         RunResult base = model.isPruned() ? model.outcome().result() : null;
-        long bytes = org.prunelab.bench.MemoryMeter.fp32ModelBytes(model.loaded().model());
+        long bytes = org.prunelab.bench.ModelBench.modelBytes(model.loaded().model());
         RunResult result = base != null
                 ? new RunResult(spec, base.requestedSparsity(), base.actualSparsity(), base.paramsTotal(), base.paramsNonzero(),
                         base.modelBytes(), base.pruneSeconds(), base.peakRssBytes(), base.memoryOverheadRatio(), Double.NaN,
