@@ -17,6 +17,10 @@ import org.prunelab.tensor.Linear;
  * stays fp32; the LM head is converted only by formats whose {@link WeightFormat#lmHeadFormat()} says so (the
  * quantised ones).
  *
+ * <p>A lossless target ({@code dense}, {@code csr}, {@code nm}, {@code auto}) never re-encodes a layer held in a
+ * quantised format: it keeps it (decoding it would only hold the same rounded values in more bytes; to dequantise on
+ * purpose, {@link WeightFormats#convert} to dense). A quantised target re-encodes every layer.
+ *
  * <p>Every layer's format is decided and checked before any is replaced, so a request that fails for one layer (e.g.
  * {@code nm} on unstructured weights) leaves the model untouched.
  *
@@ -68,6 +72,10 @@ public record FormatConversion(String requested, List<Layer> layers) {
                     String reason = d.format() == p.format() ? d.reason()
                             : "decode: " + d.reason() + "; prefill: " + p.reason();
                     plan.add(new Planned(block, e.getKey(), old, p.format(), d.format(), reason));
+                } else if (target.lossless() && !WeightFormats.of(old).lossless()) {
+                    WeightFormat held = WeightFormats.of(old);
+                    plan.add(new Planned(block, e.getKey(), old, held, held, "kept: already " + held.name()
+                            + " (a lossless format would only hold its rounded values in more bytes)"));
                 } else {
                     String where = "layer " + block.index() + " " + e.getKey();
                     check(target, old, requested, where);

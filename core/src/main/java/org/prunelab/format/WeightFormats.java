@@ -52,7 +52,9 @@ public final class WeightFormats {
             new DenseFormat(),
             new CsrFormat(),
             new NmFormat(),
-            new LowRankFormat());
+            new LowRankFormat(),
+            new QuantFormat(org.prunelab.tensor.quant.QuantType.Q8_0),
+            new QuantFormat(org.prunelab.tensor.quant.QuantType.Q4_0));
 
     /** Which phase a choice is for: several tokens at once, or one. */
     public enum Phase { PREFILL, DECODE }

@@ -310,7 +310,8 @@ public final class Pipeline implements RunExecutor {
         }
 
         List<PerplexityResult> denseEvals = new ArrayList<>();
-        if (spec.prunes()) {
+        boolean changes = spec.prunes() || spec.quantize() != null; // the run's model differs from the one loaded
+        if (changes) {
             for (int i = 0; i < spec.evaluation().size(); i++) {
                 EvalSpec e = spec.evaluation().get(i);
                 List<Window> w = windows.get(i);
@@ -323,6 +324,7 @@ public final class Pipeline implements RunExecutor {
         double pruneSeconds = 0;
         long peak = -1, baseline = -1;
         long denseBytes = ModelBench.modelBytes(dense.model());
+        long denseParams = MemoryMeter.parameters(dense.model());
         if (spec.prunes()) {
             // Baseline just before pruning: after loading and the dense evaluation, whose buffers would otherwise be
             // charged to the method.
@@ -348,6 +350,18 @@ public final class Pipeline implements RunExecutor {
         }
         double overhead = peak < 0 || baseline < 0 ? Double.NaN : (double) (peak - baseline) / denseBytes;
 
+        FormatConversion quantization = null;
+        if (spec.quantize() != null && spec.quantize().method().equals("rtn")) {
+            // Round to nearest, block by block (GPTQ ran inside the pruning pass). On fresh blocks, so a model the
+            // pipeline or the notebook keeps is left as it was; the conversion never modifies the layers it reads.
+            DecoderModel src = after.model();
+            DecoderModel copy = src.withBlocks(src.config(), src.blocks().stream().map(b -> b.withLinears(b.index(), b.linears())).toList());
+            Progress stage = ui.stage("quantize " + spec.quantize().type());
+            quantization = FormatConversion.apply(copy, spec.quantize().type());
+            stage.finish();
+            after = after.withModel(copy);
+        }
+
         List<EvalResult> evals = new ArrayList<>();
         FormatConversion evalFormat = null;
         LoadedModel evaluated = after;
@@ -358,8 +372,8 @@ public final class Pipeline implements RunExecutor {
                     EvalSpec e = spec.evaluation().get(i);
                     Corpus corpus = plan.evalCorpora().get(i);
                     PerplexityResult r = perplexity(evaluated.model(), windows.get(i),
-                            ui.stage((spec.prunes() ? "eval pruned " : "eval ") + e.dataset()));
-                    double densePpl = spec.prunes() ? denseEvals.get(i).perplexity() : r.perplexity();
+                            ui.stage((spec.prunes() ? "eval pruned " : changes ? "eval quantized " : "eval ") + e.dataset()));
+                    double densePpl = changes ? denseEvals.get(i).perplexity() : r.perplexity();
                     out.add(evalResult(e, corpus, r, densePpl));
                 }
                 return out;
@@ -372,7 +386,7 @@ public final class Pipeline implements RunExecutor {
         BenchDetail speed = null;
         double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
         if (spec.bench() != null) {
-            if (spec.prunes()) {
+            if (changes) {
                 // Time the pruned and the dense model alternately, so a slow spell of the machine falls on both, and
                 // report the median of the per-pair ratios; a dense model given up while pruning is loaded again.
                 LoadedModel denseAgain = dense.model().blocks().stream().anyMatch(org.prunelab.model.DecoderBlock::isReleased)
@@ -403,7 +417,7 @@ public final class Pipeline implements RunExecutor {
                 speed == null ? Double.NaN : speed.result().decodeTokensPerSecond(), speedupDecode,
                 speed == null ? (evalFormat != null ? formatName(evalFormat.counts()) : "dense") : formatName(speed.conversion().counts()),
                 evals, warnings);
-        PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes);
+        PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes, denseParams, quantization);
         return new Outcome(result, after, pruning, calibration, windows, speed, evalFormat, report,
                 files(spec, report, calibration, windows));
     }
