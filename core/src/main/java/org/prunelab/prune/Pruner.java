@@ -64,8 +64,11 @@ public interface Pruner {
         for (DecoderBlock block : model.blocks()) {
             for (java.util.Map.Entry<String, Linear> e : block.linears().entrySet()) {
                 if (!(e.getValue() instanceof DenseLinear)) {
-                    throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey() + " is "
-                            + e.getValue() + ", not a dense matrix: prune the dense model as loaded");
+                    throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey()
+                            + " is held as " + org.prunelab.format.WeightFormats.label(e.getValue()) + ", not as a dense fp32"
+                            + " matrix: pruning reads fp32 weights. A quantised file (GGUF Q8_0, Q4_0, Q4_1, ...) is"
+                            + " dequantised to fp32 when it is loaded, so prune the model as loaded (before any format"
+                            + " conversion) and quantise the result afterwards (--quantize)");
                 }
             }
         }

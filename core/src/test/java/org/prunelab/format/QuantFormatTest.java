@@ -85,6 +85,22 @@ class QuantFormatTest {
     }
 
     @Test
+    void aModelHeldQuantisedIsNotPrunedAndTheMessageSaysHowQuantisedSourcesAreHandled() {
+        DecoderModel m = model(6);
+        FormatConversion.apply(m, "q8_0");
+        for (String method : java.util.List.of("magnitude", "fasp")) {
+            var entry = org.prunelab.prune.Methods.byName(method);
+            var pruner = entry.create(entry.args(java.util.Map.of("sparsity", 0.25)));
+            assertThatThrownBy(() -> pruner.prune(m, java.util.List.of(TinyLlama.tokens(64, 1)),
+                    new org.prunelab.prune.PruneOptions(org.prunelab.Progress.NONE, false)))
+                    .as(method).isInstanceOf(PrunelabException.InvalidArgument.class)
+                    .hasMessageContaining("layer 0 q_proj is held as q8_0")
+                    .hasMessageContaining("dequantised to fp32 when it is loaded")
+                    .hasMessageContaining("--quantize");
+        }
+    }
+
+    @Test
     void unknownFormatsListQuantisedOnes() {
         assertThatThrownBy(() -> WeightFormats.byName("q5_k"))
                 .hasMessageContaining("q8_0").hasMessageContaining("q4_0");
