@@ -379,7 +379,7 @@ public final class Pipeline implements RunExecutor {
                 return out;
             };
             FormatConversion[] conv = new FormatConversion[1];
-            evals = withFormat(evaluated.model(), spec.format(), conv, evaluate);
+            evals = withFormat(evaluated.model(), changes ? spec.format() : storedOrAuto(spec.format(), evaluated), conv, evaluate);
             evalFormat = conv[0];
         }
 
@@ -395,7 +395,9 @@ public final class Pipeline implements RunExecutor {
             } else if (!spec.prunes() && spec.bench().baseline() != null) {
                 speed = benchVs(after, spec.bench(), ui);
             } else {
-                speed = bench(after.model(), spec.bench(), ui.stage("bench " + (spec.prunes() ? "pruned" : "model")));
+                BenchSpec b = spec.bench();
+                speed = bench(after.model(), new BenchSpec(b.promptLen(), b.gen(), b.repeat(), b.warmup(),
+                        storedOrAuto(b.format(), after), b.baseline()), ui.stage("bench model"));
             }
             if (speed.comparison() != null) {
                 speedupPrefill = speed.comparison().prefillSpeedup().median();
@@ -483,6 +485,15 @@ public final class Pipeline implements RunExecutor {
                 r.tokens(), r.perplexity(), densePpl, r.meanLoss(), r.seconds());
     }
 
+    /**
+     * {@code format}, except that {@code auto} on a model as loaded from a GGUF file whose block linears are all Q8_0 or
+     * all Q4_0 is that type ({@link ModelLoader#storedLinearFormat}): the file's own blocks run, not its fp32 decoding.
+     */
+    static String storedOrAuto(String format, LoadedModel model) {
+        if (!format.strip().equalsIgnoreCase("auto") || model.path() == null) return format;
+        return ModelLoader.storedLinearFormat(model.path()).orElse(format);
+    }
+
     /** Times {@code model} with its block linears in {@code spec.format()}, then puts the original linears back. */
     public static BenchDetail bench(DecoderModel model, BenchSpec spec, Progress progress) {
         FormatConversion[] conv = new FormatConversion[1];
@@ -494,7 +505,7 @@ public final class Pipeline implements RunExecutor {
     /** Alternating runs of {@code model} and its dense counterpart {@code spec.baseline()} (loaded beside it). */
     private BenchDetail benchVs(LoadedModel model, BenchSpec spec, Ui ui) {
         try (LoadedModel dense = ModelLoader.load(spec.baseline(), home)) {
-            FormatConversion conversion = FormatConversion.apply(model.model(), spec.format());
+            FormatConversion conversion = FormatConversion.apply(model.model(), storedOrAuto(spec.format(), model));
             FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
             ModelBench.Comparison c = ModelBench.compare(model.model(), dense.model(),
                     new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0));
@@ -522,10 +533,12 @@ public final class Pipeline implements RunExecutor {
     private static <T> T withFormat(DecoderModel model, String format, FormatConversion[] conversion, Supplier<T> body) {
         List<Map<String, Linear>> original = new ArrayList<>();
         for (DecoderBlock b : model.blocks()) original.add(Map.copyOf(b.linears()));
+        Linear head = model.lmHead();
         try {
             conversion[0] = FormatConversion.apply(model, format);
             return body.get();
         } finally {
+            model.setLmHead(head);
             for (int i = 0; i < original.size(); i++) {
                 DecoderBlock b = model.blocks().get(i);
                 original.get(i).forEach(b::setLinear);
