@@ -1,0 +1,156 @@
+package org.prunelab.tensor.quant;
+
+import org.prunelab.PrunelabException;
+import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.Linear;
+import org.prunelab.tensor.Parallel;
+
+/**
+ * A linear layer {@code y = x W^T (+ b)} whose weight {@code [out_features, in_features]} is a {@link QuantMatrix}
+ * in ggml's Q8_0 or Q4_0 block layout (heap or mapped GGUF bytes); the optional bias stays fp32, as in GGUF files.
+ * The weight is never expanded to a full fp32 copy:
+ * <ul>
+ *   <li>one token (decode): {@link QuantKernels#matvec}, blocks widened in registers and FMA'd with x;</li>
+ *   <li>2 to {@value #TILE_MIN_TOKENS_MINUS_ONE} tokens: the same, each weight block serving up to four tokens;</li>
+ *   <li>more tokens (prefill): tiles of {@value #TILE_ROWS} rows are dequantised into a small fp32 buffer and
+ *       multiplied by {@link Gemm#active()} (BLAS where present) on the calling worker.</li>
+ * </ul>
+ * Rows are split over {@link Parallel}'s threads. Results match the plain reference (dequantise, then dot in
+ * double) to float rounding; they are deterministic for a given thread count.
+ */
+public final class QuantLinear implements Linear {
+    /** Rows of W dequantised at a time for the GEMM path: 64 x 1536 floats = 384 KiB stays in L2. */
+    static final int TILE_ROWS = 64;
+    /** From this many tokens on, dequantise-then-GEMM beats the direct kernel (QuantKernelBench). */
+    static final int TILE_MIN_TOKENS = 8;
+    private static final int TILE_MIN_TOKENS_MINUS_ONE = TILE_MIN_TOKENS - 1;
+    /** Multiply-adds per thread below which a product is not split (a fork/join round trip is a few microseconds). */
+    private static final long MIN_WORK_PER_THREAD = 1L << 16;
+
+    private final QuantMatrix weight;
+    private final float[] bias;
+    private volatile long nonZeroWeights = -1;
+
+    /**
+     * @param weight {@code [outFeatures, inFeatures]}, Hugging Face layout
+     * @param bias   {@code [outFeatures]} (held, not copied), or null for none
+     * @throws PrunelabException.InvalidArgument if the bias length is not outFeatures
+     */
+    public QuantLinear(QuantMatrix weight, float[] bias) {
+        if (bias != null && bias.length != weight.rows()) {
+            throw new PrunelabException.InvalidArgument("bias has " + bias.length + " entries but the " + weight.type()
+                    + " weight has " + weight.rows() + " output rows");
+        }
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** A bias-free layer over {@code weight}. */
+    public static QuantLinear of(QuantMatrix weight) {
+        return new QuantLinear(weight, null);
+    }
+
+    /**
+     * Round-to-nearest quantisation of an fp32 weight {@code [out, in]} (ggml's {@code quantize_row_*_ref}, see
+     * {@link QuantMatrix#quantize}); the bias is kept as fp32.
+     *
+     * @throws PrunelabException.InvalidArgument if in_features is not a multiple of 32 or the bias length is wrong
+     */
+    public static QuantLinear quantize(QuantType type, FloatMatrix weight, float[] bias) {
+        return new QuantLinear(QuantMatrix.quantize(type, weight), bias);
+    }
+
+    /**
+     * A layer over raw block bytes in GGUF's layout (owned, not copied).
+     *
+     * @throws PrunelabException.InvalidArgument if the shape or the byte count is wrong (see {@link QuantMatrix#of})
+     */
+    public static QuantLinear ofBlocks(QuantType type, int outFeatures, int inFeatures, byte[] blocks, float[] bias) {
+        return new QuantLinear(QuantMatrix.of(type, outFeatures, inFeatures, blocks), bias);
+    }
+
+    /** The quantised weight {@code [outFeatures, inFeatures]}. */
+    public QuantMatrix weight() { return weight; }
+
+    /** The bias {@code [outFeatures]} (not a copy), or null. */
+    public float[] bias() { return bias; }
+
+    /** The block format of the weight. */
+    public QuantType type() { return weight.type(); }
+
+    @Override
+    public int inFeatures() { return weight.cols(); }
+
+    @Override
+    public int outFeatures() { return weight.rows(); }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if tokens &lt; 1 or a buffer is shorter than {@code [tokens, in]} / {@code [tokens, out]}
+     */
+    @Override
+    public void forward(float[] x, int tokens, float[] y) {
+        int in = weight.cols();
+        int out = weight.rows();
+        if (tokens < 1) throw new IllegalArgumentException(weight.type() + " forward: tokens must be at least 1, got " + tokens);
+        if ((long) tokens * in > x.length || (long) tokens * out > y.length) {
+            throw new IllegalArgumentException(weight.type() + " forward: x has " + x.length + " floats and y " + y.length
+                    + ", but [" + tokens + ", " + in + "] in and [" + tokens + ", " + out + "] out are needed");
+        }
+        if (out == 0) return;
+        if (in == 0) {
+            java.util.Arrays.fill(y, 0, tokens * out, 0f);
+        } else if (tokens >= TILE_MIN_TOKENS) {
+            tiled(x, tokens, y);
+        } else {
+            int minRows = (int) Math.max(4, MIN_WORK_PER_THREAD / ((long) in * tokens));
+            if (tokens == 1) Parallel.forRange(out, minRows, (from, to) -> QuantKernels.matvec(weight, x, 0, y, 0, from, to));
+            else Parallel.forRange(out, minRows, (from, to) -> QuantKernels.multiToken(weight, x, tokens, y, out, from, to));
+        }
+        if (bias != null) {
+            for (int t = 0; t < tokens; t++) {
+                for (int o = 0; o < out; o++) y[t * out + o] += bias[o];
+            }
+        }
+    }
+
+    /** Prefill: row tiles dequantised into a per-worker buffer, each multiplied by a single-threaded GEMM. */
+    private void tiled(float[] x, int tokens, float[] y) {
+        int in = weight.cols();
+        int out = weight.rows();
+        Gemm gemm = Gemm.active().singleThreaded();
+        int tiles = (out + TILE_ROWS - 1) / TILE_ROWS;
+        Parallel.forRange(tiles, 1, (t0, t1) -> {
+            float[] tile = new float[Math.min(TILE_ROWS, out) * in];
+            for (int t = t0; t < t1; t++) {
+                int from = t * TILE_ROWS;
+                int rows = Math.min(TILE_ROWS, out - from);
+                QuantKernels.dequantizeTile(weight, from, from + rows, tile);
+                gemm.sgemm(false, true, tokens, rows, in, 1f, x, 0, in, tile, 0, in, 0f, y, from, out);
+            }
+        });
+    }
+
+    /** {@inheritDoc} The block bytes (fp16 scales included) plus 4 bytes per bias entry. */
+    @Override
+    public long parameterBytes() { return weight.byteSize() + (bias == null ? 0 : 4L * bias.length); }
+
+    /** {@inheritDoc} A weight counts when its dequantised value is not zero; counted once, on first call. */
+    @Override
+    public long nonZeroParameters() {
+        long n = nonZeroWeights;
+        if (n < 0) nonZeroWeights = n = weight.countNonZeros();
+        if (bias != null) for (float b : bias) if (b != 0f) n++;
+        return n;
+    }
+
+    @Override
+    public long totalParameters() { return (long) weight.rows() * weight.cols() + (bias == null ? 0 : bias.length); }
+
+    @Override
+    public String toString() {
+        return "QuantLinear[" + weight.type() + ", " + weight.rows() + " x " + weight.cols() + (bias != null ? ", bias]" : "]");
+    }
+}
