@@ -1,5 +1,8 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantType;
+import org.prunelab.tensor.quant.QuantMatrix;
+
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -63,7 +66,7 @@ public final class GptqQuantizer {
      *         another shape, or 32 does not divide in_features
      * @throws PrunelabException if the Hessian is not positive definite even after raising the damping
      */
-    public PruneResult quantize(FloatMatrix weight, HessianStats stats, Mask pruned, QuantSpec.Format format) {
+    public PruneResult quantize(FloatMatrix weight, HessianStats stats, Mask pruned, QuantType format) {
         Checks.stats("GPTQ", weight, stats, true);
         new QuantSpec(format, QuantSpec.Algorithm.GPTQ).checkFits(weight.cols(), "weight " + Checks.shape(weight));
         Mask mask = pruned == null ? new Mask(weight.rows(), weight.cols()) : pruned;
@@ -75,7 +78,7 @@ public final class GptqQuantizer {
         ObsSweep.Result r = ObsSweep.run(p, weight.rows(), weight.cols(), blocksize, null, mask, format);
         SparseGptPruner.writeBack(p.w(), weight);
         return new PruneResult(r.mask(), p.dead(), p.percdamp(),
-                new QuantizedWeight(format, weight.rows(), weight.cols(), r.blocks(), true));
+                QuantMatrix.of(format, weight.rows(), weight.cols(), r.blocks()));
     }
 
     @Override

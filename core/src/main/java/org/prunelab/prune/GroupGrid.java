@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantType;
+
 /**
  * The arithmetic of GGUF's Q8_0 / Q4_0 grids one value at a time, as GPTQ needs it: a group's scale is fixed when
  * the sweep reaches the group's first column, then each column is rounded with it as it comes. The rules are
@@ -25,7 +27,7 @@ final class GroupGrid {
     private GroupGrid() {}
 
     /** The fp32 scale llama.cpp picks for the {@value #GROUP} values {@code g[0..32)}. */
-    static float scale(QuantSpec.Format f, float[] g) {
+    static float scale(QuantType f, float[] g) {
         return switch (f) {
             case Q8_0 -> {
                 float amax = 0f;
@@ -53,7 +55,7 @@ final class GroupGrid {
     }
 
     /** The code of value {@code x} with inverse scale {@code id}, clamped to the format's range. */
-    static int code(QuantSpec.Format f, float x, float id) {
+    static int code(QuantType f, float x, float id) {
         return switch (f) {
             case Q8_0 -> Math.clamp((int) roundHalfAway(x * id), -128, 127);
             case Q4_0 -> Math.clamp((int) (x * id + 8.5f), 0, 15);
@@ -61,13 +63,13 @@ final class GroupGrid {
     }
 
     /** The code of an exact zero (a pruned weight): 0 for Q8_0, 8 for Q4_0. */
-    static int zeroCode(QuantSpec.Format f) {
-        return f == QuantSpec.Format.Q4_0 ? 8 : 0;
+    static int zeroCode(QuantType f) {
+        return f == QuantType.Q4_0 ? 8 : 0;
     }
 
     /** The value code {@code q} stands for with the stored (fp16-rounded, widened) scale {@code dh}; exact in fp32. */
-    static float value(QuantSpec.Format f, int q, float dh) {
-        return f == QuantSpec.Format.Q4_0 ? (q - 8) * dh : q * dh;
+    static float value(QuantType f, int q, float dh) {
+        return f == QuantType.Q4_0 ? (q - 8) * dh : q * dh;
     }
 
     /** fp32 to fp16 bits, round to nearest even (ggml's GGML_FP32_TO_FP16). */
@@ -84,25 +86,25 @@ final class GroupGrid {
     }
 
     /** Byte offset of the block holding (r, c) in a row-major {@code [rows, cols]} matrix of blocks. */
-    static int blockOffset(QuantSpec.Format f, int cols, int r, int c) {
+    static int blockOffset(QuantType f, int cols, int r, int c) {
         return (r * (cols / GROUP) + c / GROUP) * f.blockBytes();
     }
 
-    static void putScale(QuantSpec.Format f, byte[] blocks, int cols, int r, int c, short half) {
+    static void putScale(QuantType f, byte[] blocks, int cols, int r, int c, short half) {
         int o = blockOffset(f, cols, r, c);
         blocks[o] = (byte) half;
         blocks[o + 1] = (byte) (half >> 8);
     }
 
-    static float scaleAt(QuantSpec.Format f, byte[] blocks, int cols, int r, int c) {
+    static float scaleAt(QuantType f, byte[] blocks, int cols, int r, int c) {
         int o = blockOffset(f, cols, r, c);
         return Float.float16ToFloat((short) ((blocks[o] & 0xFF) | (blocks[o + 1] << 8)));
     }
 
-    static void putCode(QuantSpec.Format f, byte[] blocks, int cols, int r, int c, int q) {
+    static void putCode(QuantType f, byte[] blocks, int cols, int r, int c, int q) {
         int o = blockOffset(f, cols, r, c) + 2;
         int j = c % GROUP;
-        if (f == QuantSpec.Format.Q8_0) {
+        if (f == QuantType.Q8_0) {
             blocks[o + j] = (byte) q;
         } else if (j < GROUP / 2) {
             blocks[o + j] = (byte) ((blocks[o + j] & 0xF0) | q);
@@ -112,10 +114,10 @@ final class GroupGrid {
     }
 
     /** The code of (r, c): Q8_0's signed int8, Q4_0's nibble in [0, 15]. */
-    static int codeAt(QuantSpec.Format f, byte[] blocks, int cols, int r, int c) {
+    static int codeAt(QuantType f, byte[] blocks, int cols, int r, int c) {
         int o = blockOffset(f, cols, r, c) + 2;
         int j = c % GROUP;
-        if (f == QuantSpec.Format.Q8_0) return blocks[o + j];
+        if (f == QuantType.Q8_0) return blocks[o + j];
         int b = blocks[o + (j & 15)] & 0xFF;
         return j < GROUP / 2 ? b & 0x0F : b >>> 4;
     }

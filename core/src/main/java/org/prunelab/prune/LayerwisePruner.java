@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
@@ -220,14 +222,14 @@ public final class LayerwisePruner implements Pruner {
             S own = st instanceof WithHessian<?> both ? (S) both.method : (S) st;
             PruneResult r;
             if (quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ && m.quantizesJointly()) {
-                r = m.pruneAndQuantize(weight, own, p, quant.format());
+                r = m.pruneAndQuantize(weight, own, p, quant.type());
             } else {
                 r = m.prune(weight, own, p);
                 if (quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ) {
-                    PruneResult g = new GptqQuantizer().quantize(weight, ((WithHessian<?>) st).hessian, r.mask(), quant.format());
+                    PruneResult g = new GptqQuantizer().quantize(weight, ((WithHessian<?>) st).hessian, r.mask(), quant.type());
                     r = new PruneResult(r.mask(), g.deadInputs(), g.percdamp(), g.quantized());
                 } else if (quant != null) {
-                    QuantizedWeight q = QuantizedWeight.rtn(quant.format(), weight);
+                    QuantMatrix q = QuantMatrix.quantize(quant.type(), weight);
                     System.arraycopy(q.dequantize().data(), 0, weight.data(), 0, weight.data().length);
                     r = new PruneResult(r.mask(), r.deadInputs(), r.percdamp(), q);
                 }

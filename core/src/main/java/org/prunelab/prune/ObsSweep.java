@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantType;
+
 import java.util.stream.IntStream;
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
@@ -98,14 +100,14 @@ final class ObsSweep {
      * @return the pruned weights and, when quantising, the GGUF block bytes ({@code rows * cols / 32} blocks)
      */
     static Result run(Prepared p, int rows, int cols, int blocksize, SparsityPattern pattern, Mask fixed,
-                      QuantSpec.Format format) {
+                      QuantType format) {
         if ((pattern == null) == (fixed == null)) throw new IllegalArgumentException("give a pattern or a fixed mask");
         int unit = 1;
         if (pattern instanceof SparsityPattern.NM nm) unit = nm.m();
         if (format != null) unit = lcm(unit, GROUP);
         int block = Math.max(unit, blocksize - blocksize % unit);
         Mask mask = new Mask(rows, cols);
-        byte[] blocks = format == null ? null : new byte[QuantizedWeight.bytes(format, rows, cols)];
+        byte[] blocks = format == null ? null : new byte[(int) format.matrixBytes(rows, cols)];
         for (int i1 = 0; i1 < cols; i1 += block) {
             sweepBlock(p, rows, cols, i1, Math.min(i1 + block, cols), pattern, fixed, format, mask, blocks);
         }
@@ -117,7 +119,7 @@ final class ObsSweep {
 
     /** Columns [i1, i2): choose the mask, sweep with in-block error propagation, then the lazy update. */
     private static void sweepBlock(Prepared p, int rows, int cols, int i1, int i2, SparsityPattern pattern, Mask fixed,
-                                   QuantSpec.Format format, Mask mask, byte[] blocks) {
+                                   QuantType format, Mask mask, byte[] blocks) {
         double[] w = p.w();
         double[] u = p.u();
         int count = i2 - i1;

@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+
 /**
  * What one {@link PruningMethod#prune} (or {@link PruningMethod#pruneAndQuantize}, {@link GptqQuantizer#quantize})
  * call did to a weight matrix.
@@ -12,7 +14,7 @@ package org.prunelab.prune;
  * @param quantized   the weight in a GGUF block format when the call quantised it (the matrix then holds exactly
  *                    its values), else null
  */
-public record PruneResult(Mask mask, int deadInputs, double percdamp, QuantizedWeight quantized) {
+public record PruneResult(Mask mask, int deadInputs, double percdamp, QuantMatrix quantized) {
 
     /** A result without quantisation. */
     public PruneResult(Mask mask, int deadInputs, double percdamp) {

@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+
 /**
  * What pruning did to one linear of one block.
  *
@@ -16,7 +18,7 @@ package org.prunelab.prune;
  *                       model's linear then holds exactly their values (dequantised, fp32)
  */
 public record PrunedLinear(int layer, String name, int outFeatures, int inFeatures, double targetSparsity,
-                           long pruned, long zeros, int deadInputs, double percdamp, QuantizedWeight quantized) {
+                           long pruned, long zeros, int deadInputs, double percdamp, QuantMatrix quantized) {
 
     /** A linear that was pruned, not quantised. */
     public PrunedLinear(int layer, String name, int outFeatures, int inFeatures, double targetSparsity,

@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantType;
+
 import org.prunelab.tensor.FloatMatrix;
 
 /**
@@ -50,7 +52,7 @@ public interface PruningMethod<S extends CalibrationStats> {
      * @return the mask and, in {@link PruneResult#quantized()}, the block bytes
      * @throws UnsupportedOperationException if this method does not quantise jointly
      */
-    default PruneResult pruneAndQuantize(FloatMatrix weight, S stats, SparsityPattern pattern, QuantSpec.Format format) {
+    default PruneResult pruneAndQuantize(FloatMatrix weight, S stats, SparsityPattern pattern, QuantType format) {
         throw new UnsupportedOperationException(name() + " does not quantise in its pruning pass");
     }
 }

@@ -3,6 +3,7 @@ package org.prunelab.prune;
 import java.util.Arrays;
 import java.util.Locale;
 import org.prunelab.PrunelabException;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * Quantisation applied after pruning, in the same run: which GGUF block format the block linears' weights are
@@ -19,44 +20,31 @@ import org.prunelab.PrunelabException;
  *       SparseGPT's Sec. 3.5 instead ({@link SparseGptPruner#pruneAndQuantize}). Needs calibration.</li>
  * </ul>
  *
- * @param format    the GGUF block format of the result
+ * @param type      the GGUF block format of the result ({@link QuantType}: ggml's layouts and RTN quantisers)
  * @param algorithm how the values are chosen
  */
-public record QuantSpec(Format format, Algorithm algorithm) {
+public record QuantSpec(QuantType type, Algorithm algorithm) {
     /** Input columns per block (ggml's QK8_0 = QK4_0 = 32): one fp16 scale per row and group. */
-    public static final int GROUP = 32;
+    public static final int GROUP = QuantType.BLOCK_SIZE;
 
     public QuantSpec {
-        if (format == null || algorithm == null) throw new IllegalArgumentException("format and algorithm are required");
+        if (type == null || algorithm == null) throw new IllegalArgumentException("type and algorithm are required");
     }
 
-    /** A GGUF block format of {@value #GROUP} values (ggml's {@code ggml-common.h}). */
-    public enum Format {
-        /** 34-byte blocks: fp16 d, 32 int8 q; value {@code q * d}; llama.cpp chooses {@code d = amax / 127}. */
-        Q8_0(34),
-        /** 18-byte blocks: fp16 d, 16 bytes of nibbles q in [0, 15]; value {@code (q - 8) * d}; {@code d = max / -8}. */
-        Q4_0(18);
+    /**
+     * The block format called {@code name} ({@code q8_0}, {@code q4_0}; case and surrounding spaces ignored).
+     *
+     * @throws PrunelabException.InvalidArgument for an unknown name; the message lists the known ones
+     */
+    public static QuantType type(String name) {
+        for (QuantType t : QuantType.values()) if (label(t).equals(norm(name))) return t;
+        throw new PrunelabException.InvalidArgument("unknown quantisation type '" + name + "' for ${quantize}: use one of "
+                + known(QuantType.values()));
+    }
 
-        private final int blockBytes;
-
-        Format(int blockBytes) {
-            this.blockBytes = blockBytes;
-        }
-
-        /** Bytes of one block of {@value QuantSpec#GROUP} values. */
-        public int blockBytes() { return blockBytes; }
-
-        /** The CLI / MLflow spelling: {@code q8_0}, {@code q4_0}. */
-        public String label() { return name().toLowerCase(Locale.ROOT); }
-
-        /**
-         * @throws PrunelabException.InvalidArgument for an unknown name; the message lists the known ones
-         */
-        public static Format of(String name) {
-            for (Format f : values()) if (f.label().equals(norm(name))) return f;
-            throw new PrunelabException.InvalidArgument("unknown quantisation type '" + name + "' for ${quantize}: use one of "
-                    + known(values()));
-        }
+    /** The CLI / MLflow spelling of a block format: {@code q8_0}, {@code q4_0}. */
+    public static String label(QuantType type) {
+        return type.name().toLowerCase(Locale.ROOT);
     }
 
     /** How the quantised values are chosen. */
@@ -85,15 +73,15 @@ public record QuantSpec(Format format, Algorithm algorithm) {
      * @throws PrunelabException.InvalidArgument for an unknown type ({@code q8_0}, {@code q4_0}) or method
      *         ({@code rtn}, {@code gptq}); the message lists the known ones
      */
-    public static QuantSpec of(String format, String algorithm) {
-        return new QuantSpec(Format.of(format), Algorithm.of(algorithm));
+    public static QuantSpec of(String type, String algorithm) {
+        return new QuantSpec(type(type), Algorithm.of(algorithm));
     }
 
     /** Whether the run must collect calibration statistics for the quantiser (GPTQ's Hessian). */
     public boolean needsCalibration() { return algorithm == Algorithm.GPTQ; }
 
     /** {@code q4_0 gptq}. */
-    public String label() { return format.label() + " " + algorithm.label(); }
+    public String label() { return label(type) + " " + algorithm.label(); }
 
     /**
      * @throws PrunelabException.InvalidArgument naming the linear, if {@code inFeatures} is not a multiple of
@@ -101,7 +89,7 @@ public record QuantSpec(Format format, Algorithm algorithm) {
      */
     public void checkFits(int inFeatures, String what) {
         if (inFeatures % GROUP != 0) {
-            throw new PrunelabException.InvalidArgument("${quantize} " + format.label() + " stores blocks of " + GROUP
+            throw new PrunelabException.InvalidArgument("${quantize} " + label(type) + " stores blocks of " + GROUP
                     + " input columns, but " + what + " has " + inFeatures + " input features: quantise a model whose"
                     + " linears' in_features are multiples of " + GROUP + ", or drop ${quantize}");
         }

@@ -1,5 +1,8 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantType;
+import org.prunelab.tensor.quant.QuantMatrix;
+
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
 
@@ -94,7 +97,7 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
      */
     @Override
     public PruneResult pruneAndQuantize(FloatMatrix weight, HessianStats stats, SparsityPattern pattern,
-                                        QuantSpec.Format format) {
+                                        QuantType format) {
         Checks.stats(name(), weight, stats, true);
         Checks.pattern(weight, pattern);
         new QuantSpec(format, QuantSpec.Algorithm.GPTQ).checkFits(weight.cols(), "weight " + Checks.shape(weight));
@@ -102,7 +105,7 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
         ObsSweep.Result r = ObsSweep.run(p, weight.rows(), weight.cols(), blocksize, pattern, null, format);
         writeBack(p.w(), weight);
         return new PruneResult(r.mask(), p.dead(), p.percdamp(),
-                new QuantizedWeight(format, weight.rows(), weight.cols(), r.blocks(), true));
+                QuantMatrix.of(format, weight.rows(), weight.cols(), r.blocks()));
     }
 
     static void writeBack(double[] w, FloatMatrix weight) {

@@ -1,5 +1,8 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -99,14 +102,14 @@ class GptqRealLayerTest {
                 FloatMatrix w = ((DenseLinear) linear).weight();
                 HessianStats h = CALIB.get(layer).get(owner);
                 assertThat(h.tokens()).isEqualTo(64L * 128);
-                for (QuantSpec.Format f : QuantSpec.Format.values()) {
+                for (QuantType f : QuantType.values()) {
                     FloatMatrix gptq = w.copy();
                     new GptqQuantizer().quantize(gptq, h, null, f);
-                    FloatMatrix rtn = QuantizedWeight.rtn(f, w).dequantize();
+                    FloatMatrix rtn = QuantMatrix.quantize(f, w).dequantize();
                     double gh = error(w, gptq, held.get(owner));
                     double rh = error(w, rtn, held.get(owner));
                     System.out.printf("layer %2d %-10s %s  held-out ||WX-QX||^2: gptq %.4g, rtn %.4g (gptq/rtn %.2f)%n",
-                            layer, name, f.label(), gh, rh, gh / rh);
+                            layer, name, QuantSpec.label(f), gh, rh, gh / rh);
                     assertThat(gh).as("layer %d %s %s held-out error", layer, name, f).isLessThan(rh);
                 }
             });

@@ -1,5 +1,8 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -117,13 +120,13 @@ class GptqReferenceTest {
     @MethodSource("cases")
     void matchesReference(JsonNode c) {
         Fixtures f = Fixtures.load();
-        QuantSpec.Format format = QuantSpec.Format.of(c.get("format").asText());
+        QuantType format = QuantSpec.type(c.get("format").asText());
         FloatMatrix original = f.matrix(c.get("weight").asText());
         FloatMatrix weight = original.copy();
         byte[] expected = f.bytes(c.get("blocks").asText());
         String kind = c.get("kind").asText();
         if (kind.equals("rtn")) {
-            assertThat(QuantizedWeight.rtn(format, weight).blocks()).as("RTN bytes").isEqualTo(expected);
+            assertThat(QuantMatrix.quantize(format, weight).toByteArray()).as("RTN bytes").isEqualTo(expected);
             return;
         }
         FloatMatrix x = f.matrix(c.get("inputs").asText());
@@ -140,8 +143,8 @@ class GptqReferenceTest {
             default -> throw new IllegalArgumentException(c.toString());
         };
         if (expectedMask != null) assertThat(result.mask()).as("mask").isEqualTo(expectedMask);
-        QuantizedWeight ours = result.quantized();
-        QuantizedWeight ref = new QuantizedWeight(format, weight.rows(), weight.cols(), expected);
+        QuantMatrix ours = result.quantized();
+        QuantMatrix ref = QuantMatrix.of(format, weight.rows(), weight.cols(), expected.clone());
         float[] stored = ours.dequantize().data();
         for (int i = 0; i < stored.length; i++) {
             // == rather than equals: a Q4_0 zero is (8 - 8) * d, -0.0 when d < 0, where a pruned weight is +0.0
@@ -154,16 +157,19 @@ class GptqReferenceTest {
         long sameCodes = 0;
         long sameScales = 0;
         double maxDiff = 0;
+        byte[] mine = ours.toByteArray();
+        float[] ourValues = ours.dequantize().data();
+        float[] refValues = ref.dequantize().data();
         for (int r = 0; r < rows; r++) {
             for (int col = 0; col < cols; col++) {
-                if (ours.code(r, col) == ref.code(r, col)) sameCodes++;
-                maxDiff = Math.max(maxDiff, Math.abs(ours.value(r, col) - ref.value(r, col)));
+                if (GroupGrid.codeAt(format, mine, cols, r, col) == GroupGrid.codeAt(format, expected, cols, r, col)) sameCodes++;
+                maxDiff = Math.max(maxDiff, Math.abs(ourValues[r * cols + col] - refValues[r * cols + col]));
             }
             for (int col = 0; col < cols; col += QuantSpec.GROUP) {
-                if (Float.floatToIntBits(ours.scale(r, col)) == Float.floatToIntBits(ref.scale(r, col))) sameScales++;
+                if (Float.floatToIntBits(GroupGrid.scaleAt(format, mine, cols, r, col))
+                        == Float.floatToIntBits(GroupGrid.scaleAt(format, expected, cols, r, col))) sameScales++;
             }
         }
-        byte[] mine = ours.blocks();
         long blocks = codes / QuantSpec.GROUP;
         long sameBlocks = 0;
         for (int b = 0; b < blocks; b++) {
@@ -179,7 +185,7 @@ class GptqReferenceTest {
         assertThat(errorGptq).as("layer-wise error vs the reference's")
                 .isCloseTo(c.get("error_gptq").asDouble(), org.assertj.core.data.Percentage.withPercentage(1));
         if (c.has("error_rtn")) {
-            FloatMatrix rtn = QuantizedWeight.rtn(format, original).dequantize();
+            FloatMatrix rtn = QuantMatrix.quantize(format, original).dequantize();
             double errorRtn = layerError(original, rtn, x);
             assertThat(errorRtn).as("RTN error vs the reference's RTN")
                     .isCloseTo(c.get("error_rtn").asDouble(), org.assertj.core.data.Percentage.withPercentage(1e-6));
