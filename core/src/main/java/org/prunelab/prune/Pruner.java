@@ -56,6 +56,24 @@ public interface Pruner {
     PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options);
 
     /**
+     * This pruner followed by quantisation to a GGUF block format in the same calibration loop ({@link QuantSpec}:
+     * RTN, or GPTQ on the pruned weights; SparseGPT's joint pass with GPTQ). Only the mask methods
+     * ({@link LayerwisePruner}: magnitude, wanda, sparsegpt) support it; a new pruner is returned, this one is
+     * unchanged.
+     *
+     * @param quant the quantisation, or null for none
+     * @throws org.prunelab.PrunelabException.InvalidArgument for a method that cannot be quantised in its run
+     *         (structured and low-rank ones), naming the methods that can
+     */
+    default Pruner withQuantization(QuantSpec quant) {
+        if (quant == null) return this;
+        throw new org.prunelab.PrunelabException.InvalidArgument("${method} " + method() + " cannot be combined with"
+                + " ${quantize} yet: quantisation runs after the mask methods ("
+                + String.join(", ", Methods.all().stream().filter(m -> m.kind() == Method.Kind.UNSTRUCTURED)
+                        .map(Method::name).toList()) + "); drop ${quantize} or use one of them");
+    }
+
+    /**
      * Checks that every block linear is a dense matrix, as the methods need.
      *
      * @throws org.prunelab.PrunelabException.InvalidArgument naming the first linear that is not
