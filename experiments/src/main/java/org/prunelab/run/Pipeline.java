@@ -176,13 +176,22 @@ public final class Pipeline implements RunExecutor {
         Pruner pruner = null;
         double requested = 0;
         Corpus calib = null;
+        // GPTQ runs inside the calibration loop (after each block's masks; SparseGPT's joint pass); round to nearest runs
+        // after pruning on the result, for every method.
+        org.prunelab.prune.QuantSpec gptq = spec.quantize() != null && spec.quantize().calibrated() ? spec.quantize().toCore() : null;
         if (spec.prunes()) {
             pruner = spec.methodEntry().create(spec.methodArgs());
             requested = pruner.requestedSparsity(shape);
+            if (gptq != null) pruner = pruner.withQuantization(gptq);
+        } else if (gptq != null) {
+            pruner = org.prunelab.prune.LayerwisePruner.quantizeOnly(gptq);
+        }
+        if (pruner != null) {
             CalibrationSpec c = spec.calibration();
             long tokens = 0;
             if (pruner.needsCalibration()) {
-                if (c == null) throw new PrunelabException.InvalidArgument(spec.method() + " needs calibration data (${calib.dataset})");
+                if (c == null) throw new PrunelabException.InvalidArgument((spec.prunes() ? spec.method() : "gptq")
+                        + " needs calibration data (${calib.dataset})");
                 LoadedModel.checkSeqlen(shape.config(), model, c.seqlen(), "calib.seqlen");
                 tokens = (long) c.nsamples() * c.seqlen();
             }
@@ -190,6 +199,15 @@ public final class Pipeline implements RunExecutor {
             if (pruner.needsCalibration()) {
                 calib = corpus(c.dataset());
                 calib.part(Split.CALIBRATION); // a dataset without a calibration part (UDHR) fails here
+            }
+        }
+        if (spec.quantize() != null) {
+            // Every linear's rows must be whole blocks of 32: checked on the model as it is (a structured method's
+            // narrower result is checked again when it is quantised).
+            org.prunelab.prune.QuantSpec q = spec.quantize().toCore();
+            q.checkFits(shape.config().hiddenSize(), "the LM head (hidden_size)");
+            for (int l = 0; l < shape.blocks().size(); l++) {
+                for (ModelShape.LinearShape ls : shape.linears(l)) q.checkFits(ls.inFeatures(), "layer " + l + " " + ls.name());
             }
         }
         List<Corpus> evals = new ArrayList<>();
@@ -225,6 +243,17 @@ public final class Pipeline implements RunExecutor {
             }
         }
         return new Plan(spec, shape, pruner, requested, calib, evals);
+    }
+
+    /** Whether the run's quantisation happens inside the calibration loop (GPTQ), not after it (round to nearest). */
+    private static boolean gptqInLoop(RunSpec spec) {
+        return spec.quantize() != null && spec.quantize().calibrated();
+    }
+
+    /** {@code model} with its LM head as the block formats' whole-model conversions leave it (Q8_0), in place. */
+    private static DecoderModel withQuantizedHead(DecoderModel model) {
+        model.setLmHead(org.prunelab.format.WeightFormats.convert(model.lmHead(), org.prunelab.format.WeightFormats.byName("q8_0")));
+        return model;
     }
 
     private static void checkFormat(String format, String param) {
@@ -325,7 +354,7 @@ public final class Pipeline implements RunExecutor {
         long peak = -1, baseline = -1;
         long denseBytes = ModelBench.modelBytes(dense.model());
         long denseParams = MemoryMeter.parameters(dense.model());
-        if (spec.prunes()) {
+        if (plan.pruner() != null) {
             // Baseline just before pruning: after loading and the dense evaluation, whose buffers would otherwise be
             // charged to the method.
             MemoryMeter meter = MemoryMeter.afterLoad();
@@ -333,7 +362,8 @@ public final class Pipeline implements RunExecutor {
             long start = System.nanoTime();
             try (meter) {
                 pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
-                        new PruneOptions(ui.stage("prune " + spec.method()), releaseDense));
+                        new PruneOptions(ui.stage((spec.prunes() ? "prune " + spec.method() : "quantize")
+                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense));
                 pruneSeconds = (System.nanoTime() - start) / 1e9;
                 peak = meter.peakBytes();
                 baseline = meter.baselineBytes();
@@ -341,8 +371,10 @@ public final class Pipeline implements RunExecutor {
                 if (releaseDense && dense == loaded) forget();
             }
             // The pruned model shares the loaded one's tokenizer; when the loaded one is given up, it owns it.
-            after = releaseDense ? new LoadedModel(dense.name(), dense.path(), pruning.model(), dense.tokenizer(),
-                    dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(pruning.model());
+            // With GPTQ, the quantised linears as QuantLinears over their GGUF blocks, and the LM head rounded to Q8_0.
+            DecoderModel result = gptqInLoop(spec) ? withQuantizedHead(pruning.quantizedModel()) : pruning.model();
+            after = releaseDense ? new LoadedModel(dense.name(), dense.path(), result, dense.tokenizer(),
+                    dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(result);
             for (String w : pruning.warnings()) {
                 warnings.add(PrunelabException.render(w, PrunelabException.PLAIN));
                 ui.warn(w);
@@ -351,8 +383,8 @@ public final class Pipeline implements RunExecutor {
         double overhead = peak < 0 || baseline < 0 ? Double.NaN : (double) (peak - baseline) / denseBytes;
 
         FormatConversion quantization = null;
-        if (spec.quantize() != null && spec.quantize().method().equals("rtn")) {
-            // Round to nearest, block by block (GPTQ ran inside the pruning pass). On fresh blocks, so a model the
+        if (spec.quantize() != null && !gptqInLoop(spec)) {
+            // Round to nearest, block by block, on the pruned result (GPTQ ran inside the pruning pass). On fresh blocks, so a model the
             // pipeline or the notebook keeps is left as it was; the conversion never modifies the layers it reads.
             DecoderModel src = after.model();
             DecoderModel copy = src.withBlocks(src.config(), src.blocks().stream().map(b -> b.withLinears(b.index(), b.linears())).toList());

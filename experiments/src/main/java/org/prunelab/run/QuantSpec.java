@@ -1,7 +1,6 @@
 package org.prunelab.run;
 
 import java.util.List;
-import java.util.Locale;
 import org.prunelab.PrunelabException;
 
 /**
@@ -14,25 +13,22 @@ import org.prunelab.PrunelabException;
  *               SparseGPT as in its paper
  */
 public record QuantSpec(String type, String method) {
-    /** The types {@code --quantize} accepts. */
-    public static final List<String> TYPES = List.of("q8_0", "q4_0");
-    /** The methods {@code --quant-method} accepts. */
-    public static final List<String> METHODS = List.of("rtn", "gptq");
+    /** The types {@code --quantize} accepts (the block formats {@link org.prunelab.prune.QuantSpec} knows). */
+    public static final List<String> TYPES = java.util.Arrays.stream(org.prunelab.tensor.quant.QuantType.values())
+            .map(org.prunelab.prune.QuantSpec::label).toList();
 
     /**
      * @throws PrunelabException.InvalidArgument for an unknown type or method; the message lists the known ones
      */
     public QuantSpec {
-        type = type.strip().toLowerCase(Locale.ROOT);
-        method = method == null ? "rtn" : method.strip().toLowerCase(Locale.ROOT);
-        if (!TYPES.contains(type)) {
-            throw new PrunelabException.InvalidArgument("unknown ${quantize} type '" + type + "': choose "
-                    + String.join(" or ", TYPES) + " (GGUF's block formats: 8.5 and 4.5 bits per weight)");
-        }
-        if (!METHODS.contains(method)) {
-            throw new PrunelabException.InvalidArgument("unknown ${quant_method} '" + method + "': choose "
-                    + String.join(" or ", METHODS));
-        }
+        type = org.prunelab.prune.QuantSpec.label(org.prunelab.prune.QuantSpec.type(type));
+        method = org.prunelab.prune.QuantSpec.Algorithm.of(method == null ? "rtn" : method).label();
+    }
+
+    /** The core's spec, which the pruners and quantisers take. */
+    public org.prunelab.prune.QuantSpec toCore() {
+        return new org.prunelab.prune.QuantSpec(org.prunelab.prune.QuantSpec.type(type),
+                org.prunelab.prune.QuantSpec.Algorithm.of(method));
     }
 
     /** Whether the quantiser needs calibration data (GPTQ's Hessians). */

@@ -189,8 +189,8 @@ class SweepSpecLoaderTest {
         assertThat(spec.points().stream().map(RunSpec::key).distinct()).hasSize(5);
         SweepSpec gptqDense = parse(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: gptq\n");
         assertThat(gptqDense.points().getFirst().calibration()).isEqualTo(new CalibrationSpec("brown", 2, 64));
-        assertError(BASE + "  - method: dense\n    quantize: q5_k\n", "line 7", "unknown quantize type 'q5_k'", "q8_0 or q4_0");
-        assertError(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: awq\n", "line 8", "'awq'", "rtn or gptq");
+        assertError(BASE + "  - method: dense\n    quantize: q5_k\n", "line 7", "unknown quantisation type 'q5_k'", "q8_0, q4_0");
+        assertError(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: awq\n", "line 8", "'awq'", "rtn, gptq");
     }
 
     @Test
