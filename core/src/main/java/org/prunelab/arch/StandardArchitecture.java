@@ -14,6 +14,8 @@ import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LowRankLinear;
+import org.prunelab.model.ModelShape;
+import org.prunelab.model.BlockShape;
 import org.prunelab.model.NormRole;
 import org.prunelab.model.RmsNorm;
 import org.prunelab.model.TensorNames;
@@ -354,6 +356,124 @@ public abstract class StandardArchitecture implements Architecture {
         List<String> linears = missing.stream().map(LAYOUT::name).toList();
         return Optional.of("a " + name() + " checkpoint (transformers' " + hfClassName() + ") has no bias on "
                 + String.join(", ", linears) + ", and the method adds one there");
+    }
+
+    // ---- GGUF export: the inverse of readGgufConfig and fromGguf ----
+
+    /**
+     * The linears whose biases llama.cpp's loader for the family reads: q/k/v (every family's loader creates them as
+     * optional tensors, {@code create_tensor_qkv}); Llama's also reads {@code attn_output.bias} and the three MLP
+     * biases ({@code src/models/llama.cpp}); Qwen2, Qwen3 and Gemma 3 have no tensor for an o_proj or MLP bias.
+     */
+    protected Set<LinearRole> ggufBiasRoles() { return EnumSet.of(LinearRole.Q, LinearRole.K, LinearRole.V); }
+
+    /**
+     * Why the family's GGUF metadata cannot describe {@code c}'s block variant (e.g. a sliding window llama.cpp's graph
+     * for the family does not have), or empty. {@code shape} holds the (uniform) block widths.
+     */
+    protected Optional<String> cannotWriteGgufVariant(DecoderConfig c, BlockShape shape) { return Optional.empty(); }
+
+    /**
+     * Whether {@code <arch>.attention.key_length} / {@code value_length} must be written: llama.cpp takes head_dim as
+     * embedding_length / head_count unless they say otherwise, so whenever that quotient is not head_dim (after head
+     * pruning, or Gemma's 256-wide heads).
+     */
+    protected boolean ggufHeadDimRequired(DecoderConfig c) {
+        return c.headDim() != c.hiddenSize() / c.numAttentionHeads();
+    }
+
+    /** Appends the family's own {@code <arch>.*} keys (after the common ones). */
+    protected void addGgufFamilyKeys(List<GgufPlan.Key> keys, DecoderConfig c) {}
+
+    /** A UINT32 key. */
+    protected final GgufPlan.Key ggufUint(String suffix, long value, boolean required) {
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, org.prunelab.io.GgufValueType.UINT32, value, required);
+    }
+
+    /** A FLOAT32 key (the value kept as a double until written, so a FLOAT64 source key keeps its precision). */
+    protected final GgufPlan.Key ggufFloat(String suffix, double value, boolean required) {
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, org.prunelab.io.GgufValueType.FLOAT32, value, required);
+    }
+
+    @Override
+    public Optional<String> cannotWriteGguf(ModelShape shape, Set<LinearRole> biasOn) {
+        String loader = "llama.cpp's " + ggufArchitecture() + " loader";
+        Set<BlockShape> widths = new java.util.LinkedHashSet<>(shape.blocks());
+        if (widths.size() > 1) {
+            return Optional.of("its blocks have different widths (" + widths + "): " + loader + " reads per-layer"
+                    + " feed_forward_length and head_count arrays but creates every block's tensors with block 0's widths,"
+                    + " so it refuses such a file; prune with allocation uniform (the same share in every block)");
+        }
+        EnumSet<LinearRole> missing = EnumSet.noneOf(LinearRole.class);
+        for (LinearRole r : biasOn) if (!ggufBiasRoles().contains(r)) missing.add(r);
+        if (!missing.isEmpty()) {
+            return Optional.of(loader + " has no tensor for a bias on " + String.join(", ", missing.stream().map(LAYOUT::name).toList())
+                    + " (it reads biases on " + String.join(", ", ggufBiasRoles().stream().map(LAYOUT::name).toList())
+                    + " only), and the model carries one there");
+        }
+        DecoderConfig c = shape.config();
+        DecoderConfig.RopeScaling s = c.ropeScaling();
+        if (s != null && !s.type().equals("linear")) {
+            return Optional.of("its RoPE scaling is '" + s.type() + "': llama.cpp's converter stores Llama 3 scaling as"
+                    + " per-frequency factors (rope_freqs.weight), which prunelab does not write; only linear scaling is"
+                    + " exported");
+        }
+        BlockShape uniform = widths.isEmpty() ? BlockShape.of(c) : widths.iterator().next();
+        return cannotWriteGgufVariant(c, uniform);
+    }
+
+    @Override
+    public List<GgufPlan.Key> ggufKeys(DecoderConfig c) {
+        List<GgufPlan.Key> keys = new java.util.ArrayList<>();
+        keys.add(ggufUint("block_count", c.numHiddenLayers(), true));
+        keys.add(ggufUint("context_length", c.maxPositionEmbeddings(), true));
+        keys.add(ggufUint("embedding_length", c.hiddenSize(), true));
+        keys.add(ggufUint("feed_forward_length", c.intermediateSize(), true));
+        keys.add(ggufUint("attention.head_count", c.numAttentionHeads(), true));
+        keys.add(ggufUint("attention.head_count_kv", c.numKeyValueHeads(), true));
+        keys.add(ggufFloat("rope.freq_base", c.ropeTheta(), true));
+        keys.add(ggufFloat("attention.layer_norm_rms_epsilon", c.rmsNormEps(), true));
+        boolean headDim = ggufHeadDimRequired(c);
+        keys.add(ggufUint("attention.key_length", c.headDim(), headDim));
+        keys.add(ggufUint("attention.value_length", c.headDim(), headDim));
+        if (c.ropeScaling() != null) {
+            keys.add(new GgufPlan.Key(ggufArchitecture() + ".rope.scaling.type", org.prunelab.io.GgufValueType.STRING,
+                    c.ropeScaling().type(), true));
+            keys.add(ggufFloat("rope.scaling.factor", c.ropeScaling().factor(), true));
+        }
+        addGgufFamilyKeys(keys, c);
+        return keys;
+    }
+
+    @Override
+    public List<GgufPlan.Tensor> ggufTensors(DecoderModel model) {
+        List<GgufPlan.Tensor> out = new java.util.ArrayList<>();
+        out.add(new GgufPlan.Tensor("token_embd.weight", GgufPlan.Category.TOKEN_EMBD,
+                new GgufPlan.Matrix(new DenseLinear(model.embedTokens(), null)), 0));
+        for (DecoderBlock b : model.blocks()) {
+            String blk = "blk." + b.index() + ".";
+            BlockShape shape = b.shape();
+            for (Map.Entry<NormRole, RmsNorm> n : b.norms().entrySet()) {
+                // llama.cpp's converter stores the gain itself (Gemma's 1 + w), which is what the block holds.
+                out.add(new GgufPlan.Tensor(blk + GGUF_NORM.get(n.getKey()) + ".weight", GgufPlan.Category.NORM,
+                        new GgufPlan.Vector(n.getValue().weight()), 0));
+            }
+            for (LinearRole role : LinearRole.values()) {
+                Linear linear = b.linear(role);
+                int heads = !ggufPermutesQK() ? 0
+                        : role == LinearRole.Q ? shape.numAttentionHeads() : role == LinearRole.K ? shape.numKeyValueHeads() : 0;
+                String stem = blk + GGUF_LINEAR.get(role);
+                out.add(new GgufPlan.Tensor(stem + ".weight", GgufPlan.Category.BLOCK_WEIGHT, new GgufPlan.Matrix(linear), heads));
+                float[] bias = linear instanceof DenseLinear d ? d.bias()
+                        : linear instanceof org.prunelab.tensor.quant.QuantLinear q ? q.bias() : null;
+                if (bias != null) out.add(new GgufPlan.Tensor(stem + ".bias", GgufPlan.Category.BIAS, new GgufPlan.Vector(bias), heads));
+            }
+        }
+        out.add(new GgufPlan.Tensor("output_norm.weight", GgufPlan.Category.NORM, new GgufPlan.Vector(model.norm().weight()), 0));
+        if (!model.config().tieWordEmbeddings()) {
+            out.add(new GgufPlan.Tensor("output.weight", GgufPlan.Category.OUTPUT, new GgufPlan.Matrix(model.lmHead()), 0));
+        }
+        return out;
     }
 
     private float[] hfNorm(RmsNorm norm) {
