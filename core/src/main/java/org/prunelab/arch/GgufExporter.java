@@ -10,7 +10,7 @@ import org.prunelab.io.GgufWriter;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.DecoderModel;
-import org.prunelab.model.DenseLinear;
+import org.prunelab.format.WeightFormats;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.model.ModelShape;
@@ -18,8 +18,6 @@ import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.quant.QuantLinear;
 import org.prunelab.tensor.quant.QuantType;
-import org.prunelab.tensor.sparse.CsrLinear;
-import org.prunelab.tensor.sparse.NmLinear;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -158,11 +156,11 @@ public final class GgufExporter {
     public static void check(DecoderModel model, GgufMetadata source, GgmlType type) {
         for (DecoderBlock b : model.blocks()) {
             for (LinearRole role : LinearRole.values()) {
-                Linear l = b.linear(role);
-                if (!(l instanceof DenseLinear || l instanceof LowRankLinear || l instanceof CsrLinear
-                        || l instanceof NmLinear || l instanceof QuantLinear)) {
+                try {
+                    WeightFormats.of(b.linear(role)); // every registered format decodes to dense
+                } catch (IllegalStateException e) {
                     throw new PrunelabException.InvalidArgument("cannot export layer " + b.index() + " " + b.layout().name(role)
-                            + " as GGUF: it is " + l + ", a format the exporter does not know; convert it to dense first");
+                            + " as GGUF: " + e.getMessage());
                 }
             }
         }
@@ -202,8 +200,8 @@ public final class GgufExporter {
         for (GgufPlan.Tensor t : plan) {
             GgmlType tt = tensorType(t.category(), type, model.config().tieWordEmbeddings());
             counts.merge(tt, 1, Integer::sum);
-            if (t.data() instanceof GgufPlan.Matrix m && m.linear() instanceof LowRankLinear) lowRank++;
-            if (t.data() instanceof GgufPlan.Matrix m && m.linear() instanceof QuantLinear q && tt.blockSize() > 1
+            if (t.data() instanceof GgufPlan.Matrix m && WeightFormats.weightLayer(m.linear()) instanceof LowRankLinear) lowRank++;
+            if (t.data() instanceof GgufPlan.Matrix m && WeightFormats.weightLayer(m.linear()) instanceof QuantLinear q && tt.blockSize() > 1
                     && q.type().ggmlTypeId() != tt.id()) {
                 requantised++;
             }
@@ -371,7 +369,7 @@ public final class GgufExporter {
         for (DecoderBlock b : model.blocks()) {
             for (LinearRole role : LinearRole.values()) {
                 Linear l = b.linear(role);
-                if ((l instanceof DenseLinear d && d.bias() != null) || (l instanceof QuantLinear q && q.bias() != null)) roles.add(role);
+                if (WeightFormats.bias(l) != null) roles.add(role);
             }
         }
         return roles;
@@ -393,8 +391,8 @@ public final class GgufExporter {
         return switch (t.data()) {
             case GgufPlan.Vector v -> out -> GgufWriter.TensorBytes.f32(
                     heads > 0 ? GgufRope.permuteRows(v.values(), v.values().length, 1, heads) : v.values()).writeTo(out);
-            case GgufPlan.Matrix m when m.linear() instanceof QuantLinear q && q.type().ggmlTypeId() == type.id() ->
-                    out -> copyBlocks(q, heads, out);
+            case GgufPlan.Matrix m when WeightFormats.weightLayer(m.linear()) instanceof QuantLinear q
+                    && q.type().ggmlTypeId() == type.id() -> out -> copyBlocks(q, heads, out);
             case GgufPlan.Matrix m -> out -> {
                 FloatMatrix w = dense(m.linear());
                 float[] data = heads > 0 ? GgufRope.permuteRows(w.data(), w.rows(), w.cols(), heads) : w.data();
@@ -409,35 +407,12 @@ public final class GgufExporter {
         };
     }
 
-    /** The weight {@code [out, in]} as fp32: the dense matrix itself (no copy), or a dense copy of another format. */
+    /**
+     * The weight {@code [out, in]} as fp32, through the format registry: the dense matrix itself (no copy), or a dense
+     * copy of another format (a low-rank layer's product {@code B A}, a quantised layer's rounded values).
+     */
     static FloatMatrix dense(Linear linear) {
-        return switch (linear) {
-            case DenseLinear d -> d.weight();
-            case CsrLinear c -> c.weight().toDense();
-            case NmLinear n -> n.weight().toDense();
-            case QuantLinear q -> q.weight().dequantize();
-            case LowRankLinear lr -> product(lr);
-            default -> throw new IllegalArgumentException("no dense form of " + linear);
-        };
-    }
-
-    /** {@code B A} of a low-rank linear, {@code [out, in]}, accumulated in double. */
-    private static FloatMatrix product(LowRankLinear lr) {
-        FloatMatrix a = lr.a(), b = lr.b();
-        int out = b.rows(), in = a.cols(), rank = a.rows();
-        float[] w = new float[out * in];
-        double[] row = new double[in];
-        for (int o = 0; o < out; o++) {
-            java.util.Arrays.fill(row, 0);
-            for (int r = 0; r < rank; r++) {
-                double bor = b.get(o, r);
-                if (bor == 0) continue;
-                int aOff = r * in;
-                for (int i = 0; i < in; i++) row[i] += bor * a.data()[aOff + i];
-            }
-            for (int i = 0; i < in; i++) w[o * in + i] = (float) row[i];
-        }
-        return new FloatMatrix(out, in, w);
+        return WeightFormats.denseWeight(linear);
     }
 
     /** Round-to-nearest quantisation, a batch of rows at a time. */

@@ -464,8 +464,7 @@ public abstract class StandardArchitecture implements Architecture {
                         : role == LinearRole.Q ? shape.numAttentionHeads() : role == LinearRole.K ? shape.numKeyValueHeads() : 0;
                 String stem = blk + GGUF_LINEAR.get(role);
                 out.add(new GgufPlan.Tensor(stem + ".weight", GgufPlan.Category.BLOCK_WEIGHT, new GgufPlan.Matrix(linear), heads));
-                float[] bias = linear instanceof DenseLinear d ? d.bias()
-                        : linear instanceof org.prunelab.tensor.quant.QuantLinear q ? q.bias() : null;
+                float[] bias = org.prunelab.format.WeightFormats.bias(linear);
                 if (bias != null) out.add(new GgufPlan.Tensor(stem + ".bias", GgufPlan.Category.BIAS, new GgufPlan.Vector(bias), heads));
             }
         }
@@ -486,18 +485,17 @@ public abstract class StandardArchitecture implements Architecture {
     }
 
     private static void addLinear(SafetensorsWriter w, String prefix, Linear linear, boolean biased, int layer, String name) {
-        switch (linear) {
-            case DenseLinear dense -> {
-                w.add(prefix + ".weight", dense.weight());
-                if (biased) w.add(prefix + ".bias", dense.bias() != null ? dense.bias() : new float[dense.outFeatures()]);
-            }
-            case LowRankLinear lowRank -> {
-                w.add(prefix + ".lowrank_a", lowRank.a());
-                w.add(prefix + ".lowrank_b", lowRank.b());
-            }
-            default -> throw new PrunelabException.InvalidArgument("layer " + layer + " " + name + " is " + linear
-                    + "; only dense and low-rank linears can be saved");
+        // Low-rank factors are saved as they are; every other format as its dense fp32 weight (CSR and packed N:M
+        // exactly; a quantised layer as its rounded values), since transformers reads plain weights.
+        Linear held = org.prunelab.format.WeightFormats.weightLayer(linear);
+        if (held instanceof LowRankLinear lowRank) {
+            w.add(prefix + ".lowrank_a", lowRank.a());
+            w.add(prefix + ".lowrank_b", lowRank.b());
+        } else {
+            w.add(prefix + ".weight", org.prunelab.format.WeightFormats.denseWeight(linear));
         }
+        float[] bias = org.prunelab.format.WeightFormats.bias(linear);
+        if (biased && !(held instanceof LowRankLinear)) w.add(prefix + ".bias", bias != null ? bias : new float[linear.outFeatures()]);
     }
 
     @Override

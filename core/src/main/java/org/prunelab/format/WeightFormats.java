@@ -208,6 +208,14 @@ public final class WeightFormats {
         return ALL.stream().map(f -> f.name() + ": " + f.description()).collect(Collectors.joining("\n"));
     }
 
+    /**
+     * The layer that holds the weight: {@code layer} without its {@link BiasedLinear} bias, and for a
+     * {@link PhasedLinear} its decode layer (the format it is stored in for deployment).
+     */
+    public static Linear weightLayer(Linear layer) {
+        return bare(layer);
+    }
+
     private static Linear bare(Linear layer) {
         Linear l = layer instanceof PhasedLinear p ? p.decode() : layer;
         return l instanceof BiasedLinear b ? b.inner() : l;
