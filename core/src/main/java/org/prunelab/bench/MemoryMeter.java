@@ -98,8 +98,8 @@ public final class MemoryMeter implements AutoCloseable {
 
     /**
      * Number of the model's parameters: embeddings, every block's linears (weights and biases, as their current shapes
-     * count them, whatever format holds them) and norms, the final norm, and the LM head unless it is the embedding
-     * matrix itself. Bytes in memory depend on the formats: {@link ModelBench#modelBytes}.
+     * count them, whatever format holds them) and norms, the final norm, and the LM head unless it is tied to the
+     * embedding (one set of parameters, whatever format each copy is held in). Bytes in memory depend on the formats: {@link ModelBench#modelBytes}.
      */
     public static long parameters(DecoderModel model) {
         long params = model.embedTokens().size() + model.norm().weight().length;
@@ -107,7 +107,8 @@ public final class MemoryMeter implements AutoCloseable {
             for (Linear l : b.linears().values()) params += l.totalParameters();
             for (org.prunelab.model.RmsNorm n : b.norms().values()) params += n.weight().length;
         }
-        if (!ModelBench.sharesEmbedding(model)) params += model.lmHead().totalParameters();
+        // Tied weights are one set of parameters, even when the head is held in another format beside the embedding.
+        if (!model.config().tieWordEmbeddings()) params += model.lmHead().totalParameters();
         return params;
     }
 

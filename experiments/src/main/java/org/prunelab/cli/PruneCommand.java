@@ -206,7 +206,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         if (r.spec().calibration() != null) {
             p.printf("calibration            %s, %d x %d tokens, seed %d%n", calib, nsamples, seqlen, seed);
         }
-        p.printf("actual sparsity        %.6f of the blocks' linear parameters removed (embeddings and LM head untouched)%n",
+        p.printf("actual sparsity        %.6f of the blocks' linear parameters removed (embeddings and LM head not pruned)%n",
                 r.actualSparsity());
         p.printf("params_total           %d (nonzero %d)%n", r.paramsTotal(), r.paramsNonzero());
         p.printf("prune_seconds          %.2f%n", r.pruneSeconds());
