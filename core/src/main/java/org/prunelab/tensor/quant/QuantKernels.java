@@ -21,14 +21,19 @@ import java.nio.ByteOrder;
  * express as int8 -> int16 products widened again to int32 (no {@code vpdpbusd}); the comparison is
  * {@code org.prunelab.bench.QuantKernelBench}'s and its numbers are in {@link QuantLinear}'s comment.
  *
- * <p>The vector path needs 8 or 16 float lanes (AVX2, AVX-512); other shapes run {@link #dotScalar}.
+ * <p>The vector path needs a float vector of 4, 8 or 16 lanes (NEON/SSE, AVX2, AVX-512); other shapes run
+ * {@link #dotScalar}.
  */
 final class QuantKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int V = F.length();
-    /** Bytes widened per step: as many as there are float lanes. */
-    private static final VectorSpecies<Byte> B = V >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
-    static final boolean VECTOR = V == 8 || V == 16;
+    /** A Q8_0 block's 32 quants, loaded at once; widened {@code V} lanes at a time ({@code convertShape} part p). */
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    /** A Q4_0 block's 16 bytes of nibbles, loaded at once. */
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Float vectors per 16 values. */
+    private static final int PARTS16 = 16 / V;
+    static final boolean VECTOR = V >= 4 && 16 % V == 0;
     private static final ValueLayout.OfShort FP16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK = QuantType.BLOCK_SIZE;
@@ -44,16 +49,10 @@ final class QuantKernels {
         long rowBytes = w.rowBytes();
         if (!VECTOR) {
             for (int r = from; r < to; r++) y[yOff + r] = dotScalar(w, r, x, xOff);
-            return;
-        }
-        boolean q8 = w.type() == QuantType.Q8_0;
-        int r = from;
-        for (; r + 4 <= to; r += 4) {
-            if (q8) q8Rows4(m, r * rowBytes, rowBytes, nb, x, xOff, y, yOff + r);
-            else q4Rows4(m, r * rowBytes, rowBytes, nb, x, xOff, y, yOff + r);
-        }
-        for (; r < to; r++) {
-            y[yOff + r] = q8 ? q8Row(m, r * rowBytes, nb, x, xOff) : q4Row(m, r * rowBytes, nb, x, xOff);
+        } else if (w.type() == QuantType.Q8_0) {
+            for (int r = from; r < to; r++) y[yOff + r] = q8Row(m, r * rowBytes, nb, x, xOff);
+        } else {
+            for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff);
         }
     }
 
@@ -61,107 +60,52 @@ final class QuantKernels {
         return Float.float16ToFloat(m.get(FP16, blockOff));
     }
 
-    /** Quants at {@code m[off .. off + V)} widened to floats. */
-    private static FloatVector q8(MemorySegment m, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, m, off, LE).convertShape(VectorOperators.B2F, F, 0);
+    /** The 32 quants of the Q8_0 block at {@code o}. */
+    private static ByteVector q8(MemorySegment m, long o) {
+        return ByteVector.fromMemorySegment(B32, m, o + 2, LE);
     }
 
-    /** Four rows at once: each x vector is loaded once and used four times. */
-    private static void q8Rows4(MemorySegment m, long o0, long rowBytes, int nb, float[] x, int xOff, float[] y, int yAt) {
-        long o1 = o0 + rowBytes, o2 = o1 + rowBytes, o3 = o2 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < nb; b++) {
-            int xb = xOff + b * BLOCK;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < BLOCK; c += V) {
-                FloatVector xv = FloatVector.fromArray(F, x, xb + c);
-                s0 = q8(m, o0 + 2 + c).fma(xv, s0);
-                s1 = q8(m, o1 + 2 + c).fma(xv, s1);
-                s2 = q8(m, o2 + 2 + c).fma(xv, s2);
-                s3 = q8(m, o3 + 2 + c).fma(xv, s3);
-            }
-            a0 = s0.fma(FloatVector.broadcast(F, scale(m, o0)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(m, o1)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(m, o2)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(m, o3)), a3);
-            o0 += 34;
-            o1 += 34;
-            o2 += 34;
-            o3 += 34;
-        }
-        y[yAt] = VectorMath.sumLanes(a0);
-        y[yAt + 1] = VectorMath.sumLanes(a1);
-        y[yAt + 2] = VectorMath.sumLanes(a2);
-        y[yAt + 3] = VectorMath.sumLanes(a3);
+    /** Lanes {@code [p V, p V + V)} of a byte vector, widened to floats. */
+    private static FloatVector widen(ByteVector q, int p) {
+        return (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
     }
 
+    /**
+     * One row at a time, one 32-byte load per block. Measured against (QuantKernelBench, CPU time, [1536, 576]): two
+     * 16-byte loads per block (15% slower), two or four rows sharing each x load (no faster, and up to 3x slower), the
+     * same on a byte[] (as fast), and llama.cpp's int8 x int8 products (slower; see the class comment).
+     */
     private static float q8Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 34) {
             int xb = xOff + b * BLOCK;
+            ByteVector q = q8(m, o);
             FloatVector s = FloatVector.zero(F);
-            for (int c = 0; c < BLOCK; c += V) s = q8(m, o + 2 + c).fma(FloatVector.fromArray(F, x, xb + c), s);
+            for (int p = 0; p < 2 * PARTS16; p++) s = widen(q, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
     }
 
     /**
-     * Q4_0 quants: byte i of the 16 holds value i (low nibble) and value i + 16 (high nibble); {@code lo} / {@code hi}
-     * widen bytes {@code [c, c + V)} of the block's 16 to {@code nibble - 8} as floats.
+     * The Q4_0 block at {@code o}: byte i of its 16 holds value i (low nibble) and value i + 16 (high nibble), each
+     * {@code nibble - 8}. Returns the low values ({@code high == false}) or the high ones, as signed bytes.
      */
-    private static FloatVector lo(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    private static FloatVector hi(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    private static ByteVector nibbles(MemorySegment m, long off) {
-        return ByteVector.fromMemorySegment(B, m, off, LE);
-    }
-
-    private static void q4Rows4(MemorySegment m, long o0, long rowBytes, int nb, float[] x, int xOff, float[] y, int yAt) {
-        long o1 = o0 + rowBytes, o2 = o1 + rowBytes, o3 = o2 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < nb; b++) {
-            int xb = xOff + b * BLOCK;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                FloatVector xl = FloatVector.fromArray(F, x, xb + c);
-                FloatVector xh = FloatVector.fromArray(F, x, xb + BLOCK / 2 + c);
-                ByteVector q0 = nibbles(m, o0 + 2 + c), q1 = nibbles(m, o1 + 2 + c);
-                ByteVector q2 = nibbles(m, o2 + 2 + c), q3 = nibbles(m, o3 + 2 + c);
-                s0 = hi(q0).fma(xh, lo(q0).fma(xl, s0));
-                s1 = hi(q1).fma(xh, lo(q1).fma(xl, s1));
-                s2 = hi(q2).fma(xh, lo(q2).fma(xl, s2));
-                s3 = hi(q3).fma(xh, lo(q3).fma(xl, s3));
-            }
-            a0 = s0.fma(FloatVector.broadcast(F, scale(m, o0)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(m, o1)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(m, o2)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(m, o3)), a3);
-            o0 += 18;
-            o1 += 18;
-            o2 += 18;
-            o3 += 18;
-        }
-        y[yAt] = VectorMath.sumLanes(a0);
-        y[yAt + 1] = VectorMath.sumLanes(a1);
-        y[yAt + 2] = VectorMath.sumLanes(a2);
-        y[yAt + 3] = VectorMath.sumLanes(a3);
+    private static ByteVector nibbles(MemorySegment m, long o, boolean high) {
+        ByteVector q = ByteVector.fromMemorySegment(B16, m, o + 2, LE);
+        return (high ? q.lanewise(VectorOperators.LSHR, 4) : q.and((byte) 0x0F)).sub((byte) 8);
     }
 
     private static float q4Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 18) {
             int xb = xOff + b * BLOCK;
+            ByteVector lo = nibbles(m, o, false);
+            ByteVector hi = nibbles(m, o, true);
             FloatVector s = FloatVector.zero(F);
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                ByteVector q = nibbles(m, o + 2 + c);
-                s = lo(q).fma(FloatVector.fromArray(F, x, xb + c), s);
-                s = hi(q).fma(FloatVector.fromArray(F, x, xb + BLOCK / 2 + c), s);
+            for (int p = 0; p < PARTS16; p++) {
+                s = widen(lo, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
+                s = widen(hi, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
             }
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
@@ -204,13 +148,14 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 34) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            int xb = b * BLOCK;
-            for (int c = 0; c < BLOCK; c += V) {
-                FloatVector wv = q8(m, o + 2 + c).mul(d);
-                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + xb + c), a0);
-                a1 = wv.fma(FloatVector.fromArray(F, x, x1 + xb + c), a1);
-                a2 = wv.fma(FloatVector.fromArray(F, x, x2 + xb + c), a2);
-                a3 = wv.fma(FloatVector.fromArray(F, x, x3 + xb + c), a3);
+            ByteVector q = q8(m, o);
+            for (int p = 0; p < 2 * PARTS16; p++) {
+                FloatVector wv = widen(q, p).mul(d);
+                int at = b * BLOCK + p * V;
+                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + at), a0);
+                a1 = wv.fma(FloatVector.fromArray(F, x, x1 + at), a1);
+                a2 = wv.fma(FloatVector.fromArray(F, x, x2 + at), a2);
+                a3 = wv.fma(FloatVector.fromArray(F, x, x3 + at), a3);
             }
         }
         store(y, yAt, ldy, nt, a0, a1, a2, a3);
@@ -222,12 +167,12 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 18) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            int xb = b * BLOCK;
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                ByteVector q = nibbles(m, o + 2 + c);
-                FloatVector wl = lo(q).mul(d);
-                FloatVector wh = hi(q).mul(d);
-                int l = xb + c, h = xb + BLOCK / 2 + c;
+            ByteVector lo = nibbles(m, o, false);
+            ByteVector hi = nibbles(m, o, true);
+            for (int p = 0; p < PARTS16; p++) {
+                FloatVector wl = widen(lo, p).mul(d);
+                FloatVector wh = widen(hi, p).mul(d);
+                int l = b * BLOCK + p * V, h = l + 16;
                 a0 = wh.fma(FloatVector.fromArray(F, x, x0 + h), wl.fma(FloatVector.fromArray(F, x, x0 + l), a0));
                 a1 = wh.fma(FloatVector.fromArray(F, x, x1 + h), wl.fma(FloatVector.fromArray(F, x, x1 + l), a1));
                 a2 = wh.fma(FloatVector.fromArray(F, x, x2 + h), wl.fma(FloatVector.fromArray(F, x, x2 + l), a2));
@@ -255,24 +200,23 @@ final class QuantKernels {
             return;
         }
         MemorySegment m = w.blocks();
-        int nb = w.blocksPerRow();
+        int blocks = (to - from) * w.blocksPerRow();
         long o = from * (long) w.rowBytes();
-        int at = 0;
         boolean q8 = w.type() == QuantType.Q8_0;
-        for (int r = from; r < to; r++) {
-            for (int b = 0; b < nb; b++, at += BLOCK) {
-                float d = scale(m, o);
-                if (q8) {
-                    for (int c = 0; c < BLOCK; c += V) q8(m, o + 2 + c).mul(d).intoArray(dst, at + c);
-                    o += 34;
-                } else {
-                    for (int c = 0; c < BLOCK / 2; c += V) {
-                        ByteVector q = nibbles(m, o + 2 + c);
-                        lo(q).mul(d).intoArray(dst, at + c);
-                        hi(q).mul(d).intoArray(dst, at + BLOCK / 2 + c);
-                    }
-                    o += 18;
+        for (int b = 0, at = 0; b < blocks; b++, at += BLOCK) {
+            FloatVector d = FloatVector.broadcast(F, scale(m, o));
+            if (q8) {
+                ByteVector q = q8(m, o);
+                for (int p = 0; p < 2 * PARTS16; p++) widen(q, p).mul(d).intoArray(dst, at + p * V);
+                o += 34;
+            } else {
+                ByteVector lo = nibbles(m, o, false);
+                ByteVector hi = nibbles(m, o, true);
+                for (int p = 0; p < PARTS16; p++) {
+                    widen(lo, p).mul(d).intoArray(dst, at + p * V);
+                    widen(hi, p).mul(d).intoArray(dst, at + 16 + p * V);
                 }
+                o += 18;
             }
         }
     }

@@ -92,6 +92,26 @@ public final class QuantLinear implements Linear {
      */
     @Override
     public void forward(float[] x, int tokens, float[] y) {
+        forward(x, tokens, y, Path.AUTO);
+    }
+
+    /** Which kernel {@link #forward(float[], int, float[], Path)} runs; {@code AUTO} is what {@link #forward} does. */
+    public enum Path {
+        /** DIRECT below {@value QuantLinear#TILE_MIN_TOKENS} tokens, TILED from there on. */
+        AUTO,
+        /** Blocks widened in registers; one weight read per token group of four. */
+        DIRECT,
+        /** Row tiles dequantised to fp32 and multiplied by {@link Gemm#active()}. */
+        TILED
+    }
+
+    /**
+     * {@link #forward(float[], int, float[])} through a chosen kernel (for benchmarks and tests; every path gives
+     * the same result up to float rounding).
+     *
+     * @throws IllegalArgumentException if tokens &lt; 1 or a buffer is too short
+     */
+    public void forward(float[] x, int tokens, float[] y, Path path) {
         int in = weight.cols();
         int out = weight.rows();
         if (tokens < 1) throw new IllegalArgumentException(weight.type() + " forward: tokens must be at least 1, got " + tokens);
@@ -102,7 +122,7 @@ public final class QuantLinear implements Linear {
         if (out == 0) return;
         if (in == 0) {
             java.util.Arrays.fill(y, 0, tokens * out, 0f);
-        } else if (tokens >= TILE_MIN_TOKENS) {
+        } else if (path == Path.TILED || path == Path.AUTO && tokens >= TILE_MIN_TOKENS) {
             tiled(x, tokens, y);
         } else {
             int minRows = (int) Math.max(4, MIN_WORK_PER_THREAD / ((long) in * tokens));
