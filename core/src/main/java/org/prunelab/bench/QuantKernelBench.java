@@ -22,7 +22,8 @@ import java.util.SplittableRandom;
  * JMH-free measurements behind the Q8_0 / Q4_0 kernels of {@code org.prunelab.tensor.quant}, on SmolLM2-135M's linear
  * shapes ([576x576] Q/O, [192x576] K/V, [1536x576] gate/up, [576x1536] down, [49152x576] the tied LM head). Every
  * table alternates its contenders inside each round (so a neighbour's load hits all of them alike) and reports the
- * median over rounds of the time per call; the load average is printed before and after each part.
+ * median over rounds of the time per call (see {@link #timings}); the load average is printed before and after each
+ * part.
  * <ul>
  *   <li>{@code choice}: the batch-1 kernel — the product kernel (blocks widened to fp32 in registers, four rows at a
  *       time, read through a MemorySegment: heap and off-heap/mapped) against the same on a byte[], one row at a
@@ -206,8 +207,9 @@ public final class QuantKernelBench {
     private static void report(int rounds, long coldBytes) {
         System.out.println("\n## batch-1 matvec y = W x: fp32 dense (Gemm VECTOR) vs Q8_0 vs Q4_0; load average before: "
                 + loadAverage());
-        System.out.println("| shape | regime | format | weight MB | 1 thread us | GB/s | 2 threads us | GB/s | vs fp32 (1t) | vs fp32 (2t) |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| shape | regime | format | weight MB | 1 thread us (wall) | GB/s | 1 thread us (CPU) | "
+                + "2 threads us (wall) | GB/s | fp32 time / this (1t wall) | (1t CPU) | (2t wall) |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
         Gemm vector = Gemm.of(Gemm.Backend.VECTOR);
         for (int[] shape : SHAPES) {
             int out = shape[0], in = shape[1];
@@ -245,38 +247,35 @@ public final class QuantKernelBench {
                         }));
                     }
                 }
-                double[] t = alternate(cs, rounds);
+                Timings tm = timings(cs, rounds);
+                double[] t = tm.wall();
+                double[] cpu = tm.cpu();
                 for (int f = 0; f < formats.size(); f++) {
-                    double t1 = t[2 * f], t2 = t[2 * f + 1];
-                    System.out.printf(Locale.ROOT, "| %dx%d | %s | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %.2fx | %.2fx |%n",
-                            out, in, regime, formats.get(f), bytes[f] / 1e6, t1 * 1e6, bytes[f] / t1 / 1e9, t2 * 1e6,
-                            bytes[f] / t2 / 1e9, t[0] / t1, t[1] / t2);
+                    double t1 = t[2 * f], t2 = t[2 * f + 1], c1 = cpu[2 * f];
+                    System.out.printf(Locale.ROOT, "| %dx%d | %s | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2fx | %.2fx | %.2fx |%n",
+                            out, in, regime, formats.get(f), bytes[f] / 1e6, t1 * 1e6, bytes[f] / t1 / 1e9, c1 * 1e6,
+                            t2 * 1e6, bytes[f] / t2 / 1e9, t[0] / t1, cpu[0] / c1, t[1] / t2);
                 }
             }
         }
         System.out.println("load average after: " + loadAverage());
+        Parallel.setThreads(1);
     }
 
     // ---- timing ----
 
-    /**
-     * Median seconds per call of each contender. Each is first run until two consecutive 0.2 s windows agree within
-     * 10% (at most 6 s: under load the JIT takes seconds to compile Vector API code, and interpreted Vector API code
-     * is ~1000x slower), then a batch size is chosen so a batch takes ~20 ms; every round times one batch of each, the
-     * contenders' order rotating from round to round. One untimed call precedes each batch, so a contender that
-     * switches the thread count does so outside the timing.
-     */
-    private static double[] alternate(List<Contender> cs, int rounds) {
-        return timings(cs, rounds).wall();
-    }
-
-    /** Median wall-clock and calling-thread CPU seconds per call (see {@link #alternate}). */
+    /** Median wall-clock and calling-thread CPU seconds per call of each contender. */
     private record Timings(double[] wall, double[] cpu) {}
 
     /**
-     * As {@link #alternate}, also measuring the calling thread's CPU time per call: on a shared machine a
-     * single-threaded kernel's CPU time is much steadier than its wall time (the neighbours' share of the cores does
-     * not count), though their cache pollution still does. Meaningless for a multi-threaded contender.
+     * Times the contenders alternately. Each is first run until two consecutive 0.2 s windows agree within 10% (at most
+     * 6 s: under load the JIT takes seconds to compile Vector API code, and interpreted Vector API code is ~1000x
+     * slower), then a batch size is chosen so a batch takes ~20 ms; every round times one batch of each, the
+     * contenders' order rotating from round to round, and the median over rounds is reported. One untimed call
+     * precedes each batch, so a contender that switches the thread count does so outside the timing. Besides wall
+     * time it measures the calling thread's CPU time: on a shared machine a single-threaded kernel's CPU time is much
+     * steadier than its wall time (the neighbours' share of the cores does not count, though their cache pollution
+     * still does); it means nothing for a multi-threaded contender.
      */
     private static Timings timings(List<Contender> cs, int rounds) {
         int n = cs.size();

@@ -44,23 +44,35 @@ final class QuantMatvecVariants {
     // ---- (a) on byte[]: the product kernel's arithmetic, one row at a time, from an array ----
 
     static void floatArray(QuantType type, byte[] w, int rows, int cols, float[] x, float[] y) {
+        if (type == QuantType.Q8_0) q8Array(w, rows, cols, x, y);
+        else q4Array(w, rows, cols, x, y);
+    }
+
+    private static void q8Array(byte[] w, int rows, int cols, float[] x, float[] y) {
         int nb = cols / 32;
-        int bb = type.blockBytes();
-        boolean q8 = type == QuantType.Q8_0;
         for (int r = 0; r < rows; r++) {
-            int o = r * nb * bb;
+            int o = r * nb * 34;
             FloatVector acc = FloatVector.zero(F);
-            for (int b = 0; b < nb; b++, o += bb) {
+            for (int b = 0; b < nb; b++, o += 34) {
+                ByteVector q = ByteVector.fromArray(ByteVector.SPECIES_256, w, o + 2);
                 FloatVector s = FloatVector.zero(F);
-                if (q8) {
-                    for (int c = 0; c < 32; c += V) {
-                        s = widen(ByteVector.fromArray(B, w, o + 2 + c)).fma(FloatVector.fromArray(F, x, b * 32 + c), s);
-                    }
-                } else {
-                    for (int c = 0; c < 16; c += V) {
-                        s = nib(ByteVector.fromArray(B, w, o + 2 + c), FloatVector.fromArray(F, x, b * 32 + c),
-                                FloatVector.fromArray(F, x, b * 32 + 16 + c), s);
-                    }
+                for (int p = 0; p < 32 / V; p++) s = part(q, p).fma(FloatVector.fromArray(F, x, b * 32 + p * V), s);
+                acc = s.fma(FloatVector.broadcast(F, fp16(w, o)), acc);
+            }
+            y[r] = VectorMath.sumLanes(acc);
+        }
+    }
+
+    private static void q4Array(byte[] w, int rows, int cols, float[] x, float[] y) {
+        int nb = cols / 32;
+        for (int r = 0; r < rows; r++) {
+            int o = r * nb * 18;
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < nb; b++, o += 18) {
+                FloatVector s = FloatVector.zero(F);
+                for (int c = 0; c < 16; c += V) {
+                    s = nib(ByteVector.fromArray(B, w, o + 2 + c), FloatVector.fromArray(F, x, b * 32 + c),
+                            FloatVector.fromArray(F, x, b * 32 + 16 + c), s);
                 }
                 acc = s.fma(FloatVector.broadcast(F, fp16(w, o)), acc);
             }
@@ -209,32 +221,45 @@ final class QuantMatvecVariants {
     /** Both int8 variants (Q8_0 and Q4_0 weights) on AVX-512 shapes; x is quantised inside, once per call. */
     static void int8(QuantMatrix w, float[] x, float[] y) {
         QuantisedX xq = QuantisedX.of(x, w.cols());
+        if (w.type() == QuantType.Q8_0) int8Q8(w, xq, y);
+        else int8Q4(w, xq, y);
+    }
+
+    private static void int8Q8(QuantMatrix w, QuantisedX xq, float[] y) {
         MemorySegment m = w.blocks();
         int nb = w.blocksPerRow();
-        int bb = w.type().blockBytes();
-        boolean q8 = w.type() == QuantType.Q8_0;
         for (int r = 0; r < w.rows(); r++) {
             long o = (long) r * w.rowBytes();
             FloatVector acc = FloatVector.zero(F);
-            for (int b = 0; b < nb; b++, o += bb) {
-                IntVector sum;
-                if (q8) {
-                    ShortVector ws = (ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_256, m, o + 2, LE)
-                            .convertShape(VectorOperators.B2S, S512, 0);
-                    ShortVector p = ws.mul(ShortVector.fromArray(S512, xq.q(), b * 32));
-                    sum = ((IntVector) p.convertShape(VectorOperators.S2I, I512, 0))
-                            .add((IntVector) p.convertShape(VectorOperators.S2I, I512, 1));
-                } else {
-                    ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, m, o + 2, LE);
-                    ShortVector lo = (ShortVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
-                    ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                            .convertShape(VectorOperators.B2S, S256, 0);
-                    ShortVector pl = lo.mul(ShortVector.fromArray(S256, xq.q(), b * 32));
-                    ShortVector ph = hi.mul(ShortVector.fromArray(S256, xq.q(), b * 32 + 16));
-                    sum = ((IntVector) pl.convertShape(VectorOperators.S2I, I512, 0))
-                            .add((IntVector) ph.convertShape(VectorOperators.S2I, I512, 0));
-                }
-                float d = Float.float16ToFloat(m.get(FP16, o)) * xq.d()[b];
+            for (int b = 0; b < nb; b++, o += 34) {
+                ShortVector ws = (ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_256, m, o + 2, LE)
+                        .convertShape(VectorOperators.B2S, S512, 0);
+                ShortVector p = ws.mul(ShortVector.fromArray(S512, xq.q(), b * 32));
+                IntVector sum = ((IntVector) p.convertShape(VectorOperators.S2I, I512, 0))
+                        .add((IntVector) p.convertShape(VectorOperators.S2I, I512, 1));
+                float d = scale(m, o) * xq.d()[b];
+                acc = ((FloatVector) sum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
+            }
+            y[r] = VectorMath.sumLanes(acc);
+        }
+    }
+
+    private static void int8Q4(QuantMatrix w, QuantisedX xq, float[] y) {
+        MemorySegment m = w.blocks();
+        int nb = w.blocksPerRow();
+        for (int r = 0; r < w.rows(); r++) {
+            long o = (long) r * w.rowBytes();
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < nb; b++, o += 18) {
+                ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, m, o + 2, LE);
+                ShortVector lo = (ShortVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
+                ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                        .convertShape(VectorOperators.B2S, S256, 0);
+                ShortVector pl = lo.mul(ShortVector.fromArray(S256, xq.q(), b * 32));
+                ShortVector ph = hi.mul(ShortVector.fromArray(S256, xq.q(), b * 32 + 16));
+                IntVector sum = ((IntVector) pl.convertShape(VectorOperators.S2I, I512, 0))
+                        .add((IntVector) ph.convertShape(VectorOperators.S2I, I512, 0));
+                float d = scale(m, o) * xq.d()[b];
                 acc = ((FloatVector) sum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
             }
             y[r] = VectorMath.sumLanes(acc);

@@ -2,6 +2,7 @@ package org.prunelab.tensor.quant;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.tensor.VectorMath;
@@ -27,10 +28,12 @@ import java.nio.ByteOrder;
 final class QuantKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int V = F.length();
-    /** A Q8_0 block's 32 quants, loaded at once; widened {@code V} lanes at a time ({@code convertShape} part p). */
-    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
-    /** A Q4_0 block's 16 bytes of nibbles, loaded at once. */
+    /**
+     * Quants are loaded 16 bytes at a time (half a Q8_0 block, a Q4_0 block's nibbles) and widened {@code V} lanes at
+     * a time ({@code convertShape} part p). One 32-byte load per Q8_0 block was 12-20% slower.
+     */
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Float vectors per 16 values. */
     private static final int PARTS16 = 16 / V;
     static final boolean VECTOR = V >= 4 && 16 % V == 0;
@@ -52,7 +55,8 @@ final class QuantKernels {
         } else if (w.type() == QuantType.Q8_0) {
             for (int r = from; r < to; r++) y[yOff + r] = q8Row(m, r * rowBytes, nb, x, xOff);
         } else {
-            for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff);
+            float[] xNeg8 = q4Offsets(x, xOff, nb);
+            for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff, xNeg8);
         }
     }
 
@@ -60,9 +64,9 @@ final class QuantKernels {
         return Float.float16ToFloat(m.get(FP16, blockOff));
     }
 
-    /** The 32 quants of the Q8_0 block at {@code o}. */
-    private static ByteVector q8(MemorySegment m, long o) {
-        return ByteVector.fromMemorySegment(B32, m, o + 2, LE);
+    /** Quants {@code [16 h, 16 h + 16)} of the Q8_0 block at {@code o}. */
+    private static ByteVector q8(MemorySegment m, long o, int h) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2 + 16 * h, LE);
     }
 
     /** Lanes {@code [p V, p V + V)} of a byte vector, widened to floats. */
@@ -71,17 +75,21 @@ final class QuantKernels {
     }
 
     /**
-     * One row at a time, one 32-byte load per block. Measured against (QuantKernelBench, CPU time, [1536, 576]): two
-     * 16-byte loads per block (15% slower), two or four rows sharing each x load (no faster, and up to 3x slower), the
-     * same on a byte[] (as fast), and llama.cpp's int8 x int8 products (slower; see the class comment).
+     * One row at a time. Measured against (QuantKernelBench {@code choice}, CPU time): one 32-byte load per block
+     * (12-20% slower), two rows sharing each x load (Q8_0 as fast or 2x slower on the LM head, Q4_0 up to 7% faster),
+     * four rows (3-7x slower), the same kernel on a byte[] (as fast), and llama.cpp's int8 x int8 products (slower).
      */
     private static float q8Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 34) {
             int xb = xOff + b * BLOCK;
-            ByteVector q = q8(m, o);
+            ByteVector q0 = q8(m, o, 0);
+            ByteVector q1 = q8(m, o, 1);
             FloatVector s = FloatVector.zero(F);
-            for (int p = 0; p < 2 * PARTS16; p++) s = widen(q, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
+            for (int p = 0; p < PARTS16; p++) {
+                s = widen(q0, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
+                s = widen(q1, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
+            }
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
@@ -89,27 +97,49 @@ final class QuantKernels {
 
     /**
      * The Q4_0 block at {@code o}: byte i of its 16 holds value i (low nibble) and value i + 16 (high nibble), each
-     * {@code nibble - 8}. Returns the low values ({@code high == false}) or the high ones, as signed bytes.
+     * {@code nibble - 8}; {@code low} / {@code high} return those 16 values as signed bytes. (Two methods, not one with
+     * a flag: a vector chosen by a condition can make C2 box it when the condition is not folded away.)
      */
-    private static ByteVector nibbles(MemorySegment m, long o, boolean high) {
-        ByteVector q = ByteVector.fromMemorySegment(B16, m, o + 2, LE);
-        return (high ? q.lanewise(VectorOperators.LSHR, 4) : q.and((byte) 0x0F)).sub((byte) 8);
+    private static ByteVector low(MemorySegment m, long o) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2, LE).and((byte) 0x0F).sub((byte) 8);
     }
 
-    private static float q4Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
+    private static ByteVector high(MemorySegment m, long o) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2, LE).lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+    }
+
+    /**
+     * Q4_0 one row at a time, in int lanes: the 16 bytes widened to ints once, each nibble cut out with an int shift and
+     * mask (x86 has no byte shift) and converted to float; the {@code - 8} is folded into the start value of the
+     * block's partial sum, {@code -8 (x_j + x_{j+16})} lane by lane ({@code xNeg8}, made once per call). 15% faster
+     * than widening {@code nibble - 8} bytes (QuantKernelBench, [1536, 576]).
+     */
+    private static float q4Row(MemorySegment m, long o, int nb, float[] x, int xOff, float[] xNeg8) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 18) {
             int xb = xOff + b * BLOCK;
-            ByteVector lo = nibbles(m, o, false);
-            ByteVector hi = nibbles(m, o, true);
-            FloatVector s = FloatVector.zero(F);
+            ByteVector q = ByteVector.fromMemorySegment(B16, m, o + 2, LE);
+            FloatVector s = FloatVector.fromArray(F, xNeg8, b * 16);
+            for (int p = 1; p < PARTS16; p++) s = s.add(FloatVector.fromArray(F, xNeg8, b * 16 + p * V));
             for (int p = 0; p < PARTS16; p++) {
-                s = widen(lo, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
-                s = widen(hi, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
+                IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
+                FloatVector lo = (FloatVector) qi.and(0x0F).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) qi.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0);
+                s = lo.fma(FloatVector.fromArray(F, x, xb + p * V), s);
+                s = hi.fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
             }
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
+    }
+
+    /** {@code -8 (x[32 b + j] + x[32 b + 16 + j])} for blocks b and j in [0, 16): Q4_0's offset, once per x. */
+    private static float[] q4Offsets(float[] x, int xOff, int nb) {
+        float[] out = new float[nb * 16];
+        for (int b = 0; b < nb; b++) {
+            for (int j = 0; j < 16; j++) out[b * 16 + j] = -8f * (x[xOff + b * BLOCK + j] + x[xOff + b * BLOCK + 16 + j]);
+        }
+        return out;
     }
 
     /**
@@ -148,14 +178,16 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 34) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            ByteVector q = q8(m, o);
-            for (int p = 0; p < 2 * PARTS16; p++) {
-                FloatVector wv = widen(q, p).mul(d);
-                int at = b * BLOCK + p * V;
-                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + at), a0);
-                a1 = wv.fma(FloatVector.fromArray(F, x, x1 + at), a1);
-                a2 = wv.fma(FloatVector.fromArray(F, x, x2 + at), a2);
-                a3 = wv.fma(FloatVector.fromArray(F, x, x3 + at), a3);
+            ByteVector q0 = q8(m, o, 0);
+            ByteVector q1 = q8(m, o, 1);
+            for (int p = 0; p < PARTS16; p++) {
+                FloatVector wl = widen(q0, p).mul(d);
+                FloatVector wh = widen(q1, p).mul(d);
+                int l = b * BLOCK + p * V, h = l + 16;
+                a0 = wh.fma(FloatVector.fromArray(F, x, x0 + h), wl.fma(FloatVector.fromArray(F, x, x0 + l), a0));
+                a1 = wh.fma(FloatVector.fromArray(F, x, x1 + h), wl.fma(FloatVector.fromArray(F, x, x1 + l), a1));
+                a2 = wh.fma(FloatVector.fromArray(F, x, x2 + h), wl.fma(FloatVector.fromArray(F, x, x2 + l), a2));
+                a3 = wh.fma(FloatVector.fromArray(F, x, x3 + h), wl.fma(FloatVector.fromArray(F, x, x3 + l), a3));
             }
         }
         store(y, yAt, ldy, nt, a0, a1, a2, a3);
@@ -167,8 +199,8 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 18) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            ByteVector lo = nibbles(m, o, false);
-            ByteVector hi = nibbles(m, o, true);
+            ByteVector lo = low(m, o);
+            ByteVector hi = high(m, o);
             for (int p = 0; p < PARTS16; p++) {
                 FloatVector wl = widen(lo, p).mul(d);
                 FloatVector wh = widen(hi, p).mul(d);
@@ -206,12 +238,16 @@ final class QuantKernels {
         for (int b = 0, at = 0; b < blocks; b++, at += BLOCK) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
             if (q8) {
-                ByteVector q = q8(m, o);
-                for (int p = 0; p < 2 * PARTS16; p++) widen(q, p).mul(d).intoArray(dst, at + p * V);
+                ByteVector q0 = q8(m, o, 0);
+                ByteVector q1 = q8(m, o, 1);
+                for (int p = 0; p < PARTS16; p++) {
+                    widen(q0, p).mul(d).intoArray(dst, at + p * V);
+                    widen(q1, p).mul(d).intoArray(dst, at + 16 + p * V);
+                }
                 o += 34;
             } else {
-                ByteVector lo = nibbles(m, o, false);
-                ByteVector hi = nibbles(m, o, true);
+                ByteVector lo = low(m, o);
+                ByteVector hi = high(m, o);
                 for (int p = 0; p < PARTS16; p++) {
                     widen(lo, p).mul(d).intoArray(dst, at + p * V);
                     widen(hi, p).mul(d).intoArray(dst, at + 16 + p * V);
