@@ -103,8 +103,10 @@ public final class QuantKernelBench {
                                     ? () -> QuantMatvecVariants.q8Rows2(allocated, x, y)
                                     : () -> QuantMatvecVariants.q4Rows2(allocated, x, y))));
                     if (type == QuantType.Q8_0) {
-                        cs.add(new Contender("float, segment, 1 row, two 16-byte loads", () -> QuantMatvecVariants.q8Loads16(allocated, x, y)));
+                        cs.add(new Contender("float, segment, 1 row, one 32-byte load", () -> QuantMatvecVariants.q8Load32(allocated, x, y)));
                         cs.add(new Contender("float, segment, 4 rows", () -> QuantMatvecVariants.q8Rows4(allocated, x, y)));
+                    } else {
+                        cs.add(new Contender("float, segment, 1 row, nibble - 8 in byte lanes", () -> QuantMatvecVariants.q4Bytes(allocated, x, y)));
                     }
                     if (QuantMatvecVariants.INT8_AVAILABLE) {
                         cs.add(new Contender("int8 x int8 (x to Q8_0 per call)", () -> QuantMatvecVariants.int8(allocated, x, y)));
@@ -347,8 +349,10 @@ public final class QuantKernelBench {
                         () -> QuantMatvecVariants.q4Rows2(m, x, y)));
                 if (type == QuantType.Q8_0) {
                     calls.set(calls.size() - 1, () -> QuantMatvecVariants.q8Rows2(m, x, y));
-                    calls.add(() -> QuantMatvecVariants.q8Loads16(m, x, y));
+                    calls.add(() -> QuantMatvecVariants.q8Load32(m, x, y));
                     calls.add(() -> QuantMatvecVariants.q8Rows4(m, x, y));
+                } else {
+                    calls.add(() -> QuantMatvecVariants.q4Bytes(m, x, y));
                 }
                 if (QuantMatvecVariants.INT8_AVAILABLE) calls.add(() -> QuantMatvecVariants.int8(m, x, y));
                 for (Runnable c : calls) warm(c);

@@ -17,7 +17,8 @@ import java.nio.ByteOrder;
 /**
  * The batch-1 Q8_0 / Q4_0 kernels that lost to the one in {@code org.prunelab.tensor.quant.QuantKernels}, kept so
  * that {@link QuantKernelBench} can repeat the comparison: the same float kernel reading a {@code byte[]} instead of
- * a {@link MemorySegment}, with 16-byte loads, on two or four rows at a time (each x vector loaded once for all of them),
+ * a {@link MemorySegment}, Q8_0 with one 32-byte load per block, Q4_0 in byte lanes, on two or four rows at a time
+ * (each x vector loaded once for all of them),
  * and llama.cpp's approach — x quantised to Q8_0 once per
  * call, int8 x int8 products per block (widened to int16, multiplied, widened to int32 and summed), the block's
  * integer sum scaled by {@code d_w * d_x}. Single-threaded, {@code y[r] = W[r, :] . x}; the int8 variants need
@@ -41,7 +42,7 @@ final class QuantMatvecVariants {
         return (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
     }
 
-    // ---- (a) on byte[]: the product kernel's arithmetic, one row at a time, from an array ----
+    // ---- (a) on byte[]: the product kernel's loads (Q4_0 in byte lanes), one row at a time, from an array ----
 
     static void floatArray(QuantType type, byte[] w, int rows, int cols, float[] x, float[] y) {
         if (type == QuantType.Q8_0) q8Array(w, rows, cols, x, y);
@@ -54,9 +55,8 @@ final class QuantMatvecVariants {
             int o = r * nb * 34;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < nb; b++, o += 34) {
-                ByteVector q = ByteVector.fromArray(ByteVector.SPECIES_256, w, o + 2);
                 FloatVector s = FloatVector.zero(F);
-                for (int p = 0; p < 32 / V; p++) s = part(q, p).fma(FloatVector.fromArray(F, x, b * 32 + p * V), s);
+                for (int c = 0; c < 32; c += V) s = widen(ByteVector.fromArray(B, w, o + 2 + c)).fma(FloatVector.fromArray(F, x, b * 32 + c), s);
                 acc = s.fma(FloatVector.broadcast(F, fp16(w, o)), acc);
             }
             y[r] = VectorMath.sumLanes(acc);
@@ -98,23 +98,42 @@ final class QuantMatvecVariants {
         return Float.float16ToFloat(m.get(FP16, o));
     }
 
-    /** Q8_0, one row at a time, the 32 quants of a block loaded as two 16-byte (V-lane) vectors. */
-    static void q8Loads16(QuantMatrix w, float[] x, float[] y) {
+    /** Q8_0, one row at a time, a block's 32 quants in one 32-byte load (the product loads two halves of 16). */
+    static void q8Load32(QuantMatrix w, float[] x, float[] y) {
         MemorySegment m = w.blocks();
         int nb = w.blocksPerRow();
         for (int r = 0; r < w.rows(); r++) {
             long o = (long) r * w.rowBytes();
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < nb; b++, o += 34) {
+                ByteVector q = load(m, o + 2, ByteVector.SPECIES_256);
                 FloatVector s = FloatVector.zero(F);
-                for (int c = 0; c < 32; c += V) s = widen(load(m, o + 2 + c, B)).fma(FloatVector.fromArray(F, x, b * 32 + c), s);
+                for (int p = 0; p < 32 / V; p++) s = part(q, p).fma(FloatVector.fromArray(F, x, b * 32 + p * V), s);
                 acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
             }
             y[r] = VectorMath.sumLanes(acc);
         }
     }
 
-    /** Q8_0, two rows per pass (32-byte loads, as the product); rows must be even. */
+    /** Q4_0, one row at a time, {@code nibble - 8} computed in byte lanes and widened (the product works in int lanes). */
+    static void q4Bytes(QuantMatrix w, float[] x, float[] y) {
+        MemorySegment m = w.blocks();
+        int nb = w.blocksPerRow();
+        for (int r = 0; r < w.rows(); r++) {
+            long o = (long) r * w.rowBytes();
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < nb; b++, o += 18) {
+                FloatVector s = FloatVector.zero(F);
+                for (int c = 0; c < 16; c += V) {
+                    s = nib(load(m, o + 2 + c, B), FloatVector.fromArray(F, x, b * 32 + c), FloatVector.fromArray(F, x, b * 32 + 16 + c), s);
+                }
+                acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
+            }
+            y[r] = VectorMath.sumLanes(acc);
+        }
+    }
+
+    /** Q8_0, two rows per pass (32-byte loads); rows must be even. */
     static void q8Rows2(QuantMatrix w, float[] x, float[] y) {
         MemorySegment m = w.blocks();
         int nb = w.blocksPerRow();

@@ -12,15 +12,20 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Products of a {@link QuantMatrix} with fp32 activations on the JDK Vector API, reading the blocks where they lie
- * (heap or mapped segment) and widening each block's quants to floats in registers: {@code y[t, r] = sum_c W[r, c]
+ * Products of a {@link QuantMatrix} with fp32 activations on the JDK Vector API, reading the blocks where they lie (native
+ * memory or a mapped GGUF file) and widening each block's quants to floats in registers: {@code y[t, r] = sum_c W[r, c]
  * x[t, c]} over rows {@code [from, to)}, single-threaded (callers split rows over threads).
  *
- * <p>Per block the 32 quants are widened (int8 to fp32, or nibble - 8 to fp32) and multiplied into an fp32 partial
- * sum with the activations; the partial sum is scaled by the block's d once ({@code acc += d * sum_j q_j x_j}). This
- * beat quantising x to Q8_0 and multiplying int8 by int8 (llama.cpp's approach), which the Vector API can only
- * express as int8 -> int16 products widened again to int32 (no {@code vpdpbusd}); the comparison is
- * {@code org.prunelab.bench.QuantKernelBench}'s and its numbers are in {@link QuantLinear}'s comment.
+ * <p>Per block the 32 quants are widened to fp32 and multiplied into a partial sum with the activations; the partial
+ * sum is scaled by the block's d once ({@code acc += d * sum_j q_j x_j}). The alternatives, measured by
+ * {@code org.prunelab.bench.QuantKernelBench choice} (CPU time of one thread, SmolLM2 shapes, AVX-512), all lost or
+ * tied: llama.cpp's approach — x quantised to Q8_0 once per call and int8 x int8 products, which the Vector API can
+ * only express as int8 -> int16 products widened again to int32 (no {@code vpdpbusd}) — was 3-25% slower; the same
+ * kernel on a {@code byte[]} instead of a segment was as fast (so one segment path serves heap-built and mapped
+ * matrices); two rows sharing each x load were no faster and four rows several times slower.
+ *
+ * <p>Kernels avoid vector-valued conditionals ({@code v = flag ? a : b} inside a loop): C2 sometimes boxes such a vector,
+ * which made a kernel 10-20x slower in the measurements.
  *
  * <p>The vector path needs a float vector of 4, 8 or 16 lanes (NEON/SSE, AVX2, AVX-512); other shapes run
  * {@link #dotScalar}.
