@@ -19,18 +19,31 @@ import java.util.Set;
  * The weights of a Hugging Face checkpoint directory: either {@code model.safetensors} or a
  * {@code model.safetensors.index.json} whose {@code weight_map} names the shard holding each tensor (the
  * single file wins when both exist, as in transformers). Tensor names are the file's (Hugging Face's) and
- * weights already {@code [out_features, in_features]}; F16 and BF16 are widened to fp32. The directory's
+ * weights already {@code [out_features, in_features]}; F16 and BF16 are widened to fp32. Weights saved in
+ * compressed-tensors' {@code sparse-bitmask} format ({@code P.shape}, {@code P.compressed}, {@code P.bitmask},
+ * {@code P.row_offsets}) appear as the dense {@code P.weight} they encode and are decompressed when read
+ * ({@link SparseBitmaskTensors}). The directory's
  * {@code config.json} is read by the model's {@code Architecture}, not here.
  */
 public final class SafetensorsTensorSource implements TensorSource {
     private final Path dir;
     private final List<SafetensorsFile> files;
     private final Map<String, SafetensorsFile> byName;
+    /** sparse-bitmask weights by dense name; their part tensors are hidden from {@link #names()}. */
+    private final Map<String, SparseBitmaskTensors.Entry> compressed;
+    private final Set<String> names;
 
     private SafetensorsTensorSource(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsFile> byName) {
         this.dir = dir;
         this.files = files;
         this.byName = Collections.unmodifiableMap(byName);
+        this.compressed = SparseBitmaskTensors.find(byName);
+        Set<String> visible = new java.util.LinkedHashSet<>();
+        for (String n : byName.keySet()) {
+            if (!SparseBitmaskTensors.isPart(n, compressed)) visible.add(n);
+            else if (n.endsWith(SparseBitmaskTensors.BITMASK)) visible.add(n.substring(0, n.length() - SparseBitmaskTensors.BITMASK.length()) + ".weight");
+        }
+        this.names = Collections.unmodifiableSet(visible);
     }
 
     /**
@@ -114,16 +127,39 @@ public final class SafetensorsTensorSource implements TensorSource {
     public Path directory() { return dir; }
 
     @Override
-    public Set<String> names() { return byName.keySet(); }
+    public Set<String> names() { return names; }
+
+    /** Whether {@code hfName} is stored in sparse-bitmask form (it still reads as a dense matrix). */
+    public boolean isSparseBitmask(String hfName) { return compressed.containsKey(hfName); }
 
     @Override
-    public FloatMatrix matrix(String hfName) { return fileFor(hfName).matrix(hfName); }
+    public FloatMatrix matrix(String hfName) {
+        SparseBitmaskTensors.Entry e = compressed.get(hfName);
+        if (e == null) return fileFor(hfName).matrix(hfName);
+        long[] shape = SparseBitmaskTensors.shape(e);
+        if (shape.length != 2) throw notRank(hfName, shape, 2);
+        return new FloatMatrix((int) shape[0], (int) shape[1], SparseBitmaskTensors.decompress(e));
+    }
 
     @Override
-    public float[] vector(String hfName) { return fileFor(hfName).vector(hfName); }
+    public float[] vector(String hfName) {
+        SparseBitmaskTensors.Entry e = compressed.get(hfName);
+        if (e == null) return fileFor(hfName).vector(hfName);
+        long[] shape = SparseBitmaskTensors.shape(e);
+        if (shape.length != 1) throw notRank(hfName, shape, 1);
+        return SparseBitmaskTensors.decompress(e);
+    }
+
+    private PrunelabException.ModelFormat notRank(String name, long[] shape, int rank) {
+        return new PrunelabException.ModelFormat("checkpoint " + dir + ": sparse-bitmask tensor '" + name + "' has shape "
+                + java.util.Arrays.toString(shape) + " where " + rank + " dimension(s) were expected. The checkpoint"
+                + " does not match the architecture.");
+    }
 
     @Override
     public java.util.Optional<long[]> shape(String hfName) {
+        SparseBitmaskTensors.Entry e = compressed.get(hfName);
+        if (e != null) return java.util.Optional.of(SparseBitmaskTensors.shape(e));
         SafetensorsFile f = byName.get(hfName);
         return f == null ? java.util.Optional.empty() : java.util.Optional.of(f.info(hfName).shape());
     }

@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Collects named fp32 tensors and writes them as safetensors: one file, or Hugging Face style shards
+ * Collects named tensors (fp32 arrays, or raw bytes of any dtype via {@link #addRaw}) and writes them as safetensors: one file, or Hugging Face style shards
  * ({@code model-00001-of-00003.safetensors} ...) with a {@code model.safetensors.index.json} whose
  * {@code weight_map} names each tensor's shard and whose {@code metadata.total_size} is the tensor bytes.
  * Tensors are stored in insertion order, contiguously, in the chosen dtype (F32, F16 or BF16; the fp16 and
@@ -41,7 +41,12 @@ public final class SafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CHUNK_ELEMENTS = 256 * 1024;
 
-    private record Pending(String name, long[] shape, float[] data) {}
+    /** A tensor to write: fp32 values converted to the writer's dtype, or raw little-endian bytes of their own dtype. */
+    private record Pending(String name, long[] shape, float[] data, SafetensorsDtype rawDtype, byte[] raw) {
+        SafetensorsDtype dtype(SafetensorsDtype floats) { return raw == null ? floats : rawDtype; }
+
+        long bytes(SafetensorsDtype floats) { return raw == null ? data.length * (long) floats.bytes() : raw.length; }
+    }
 
     private final SafetensorsDtype dtype;
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
@@ -77,8 +82,28 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("tensor '" + name + "' shape " + Arrays.toString(shape) + " does not match "
                     + data.length + " values");
         }
-        if (name.equals("__metadata__") || tensors.putIfAbsent(name, new Pending(name, shape.clone(), data)) != null) {
-            throw new IllegalArgumentException("tensor name '" + name + "' is reserved or already added");
+        return put(new Pending(name, shape.clone(), data, null, null));
+    }
+
+    /**
+     * Adds a tensor given as its raw little-endian bytes in {@code dtype} (any safetensors dtype: the integer and
+     * bit-mask tensors of a compressed checkpoint, or float values copied without conversion).
+     *
+     * @throws IllegalArgumentException on a duplicate name or a shape/byte-count mismatch
+     */
+    public SafetensorsWriter addRaw(String name, SafetensorsDtype dtype, long[] shape, byte[] littleEndian) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n * dtype.bytes() != littleEndian.length) {
+            throw new IllegalArgumentException("tensor '" + name + "' shape " + Arrays.toString(shape) + " in " + dtype
+                    + " needs " + n * dtype.bytes() + " bytes, got " + littleEndian.length);
+        }
+        return put(new Pending(name, shape.clone(), null, dtype, littleEndian));
+    }
+
+    private SafetensorsWriter put(Pending p) {
+        if (p.name().equals("__metadata__") || tensors.putIfAbsent(p.name(), p) != null) {
+            throw new IllegalArgumentException("tensor name '" + p.name() + "' is reserved or already added");
         }
         return this;
     }
@@ -132,7 +157,7 @@ public final class SafetensorsWriter {
                 writeFile(tmp, shards.get(i));
                 for (Pending p : shards.get(i)) {
                     weightMap.put(p.name(), fileName);
-                    totalSize += p.data().length * (long) dtype.bytes();
+                    totalSize += p.bytes(dtype);
                 }
             }
             Path index = dir.resolve(INDEX_FILE);
@@ -159,7 +184,7 @@ public final class SafetensorsWriter {
         List<Pending> current = new ArrayList<>();
         long currentBytes = 0;
         for (Pending p : tensors.values()) {
-            long bytes = p.data().length * (long) dtype.bytes();
+            long bytes = p.bytes(dtype);
             if (!current.isEmpty() && currentBytes + bytes > maxShardBytes) {
                 shards.add(current);
                 current = new ArrayList<>();
@@ -180,6 +205,10 @@ public final class SafetensorsWriter {
             writeFully(ch, ByteBuffer.wrap(header));
             ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_ELEMENTS * dtype.bytes()).order(ByteOrder.LITTLE_ENDIAN);
             for (Pending p : items) {
+                if (p.raw() != null) {
+                    writeFully(ch, ByteBuffer.wrap(p.raw()));
+                    continue;
+                }
                 float[] d = p.data();
                 for (int start = 0; start < d.length; start += CHUNK_ELEMENTS) {
                     int end = Math.min(d.length, start + CHUNK_ELEMENTS);
@@ -206,10 +235,10 @@ public final class SafetensorsWriter {
         long offset = 0;
         for (Pending p : items) {
             ObjectNode t = root.putObject(p.name());
-            t.put("dtype", dtype.name());
+            t.put("dtype", p.dtype(dtype).name());
             ArrayNode shape = t.putArray("shape");
             for (long s : p.shape()) shape.add(s);
-            long bytes = p.data().length * (long) dtype.bytes();
+            long bytes = p.bytes(dtype);
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }

@@ -1,0 +1,238 @@
+package org.prunelab.tensor.sparse;
+
+import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.quant.QuantType;
+
+/**
+ * Products of a {@link PackedNmQuantMatrix} with fp32 activations, reading the packed bytes directly.
+ *
+ * <h2>Decode (one token)</h2>
+ * Computes on kept values only. Per window of 16 slots (32 dense columns) the 16 quants are widened to floats in
+ * registers, and the 16 matching activations are picked out of the window's two x vectors by one two-source
+ * permute ({@code IntVector.selectFrom(v1, v2)}, vpermt2d) whose lane indices come from the window's code word:
+ * {@code index_j = base_j | ((code >>> shift_j) & mask)}. Each block of 32 slots accumulates its own partial sum,
+ * scaled once by the block's fp16 scale ({@code tot += d * sum_j q_j x_j}). Against expanding the quants into
+ * dense lanes through the bitmap (as {@link PackedNmMatrix} does) this halves the multiply-adds and widenings;
+ * against deriving the permute indices from the bitmap (byte compress of an iota vector) it saves the compress
+ * (see results/sparse-quant-bench.md). Slots past the last whole pair of windows (in_features not a multiple
+ * of 64) run the scalar loop.
+ *
+ * <p>The vector path needs 16 float lanes (AVX-512); elsewhere every row runs the scalar loop, which is also the
+ * reference the tests compare the vector path with.
+ *
+ * <h2>Prefill (several tokens)</h2>
+ * {@link PackedNmQuantMatrix.Prefill#TOKEN_BLOCKS} (default): each row's kept values are dequantised into a small
+ * float buffer with their columns and multiplied into all tokens by {@link TokenBlocks}, as the fp32 packed format
+ * does. {@link PackedNmQuantMatrix.Prefill#DEQUANTIZED_TILES}: tiles of {@value #TILE_ROWS} rows are dequantised to
+ * dense fp32 and multiplied by {@link Gemm#active()} on the worker's thread.
+ */
+final class NmQuantKernels {
+    static final boolean VECTOR = FloatVector.SPECIES_PREFERRED.length() == 16;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
+    /** 2:4: slot j's code at bits [2j, 2j+2) of the window's int; its group starts at column 4 * (j / 2). */
+    private static final IntVector SHIFT_24 = lanes(j -> 2 * j);
+    private static final IntVector BASE_24 = lanes(j -> 4 * (j >> 1));
+    /** 4:8: the 48-bit window split into two ints per long lane (even slots low, odd high); group at 8 * (j / 4). */
+    private static final IntVector SHIFT_48 = lanes(j -> 3 * (j >> 1));
+    private static final IntVector BASE_48 = lanes(j -> 8 * (j >> 2));
+    /** Rows dequantised at a time on the tile path: 64 x 1536 floats = 384 KiB. */
+    static final int TILE_ROWS = 64;
+
+    private NmQuantKernels() {}
+
+    private static IntVector lanes(java.util.function.IntUnaryOperator f) {
+        int[] v = new int[16];
+        for (int j = 0; j < 16; j++) v[j] = f.applyAsInt(j);
+        return IntVector.fromArray(I, v, 0);
+    }
+
+    static void multiply(PackedNmQuantMatrix w, float[] x, int tokens, float[] y, PackedNmQuantMatrix.Prefill prefill) {
+        int rows = w.rows();
+        long work = (long) rows * w.slotsPerRow() * tokens;
+        if (tokens == 1) {
+            SparseLoops.forRows(rows, work, (from, to) -> {
+                for (int r = from; r < to; r++) y[r] = VECTOR ? rowDot(w, r, x) : rowDotScalar(w, r, x, 0);
+            });
+        } else if (prefill == PackedNmQuantMatrix.Prefill.TOKEN_BLOCKS) {
+            tokenBlocks(w, x, tokens, y, work);
+        } else {
+            dequantizedTiles(w, x, tokens, y, work);
+        }
+    }
+
+    /** Row r of W times x: the vector kernel on whole pairs of windows, the scalar loop on the rest. */
+    static float rowDot(PackedNmQuantMatrix w, int r, float[] x) {
+        int pairs = w.cols() / 64;
+        boolean q8 = w.type() == QuantType.Q8_0;
+        float sum;
+        if (w.m() == 4) sum = q8 ? q8x24(w, r, x, pairs) : q4x24(w, r, x, pairs);
+        else sum = q8 ? q8x48(w, r, x, pairs) : q4x48(w, r, x, pairs);
+        return pairs * 32 == w.slotsPerRow() ? sum : sum + rowDotScalar(w, r, x, pairs * 32);
+    }
+
+    private static float q8x24(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
+        byte[] quants = w.quants;
+        short[] scales = w.scales;
+        int[] codes = w.codes;
+        int qo = r * w.blocksPerRow() * 32;
+        int so = r * w.blocksPerRow();
+        int co = r * w.codeIntsPerRow();
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < pairs; b++, qo += 32, co += 2) {
+            ByteVector q = ByteVector.fromArray(B256, quants, qo);
+            FloatVector acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(kept24(codes[co], x, b << 6));
+            acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(kept24(codes[co + 1], x, (b << 6) + 32), acc);
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
+        }
+        return tot.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float q4x24(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
+        byte[] quants = w.quants;
+        short[] scales = w.scales;
+        int[] codes = w.codes;
+        int qo = r * w.blocksPerRow() * 16;
+        int so = r * w.blocksPerRow();
+        int co = r * w.codeIntsPerRow();
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < pairs; b++, qo += 16, co += 2) {
+            IntVector q = (IntVector) ByteVector.fromArray(B128, quants, qo).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = (FloatVector) q.and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
+            FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
+            FloatVector acc = lo.mul(kept24(codes[co], x, b << 6)).add(hi.mul(kept24(codes[co + 1], x, (b << 6) + 32)));
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
+        }
+        return tot.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float q8x48(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
+        byte[] quants = w.quants;
+        short[] scales = w.scales;
+        int[] codes = w.codes;
+        int qo = r * w.blocksPerRow() * 32;
+        int so = r * w.blocksPerRow();
+        int co = r * w.codeIntsPerRow();
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < pairs; b++, qo += 32, co += 3) {
+            long mid = codes[co + 1] & 0xFFFFFFFFL;
+            long w0 = (codes[co] & 0xFFFFFFFFL) | (mid & 0xFFFF) << 32;
+            long w1 = mid >>> 16 | (codes[co + 2] & 0xFFFFFFFFL) << 16;
+            ByteVector q = ByteVector.fromArray(B256, quants, qo);
+            FloatVector acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(kept48(w0, x, b << 6));
+            acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(kept48(w1, x, (b << 6) + 32), acc);
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
+        }
+        return tot.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float q4x48(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
+        byte[] quants = w.quants;
+        short[] scales = w.scales;
+        int[] codes = w.codes;
+        int qo = r * w.blocksPerRow() * 16;
+        int so = r * w.blocksPerRow();
+        int co = r * w.codeIntsPerRow();
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < pairs; b++, qo += 16, co += 3) {
+            long mid = codes[co + 1] & 0xFFFFFFFFL;
+            long w0 = (codes[co] & 0xFFFFFFFFL) | (mid & 0xFFFF) << 32;
+            long w1 = mid >>> 16 | (codes[co + 2] & 0xFFFFFFFFL) << 16;
+            IntVector q = (IntVector) ByteVector.fromArray(B128, quants, qo).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = (FloatVector) q.and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
+            FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
+            FloatVector acc = lo.mul(kept48(w0, x, b << 6)).add(hi.mul(kept48(w1, x, (b << 6) + 32)));
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
+        }
+        return tot.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The 16 activations of a 2:4 window's slots: x[c + base_j + code_j], picked from x[c, c + 32). */
+    private static FloatVector kept24(int code, float[] x, int c) {
+        IntVector index = IntVector.broadcast(I, code).lanewise(VectorOperators.LSHR, SHIFT_24).and(3).or(BASE_24);
+        return index.selectFrom(FloatVector.fromArray(F, x, c).reinterpretAsInts(),
+                FloatVector.fromArray(F, x, c + 16).reinterpretAsInts()).reinterpretAsFloats();
+    }
+
+    /** As {@link #kept24} for a 4:8 window's 48 code bits. */
+    private static FloatVector kept48(long window, float[] x, int c) {
+        long halves = (window & 0xFFFFFF) | (window >>> 24) << 32;
+        IntVector index = LongVector.broadcast(L, halves).reinterpretAsInts()
+                .lanewise(VectorOperators.LSHR, SHIFT_48).and(7).or(BASE_48);
+        return index.selectFrom(FloatVector.fromArray(F, x, c).reinterpretAsInts(),
+                FloatVector.fromArray(F, x, c + 16).reinterpretAsInts()).reinterpretAsFloats();
+    }
+
+    /**
+     * Slots {@code [from, slotsPerRow)} of row r times x, one block partial sum at a time scaled by the block's
+     * scale; from 0 this is the whole row, the plain reference of the vector kernels.
+     */
+    static float rowDotScalar(PackedNmQuantMatrix w, int r, float[] x, int from) {
+        int slots = w.slotsPerRow();
+        float sum = 0f;
+        for (int b = from / PackedNmQuantMatrix.BLOCK; b * PackedNmQuantMatrix.BLOCK < slots; b++) {
+            float part = 0f;
+            int end = Math.min(slots, (b + 1) * PackedNmQuantMatrix.BLOCK);
+            for (int s = Math.max(from, b * PackedNmQuantMatrix.BLOCK); s < end; s++) part += w.quant(r, s) * x[w.column(r, s)];
+            sum += part * w.scale(r, b);
+        }
+        return sum;
+    }
+
+    private static void tokenBlocks(PackedNmQuantMatrix w, float[] x, int tokens, float[] y, long work) {
+        int rows = w.rows();
+        int slots = w.slotsPerRow();
+        float[] xt = TokenBlocks.transpose(x, tokens, w.cols());
+        int[] strides = TokenBlocks.outputStrides(rows);
+        SparseLoops.forRows(rows, work, (from, to) -> {
+            float[] lanes = new float[TokenBlocks.L];
+            int[] columns = new int[slots];
+            float[] values = new float[slots];
+            for (int r = from; r < to; r++) {
+                decodeRow(w, r, columns, values);
+                TokenBlocks.row(values, 0, columns, 0, slots, xt, tokens, y, rows, r, strides, lanes);
+            }
+        });
+    }
+
+    private static void dequantizedTiles(PackedNmQuantMatrix w, float[] x, int tokens, float[] y, long work) {
+        int rows = w.rows();
+        int cols = w.cols();
+        int slots = w.slotsPerRow();
+        int tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
+        Gemm gemm = Gemm.active().singleThreaded();
+        SparseLoops.forRows(tiles, work, (from, to) -> {
+            float[] tile = new float[TILE_ROWS * cols];
+            int[] columns = new int[slots];
+            float[] values = new float[slots];
+            for (int t = from; t < to; t++) {
+                int r0 = t * TILE_ROWS;
+                int count = Math.min(TILE_ROWS, rows - r0);
+                Arrays.fill(tile, 0f);
+                for (int i = 0; i < count; i++) {
+                    decodeRow(w, r0 + i, columns, values);
+                    for (int s = 0; s < slots; s++) tile[i * cols + columns[s]] = values[s];
+                }
+                gemm.sgemm(false, true, tokens, count, cols, 1f, x, 0, cols, tile, 0, cols, 0f, y, r0, rows);
+            }
+        });
+    }
+
+    /** Columns and dequantised values of row r's slots. */
+    static void decodeRow(PackedNmQuantMatrix w, int r, int[] columns, float[] values) {
+        for (int s = 0; s < w.slotsPerRow(); s++) {
+            columns[s] = w.column(r, s);
+            values[s] = w.value(r, s);
+        }
+    }
+}
