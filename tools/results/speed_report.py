@@ -32,6 +32,10 @@ def weight_bytes(case, out, inn):
         return out * inn // 32 * 34
     if fmt == "q4_0":  # 18 bytes per 32 weights (fp16 scale + 16 bytes of nibbles)
         return out * inn // 32 * 18
+    if fmt in ("nm-q8", "nm-q4"):  # 2:4 kept values in ggml blocks of 32 (fp16 scale) + 2 bits of position each
+        block = 34 if fmt == "nm-q8" else 18
+        slots = inn // 2
+        return out * (math.ceil(slots / 32) * block + 4 * math.ceil(slots / 16))
     return 8 * density * out * inn + 4 * (out + 1)  # csr: value + column index per nonzero, row pointers
 
 

@@ -54,7 +54,9 @@ public final class WeightFormats {
             new NmFormat(),
             new LowRankFormat(),
             new QuantFormat(org.prunelab.tensor.quant.QuantType.Q8_0),
-            new QuantFormat(org.prunelab.tensor.quant.QuantType.Q4_0));
+            new QuantFormat(org.prunelab.tensor.quant.QuantType.Q4_0),
+            new NmQuantFormat(org.prunelab.tensor.quant.QuantType.Q8_0),
+            new NmQuantFormat(org.prunelab.tensor.quant.QuantType.Q4_0));
 
     /** Which phase a choice is for: several tokens at once, or one. */
     public enum Phase { PREFILL, DECODE }

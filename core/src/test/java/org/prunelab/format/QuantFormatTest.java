@@ -101,6 +101,31 @@ class QuantFormatTest {
     }
 
     @Test
+    void nmQ8PacksA24ModelAndRefusesOneThatIsNot() {
+        DecoderModel m = model(7);
+        for (var b : m.blocks()) {
+            for (var e : b.linears().entrySet()) {
+                float[] d = ((DenseLinear) e.getValue()).weight().data();
+                for (int g = 0; g < d.length; g += 4) { d[g + 1] = 0f; d[g + 3] = 0f; }
+            }
+        }
+        int[] tokens = TinyLlama.tokens(9, 2);
+        float[] before = m.logits(tokens);
+        FormatConversion c = FormatConversion.apply(m, "nm-q8");
+        assertThat(c.counts()).containsEntry("2:4-q8", 14).containsEntry("q8_0", 1); // the LM head is not N:M: Q8_0
+        // rows this short (16 kept values) pad to one block of 32; at SmolLM2's 576 columns 2:4 int8 streams 0.62x of Q8_0
+        WeightFormat nmq8 = WeightFormats.byName("nm-q8"), q8 = WeightFormats.byName("q8_0");
+        assertThat((double) nmq8.weightBytes(576, 576, 576 * 288) / q8.weightBytes(576, 576, 576 * 288)).isLessThan(0.63);
+        assertThat(maxRelDiff(m.logits(tokens), before)).isLessThan(0.03);
+        DecoderModel unstructured = model(8);
+        assertThatThrownBy(() -> FormatConversion.apply(unstructured, "nm-q8"))
+                .isInstanceOf(PrunelabException.InvalidArgument.class)
+                .hasMessageContaining("format nm-q8 needs 2:4 or 4:8 weights")
+                .hasMessageContaining("layer 0 q_proj");
+        assertThat(unstructured.block(0).linear("q_proj")).isInstanceOf(DenseLinear.class);
+    }
+
+    @Test
     void unknownFormatsListQuantisedOnes() {
         assertThatThrownBy(() -> WeightFormats.byName("q5_k"))
                 .hasMessageContaining("q8_0").hasMessageContaining("q4_0");

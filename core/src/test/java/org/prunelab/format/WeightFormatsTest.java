@@ -132,7 +132,7 @@ class WeightFormatsTest {
         assertThatThrownBy(() -> WeightFormats.byName("bsr"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
                 .hasMessageContaining("'bsr'")
-                .hasMessageContaining("auto, dense, csr, nm, lowrank, q8_0, q4_0");
+                .hasMessageContaining("auto, dense, csr, nm, lowrank, q8_0, q4_0, nm-q8, nm-q4");
         assertThat(WeightFormats.of(CsrLinear.of(unstructured(4, 4, 0.5, 1))).name()).isEqualTo("csr");
     }
 }

@@ -49,7 +49,7 @@ public class FormatBench {
     @Param({"576x576", "1536x576", "576x1536", "49152x576"})
     public String shape;
 
-    @Param({"dense/dense", "csr/u50", "csr/u70", "csr/u90", "nm/2:4", "csr/2:4", "q8_0/dense", "q4_0/dense", "q8_0/2:4"})
+    @Param({"dense/dense", "csr/u50", "csr/u70", "csr/u90", "nm/2:4", "csr/2:4", "q8_0/dense", "q4_0/dense", "q8_0/2:4", "nm-q8/2:4", "nm-q4/2:4"})
     public String pair;
 
     @Param({"1", "64"})
