@@ -2,6 +2,7 @@ package org.prunelab.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.prunelab.PrunelabException;
@@ -24,8 +25,10 @@ import picocli.CommandLine.Option;
  */
 final class SaveOptions {
     @Option(names = "--save-format",
-            description = "safetensors (Hugging Face folder; transformers loads it) or gguf (DIR/model.gguf; llama.cpp and"
-                    + " Ollama load it). Default: gguf with --quantize (the blocks are written as they are), else safetensors.")
+            description = "safetensors (Hugging Face folder; transformers loads it), sparse-bitmask (the same folder with the"
+                    + " block linears in compressed-tensors' sparse-bitmask format: nonzero values + 1 bit per weight; vLLM's"
+                    + " compressed-tensors <= 0.14 and prunelab read it) or gguf (DIR/model.gguf; llama.cpp and Ollama load"
+                    + " it). Default: gguf with --quantize (the blocks are written as they are), else safetensors.")
     String saveFormat;
 
     @Option(names = "--gguf-type",
@@ -50,12 +53,13 @@ final class SaveOptions {
         boolean quantized = run.quantize() != null;
         if (saveFormat == null) saveFormat = quantized ? "gguf" : "safetensors";
         saveFormat = saveFormat.strip().toLowerCase(Locale.ROOT);
-        if (!saveFormat.equals("gguf") && !saveFormat.equals("safetensors")) {
-            throw new PrunelabException.InvalidArgument("--save-format " + saveFormat + " is not known: use safetensors or gguf");
+        if (!List.of("gguf", "safetensors", "sparse-bitmask").contains(saveFormat)) {
+            throw new PrunelabException.InvalidArgument("--save-format " + saveFormat
+                    + " is not known: use safetensors, sparse-bitmask or gguf");
         }
-        if (saveFormat.equals("safetensors")) {
+        if (!saveFormat.equals("gguf")) {
             if (quantized) {
-                throw new PrunelabException.InvalidArgument("--save-format safetensors cannot hold " + run.quantize().type()
+                throw new PrunelabException.InvalidArgument("--save-format " + saveFormat + " cannot hold " + run.quantize().type()
                         + " blocks (it would store their fp32 values, 4x the bytes): drop --save-format (GGUF is the"
                         + " default with --quantize) or use --save-format gguf");
             }
@@ -96,6 +100,24 @@ final class SaveOptions {
             j.putArray("gguf_warnings").addAll(r.warnings().stream().map(JsonOutput.MAPPER.getNodeFactory()::textNode).toList());
         } else {
             PrunedModelWriter.write(out, o.model().model(), o.model().tokenizer(), o.files());
+            if (saveFormat.equals("sparse-bitmask")) {
+                // Every block linear's weight (low-rank factors and biases stay dense); the folder is complete and dense
+                // before this step, and each file is replaced atomically.
+                var model = o.model().model();
+                var names = org.prunelab.arch.Architectures.of(model.config()).hfNames();
+                Set<String> weights = new java.util.LinkedHashSet<>();
+                for (var b : model.blocks()) {
+                    for (LinearRole role : LinearRole.values()) {
+                        if (!(org.prunelab.format.WeightFormats.weightLayer(b.linear(role)) instanceof org.prunelab.model.LowRankLinear)) {
+                            weights.add(names.linear(b.index(), role) + ".weight");
+                        }
+                    }
+                }
+                var r = org.prunelab.io.SparseBitmaskWriter.compress(out, weights);
+                j.put("sparse_bitmask_weights", r.weights()).put("safetensors_bytes_dense", r.bytesBefore())
+                        .put("safetensors_bytes", r.bytesAfter()).put("global_sparsity", r.globalSparsity())
+                        .put("sparsity_structure", r.structure());
+            }
         }
         return j;
     }
