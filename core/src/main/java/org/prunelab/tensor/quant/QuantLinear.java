@@ -8,7 +8,8 @@ import org.prunelab.tensor.Parallel;
 
 /**
  * A linear layer {@code y = x W^T (+ b)} whose weight {@code [out_features, in_features]} is a {@link QuantMatrix}
- * in ggml's Q8_0 or Q4_0 block layout (heap or mapped GGUF bytes); the optional bias stays fp32, as in GGUF files.
+ * in ggml's Q8_0 or Q4_0 block layout (native memory or a mapped GGUF file); the optional bias stays fp32, as in GGUF
+ * files.
  * The weight is never expanded to a full fp32 copy:
  * <ul>
  *   <li>one token (decode): {@link QuantKernels#matvec}, blocks widened in registers and FMA'd with x;</li>
@@ -16,12 +17,14 @@ import org.prunelab.tensor.Parallel;
  *   <li>{@value #TILE_MIN_TOKENS} tokens and more (prefill): tiles of {@value #TILE_ROWS} rows are dequantised into a
  *       small fp32 buffer and multiplied by {@link Gemm#active()} (BLAS where present) on each worker.</li>
  * </ul>
- * Where the crossover lies (QuantKernelBench {@code prefill}, CPU time on one thread, OpenBLAS, a shared 2-core AMD
- * EPYC at load 10-12): direct / tiled was 0.57-1.35 at 2-3 tokens (mostly below 1 for Q8_0, above for Q4_0),
- * 0.73-1.53 at 4, 0.84-1.83 at 5, 1.03-2.14 at 8 and 1.8-3.0 at 512 tokens; only Q8_0 [576, 1536] stayed faster
- * direct up to about 17 tokens.
- * Rows are split over {@link Parallel}'s threads. Results match the plain reference (dequantise, then dot in
- * double) to float rounding; they are deterministic for a given thread count.
+ * Where the crossover lies (QuantKernelBench {@code prefill}, CPU time of one thread, OpenBLAS, SmolLM2's [576, 576],
+ * [1536, 576] and [576, 1536], a shared 2-core AMD EPYC at load average 10-12): direct / tiled time was 0.61-1.36 at
+ * 2-3 tokens (below 1 for Q8_0, mostly above for Q4_0), 0.80-1.47 at 4, 0.90-1.51 at 5, 1.10-1.97 at 8 and
+ * 1.76-3.07 at 512 tokens; only Q8_0 [576, 1536] stayed faster direct up to about 17 tokens.
+ *
+ * <p>Rows are split over {@link Parallel}'s threads. Results match the plain reference (dequantise, then dot in
+ * double) to float rounding. Each output is computed by one thread in a fixed order, so results do not depend on the
+ * thread count (for prefill, given the GEMM backend).
  */
 public final class QuantLinear implements Linear {
     /** Rows of W dequantised at a time for the GEMM path: 64 x 1536 floats = 384 KiB stays in L2. */

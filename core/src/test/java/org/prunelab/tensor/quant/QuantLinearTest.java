@@ -108,6 +108,23 @@ class QuantLinearTest {
     }
 
     @Test
+    void resultsDoNotDependOnTheThreadCount() {
+        for (QuantType type : QuantType.values()) {
+            QuantLinear layer = QuantLinear.quantize(type, random(301, 192, 21), null);
+            for (int tokens : new int[] {1, 3, 9}) {
+                float[] x = activations(tokens * 192, 22);
+                float[] one = new float[tokens * 301];
+                float[] three = new float[tokens * 301];
+                Parallel.setThreads(1);
+                layer.forward(x, tokens, one);
+                Parallel.setThreads(3);
+                layer.forward(x, tokens, three);
+                assertThat(three).as("%s, %d tokens", type, tokens).isEqualTo(one);
+            }
+        }
+    }
+
+    @Test
     void everyGemmBackendServesThePrefillTiles() {
         Gemm.Backend before = Gemm.active().backend();
         try {
