@@ -76,7 +76,7 @@ public final class SparseQuantBench {
         say(report, String.format(Locale.ROOT, "vector=%d floats, BLAS=%s, cold=%d MiB, rounds=%d, loadavg %s",
                 FloatVector.SPECIES_PREFERRED.length(), BenchKernels.blasName(),
                 o.coldBytes() >> 20, o.rounds(), loadavg()));
-        warmUp();
+        warmUp(o.tokens());
         say(report, "");
         say(report, "| shape | regime | threads | tokens | format | bytes/weight | us/call | vs q8_0 | vs dense-f32 | loadavg before / after |");
         say(report, "|---|---|---|---|---|---|---|---|---|---|");
@@ -152,17 +152,21 @@ public final class SparseQuantBench {
     }
 
     /**
-     * Runs {@code call} in 100 ms batches until two consecutive batches agree within 10% (at least 0.5 s, at most
-     * 6 s): on a busy 2-core machine C2 needs seconds to compile a Vector API kernel, and a kernel timed before
-     * that runs 100-1000x slower.
+     * Runs {@code call} in 100 ms batches until its best batch time has not improved by 5% for 1.5 s (at least 2 s,
+     * at most 20 s). On a busy 2-core machine C2 needs seconds to compile a Vector API kernel (the interpreted and
+     * C1 versions run 10-10000x slower, and a single interpreted call can take seconds), so a fixed warm-up or "two
+     * batches agree" stops too early.
      */
     private static void settle(Runnable call) {
         long start = System.nanoTime();
-        double previous = Double.MAX_VALUE;
-        while (System.nanoTime() - start < 6_000_000_000L) {
+        long lastGain = start;
+        double best = Double.MAX_VALUE;
+        while (true) {
             double t = batch(call, 100_000_000L);
-            if (System.nanoTime() - start > 500_000_000L && Math.abs(t - previous) < 0.1 * t) return;
-            previous = t;
+            long now = System.nanoTime();
+            if (t < 0.95 * best) lastGain = now;
+            best = Math.min(best, t);
+            if (now - start > 20_000_000_000L || (now - start > 2_000_000_000L && now - lastGain > 1_500_000_000L)) return;
         }
     }
 
@@ -190,15 +194,15 @@ public final class SparseQuantBench {
         return median(r);
     }
 
-    private static void warmUp() {
-        for (int tokens : new int[] {1, 64}) {
+    private static void warmUp(int[] tokenCounts) {
+        for (int tokens : tokenCounts) {
             FloatMatrix w24 = nm(256, 576, 2, 4, 7);
             FloatMatrix w48 = nm(256, 576, 4, 8, 8);
             for (Format f : formats(tokens)) {
                 Linear l = f.build().apply(f.pattern().equals("2:4") ? w24 : w48);
                 float[] x = activations(tokens, 576);
                 float[] y = new float[tokens * 256];
-                batch(() -> l.forward(x, tokens, y), 2_000_000_000L);
+                settle(() -> l.forward(x, tokens, y));
             }
         }
     }

@@ -58,6 +58,7 @@ public final class PackedNmQuantMatrix {
     final byte[] quants;  // [rows * blocksPerRow * quantBytesPerBlock + PAD]
     final short[] scales; // [rows * blocksPerRow], fp16 bits
     final int[] codes;    // [rows * codeIntsPerRow + PAD]
+    final NmQuantKernels.RowKernel kernel;
 
     private PackedNmQuantMatrix(int rows, int cols, int n, int m, QuantType type) {
         this.rows = rows;
@@ -79,6 +80,7 @@ public final class PackedNmQuantMatrix {
         this.quants = new byte[(int) quantBytes];
         this.scales = new short[rows * blocksPerRow];
         this.codes = new int[(int) codeInts];
+        this.kernel = NmQuantKernels.RowKernel.of(type, m);
     }
 
     /** How a product with several tokens runs (results agree to float rounding; only speed differs). */
