@@ -227,8 +227,9 @@ def speed(args) -> int:
         },
         "notes": [
             "ratio = prunelab tokens/s / llama.cpp tokens/s, per round, median over rounds (>1: prunelab faster)",
-            "prunelab dequantises every GGUF tensor type to fp32 on load and computes in fp32, so for a quantised "
-            "file (Q8_0, Q4_0, ...) llama.cpp runs the quantised kernels while prunelab runs fp32",
+            "prunelab runs the execution format --prunelab-format names: auto (default) runs a GGUF whose block "
+            "linears are all Q8_0 or all Q4_0 on its blocks (the LM head as Q8_0) and anything else in fp32; dense "
+            "forces fp32 (every GGUF type dequantised)",
             "prefill: both sides process the prompt as one batch and compute the last position's logits; "
             "decode: one token at a time, logits over the vocabulary each step",
         ],
@@ -436,7 +437,8 @@ def main() -> int:
     sp.add_argument("--gen", type=int, default=64, help="decoded tokens (default 64)")
     sp.add_argument("--decode-depth", type=int, help="llama-bench -d for the decode test (default: --prompt, which is "
                                                      "where prunelab's decode starts)")
-    sp.add_argument("--prunelab-format", default="dense", help="prunelab bench --format (default dense)")
+    sp.add_argument("--prunelab-format", default="auto",
+                    help="prunelab bench --format (default auto: a Q8_0 / Q4_0 file runs on its blocks)")
     sp.add_argument("--prunelab-warmup", type=int, default=1, help="prunelab bench --warmup (default 1)")
     sp.add_argument("--prunelab-args", help="extra arguments for prunelab bench, one string")
     pp = ap.add_argument_group("perplexity (--ppl)")
