@@ -3,7 +3,6 @@ package org.prunelab.format;
 import java.util.Optional;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.tensor.FloatMatrix;
-import org.prunelab.tensor.Gemm;
 import org.prunelab.tensor.Linear;
 
 /**
@@ -36,16 +35,25 @@ final class LowRankFormat implements WeightFormat {
         return layer;
     }
 
-    /** The product {@code B A} {@code [out, in]}. */
+    /** The product {@code B A} {@code [out, in]}, accumulated in double and rounded once to float. */
     @Override
     public FloatMatrix decode(Linear layer) {
         if (!(layer instanceof LowRankLinear l)) throw new IllegalArgumentException("not a low-rank layer: " + layer);
         FloatMatrix a = l.a(), b = l.b();
-        float[] w = new float[b.rows() * a.cols()];
-        // W = B A: [out, rank] x [rank, in]
-        Gemm.active().sgemm(false, false, b.rows(), a.cols(), a.rows(), 1f, b.data(), 0, b.cols(), a.data(), 0,
-                a.cols(), 0f, w, 0, a.cols());
-        return new FloatMatrix(b.rows(), a.cols(), w);
+        int out = b.rows(), in = a.cols(), rank = a.rows();
+        float[] w = new float[out * in];
+        double[] row = new double[in];
+        for (int o = 0; o < out; o++) {
+            java.util.Arrays.fill(row, 0);
+            for (int r = 0; r < rank; r++) {
+                double bor = b.get(o, r);
+                if (bor == 0) continue;
+                int aOff = r * in;
+                for (int i = 0; i < in; i++) row[i] += bor * a.data()[aOff + i];
+            }
+            for (int i = 0; i < in; i++) w[o * in + i] = (float) row[i];
+        }
+        return new FloatMatrix(out, in, w);
     }
 
     /** {@code nonZeros} is read as the stored parameters of both factors, {@code rank * (rows + cols)}. */
