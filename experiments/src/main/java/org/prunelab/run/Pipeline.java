@@ -226,6 +226,7 @@ public final class Pipeline implements RunExecutor {
                         + " is beyond the model's context of " + shape.config().maxPositionEmbeddings() + " tokens; use fewer");
             }
             checkFormat(b.format(), "bench.format");
+            checkFormat(b.baselineFormat(), "bench.vs_format");
         }
         if (calib != null) {
             // The calibration text's length needs the tokenizer; it loads in well under a second, the weights in seconds.
@@ -429,7 +430,7 @@ public final class Pipeline implements RunExecutor {
             } else {
                 BenchSpec b = spec.bench();
                 speed = bench(after.model(), new BenchSpec(b.promptLen(), b.gen(), b.repeat(), b.warmup(),
-                        storedOrAuto(b.format(), after), b.baseline()), ui.stage("bench model"));
+                        storedOrAuto(b.format(), after), b.baseline(), b.baselineFormat()), ui.stage("bench model"));
             }
             if (speed.comparison() != null) {
                 speedupPrefill = speed.comparison().prefillSpeedup().median();
@@ -538,7 +539,7 @@ public final class Pipeline implements RunExecutor {
     private BenchDetail benchVs(LoadedModel model, BenchSpec spec, Ui ui) {
         try (LoadedModel dense = ModelLoader.load(spec.baseline(), home)) {
             FormatConversion conversion = FormatConversion.apply(model.model(), storedOrAuto(spec.format(), model));
-            FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
+            FormatConversion denseConversion = FormatConversion.apply(dense.model(), spec.baselineFormat());
             ModelBench.Comparison c = ModelBench.compare(model.model(), dense.model(),
                     new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0));
             ui.stage("bench").finish();
