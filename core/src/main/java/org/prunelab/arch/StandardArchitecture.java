@@ -5,6 +5,7 @@ import org.prunelab.PrunelabException;
 import org.prunelab.io.GgufFile;
 import org.prunelab.io.GgufMetadata;
 import org.prunelab.io.GgufTensorSource;
+import org.prunelab.io.GgufValueType;
 import org.prunelab.io.SafetensorsWriter;
 import org.prunelab.io.TensorLookup;
 import org.prunelab.model.BlockLayout;
@@ -14,8 +15,8 @@ import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LowRankLinear;
-import org.prunelab.model.ModelShape;
 import org.prunelab.model.BlockShape;
+import org.prunelab.model.ModelShape;
 import org.prunelab.model.NormRole;
 import org.prunelab.model.RmsNorm;
 import org.prunelab.model.TensorNames;
@@ -51,10 +52,10 @@ public abstract class StandardArchitecture implements Architecture {
             LinearRole.Q, "self_attn.q_proj", LinearRole.K, "self_attn.k_proj", LinearRole.V, "self_attn.v_proj",
             LinearRole.O, "self_attn.o_proj", LinearRole.GATE, "mlp.gate_proj", LinearRole.UP, "mlp.up_proj",
             LinearRole.DOWN, "mlp.down_proj"));
-    private static final Map<LinearRole, String> GGUF_LINEAR = new EnumMap<>(Map.of(
+    static final Map<LinearRole, String> GGUF_LINEAR = new EnumMap<>(Map.of(
             LinearRole.Q, "attn_q", LinearRole.K, "attn_k", LinearRole.V, "attn_v", LinearRole.O, "attn_output",
             LinearRole.GATE, "ffn_gate", LinearRole.UP, "ffn_up", LinearRole.DOWN, "ffn_down"));
-    private static final Map<NormRole, String> GGUF_NORM = new EnumMap<>(Map.of(
+    static final Map<NormRole, String> GGUF_NORM = new EnumMap<>(Map.of(
             NormRole.ATTENTION_INPUT, "attn_norm", NormRole.ATTENTION_OUTPUT, "post_attention_norm",
             NormRole.MLP_INPUT, "ffn_norm", NormRole.MLP_OUTPUT, "post_ffw_norm",
             NormRole.QUERY, "attn_q_norm", NormRole.KEY, "attn_k_norm"));
@@ -387,93 +388,24 @@ public abstract class StandardArchitecture implements Architecture {
 
     /** A UINT32 key. */
     protected final GgufPlan.Key ggufUint(String suffix, long value, boolean required) {
-        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, org.prunelab.io.GgufValueType.UINT32, value, required);
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, GgufValueType.UINT32, value, required);
     }
 
     /** A FLOAT32 key (the value kept as a double until written, so a FLOAT64 source key keeps its precision). */
     protected final GgufPlan.Key ggufFloat(String suffix, double value, boolean required) {
-        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, org.prunelab.io.GgufValueType.FLOAT32, value, required);
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, GgufValueType.FLOAT32, value, required);
     }
 
     @Override
     public Optional<String> cannotWriteGguf(ModelShape shape, Set<LinearRole> biasOn) {
-        String loader = "llama.cpp's " + ggufArchitecture() + " loader";
-        Set<BlockShape> widths = new java.util.LinkedHashSet<>(shape.blocks());
-        if (widths.size() > 1) {
-            return Optional.of("its blocks have different widths (" + widths + "): " + loader + " reads per-layer"
-                    + " feed_forward_length and head_count arrays but creates every block's tensors with block 0's widths,"
-                    + " so it refuses such a file; prune with allocation uniform (the same share in every block)");
-        }
-        EnumSet<LinearRole> missing = EnumSet.noneOf(LinearRole.class);
-        for (LinearRole r : biasOn) if (!ggufBiasRoles().contains(r)) missing.add(r);
-        if (!missing.isEmpty()) {
-            return Optional.of(loader + " has no tensor for a bias on " + String.join(", ", missing.stream().map(LAYOUT::name).toList())
-                    + " (it reads biases on " + String.join(", ", ggufBiasRoles().stream().map(LAYOUT::name).toList())
-                    + " only), and the model carries one there");
-        }
-        DecoderConfig c = shape.config();
-        DecoderConfig.RopeScaling s = c.ropeScaling();
-        if (s != null && !s.type().equals("linear")) {
-            return Optional.of("its RoPE scaling is '" + s.type() + "': llama.cpp's converter stores Llama 3 scaling as"
-                    + " per-frequency factors (rope_freqs.weight), which prunelab does not write; only linear scaling is"
-                    + " exported");
-        }
-        BlockShape uniform = widths.isEmpty() ? BlockShape.of(c) : widths.iterator().next();
-        return cannotWriteGgufVariant(c, uniform);
+        return StandardGgufExport.cannotWrite(this, shape, biasOn);
     }
 
     @Override
-    public List<GgufPlan.Key> ggufKeys(DecoderConfig c) {
-        List<GgufPlan.Key> keys = new java.util.ArrayList<>();
-        keys.add(ggufUint("block_count", c.numHiddenLayers(), true));
-        keys.add(ggufUint("context_length", c.maxPositionEmbeddings(), true));
-        keys.add(ggufUint("embedding_length", c.hiddenSize(), true));
-        keys.add(ggufUint("feed_forward_length", c.intermediateSize(), true));
-        keys.add(ggufUint("attention.head_count", c.numAttentionHeads(), true));
-        keys.add(ggufUint("attention.head_count_kv", c.numKeyValueHeads(), true));
-        keys.add(ggufFloat("rope.freq_base", c.ropeTheta(), true));
-        keys.add(ggufFloat("attention.layer_norm_rms_epsilon", c.rmsNormEps(), true));
-        boolean headDim = ggufHeadDimRequired(c);
-        keys.add(ggufUint("attention.key_length", c.headDim(), headDim));
-        keys.add(ggufUint("attention.value_length", c.headDim(), headDim));
-        if (c.ropeScaling() != null) {
-            keys.add(new GgufPlan.Key(ggufArchitecture() + ".rope.scaling.type", org.prunelab.io.GgufValueType.STRING,
-                    c.ropeScaling().type(), true));
-            keys.add(ggufFloat("rope.scaling.factor", c.ropeScaling().factor(), true));
-        }
-        addGgufFamilyKeys(keys, c);
-        return keys;
-    }
+    public List<GgufPlan.Key> ggufKeys(DecoderConfig c) { return StandardGgufExport.keys(this, c); }
 
     @Override
-    public List<GgufPlan.Tensor> ggufTensors(DecoderModel model) {
-        List<GgufPlan.Tensor> out = new java.util.ArrayList<>();
-        out.add(new GgufPlan.Tensor("token_embd.weight", GgufPlan.Category.TOKEN_EMBD,
-                new GgufPlan.Matrix(new DenseLinear(model.embedTokens(), null)), 0));
-        for (DecoderBlock b : model.blocks()) {
-            String blk = "blk." + b.index() + ".";
-            BlockShape shape = b.shape();
-            for (Map.Entry<NormRole, RmsNorm> n : b.norms().entrySet()) {
-                // llama.cpp's converter stores the gain itself (Gemma's 1 + w), which is what the block holds.
-                out.add(new GgufPlan.Tensor(blk + GGUF_NORM.get(n.getKey()) + ".weight", GgufPlan.Category.NORM,
-                        new GgufPlan.Vector(n.getValue().weight()), 0));
-            }
-            for (LinearRole role : LinearRole.values()) {
-                Linear linear = b.linear(role);
-                int heads = !ggufPermutesQK() ? 0
-                        : role == LinearRole.Q ? shape.numAttentionHeads() : role == LinearRole.K ? shape.numKeyValueHeads() : 0;
-                String stem = blk + GGUF_LINEAR.get(role);
-                out.add(new GgufPlan.Tensor(stem + ".weight", GgufPlan.Category.BLOCK_WEIGHT, new GgufPlan.Matrix(linear), heads));
-                float[] bias = org.prunelab.format.WeightFormats.bias(linear);
-                if (bias != null) out.add(new GgufPlan.Tensor(stem + ".bias", GgufPlan.Category.BIAS, new GgufPlan.Vector(bias), heads));
-            }
-        }
-        out.add(new GgufPlan.Tensor("output_norm.weight", GgufPlan.Category.NORM, new GgufPlan.Vector(model.norm().weight()), 0));
-        if (!model.config().tieWordEmbeddings()) {
-            out.add(new GgufPlan.Tensor("output.weight", GgufPlan.Category.OUTPUT, new GgufPlan.Matrix(model.lmHead()), 0));
-        }
-        return out;
-    }
+    public List<GgufPlan.Tensor> ggufTensors(DecoderModel model) { return StandardGgufExport.tensors(this, model); }
 
     private float[] hfNorm(RmsNorm norm) {
         double offset = hfNormOffset();

@@ -509,7 +509,7 @@ class GgufExporterTest {
     }
 
     static FloatMatrix weight(Linear l) {
-        return GgufExporter.dense(l);
+        return GgufTensorEncoder.dense(l);
     }
 
     private static float[] row(FloatMatrix m, int r) {
