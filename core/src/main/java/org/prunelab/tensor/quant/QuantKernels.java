@@ -232,15 +232,20 @@ final class QuantKernels {
      * {@link QuantType#dequantize} (each is one fp32 product {@code q * d}).
      */
     static void dequantizeTile(QuantMatrix w, int from, int to, float[] dst) {
+        dequantizeTile(w, from, to, dst, 0);
+    }
+
+    /** Rows {@code [from, to)} of {@code w} as fp32 into {@code dst} from {@code dstOff}, row-major. */
+    static void dequantizeTile(QuantMatrix w, int from, int to, float[] dst, int dstOff) {
         if (!VECTOR) {
-            w.dequantizeRows(from, to, dst, 0);
+            w.dequantizeRows(from, to, dst, dstOff);
             return;
         }
         MemorySegment m = w.blocks();
         int blocks = (to - from) * w.blocksPerRow();
         long o = from * (long) w.rowBytes();
         boolean q8 = w.type() == QuantType.Q8_0;
-        for (int b = 0, at = 0; b < blocks; b++, at += BLOCK) {
+        for (int b = 0, at = dstOff; b < blocks; b++, at += BLOCK) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
             if (q8) {
                 ByteVector q0 = q8(m, o, 0);
