@@ -1,7 +1,5 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantMatrix;
-
 import org.prunelab.PrunelabException;
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
@@ -10,6 +8,7 @@ import org.prunelab.tensor.Linear;
 import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,10 +1,9 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantType;
-
 import java.util.stream.IntStream;
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * The column sweep SparseGPT and GPTQ share (Frantar &amp; Alistarh, ICML 2023, Alg. 1; Frantar et al., ICLR 2023,

@@ -1,8 +1,7 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantType;
-
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * A per-matrix pruning method. The calibration loop, for every linear of a block, creates statistics

@@ -1,10 +1,9 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantType;
-import org.prunelab.tensor.quant.QuantMatrix;
-
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * SparseGPT (Frantar &amp; Alistarh, "SparseGPT: Massive Language Models Can Be Accurately Pruned in

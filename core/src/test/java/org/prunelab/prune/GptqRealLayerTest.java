@@ -1,8 +1,5 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantMatrix;
-import org.prunelab.tensor.quant.QuantType;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -25,6 +22,8 @@ import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * The paper's claim on a real layer (Frantar et al. 2023, Sec. 5: GPTQ's layer-wise error is far below round-to-nearest's):

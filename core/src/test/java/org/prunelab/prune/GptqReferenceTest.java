@@ -1,8 +1,5 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantMatrix;
-import org.prunelab.tensor.quant.QuantType;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +16,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * GPTQ to GGUF grids, SparseGPT's joint prune + quantise and RTN against {@code tools/reference/gptq_reference.py}

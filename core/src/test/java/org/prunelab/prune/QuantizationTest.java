@@ -1,8 +1,5 @@
 package org.prunelab.prune;
 
-import org.prunelab.tensor.quant.QuantMatrix;
-import org.prunelab.tensor.quant.QuantType;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,6 +17,8 @@ import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.ModelShape;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * Quantisation after pruning in the calibration loop ({@link QuantSpec}, {@link GptqQuantizer},
