@@ -14,7 +14,8 @@
 #
 # Environment: PRUNELAB (default ./prunelab), NSAMPLES (128), SEQLEN (512: calibration and evaluation windows),
 # WINDOWS (0 = every evaluation window), PROMPT_LEN (512), GEN (64), REPEAT (5), THREADS (all cores),
-# WORK (scratch dir for the models and raw JSON; default a new temp dir), OUT (default results/hybrid-smollm2.md).
+# WORK (scratch dir for the models and raw JSON; default a new temp dir), OUT (default results/hybrid-smollm2.md),
+# NO_TRACK=1 (skip MLflow; every run is tracked by default).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
@@ -29,6 +30,7 @@ OUT="${OUT:-$ROOT/results/hybrid-smollm2.md}"
 MODEL=smollm2-135m
 THREADS_ARG=()
 [ -n "${THREADS:-}" ] && THREADS_ARG=(--threads "$THREADS")
+[ -n "${NO_TRACK:-}" ] && THREADS_ARG+=(--no-track)
 EVAL=()
 for d in brown udhr:eng udhr:swh udhr:yor udhr:hau_NG udhr:deu_1996 udhr:fra; do EVAL+=(--eval "$d"); done
 mkdir -p "$WORK" "$(dirname "$OUT")"
@@ -68,5 +70,5 @@ mv "$WORK/points.txt.tmp" "$WORK/points.txt"
 
 python3 "$ROOT/tools/results/hybrid_report.py" --work "$WORK" --out "$OUT" --commit "$COMMIT" --start "$START" \
   --load-before "$LOAD_BEFORE" --load-after "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  --command "NSAMPLES=$NSAMPLES SEQLEN=$SEQLEN WINDOWS=$WINDOWS PROMPT_LEN=$PROMPT_LEN GEN=$GEN REPEAT=$REPEAT tools/results/hybrid.sh"
+  --command "NSAMPLES=$NSAMPLES SEQLEN=$SEQLEN WINDOWS=$WINDOWS PROMPT_LEN=$PROMPT_LEN GEN=$GEN REPEAT=$REPEAT${NO_TRACK:+ NO_TRACK=1} tools/results/hybrid.sh"
 echo "wrote $OUT (raw JSON in $WORK)"
