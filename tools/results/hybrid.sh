@@ -60,7 +60,6 @@ CALIB=(--calib brown --nsamples "$NSAMPLES" --seqlen "$SEQLEN")
 point fp32-f32          dense   quantize --model "$MODEL" --type f32
 point q8_0              q8_0    quantize --model "$MODEL" --type q8_0
 point q4_0              q4_0    quantize --model "$MODEL" --type q4_0
-point q4_0-gptq         q4_0    quantize --model "$MODEL" --type q4_0 --quant-method gptq "${CALIB[@]}"
 point wanda50-q8_0      q8_0    prune --model "$MODEL" --method wanda --sparsity 0.5 "${CALIB[@]}" --quantize q8_0
 point wanda50-q4_0      q4_0    prune --model "$MODEL" --method wanda --sparsity 0.5 "${CALIB[@]}" --quantize q4_0
 point wanda50-q4_0-gptq q4_0    prune --model "$MODEL" --method wanda --sparsity 0.5 "${CALIB[@]}" --quantize q4_0 --quant-method gptq
