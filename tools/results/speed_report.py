@@ -19,13 +19,24 @@ def load(name):
 
 
 def weight_bytes(case, out, inn):
-    """Bytes the stored weight occupies (what one product streams), by the formats' own formulas."""
-    if case == "dense":
+    """Bytes the stored weight occupies (what one product streams), by the formats' own formulas (WeightFormat.weightBytes).
+
+    case is FormatBench's pair FORMAT/WEIGHTS: dense, csr, nm, q8_0, q4_0 on dense, u50/u70/u90 or 2:4 weights."""
+    fmt, weights = case.split("/", 1)
+    density = {"dense": 1.0, "2:4": 0.5}.get(weights) or 1 - int(weights[1:]) / 100
+    if fmt == "dense":
         return 4 * out * inn
-    if case == "nm-2:4":  # kept values + 2 bits of position per kept value (bitmap, one 64-bit word per 64 columns)
+    if fmt == "nm":  # kept values + 2 bits of position per kept value (bitmap, one 64-bit word per 64 columns)
         return 4 * out * (inn // 2) + 8 * out * math.ceil(inn / 64)
-    density = 0.5 if case == "csr-2:4" else 1 - int(case[4:]) / 100
-    return 8 * density * out * inn + 4 * (out + 1)  # value + column index per nonzero, row pointers
+    if fmt == "q8_0":  # 34 bytes per 32 weights (fp16 scale + 32 int8), zeros stored
+        return out * inn // 32 * 34
+    if fmt == "q4_0":  # 18 bytes per 32 weights (fp16 scale + 16 bytes of nibbles)
+        return out * inn // 32 * 18
+    if fmt in ("nm-q8", "nm-q4"):  # 2:4 kept values in ggml blocks of 32 (fp16 scale) + 2 bits of position each
+        block = 34 if fmt == "nm-q8" else 18
+        slots = inn // 2
+        return out * (math.ceil(slots / 32) * block + 4 * math.ceil(slots / 16))
+    return 8 * density * out * inn + 4 * (out + 1)  # csr: value + column index per nonzero, row pointers
 
 
 lines = ["# Sparse weight formats on SmolLM2-135M: speed measured in the same process", "",
@@ -91,23 +102,22 @@ if jmh:
             read = 4 * (64 << 20) / (score / 1e3) / 1e9
         elif name == "forward":
             p = r["params"]
-            rows[(p["shape"], p["weights"], int(p["tokens"]))] = (score, r["primaryMetric"].get("scoreError", float("nan")))
+            rows[(p["shape"], p["pair"], int(p["tokens"]))] = (score, r["primaryMetric"].get("scoreError", float("nan")))
     lines += ["", "## Kernels: JMH (module `jmh/`, `FormatBench`, `StreamBench`)", "",
               f"STREAM-like bandwidth in the same run, one thread: **copy {copy or float('nan'):.1f} GB/s** "
               f"(read + write bytes), **read {read or float('nan'):.1f} GB/s**. "
               "Calls rotate over copies of the layer filling 256 MiB, so weights come from memory (decode's regime). "
               "GFLOP/s-equivalent = 2 x out x in x tokens / time (as if dense); bytes = stored weight + x + y; "
               "speedup = dense time / format time, same run.", "",
-              "| shape | weights | tokens | us/call | GFLOP/s-eq | MB moved | GB/s | speedup vs dense |",
+              "| shape | format/weights | tokens | us/call | GFLOP/s-eq | MB moved | GB/s | speedup vs dense |",
               "|---|---|---|---|---|---|---|---|"]
     shapes = ["576x576", "1536x576", "576x1536", "49152x576"]
-    cases = ["dense", "csr-50", "csr-70", "csr-90", "nm-2:4", "csr-2:4"]
-    order = lambda kv: (shapes.index(kv[0][0]), kv[0][2], cases.index(kv[0][1]))
+    order = lambda kv: (shapes.index(kv[0][0]), kv[0][2], kv[0][1] != "dense/dense", kv[0][1])
     for (shape, case, tokens), (us, err) in sorted(rows.items(), key=order):
         o, i = map(int, shape.split("x"))
         flops = 2 * o * i * tokens
         moved = weight_bytes(case, o, i) + 4 * tokens * (i + o)
-        dense = rows.get((shape, "dense", tokens))
+        dense = rows.get((shape, "dense/dense", tokens))
         sp = f"{dense[0] / us:.2f}x" if dense else ""
         lines.append(f"| {shape} | {case} | {tokens} | {us:.1f} ± {err:.1f} | {flops / us / 1e3:.1f} | {moved / 1e6:.2f} "
                      f"| {moved / us / 1e3:.1f} | {sp} |")

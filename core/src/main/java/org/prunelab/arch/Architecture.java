@@ -85,4 +85,28 @@ public interface Architecture {
      * ({@code biasOn}: the linears that will carry a bias).
      */
     Optional<String> cannotSave(java.util.Set<org.prunelab.model.LinearRole> biasOn);
+
+    /**
+     * Why a model of {@code shape} cannot be written as a GGUF file that llama.cpp's loader for this family reads, or
+     * empty when it can: blocks of different widths (llama.cpp sizes every block's tensors by block 0's), a bias on a
+     * linear the loader has no tensor for ({@code biasOn}: the linears that carry or will carry one), a RoPE scaling
+     * or block variant the family's GGUF metadata cannot state. Checked before a run that exports starts, and again on
+     * the finished model. Not checked here: what depends on the encoding (row lengths for block quantisation), which
+     * {@link GgufExporter} checks.
+     */
+    Optional<String> cannotWriteGguf(org.prunelab.model.ModelShape shape, java.util.Set<org.prunelab.model.LinearRole> biasOn);
+
+    /**
+     * The family's {@code <arch>.*} metadata for a model of {@code config} whose every block has {@code config}'s
+     * widths, typed and ordered as llama.cpp's {@code convert_hf_to_gguf.py} writes them; {@link #readGgufConfig} of
+     * a file with these keys gives {@code config} back.
+     */
+    List<GgufPlan.Key> ggufKeys(DecoderConfig config);
+
+    /**
+     * The model's tensors under llama.cpp's names and in its layout, the inverse of {@link #fromGguf}: which rows
+     * llama.cpp's RoPE needs permuted, norm gains as the GGUF stores them. Embedding first, then block by block, then
+     * the final norm and (untied) LM head. The data are references into the model, not copies.
+     */
+    List<GgufPlan.Tensor> ggufTensors(DecoderModel model);
 }

@@ -119,6 +119,11 @@ public final class Gemma3Architecture extends StandardArchitecture {
                 r.optionalInt("sliding_window", 4096), types, localTheta, r.optionalDouble("final_logit_softcapping", 0));
     }
 
+    /**
+     * The variant llama.cpp builds from the metadata: the layer pattern from {@code attention.sliding_window_pattern}
+     * (a per-layer array, true for sliding, or a period; every 6th layer global when absent), the sliding layers'
+     * RoPE base from {@code rope.freq_base_swa} (10,000 when absent), scores over sqrt(head_dim).
+     */
     @Override
     protected DecoderConfig.Variant readGgufVariant(GgufMetadata md, String p, int layers) {
         int hidden = md.getInt(p + "embedding_length");
@@ -126,8 +131,64 @@ public final class Gemma3Architecture extends StandardArchitecture {
         // llama.cpp scales the scores by 1/sqrt(head_dim) (by hidden/heads for the 27B model only).
         int headDim = md.getInt(p + "attention.key_length", hidden / heads);
         return new DecoderConfig.Variant(DecoderConfig.Activation.GELU_TANH, true, true, embeddingScale(hidden), headDim,
-                md.getInt(p + "attention.sliding_window"), defaultLayerTypes(layers, SLIDING_WINDOW_PATTERN), LOCAL_ROPE_THETA,
-                md.getDouble(p + "final_logit_softcapping", 0));
+                md.getInt(p + "attention.sliding_window"), ggufLayerTypes(md, p + "attention.sliding_window_pattern", layers),
+                md.getDouble(p + "rope.freq_base_swa", LOCAL_ROPE_THETA), md.getDouble(p + "final_logit_softcapping", 0));
+    }
+
+    private static List<String> ggufLayerTypes(GgufMetadata md, String key, int layers) {
+        if (!md.contains(key)) return defaultLayerTypes(layers, SLIDING_WINDOW_PATTERN);
+        if (md.type(key) != org.prunelab.io.GgufValueType.ARRAY) return defaultLayerTypes(layers, md.getInt(key));
+        List<Object> flags = md.getArray(key).values();
+        if (flags.size() != layers) {
+            throw new PrunelabException.ModelFormat("GGUF metadata " + key + " lists " + flags.size() + " layers but"
+                    + " block_count is " + layers + "; re-convert the model");
+        }
+        List<String> types = new ArrayList<>();
+        for (Object f : flags) {
+            boolean sliding = f instanceof Boolean b ? b : ((Number) f).longValue() != 0;
+            types.add(sliding ? DecoderConfig.Variant.SLIDING_ATTENTION : DecoderConfig.Variant.FULL_ATTENTION);
+        }
+        return types;
+    }
+
+    /** The converter writes key_length and value_length for Gemma 3 whatever their value. */
+    @Override protected boolean ggufHeadDimRequired(DecoderConfig c) { return true; }
+
+    /**
+     * The window, the final soft-cap (when set), the sliding layers' RoPE base (where not llama.cpp's default 10,000)
+     * and the layer pattern as a per-layer bool array (where not llama.cpp's default of every 6th layer global, e.g.
+     * after ShortGPT removed blocks); llama.cpp reads all four ({@code src/models/gemma3.cpp}).
+     */
+    @Override
+    protected void addGgufFamilyKeys(List<GgufPlan.Key> keys, DecoderConfig c) {
+        DecoderConfig.Variant v = c.variant();
+        keys.add(ggufFloat("final_logit_softcapping", v.finalLogitSoftcap(), v.finalLogitSoftcap() > 0));
+        keys.add(ggufUint("attention.sliding_window", v.slidingWindow(), true));
+        double localTheta = v.ropeLocalTheta() > 0 ? v.ropeLocalTheta() : LOCAL_ROPE_THETA;
+        keys.add(ggufFloat("rope.freq_base_swa", localTheta, localTheta != LOCAL_ROPE_THETA));
+        List<Object> flags = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            flags.add(c.isSliding(i));
+            types.add(c.isSliding(i) ? DecoderConfig.Variant.SLIDING_ATTENTION : DecoderConfig.Variant.FULL_ATTENTION);
+        }
+        keys.add(new GgufPlan.Key(ggufArchitecture() + ".attention.sliding_window_pattern", org.prunelab.io.GgufValueType.ARRAY,
+                new GgufMetadata.GgufArray(org.prunelab.io.GgufValueType.BOOL, flags),
+                !types.equals(defaultLayerTypes(c.numHiddenLayers(), SLIDING_WINDOW_PATTERN))));
+    }
+
+    /**
+     * llama.cpp scales Gemma 3's scores by 1/sqrt(head_dim) (1/sqrt(hidden/heads) for the 62-layer 27B only) and has
+     * no key for query_pre_attn_scalar, so another scalar cannot be stated.
+     */
+    @Override
+    protected java.util.Optional<String> cannotWriteGgufVariant(DecoderConfig c, org.prunelab.model.BlockShape shape) {
+        double scalar = c.variant().queryPreAttnScalar();
+        if (scalar != 0 && scalar != c.headDim()) {
+            return java.util.Optional.of("its query_pre_attn_scalar is " + scalar + ", not head_dim " + c.headDim()
+                    + ": llama.cpp's gemma3 graph scales scores by 1/sqrt(head_dim) and GGUF has no key for another scale");
+        }
+        return java.util.Optional.empty();
     }
 
     @Override

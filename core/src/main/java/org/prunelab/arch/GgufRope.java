@@ -26,21 +26,52 @@ final class GgufRope {
      * @throws PrunelabException.ModelFormat if {@code rows} is not a multiple of {@code 2 * nHead}
      */
     static float[] reversePermuteRows(float[] data, int rows, int cols, int nHead) {
-        if (rows % (2 * nHead) != 0) {
+        int[] from = ggufRowOfHfRow(rows, nHead);
+        float[] out = new float[data.length];
+        for (int hfRow = 0; hfRow < rows; hfRow++) System.arraycopy(data, from[hfRow] * cols, out, hfRow * cols, cols);
+        return out;
+    }
+
+    /**
+     * llama.cpp's RoPE row permutation ({@code LlamaModel.permute} of the converter), the inverse of
+     * {@link #reversePermuteRows}: {@code out[h, j, half, :] = in[h, half, j, :]}.
+     *
+     * @param data  row-major {@code [rows, cols]} in Hugging Face row order (not modified)
+     * @param nHead heads the rows are split into (the block's query heads for q, its key/value heads for k)
+     * @return a new row-major {@code [rows, cols]} array in llama.cpp's row order
+     * @throws PrunelabException.ModelFormat if {@code rows} is not a multiple of {@code 2 * nHead}
+     */
+    static float[] permuteRows(float[] data, int rows, int cols, int nHead) {
+        int[] from = hfRowOfGgufRow(rows, nHead);
+        float[] out = new float[data.length];
+        for (int ggufRow = 0; ggufRow < rows; ggufRow++) System.arraycopy(data, from[ggufRow] * cols, out, ggufRow * cols, cols);
+        return out;
+    }
+
+    /**
+     * For each row of llama.cpp's order, the Hugging Face row it holds: what {@link #permuteRows} copies, for
+     * callers that move rows of encoded bytes (quantised blocks never cross a row).
+     */
+    static int[] hfRowOfGgufRow(int rows, int nHead) {
+        int[] ggufOf = ggufRowOfHfRow(rows, nHead);
+        int[] out = new int[rows];
+        for (int hfRow = 0; hfRow < rows; hfRow++) out[ggufOf[hfRow]] = hfRow;
+        return out;
+    }
+
+    /** For each Hugging Face row, the row of llama.cpp's order that holds it. */
+    private static int[] ggufRowOfHfRow(int rows, int nHead) {
+        if (nHead <= 0 || rows % (2 * nHead) != 0) {
             throw new PrunelabException.ModelFormat("cannot undo llama.cpp's RoPE permutation: " + rows + " rows do not"
                     + " split into " + nHead + " heads of an even width. The head counts in the GGUF metadata do not"
                     + " match the q/k weights; re-convert the model.");
         }
         int perHead = rows / nHead;
         int half = perHead / 2;
-        float[] out = new float[data.length];
+        int[] out = new int[rows];
         for (int h = 0; h < nHead; h++) {
             for (int p = 0; p < 2; p++) {
-                for (int j = 0; j < half; j++) {
-                    int hfRow = h * perHead + p * half + j;
-                    int ggufRow = h * perHead + 2 * j + p;
-                    System.arraycopy(data, ggufRow * cols, out, hfRow * cols, cols);
-                }
+                for (int j = 0; j < half; j++) out[h * perHead + p * half + j] = h * perHead + 2 * j + p;
             }
         }
         return out;

@@ -40,6 +40,16 @@ public final class LlamaArchitecture extends StandardArchitecture {
 
     @Override protected Set<LinearRole> hfBiasRoles() { return EnumSet.allOf(LinearRole.class); }
 
+    /** llama.cpp's llama loader reads optional biases on all seven linears ({@code src/models/llama.cpp}). */
+    @Override protected Set<LinearRole> ggufBiasRoles() { return EnumSet.allOf(LinearRole.class); }
+
+    /** The converter's {@code vocab_size} and {@code rope.dimension_count} (head_dim), both derivable: kept where the source has them. */
+    @Override
+    protected void addGgufFamilyKeys(List<GgufPlan.Key> keys, DecoderConfig c) {
+        keys.add(ggufUint("vocab_size", c.vocabSize(), false));
+        keys.add(ggufUint("rope.dimension_count", c.headDim(), false));
+    }
+
     @Override
     protected void writeHfKeys(ObjectNode o, DecoderConfig c, HfConfig.Export export) {
         HfConfig.putRope(o, c);

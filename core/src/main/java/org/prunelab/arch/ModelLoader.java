@@ -119,6 +119,27 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * The GGUF block type every block linear of the model's file is stored in, when it is one prunelab executes
+     * directly ({@code q8_0} or {@code q4_0}); empty for other types, mixed types or a safetensors folder. Read from the
+     * header (milliseconds). {@code --format auto} runs such a file in that format: its weights are dequantised on load
+     * and rounding them again gives back the file's blocks bit for bit (a block's largest value is exactly 127 or -8
+     * times its fp16 scale), so the kernels read what the file holds.
+     */
+    public static java.util.Optional<String> storedLinearFormat(Path path) {
+        if (java.nio.file.Files.isDirectory(path) || !path.getFileName().toString().endsWith(".gguf")) return java.util.Optional.empty();
+        try (org.prunelab.io.GgufFile f = org.prunelab.io.GgufFile.open(path)) {
+            java.util.Set<org.prunelab.io.GgmlType> types = java.util.EnumSet.noneOf(org.prunelab.io.GgmlType.class);
+            for (org.prunelab.io.GgufTensorInfo t : f.tensors()) {
+                if (t.name().startsWith("blk.") && t.rank() == 2) types.add(t.type());
+            }
+            if (types.size() != 1) return java.util.Optional.empty();
+            org.prunelab.io.GgmlType t = types.iterator().next();
+            return t == org.prunelab.io.GgmlType.Q8_0 || t == org.prunelab.io.GgmlType.Q4_0
+                    ? java.util.Optional.of(t.name().toLowerCase(java.util.Locale.ROOT)) : java.util.Optional.empty();
+        }
+    }
+
     /** Resolves {@code spec} and loads the model and its tokenizer into memory (fp32). */
     public static LoadedModel load(String spec, PrunelabHome home) {
         Path path = resolve(spec, home);

@@ -7,7 +7,6 @@ import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderBlock;
 import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.DecoderModel;
-import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LowRankLinear;
 import org.prunelab.tensor.Linear;
@@ -100,6 +99,48 @@ public final class PrunedModelWriter {
      */
     public static void write(Path dir, DecoderModel model, Tokenizer tokenizer, Map<String, String> extraFiles) {
         checkSavable(model.config(), biasedRoles(model), null, dir);
+        writeAtomically(dir, extraFiles, tmp -> {
+            Architecture arch = Architectures.of(model.config());
+            HfConfig.Export export = export(model);
+            arch.hfTensors(model, export).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
+            HfConfig.write(arch.writeHfConfig(savedConfig(model), export), tmp.resolve("config.json"));
+            tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
+        });
+    }
+
+    /** The GGUF file's name in a folder {@link #writeGguf} writes. */
+    public static final String GGUF_FILE = "model.gguf";
+
+    /**
+     * Writes {@code model} to {@code dir} as {@value #GGUF_FILE} ({@link GgufExporter#write}: the family's metadata,
+     * the source GGUF's tokenizer and chat template, tensors of {@code type}), with {@code extraFiles} beside it,
+     * atomically: the folder appears complete or not at all.
+     *
+     * @throws PrunelabException.InvalidArgument if dir already exists, or for what {@link GgufExporter#check} refuses
+     * @throws PrunelabException if a file cannot be written; nothing is left at {@code dir}
+     */
+    public static GgufExporter.Result writeGguf(Path dir, DecoderModel model, org.prunelab.io.GgufMetadata source,
+                                                org.prunelab.io.GgmlType type, Map<String, String> extraFiles,
+                                                org.prunelab.Progress progress) {
+        GgufExporter.check(model, source, type);
+        GgufExporter.Result[] result = new GgufExporter.Result[1];
+        writeAtomically(dir, extraFiles, tmp -> result[0] = GgufExporter.write(tmp.resolve(GGUF_FILE), model, source, type, progress));
+        Path file = dir.toAbsolutePath().normalize().resolve(GGUF_FILE);
+        GgufExporter.Result r = result[0];
+        return new GgufExporter.Result(file, r.bytes(), r.type(), r.tensorTypes(), r.warnings());
+    }
+
+    /** Fills a folder's contents into a temporary sibling of {@code dir}. */
+    private interface Filler {
+        void fill(Path tmp) throws IOException;
+    }
+
+    /**
+     * Creates {@code dir} with what {@code filler} writes plus {@code extraFiles} (name to UTF-8 text): everything goes
+     * into a temporary sibling that is renamed to {@code dir} when complete, and is removed on failure, on Ctrl-C or
+     * SIGTERM (a shutdown hook), or after SIGKILL by the next save to the same target.
+     */
+    private static void writeAtomically(Path dir, Map<String, String> extraFiles, Filler filler) {
         checkWritable(dir);
         Path target = dir.toAbsolutePath().normalize();
         Path tmp = null;
@@ -113,11 +154,7 @@ public final class PrunedModelWriter {
             Path partial = tmp;
             cleanup = new Thread(() -> deleteTree(partial), "prunelab-partial-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
-            Architecture arch = Architectures.of(model.config());
-            HfConfig.Export export = export(model);
-            arch.hfTensors(model, export).write(tmp.resolve(SafetensorsWriter.SINGLE_FILE));
-            HfConfig.write(arch.writeHfConfig(savedConfig(model), export), tmp.resolve("config.json"));
-            tokenizer.writeTokenizerJson(tmp.resolve("tokenizer.json"));
+            filler.fill(tmp);
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
             }
@@ -185,10 +222,10 @@ public final class PrunedModelWriter {
             shapes.add(b.shape());
             for (LinearRole role : LinearRole.values()) {
                 Linear l = b.linear(role);
-                if (l instanceof DenseLinear d && d.bias() != null) {
+                if (org.prunelab.format.WeightFormats.bias(l) != null) {
                     if (role.isAttention()) attentionBias = true; else mlpBias = true;
                 }
-                if (l instanceof LowRankLinear) lowRank = true;
+                if (org.prunelab.format.WeightFormats.weightLayer(l) instanceof LowRankLinear) lowRank = true;
             }
         }
         boolean uniform = new java.util.HashSet<>(shapes).size() <= 1;
@@ -217,7 +254,7 @@ public final class PrunedModelWriter {
     public static java.util.Set<LinearRole> biasedRoles(DecoderModel model) {
         java.util.EnumSet<LinearRole> roles = java.util.EnumSet.noneOf(LinearRole.class);
         for (DecoderBlock b : model.blocks()) {
-            for (LinearRole role : LinearRole.values()) if (b.linear(role) instanceof DenseLinear d && d.bias() != null) roles.add(role);
+            for (LinearRole role : LinearRole.values()) if (org.prunelab.format.WeightFormats.bias(b.linear(role)) != null) roles.add(role);
         }
         return roles;
     }

@@ -49,6 +49,25 @@ public final class Qwen2Architecture extends StandardArchitecture {
         return BIASED.contains(role);
     }
 
+    /**
+     * llama.cpp's qwen2 loader creates attn_q and attn_output as hidden x hidden ({@code src/models/qwen2.cpp}), so
+     * the query heads must span hidden_size; and its graph has no sliding window.
+     */
+    @Override
+    protected java.util.Optional<String> cannotWriteGgufVariant(DecoderConfig c, org.prunelab.model.BlockShape shape) {
+        int qDim = shape.numAttentionHeads() * c.headDim();
+        if (qDim != c.hiddenSize()) {
+            return java.util.Optional.of("its " + shape.numAttentionHeads() + " query heads of " + c.headDim() + " span "
+                    + qDim + ", not hidden_size " + c.hiddenSize() + ": llama.cpp's qwen2 loader creates attn_q and"
+                    + " attn_output as hidden x hidden; prune MLP channels only, or save safetensors");
+        }
+        if (c.variant().layerTypes() != null && c.variant().layerTypes().contains(DecoderConfig.Variant.SLIDING_ATTENTION)) {
+            return java.util.Optional.of("it uses sliding-window attention (use_sliding_window), which llama.cpp's qwen2"
+                    + " graph does not implement");
+        }
+        return java.util.Optional.empty();
+    }
+
     @Override protected double defaultRopeTheta() { return 10000.0; }
 
     @Override

@@ -44,6 +44,16 @@ public final class Qwen3Architecture extends StandardArchitecture {
 
     @Override protected Set<LinearRole> hfBiasRoles() { return EnumSet.of(LinearRole.Q, LinearRole.K, LinearRole.V, LinearRole.O); }
 
+    /** llama.cpp's qwen3 graph has no sliding window. */
+    @Override
+    protected java.util.Optional<String> cannotWriteGgufVariant(DecoderConfig c, org.prunelab.model.BlockShape shape) {
+        if (c.variant().layerTypes() != null && c.variant().layerTypes().contains(DecoderConfig.Variant.SLIDING_ATTENTION)) {
+            return java.util.Optional.of("it uses sliding-window attention (use_sliding_window), which llama.cpp's qwen3"
+                    + " graph does not implement");
+        }
+        return java.util.Optional.empty();
+    }
+
     @Override
     protected DecoderConfig.Variant readHfVariant(HfConfig.Reader r, int layers) {
         return Qwen2Architecture.qwenSlidingVariant(r, layers, true);

@@ -5,6 +5,7 @@ import org.prunelab.PrunelabException;
 import org.prunelab.io.GgufFile;
 import org.prunelab.io.GgufMetadata;
 import org.prunelab.io.GgufTensorSource;
+import org.prunelab.io.GgufValueType;
 import org.prunelab.io.SafetensorsWriter;
 import org.prunelab.io.TensorLookup;
 import org.prunelab.model.BlockLayout;
@@ -14,6 +15,8 @@ import org.prunelab.model.DecoderModel;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.model.LinearRole;
 import org.prunelab.model.LowRankLinear;
+import org.prunelab.model.BlockShape;
+import org.prunelab.model.ModelShape;
 import org.prunelab.model.NormRole;
 import org.prunelab.model.RmsNorm;
 import org.prunelab.model.TensorNames;
@@ -49,10 +52,10 @@ public abstract class StandardArchitecture implements Architecture {
             LinearRole.Q, "self_attn.q_proj", LinearRole.K, "self_attn.k_proj", LinearRole.V, "self_attn.v_proj",
             LinearRole.O, "self_attn.o_proj", LinearRole.GATE, "mlp.gate_proj", LinearRole.UP, "mlp.up_proj",
             LinearRole.DOWN, "mlp.down_proj"));
-    private static final Map<LinearRole, String> GGUF_LINEAR = new EnumMap<>(Map.of(
+    static final Map<LinearRole, String> GGUF_LINEAR = new EnumMap<>(Map.of(
             LinearRole.Q, "attn_q", LinearRole.K, "attn_k", LinearRole.V, "attn_v", LinearRole.O, "attn_output",
             LinearRole.GATE, "ffn_gate", LinearRole.UP, "ffn_up", LinearRole.DOWN, "ffn_down"));
-    private static final Map<NormRole, String> GGUF_NORM = new EnumMap<>(Map.of(
+    static final Map<NormRole, String> GGUF_NORM = new EnumMap<>(Map.of(
             NormRole.ATTENTION_INPUT, "attn_norm", NormRole.ATTENTION_OUTPUT, "post_attention_norm",
             NormRole.MLP_INPUT, "ffn_norm", NormRole.MLP_OUTPUT, "post_ffw_norm",
             NormRole.QUERY, "attn_q_norm", NormRole.KEY, "attn_k_norm"));
@@ -356,6 +359,54 @@ public abstract class StandardArchitecture implements Architecture {
                 + String.join(", ", linears) + ", and the method adds one there");
     }
 
+    // ---- GGUF export: the inverse of readGgufConfig and fromGguf ----
+
+    /**
+     * The linears whose biases llama.cpp's loader for the family reads: q/k/v (every family's loader creates them as
+     * optional tensors, {@code create_tensor_qkv}); Llama's also reads {@code attn_output.bias} and the three MLP
+     * biases ({@code src/models/llama.cpp}); Qwen2, Qwen3 and Gemma 3 have no tensor for an o_proj or MLP bias.
+     */
+    protected Set<LinearRole> ggufBiasRoles() { return EnumSet.of(LinearRole.Q, LinearRole.K, LinearRole.V); }
+
+    /**
+     * Why the family's GGUF metadata cannot describe {@code c}'s block variant (e.g. a sliding window llama.cpp's graph
+     * for the family does not have), or empty. {@code shape} holds the (uniform) block widths.
+     */
+    protected Optional<String> cannotWriteGgufVariant(DecoderConfig c, BlockShape shape) { return Optional.empty(); }
+
+    /**
+     * Whether {@code <arch>.attention.key_length} / {@code value_length} must be written: llama.cpp takes head_dim as
+     * embedding_length / head_count unless they say otherwise, so whenever that quotient is not head_dim (after head
+     * pruning, or Gemma's 256-wide heads).
+     */
+    protected boolean ggufHeadDimRequired(DecoderConfig c) {
+        return c.headDim() != c.hiddenSize() / c.numAttentionHeads();
+    }
+
+    /** Appends the family's own {@code <arch>.*} keys (after the common ones). */
+    protected void addGgufFamilyKeys(List<GgufPlan.Key> keys, DecoderConfig c) {}
+
+    /** A UINT32 key. */
+    protected final GgufPlan.Key ggufUint(String suffix, long value, boolean required) {
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, GgufValueType.UINT32, value, required);
+    }
+
+    /** A FLOAT32 key (the value kept as a double until written, so a FLOAT64 source key keeps its precision). */
+    protected final GgufPlan.Key ggufFloat(String suffix, double value, boolean required) {
+        return new GgufPlan.Key(ggufArchitecture() + "." + suffix, GgufValueType.FLOAT32, value, required);
+    }
+
+    @Override
+    public Optional<String> cannotWriteGguf(ModelShape shape, Set<LinearRole> biasOn) {
+        return StandardGgufExport.cannotWrite(this, shape, biasOn);
+    }
+
+    @Override
+    public List<GgufPlan.Key> ggufKeys(DecoderConfig c) { return StandardGgufExport.keys(this, c); }
+
+    @Override
+    public List<GgufPlan.Tensor> ggufTensors(DecoderModel model) { return StandardGgufExport.tensors(this, model); }
+
     private float[] hfNorm(RmsNorm norm) {
         double offset = hfNormOffset();
         float[] w = norm.weight();
@@ -366,18 +417,17 @@ public abstract class StandardArchitecture implements Architecture {
     }
 
     private static void addLinear(SafetensorsWriter w, String prefix, Linear linear, boolean biased, int layer, String name) {
-        switch (linear) {
-            case DenseLinear dense -> {
-                w.add(prefix + ".weight", dense.weight());
-                if (biased) w.add(prefix + ".bias", dense.bias() != null ? dense.bias() : new float[dense.outFeatures()]);
-            }
-            case LowRankLinear lowRank -> {
-                w.add(prefix + ".lowrank_a", lowRank.a());
-                w.add(prefix + ".lowrank_b", lowRank.b());
-            }
-            default -> throw new PrunelabException.InvalidArgument("layer " + layer + " " + name + " is " + linear
-                    + "; only dense and low-rank linears can be saved");
+        // Low-rank factors are saved as they are; every other format as its dense fp32 weight (CSR and packed N:M
+        // exactly; a quantised layer as its rounded values), since transformers reads plain weights.
+        Linear held = org.prunelab.format.WeightFormats.weightLayer(linear);
+        if (held instanceof LowRankLinear lowRank) {
+            w.add(prefix + ".lowrank_a", lowRank.a());
+            w.add(prefix + ".lowrank_b", lowRank.b());
+        } else {
+            w.add(prefix + ".weight", org.prunelab.format.WeightFormats.denseWeight(linear));
         }
+        float[] bias = org.prunelab.format.WeightFormats.bias(linear);
+        if (biased && !(held instanceof LowRankLinear)) w.add(prefix + ".bias", bias != null ? bias : new float[linear.outFeatures()]);
     }
 
     @Override

@@ -97,17 +97,19 @@ public final class MemoryMeter implements AutoCloseable {
     }
 
     /**
-     * Bytes of the model's parameters in fp32: embeddings, every block's linears and norms, the final norm,
-     * and the LM head unless it is tied to the embeddings (then it is the same memory).
+     * Number of the model's parameters: embeddings, every block's linears (weights and biases, as their current shapes
+     * count them, whatever format holds them) and norms, the final norm, and the LM head unless it is tied to the
+     * embedding (one set of parameters, whatever format each copy is held in). Bytes in memory depend on the formats: {@link ModelBench#modelBytes}.
      */
-    public static long fp32ModelBytes(DecoderModel model) {
+    public static long parameters(DecoderModel model) {
         long params = model.embedTokens().size() + model.norm().weight().length;
         for (DecoderBlock b : model.blocks()) {
             for (Linear l : b.linears().values()) params += l.totalParameters();
             for (org.prunelab.model.RmsNorm n : b.norms().values()) params += n.weight().length;
         }
+        // Tied weights are one set of parameters, even when the head is held in another format beside the embedding.
         if (!model.config().tieWordEmbeddings()) params += model.lmHead().totalParameters();
-        return 4 * params;
+        return params;
     }
 
     @Override

@@ -216,8 +216,9 @@ public final class ModelBench {
     }
 
     /**
-     * Bytes the model's parameters occupy in memory in their current formats: embeddings, norms, every block
-     * linear's {@link Linear#parameterBytes()}, and the LM head unless tied to the embeddings.
+     * Bytes the model's parameters occupy in memory in their current formats: embeddings and norms (fp32), every block
+     * linear's {@link Linear#parameterBytes()}, and the LM head unless it is the embedding's own fp32 matrix (tied and
+     * not converted).
      */
     public static long modelBytes(DecoderModel model) {
         long bytes = 4L * (model.embedTokens().size() + model.norm().weight().length);
@@ -225,8 +226,13 @@ public final class ModelBench {
             for (Linear l : b.linears().values()) bytes += l.parameterBytes();
             for (org.prunelab.model.RmsNorm n : b.norms().values()) bytes += 4L * n.weight().length;
         }
-        if (!model.config().tieWordEmbeddings()) bytes += model.lmHead().parameterBytes();
+        if (!sharesEmbedding(model)) bytes += model.lmHead().parameterBytes();
         return bytes;
+    }
+
+    /** Whether the LM head is the embedding matrix itself (tied weights, head not converted to another format). */
+    public static boolean sharesEmbedding(DecoderModel model) {
+        return model.lmHead() instanceof org.prunelab.model.DenseLinear d && d.weight() == model.embedTokens();
     }
 
     private static int[] prompt(DecoderModel model, Options options) {

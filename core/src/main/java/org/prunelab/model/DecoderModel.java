@@ -46,6 +46,14 @@ public interface DecoderModel {
     Linear lmHead();
 
     /**
+     * Replaces the LM head, e.g. with a quantised version (a whole-model {@code --format q8_0}); the embedding it may be
+     * tied to is left as it is. Like {@link DecoderBlock#setLinear}, call it between forward passes.
+     *
+     * @throws org.prunelab.PrunelabException.InvalidArgument if the shape differs
+     */
+    void setLmHead(Linear replacement);
+
+    /**
      * Next-token logits at every position, as transformers' {@code ...ForCausalLM(...).logits}.
      *
      * @param tokens token ids, positions 0..T-1

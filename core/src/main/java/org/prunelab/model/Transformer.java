@@ -32,7 +32,7 @@ public final class Transformer implements DecoderModel {
     private final FloatMatrix embedTokens;
     private final List<DecoderBlock> blocks;
     private final RmsNorm norm;
-    private final Linear lmHead;
+    private volatile Linear lmHead;
 
     private Transformer(DecoderConfig config, FloatMatrix embedTokens, List<DecoderBlock> blocks, RmsNorm norm,
                         Linear lmHead) {
@@ -205,6 +205,16 @@ public final class Transformer implements DecoderModel {
 
     @Override
     public Linear lmHead() { return lmHead; }
+
+    @Override
+    public void setLmHead(Linear replacement) {
+        if (replacement.inFeatures() != lmHead.inFeatures() || replacement.outFeatures() != lmHead.outFeatures()) {
+            throw new PrunelabException.InvalidArgument("the LM head is [" + lmHead.outFeatures() + ", "
+                    + lmHead.inFeatures() + "] but the replacement is [" + replacement.outFeatures() + ", "
+                    + replacement.inFeatures() + "]; a replacement must keep the shape");
+        }
+        lmHead = replacement;
+    }
 
     @Override
     public float[] logits(int[] tokens) {

@@ -8,6 +8,7 @@ import org.prunelab.tensor.Linear;
 import org.prunelab.model.DecoderModel;
 import org.prunelab.model.ModelShape;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,12 +27,20 @@ import java.util.function.Supplier;
  * turns their outlier ratios into per-block sparsities ({@link OwlAllocator}), as luuyin/OWL does; the pruning
  * pass then uses unstructured sparsity {@code s_l} for block l.
  *
+ * <p>With a {@link QuantSpec}, every pruned linear is then quantised to a GGUF block format in the same block step:
+ * RTN (llama.cpp's rounding of the pruned weights), or GPTQ on the pruned weights with the Hessian collected alongside
+ * the method's own statistics, pruned weights held at exactly 0 ({@link GptqQuantizer}); SparseGPT with GPTQ prunes
+ * and quantises in its one sweep ({@link PruningMethod#pruneAndQuantize}, the paper's joint mode). The next block is
+ * calibrated on the pruned <em>and quantised</em> block's outputs. Each linear's blocks are in
+ * {@link PrunedLinear#quantized()}; the model holds their exact values as fp32 dense weights.
+ *
  * <p>Embeddings, norms and the LM head are never touched.
  */
 public final class LayerwisePruner implements Pruner {
     private final PruningMethod<?> method;
     private final SparsityPattern pattern;
     private final OwlAllocator owl;
+    private final QuantSpec quant;
 
     /** Prunes every block to {@code pattern} with {@code method}. */
     public LayerwisePruner(PruningMethod<?> method, SparsityPattern pattern) {
@@ -45,6 +54,16 @@ public final class LayerwisePruner implements Pruner {
      *         (magnitude) or with an N:M pattern (OWL varies the sparsity per block; N:M fixes it)
      */
     public LayerwisePruner(PruningMethod<?> method, SparsityPattern pattern, OwlAllocator owl) {
+        this(method, pattern, owl, null);
+    }
+
+    /**
+     * @param owl   null for uniform sparsity; otherwise OWL chooses each block's sparsity around {@code pattern.sparsity()}
+     * @param quant quantisation after pruning, or null for none
+     * @throws PrunelabException.InvalidArgument if OWL is combined with a method without calibration
+     *         (magnitude) or with an N:M pattern
+     */
+    public LayerwisePruner(PruningMethod<?> method, SparsityPattern pattern, OwlAllocator owl, QuantSpec quant) {
         if (owl != null && !method.needsCalibration()) {
             throw new PrunelabException.InvalidArgument("${owl} needs calibration statistics (Wanda scores of the dense "
                     + "model), which " + method.name() + " does not collect: use ${method} wanda or ${method} sparsegpt with ${owl}");
@@ -56,7 +75,28 @@ public final class LayerwisePruner implements Pruner {
         this.method = method;
         this.pattern = pattern;
         this.owl = owl;
+        this.quant = quant;
     }
+
+    /**
+     * Quantisation of the dense model without pruning (the {@code dense} baseline of a quantised sweep): every block
+     * linear rounded to {@code quant}'s format by RTN, or by GPTQ on the calibration windows.
+     *
+     * @throws IllegalArgumentException if quant is null
+     */
+    public static LayerwisePruner quantizeOnly(QuantSpec quant) {
+        if (quant == null) throw new IllegalArgumentException("quantizeOnly needs a QuantSpec");
+        return new LayerwisePruner(new KeepAll(), SparsityPattern.unstructured(0), null, quant);
+    }
+
+    /** This pruner with {@code quant} after pruning (null: none); pattern, method and OWL unchanged. */
+    @Override
+    public LayerwisePruner withQuantization(QuantSpec quant) {
+        return new LayerwisePruner(method, pattern, owl, quant);
+    }
+
+    /** The quantisation after pruning, or null. */
+    public QuantSpec quantization() { return quant; }
 
     /**
      * The registry entry of a mask method: parameters {@code sparsity}, {@code pattern} and, for methods with
@@ -82,7 +122,7 @@ public final class LayerwisePruner implements Pruner {
     public String method() { return method.name(); }
 
     @Override
-    public boolean needsCalibration() { return method.needsCalibration(); }
+    public boolean needsCalibration() { return method.needsCalibration() || quant != null && quant.needsCalibration(); }
 
     @Override
     public void check(ModelShape shape, long calibrationTokens) {
@@ -90,9 +130,10 @@ public final class LayerwisePruner implements Pruner {
             throw new PrunelabException.InvalidArgument("the model's linears are low-rank factors, not dense matrices: "
                     + method.name() + " prunes the dense model; start from the model the factors were made from");
         }
-        if (pattern instanceof SparsityPattern.NM nm) {
-            for (int l = 0; l < shape.blocks().size(); l++) {
-                for (ModelShape.LinearShape s : shape.linears(l)) nm.checkDivides(s.inFeatures(), "layer " + l + " " + s.name());
+        for (int l = 0; l < shape.blocks().size(); l++) {
+            for (ModelShape.LinearShape s : shape.linears(l)) {
+                if (pattern instanceof SparsityPattern.NM nm) nm.checkDivides(s.inFeatures(), "layer " + l + " " + s.name());
+                if (quant != null) quant.checkFits(s.inFeatures(), "layer " + l + " " + s.name());
             }
         }
     }
@@ -124,7 +165,12 @@ public final class LayerwisePruner implements Pruner {
 
     private <S extends CalibrationStats> PruneOutcome run(PruningMethod<S> m, DecoderModel model, List<int[]> windows,
                                                            PruneOptions options) {
-        boolean calibrated = m.needsCalibration();
+        boolean gptq = quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ;
+        // GPTQ after a method without a Hessian needs one collected next to the method's own statistics.
+        boolean extraHessian = gptq && !m.quantizesJointly();
+        boolean calibrated = m.needsCalibration() || gptq;
+        java.util.function.IntFunction<CalibrationStats> factory = extraHessian
+                ? in -> new WithHessian<>(m.newStats(in), new HessianStats(in)) : m::newStats;
         List<PrunedLinear> pruned = new ArrayList<>();
         double[] blockSparsities = null;
         long before = PruneOutcome.linearParameters(model); // before the loop may release the input's blocks
@@ -146,11 +192,12 @@ public final class LayerwisePruner implements Pruner {
             double[] perBlock = blockSparsities;
             @SuppressWarnings("unchecked")
             List<DecoderBlock> blocks = loop.run(CalibrationLoop.pruningPass(calibrated,
-                    (layer, block) -> calibrated ? LinearStats.all(block, m::newStats) : null,
+                    (layer, block) -> calibrated ? LinearStats.all(block, factory) : null,
                     (layer, block, stats) -> {
-                        LinearStats<S> s = calibrated ? (LinearStats<S>) stats : LinearStats.all(block, m::newStats);
+                        LinearStats<CalibrationStats> s = calibrated ? (LinearStats<CalibrationStats>) stats
+                                : LinearStats.all(block, factory);
                         SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
-                        return pruneBlock(m, block, s, p, pruned);
+                        return pruneBlock(m, block, s, p, quant, pruned);
                     }));
             DecoderModel out = model.withBlocks(model.config(), blocks);
             return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
@@ -158,20 +205,71 @@ public final class LayerwisePruner implements Pruner {
         }
     }
 
-    /** A copy of the block with each linear pruned by {@code m}: the input block's weights are never written. */
+    /**
+     * A copy of the block with each linear pruned by {@code m} and, with {@code quant}, quantised: the input block's
+     * weights are never written.
+     */
+    @SuppressWarnings("unchecked")
     private static <S extends CalibrationStats> DecoderBlock pruneBlock(PruningMethod<S> m, DecoderBlock block,
-                                                                         LinearStats<S> stats, SparsityPattern p,
-                                                                         List<PrunedLinear> out) {
+                                                                         LinearStats<CalibrationStats> stats, SparsityPattern p,
+                                                                         QuantSpec quant, List<PrunedLinear> out) {
         Map<String, Linear> linears = new LinkedHashMap<>();
         block.linears().forEach((name, linear) -> {
             DenseLinear dense = (DenseLinear) linear;
             FloatMatrix weight = dense.weight().copy();
-            PruneResult r = m.prune(weight, stats.get(name), p);
+            CalibrationStats st = stats.get(name);
+            S own = st instanceof WithHessian<?> both ? (S) both.method : (S) st;
+            PruneResult r;
+            if (quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ && m.quantizesJointly()) {
+                r = m.pruneAndQuantize(weight, own, p, quant.type());
+            } else {
+                r = m.prune(weight, own, p);
+                if (quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ) {
+                    PruneResult g = new GptqQuantizer().quantize(weight, ((WithHessian<?>) st).hessian, r.mask(), quant.type());
+                    r = new PruneResult(r.mask(), g.deadInputs(), g.percdamp(), g.quantized());
+                } else if (quant != null) {
+                    QuantMatrix q = QuantMatrix.quantize(quant.type(), weight);
+                    System.arraycopy(q.dequantize().data(), 0, weight.data(), 0, weight.data().length);
+                    r = new PruneResult(r.mask(), r.deadInputs(), r.percdamp(), q);
+                }
+            }
             out.add(new PrunedLinear(block.index(), name, weight.rows(), weight.cols(), p.sparsity(),
-                    r.mask().prunedCount(), weight.countZeros(), r.deadInputs(), r.percdamp()));
+                    r.mask().prunedCount(), weight.countZeros(), r.deadInputs(), r.percdamp(), r.quantized()));
             linears.put(name, new DenseLinear(weight, dense.bias()));
         });
         return block.withLinears(block.index(), linears);
+    }
+
+    /** A method's statistics and the Hessian GPTQ needs, fed the same inputs. */
+    private static final class WithHessian<S extends CalibrationStats> implements CalibrationStats {
+        final S method;
+        final HessianStats hessian;
+
+        WithHessian(S method, HessianStats hessian) {
+            this.method = method;
+            this.hessian = hessian;
+        }
+
+        @Override public int inFeatures() { return hessian.inFeatures(); }
+        @Override public long tokens() { return hessian.tokens(); }
+
+        @Override
+        public void add(float[] x, int tokens) {
+            method.add(x, tokens);
+            hessian.add(x, tokens);
+        }
+    }
+
+    /** No pruning: the method of {@link #quantizeOnly}. */
+    private static final class KeepAll implements PruningMethod<NoStats> {
+        @Override public String name() { return Methods.DENSE; }
+        @Override public boolean needsCalibration() { return false; }
+        @Override public NoStats newStats(int inFeatures) { return new NoStats(inFeatures); }
+
+        @Override
+        public PruneResult prune(FloatMatrix weight, NoStats stats, SparsityPattern pattern) {
+            return new PruneResult(new Mask(weight.rows(), weight.cols()), 0, 0);
+        }
     }
 
     /**

@@ -49,6 +49,27 @@ public record PruneOutcome(String method, double requestedSparsity, DecoderModel
         return paramsBefore == 0 ? 0 : 1 - (double) nonzeroAfter / paramsBefore;
     }
 
+    /**
+     * The pruned model with every quantised linear ({@link PrunedLinear#quantized()} not null) as a
+     * {@link org.prunelab.tensor.quant.QuantLinear} over its GGUF blocks, bias kept: the same weights as {@link #model()}
+     * holds in fp32, run by the block-format kernels and stored at the format's size. {@link #model()} itself when
+     * nothing was quantised.
+     */
+    public DecoderModel quantizedModel() {
+        if (linears.stream().allMatch(l -> l.quantized() == null)) return model;
+        java.util.List<DecoderBlock> blocks = new java.util.ArrayList<>();
+        for (DecoderBlock b : model.blocks()) {
+            Map<String, Linear> ls = new java.util.LinkedHashMap<>(b.linears());
+            for (PrunedLinear pl : linears) {
+                if (pl.layer() != b.index() || pl.quantized() == null) continue;
+                float[] bias = ls.get(pl.name()) instanceof org.prunelab.model.DenseLinear d ? d.bias() : null;
+                ls.put(pl.name(), new org.prunelab.tensor.quant.QuantLinear(pl.quantized(), bias));
+            }
+            blocks.add(b.withLinears(b.index(), ls));
+        }
+        return model.withBlocks(model.config(), blocks);
+    }
+
     /** Whether OWL chose per-block sparsities. */
     public boolean owl() { return blockSparsities != null; }
 

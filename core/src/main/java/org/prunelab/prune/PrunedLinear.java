@@ -1,5 +1,7 @@
 package org.prunelab.prune;
 
+import org.prunelab.tensor.quant.QuantMatrix;
+
 /**
  * What pruning did to one linear of one block.
  *
@@ -11,10 +13,18 @@ package org.prunelab.prune;
  * @param pruned         weights the method removed
  * @param zeros          weights equal to zero afterwards (pruned ones plus any that already were zero)
  * @param deadInputs     input features never active during calibration
- * @param percdamp       SparseGPT's final damping fraction; 0 for other methods
+ * @param percdamp       SparseGPT's (or GPTQ's) final damping fraction; 0 for other methods
+ * @param quantized      the weight's GGUF blocks when the run quantised it ({@link QuantSpec}), else null; the
+ *                       model's linear then holds exactly their values (dequantised, fp32)
  */
 public record PrunedLinear(int layer, String name, int outFeatures, int inFeatures, double targetSparsity,
-                           long pruned, long zeros, int deadInputs, double percdamp) {
+                           long pruned, long zeros, int deadInputs, double percdamp, QuantMatrix quantized) {
+
+    /** A linear that was pruned, not quantised. */
+    public PrunedLinear(int layer, String name, int outFeatures, int inFeatures, double targetSparsity,
+                        long pruned, long zeros, int deadInputs, double percdamp) {
+        this(layer, name, outFeatures, inFeatures, targetSparsity, pruned, zeros, deadInputs, percdamp, null);
+    }
 
     /** Number of weights, {@code outFeatures x inFeatures}. */
     public long parameters() { return (long) outFeatures * inFeatures; }

@@ -56,6 +56,24 @@ public interface Pruner {
     PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options);
 
     /**
+     * This pruner followed by quantisation to a GGUF block format in the same calibration loop ({@link QuantSpec}:
+     * RTN, or GPTQ on the pruned weights; SparseGPT's joint pass with GPTQ). Only the mask methods
+     * ({@link LayerwisePruner}: magnitude, wanda, sparsegpt) support it; a new pruner is returned, this one is
+     * unchanged.
+     *
+     * @param quant the quantisation, or null for none
+     * @throws org.prunelab.PrunelabException.InvalidArgument for a method that cannot be quantised in its run
+     *         (structured and low-rank ones), naming the methods that can
+     */
+    default Pruner withQuantization(QuantSpec quant) {
+        if (quant == null) return this;
+        throw new org.prunelab.PrunelabException.InvalidArgument("${method} " + method() + " cannot be combined with"
+                + " ${quantize} yet: quantisation runs after the mask methods ("
+                + String.join(", ", Methods.all().stream().filter(m -> m.kind() == Method.Kind.UNSTRUCTURED)
+                        .map(Method::name).toList()) + "); drop ${quantize} or use one of them");
+    }
+
+    /**
      * Checks that every block linear is a dense matrix, as the methods need.
      *
      * @throws org.prunelab.PrunelabException.InvalidArgument naming the first linear that is not
@@ -64,8 +82,11 @@ public interface Pruner {
         for (DecoderBlock block : model.blocks()) {
             for (java.util.Map.Entry<String, Linear> e : block.linears().entrySet()) {
                 if (!(e.getValue() instanceof DenseLinear)) {
-                    throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey() + " is "
-                            + e.getValue() + ", not a dense matrix: prune the dense model as loaded");
+                    throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey()
+                            + " is held as " + org.prunelab.format.WeightFormats.label(e.getValue()) + ", not as a dense fp32"
+                            + " matrix: pruning reads fp32 weights. A quantised file (GGUF Q8_0, Q4_0, Q4_1, ...) is"
+                            + " dequantised to fp32 when it is loaded, so prune the model as loaded (before any format"
+                            + " conversion) and quantise the result afterwards (--quantize)");
                 }
             }
         }

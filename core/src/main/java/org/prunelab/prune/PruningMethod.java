@@ -1,6 +1,7 @@
 package org.prunelab.prune;
 
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * A per-matrix pruning method. The calibration loop, for every linear of a block, creates statistics
@@ -33,4 +34,24 @@ public interface PruningMethod<S extends CalibrationStats> {
      * @throws org.prunelab.PrunelabException if the method's numerics fail (SparseGPT's Cholesky)
      */
     PruneResult prune(FloatMatrix weight, S stats, SparsityPattern pattern);
+
+    /**
+     * Whether {@link #pruneAndQuantize} prunes and GPTQ-quantises in one pass (SparseGPT, whose OBS update takes the
+     * quantisation error along with the pruning error). For other methods the loop prunes with {@link #prune} and
+     * then quantises the pruned matrix with {@link GptqQuantizer}, keeping the mask.
+     */
+    default boolean quantizesJointly() { return false; }
+
+    /**
+     * Prunes and quantises {@code weight} in place in one pass; only for methods whose {@link #quantizesJointly()}.
+     *
+     * @param weight  {@code [out_features, in_features]}, in_features a multiple of 32; overwritten with the stored
+     *                values
+     * @param format  the GGUF block format
+     * @return the mask and, in {@link PruneResult#quantized()}, the block bytes
+     * @throws UnsupportedOperationException if this method does not quantise jointly
+     */
+    default PruneResult pruneAndQuantize(FloatMatrix weight, S stats, SparsityPattern pattern, QuantType format) {
+        throw new UnsupportedOperationException(name() + " does not quantise in its pruning pass");
+    }
 }

@@ -1,8 +1,9 @@
 package org.prunelab.prune;
 
-import java.util.stream.IntStream;
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 /**
  * SparseGPT (Frantar &amp; Alistarh, "SparseGPT: Massive Language Models Can Be Accurately Pruned in
@@ -32,10 +33,6 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
             "remove by w^2 / [H^-1]_jj and move each removed weight's error onto the remaining columns (OBS update)",
             "Frantar & Alistarh, \"SparseGPT: Massive Language Models Can Be Accurately Pruned in One-Shot\", ICML 2023",
             "the weights of every block of 128 columns (one threshold per rows x 128 block)", true, SparseGptPruner::new);
-    /** Retries after the first attempt, each with 10x the damping. */
-    static final int DAMPING_RETRIES = 3;
-    /** Columns per tile of the lazy update (a 128 x 256 tile of U is 256 KiB). */
-    private static final int LAZY_TILE = 256;
 
     private final int blocksize;
     private final double percdamp;
@@ -68,105 +65,51 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
     public PruneResult prune(FloatMatrix weight, HessianStats stats, SparsityPattern pattern) {
         Checks.stats(name(), weight, stats, true);
         Checks.pattern(weight, pattern);
-        int rows = weight.rows();
-        int cols = weight.cols();
-        double[] h = stats.hessian();
-        double[] w = new double[rows * cols];
-        float[] wf = weight.data();
-        for (int i = 0; i < w.length; i++) w[i] = wf[i];
-
-        int dead = 0;
-        for (int j = 0; j < cols; j++) {
-            if (h[j * cols + j] == 0) {
-                dead++;
-                h[j * cols + j] = 1;
-                for (int r = 0; r < rows; r++) w[r * cols + j] = 0;
-            }
-        }
-        double[] u = null;
-        double damping = percdamp;
-        double meanDiag = 0;
-        for (int j = 0; j < cols; j++) meanDiag += h[j * cols + j];
-        meanDiag /= cols;
-        if (Double.isFinite(meanDiag)) {
-            for (int attempt = 0; attempt <= DAMPING_RETRIES; attempt++, damping *= 10) {
-                double[] damped = h.clone();
-                for (int j = 0; j < cols; j++) damped[j * cols + j] += damping * meanDiag;
-                u = Cholesky.upperFactorOfInverse(damped, cols);
-                if (u != null) break;
-            }
-        }
-        if (u == null) {
-            throw new PrunelabException("SparseGPT: the Hessian of weight " + Checks.shape(weight) + " ("
-                    + stats.tokens() + " calibration tokens) is not positive definite even with percdamp "
-                    + percdamp * Math.pow(10, DAMPING_RETRIES) + ": the calibration inputs probably contain NaN"
-                    + " or Inf; check the captured activations or use more calibration tokens");
-        }
-
-        Mask mask = new Mask(rows, cols);
-        int block = pattern instanceof SparsityPattern.NM nm ? Math.max(nm.m(), blocksize - blocksize % nm.m()) : blocksize;
-        for (int i1 = 0; i1 < cols; i1 += block) {
-            pruneBlock(w, u, rows, cols, i1, Math.min(i1 + block, cols), pattern, mask);
-        }
-        for (int i = 0; i < w.length; i++) wf[i] = (float) w[i];
-        return new PruneResult(mask, dead, damping);
+        ObsSweep.Prepared p = ObsSweep.prepare("SparseGPT", weight, stats, percdamp);
+        ObsSweep.Result r = ObsSweep.run(p, weight.rows(), weight.cols(), blocksize, pattern, null, null);
+        writeBack(p.w(), weight);
+        return new PruneResult(r.mask(), p.dead(), p.percdamp());
     }
 
-    /** Columns [i1, i2): choose the mask, prune with in-block error propagation, then the lazy update. */
-    private static void pruneBlock(double[] w, double[] u, int rows, int cols, int i1, int i2,
-                                   SparsityPattern pattern, Mask mask) {
-        int count = i2 - i1;
-        double[] d2 = new double[count];
-        for (int i = 0; i < count; i++) d2[i] = u[(i1 + i) * cols + i1 + i] * u[(i1 + i) * cols + i1 + i];
-        boolean[] pruned = new boolean[rows * count]; // [rows, count]
-        if (pattern instanceof SparsityPattern.Unstructured un) {
-            double[] scores = new double[rows * count];
-            for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < count; i++) {
-                    double v = w[r * cols + i1 + i];
-                    scores[r * count + i] = v * v / d2[i];
-                }
-            }
-            Mask blockMask = MaskSelector.perMatrix(scores, rows, count, un.sparsity());
-            for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < count; i++) pruned[r * count + i] = blockMask.isPruned(r, i);
-            }
-        }
-        SparsityPattern.NM nm = pattern instanceof SparsityPattern.NM p ? p : null;
-        double[] err = new double[rows * count];
-        // Given the block mask (or, for N:M, the row's own updated weights), rows are independent.
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            int wr = r * cols + i1;
-            double[] groupScores = nm == null ? null : new double[nm.m()];
-            boolean[] group = nm == null ? null : new boolean[nm.m()];
-            for (int i = 0; i < count; i++) {
-                if (nm != null && i % nm.m() == 0) {
-                    for (int k = 0; k < nm.m(); k++) groupScores[k] = w[wr + i + k] * w[wr + i + k] / d2[i + k];
-                    MaskSelector.lowestInGroup(groupScores, 0, nm.m(), nm.prunedPerGroup(), group);
-                    for (int k = 0; k < nm.m(); k++) pruned[r * count + i + k] = group[k];
-                }
-                if (!pruned[r * count + i]) continue;
-                double e = w[wr + i] / u[(i1 + i) * cols + i1 + i];
-                err[r * count + i] = e;
-                w[wr + i] = 0;
-                VectorOps.axpy(-e, u, (i1 + i) * cols + i1 + i + 1, w, wr + i + 1, count - i - 1);
-            }
-        });
-        // Lazy batch update W[:, i2:] -= Err @ U[i1:i2, i2:], in column tiles so that the tile of U
-        // stays in cache while every row uses it.
-        for (int tile = i2; tile < cols; tile += LAZY_TILE) {
-            int c0 = tile;
-            int c1 = Math.min(c0 + LAZY_TILE, cols);
-            IntStream.range(0, rows).parallel().forEach(r -> {
-                for (int i = 0; i < count; i++) {
-                    double e = err[r * count + i];
-                    if (e != 0) VectorOps.axpy(-e, u, (i1 + i) * cols + c0, w, r * cols + c0, c1 - c0);
-                }
-            });
-        }
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < count; i++) if (pruned[r * count + i]) mask.prune(r, i1 + i);
-        }
+    /** Prunes and quantises in one pass (SparseGPT's joint mode, below). */
+    @Override
+    public boolean quantizesJointly() { return true; }
+
+    /**
+     * Joint sparsification and quantisation (Frantar &amp; Alistarh 2023, Sec. 3.5 "Joint sparsification &amp;
+     * quantization"; the reference's {@code fasterprune} with a quantiser): in the one column sweep of
+     * {@link #prune}, a pruned weight's target is 0 and a kept weight's target is its rounding to the GGUF grid of
+     * {@code format}, and the error of both goes onto the later columns. Each row's group of 32 columns gets its
+     * scale when the sweep reaches the group (llama.cpp's RTN rule on the weights as the earlier blocks' updates left
+     * them, weights already pruned by the block's unstructured mask counting as 0; see {@link ObsSweep}). The block
+     * size is rounded down to a multiple of 32 (and of M for N:M); the default 128 stays 128.
+     *
+     * @param weight  {@code [out_features, in_features]}, in_features a multiple of 32; overwritten with the stored
+     *                values (0 where pruned, exact grid values elsewhere)
+     * @param stats   the Hessian of this linear's calibration inputs
+     * @param pattern unstructured sparsity (0 = quantise only, with GPTQ's update) or N:M
+     * @param format  the GGUF block format
+     * @return the mask, the block bytes ({@link PruneResult#quantized()}), dead inputs and the damping used
+     * @throws PrunelabException.InvalidArgument if the stats do not fit, hold no tokens, M or 32 does not divide
+     *         in_features
+     * @throws PrunelabException if the Hessian is not positive definite even after raising the damping
+     */
+    @Override
+    public PruneResult pruneAndQuantize(FloatMatrix weight, HessianStats stats, SparsityPattern pattern,
+                                        QuantType format) {
+        Checks.stats(name(), weight, stats, true);
+        Checks.pattern(weight, pattern);
+        new QuantSpec(format, QuantSpec.Algorithm.GPTQ).checkFits(weight.cols(), "weight " + Checks.shape(weight));
+        ObsSweep.Prepared p = ObsSweep.prepare("SparseGPT", weight, stats, percdamp);
+        ObsSweep.Result r = ObsSweep.run(p, weight.rows(), weight.cols(), blocksize, pattern, null, format);
+        writeBack(p.w(), weight);
+        return new PruneResult(r.mask(), p.dead(), p.percdamp(),
+                QuantMatrix.of(format, weight.rows(), weight.cols(), r.blocks()));
+    }
+
+    static void writeBack(double[] w, FloatMatrix weight) {
+        float[] wf = weight.data();
+        for (int i = 0; i < w.length; i++) wf[i] = (float) w[i];
     }
 
     @Override

@@ -47,13 +47,13 @@ class MemoryMeterTest {
     }
 
     @Test
-    void fp32ModelBytesCountsTiedEmbeddingsOnce() {
+    void parametersCountTiedEmbeddingsOnce() {
         DecoderConfig c = new DecoderConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, true, 1, 2);
         DecoderModel m = ModelLoader.build(c, new RandomWeights(c, 1, 0.1));
         long perBlock = 32L * 32 + 2 * 16L * 32 + 32L * 32 + 3 * 48L * 32 + 2 * 32;
-        assertThat(MemoryMeter.fp32ModelBytes(m)).isEqualTo(4 * (50L * 32 + 2 * perBlock + 32));
+        assertThat(MemoryMeter.parameters(m)).isEqualTo(50L * 32 + 2 * perBlock + 32);
         DecoderConfig untied = new DecoderConfig(32, 48, 2, 4, 2, 8, 50, 64, 1e-5, 10000, null, false, 1, 2);
         DecoderModel u = ModelLoader.build(untied, new RandomWeights(untied, 1, 0.1));
-        assertThat(MemoryMeter.fp32ModelBytes(u)).isEqualTo(4 * (2 * 50L * 32 + 2 * perBlock + 32));
+        assertThat(MemoryMeter.parameters(u)).isEqualTo(2 * 50L * 32 + 2 * perBlock + 32);
     }
 }

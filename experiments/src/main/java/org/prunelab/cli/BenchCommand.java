@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.prunelab.PrunelabException;
 import org.prunelab.bench.ForwardTiming;
 import org.prunelab.bench.ModelBench;
-import org.prunelab.model.FormatConversion;
+import org.prunelab.format.FormatConversion;
 import org.prunelab.cache.PrunelabHome;
 import org.prunelab.model.LoadedModel;
 import org.prunelab.arch.ModelLoader;
@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
     String model;
 
     @Option(names = "--format", defaultValue = "auto",
-            description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}).")
+            description = "Execution format of the weights: auto (per layer and phase) or a registered format (dense, csr, nm, q8_0, q4_0, nm-q8, ...; `prunelab formats` lists them) (default: ${DEFAULT-VALUE}).")
     String format;
 
     @Option(names = "--prompt-len", defaultValue = "512", description = "Prompt tokens per run (default: ${DEFAULT-VALUE}).")
@@ -70,6 +70,11 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
 
     @Option(names = "--vs", description = "Baseline to compare with in the same process; only 'dense' (the dense counterpart).")
     String vs;
+
+    @Option(names = "--vs-format", defaultValue = "dense",
+            description = "Execution format of the --vs baseline (default: ${DEFAULT-VALUE}); e.g. q8_0 to time --format nm-q8"
+                    + " against dense Q8_0 of the same model.")
+    String vsFormat;
 
     @Option(names = "--vs-model", description = "The dense counterpart for --vs dense (default: the 'model' of DIR/prune_report.json).")
     String vsModel;
@@ -92,7 +97,7 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
         String baselineSpec = vs == null ? null : vsModel != null ? vsModel : denseCounterpart(ModelLoader.resolve(model, home));
         warnIfBusy(err);
         RunSpec run = RunSpec.dense(Pipeline.modelArgument(model), List.of(), "dense",
-                new BenchSpec(promptLen, gen, repeat, warmup, format, baselineSpec));
+                new BenchSpec(promptLen, gen, repeat, warmup, format, baselineSpec, vsFormat));
         err.println("bench: " + warmup + " warm-up + " + repeat + (baselineSpec == null ? (repeat == 1 ? " timed run of " : " timed runs of ")
                 : " alternating pairs of runs vs dense " + baselineSpec + ", ") + promptLen + " prompt + " + gen + " generated tokens ...");
         err.flush();

@@ -47,8 +47,8 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     String split;
 
     @Option(names = "--format", defaultValue = "dense",
-            description = "Weight format of the block linears: auto, dense, csr or nm (default: ${DEFAULT-VALUE}; "
-                    + "sparse formats give the same perplexity up to float rounding, faster on sparse models).")
+            description = "Execution format of the weights: auto (per layer and phase) or a registered format (dense, csr, nm, q8_0, q4_0, nm-q8, ...; `prunelab formats` lists them) (default: ${DEFAULT-VALUE}; "
+                    + "lossless formats give the same perplexity up to float rounding; q8_0/q4_0 quantise the block linears and the LM head).")
     String format;
 
     @Override

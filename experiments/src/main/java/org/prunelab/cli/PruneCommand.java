@@ -38,12 +38,24 @@ import java.util.function.UnaryOperator;
  * ({@link #addMethodOptions}), so a method added there is offered here with its help text.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        description = {"Prune a model and save it (safetensors, config.json, tokenizer.json, prune_report.json).",
+        description = {"Prune a model, optionally quantise it (--quantize q8_0|q4_0), and save it: a Hugging Face folder"
+                + " (safetensors, config.json, tokenizer.json) or a GGUF file (--save-format gguf), with prune_report.json.",
                 "Method options are listed below with the methods that take them."})
 final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
     @Mixin TrackingOptions tracking;
+    @Mixin SaveOptions save;
+
+    @Option(names = "--quantize",
+            description = "After pruning, round the block linears and the LM head to a GGUF block type: q8_0 or q4_0"
+                    + " (evaluated in that format; saved as GGUF).")
+    String quantize;
+
+    @Option(names = "--quant-method", defaultValue = "rtn",
+            description = "rtn: round to nearest, as llama-quantize (no calibration); gptq: GPTQ on the calibration"
+                    + " Hessians inside the pruning pass (mask methods; with sparsegpt the joint pass) (default: ${DEFAULT-VALUE}).")
+    String quantMethod;
 
     @Option(names = "--model", defaultValue = "smollm2-135m",
             description = "Registered name, .gguf file, or checkpoint directory (default: ${DEFAULT-VALUE}).")
@@ -141,11 +153,18 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         if (eval != null) for (String e : eval) evaluation.add(new EvalSpec(e, evalSeqlen, evalWindows, whole));
         RunSpec run = RunSpec.pruning(Pipeline.modelArgument(model), method, given, new CalibrationSpec(calib, nsamples, seqlen),
                 evaluation, "dense", null, seed);
-        PrunedModelWriter.checkWritable(out);
+        if (quantize != null) {
+            run = run.withQuantize(new org.prunelab.run.QuantSpec(quantize, quantMethod), new CalibrationSpec(calib, nsamples, seqlen), seed);
+        } else if (spec.commandLine().getParseResult().hasMatchedOption("--quant-method")) {
+            throw new PrunelabException.InvalidArgument("--quant-method needs --quantize q8_0|q4_0");
+        }
+        java.util.Set<org.prunelab.model.LinearRole> biasOn = run.methodEntry().create(run.methodArgs()).addsBiasTo();
         // A method/architecture pair whose result cannot be saved is refused before anything loads or runs.
-        PrunedModelWriter.checkSavable(org.prunelab.arch.ModelLoader.inspect(run.model(),
-                        org.prunelab.cache.PrunelabHome.fromEnvironment()).config(),
-                run.methodEntry().create(run.methodArgs()).addsBiasTo(), method, out);
+        save.check(run, out, biasOn, "global".equals(run.params().get("allocation")));
+        if (!save.gguf()) {
+            PrunedModelWriter.checkSavable(org.prunelab.arch.ModelLoader.inspect(run.model(),
+                            org.prunelab.cache.PrunelabHome.fromEnvironment()).config(), biasOn, method, out);
+        }
         PrintWriter err = spec.commandLine().getErr();
         if (run.calibration() == null) {
             List<String> ignored = new ArrayList<>();
@@ -158,13 +177,14 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                 err.flush();
             }
         }
+        ObjectNode[] saved = new ObjectNode[1];
         CliRun.Result r = CliRun.run("prune", run, tracking, true, err,
-                o -> PrunedModelWriter.write(out, o.model().model(), o.model().tokenizer(), o.files()));
-        print(r.outcome(), r.tracking());
+                o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")));
+        print(r.outcome(), r.tracking(), saved[0]);
         return 0;
     }
 
-    private void print(Pipeline.Outcome o, String tracked) {
+    private void print(Pipeline.Outcome o, String tracked, ObjectNode saved) {
         PrintWriter p = spec.commandLine().getOut();
         RunResult r = o.result();
         if (common.json) {
@@ -173,6 +193,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
             j.remove("calibration_windows");
             j.remove("layer_sizes");
             j.put("out", out.toAbsolutePath().toString()).put("threads", common.threads()).put("tracking", tracked);
+            j.setAll(saved);
             JsonOutput.print(p, j);
             return;
         }
@@ -185,7 +206,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         if (r.spec().calibration() != null) {
             p.printf("calibration            %s, %d x %d tokens, seed %d%n", calib, nsamples, seqlen, seed);
         }
-        p.printf("actual sparsity        %.6f of the blocks' linear parameters removed (embeddings and LM head untouched)%n",
+        p.printf("actual sparsity        %.6f of the blocks' linear parameters removed (embeddings and LM head not pruned)%n",
                 r.actualSparsity());
         p.printf("params_total           %d (nonzero %d)%n", r.paramsTotal(), r.paramsNonzero());
         p.printf("prune_seconds          %.2f%n", r.pruneSeconds());
@@ -196,7 +217,13 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                     e.perplexity(), e.dataset(), e.part(), e.windows(), e.seqlen());
         }
         for (String w : r.warnings()) p.printf("warning                %s%n", w);
-        p.printf("saved                  %s (%s)%n", out.toAbsolutePath(), PruneReport.FILE + " schema " + PruneReport.SCHEMA_VERSION);
+        if (r.spec().quantize() != null) {
+            p.printf("quantized              %s by %s (block linears and the LM head)%n", r.spec().quantize().type(),
+                    r.spec().quantize().method());
+        }
+        p.printf("saved                  %s (%s%s)%n", saved.has("gguf_file") ? saved.get("gguf_file").asText() : out.toAbsolutePath(),
+                saved.has("gguf_file") ? String.format(java.util.Locale.ROOT, "GGUF %s, %.1f MB; ", saved.get("gguf_type").asText(),
+                        saved.get("gguf_bytes").asLong() / 1e6) : "", PruneReport.FILE + " schema " + PruneReport.SCHEMA_VERSION);
         p.printf("tracking               %s%n", tracked);
         p.flush();
     }

@@ -33,7 +33,7 @@ final class Spelling {
 
     static final UnaryOperator<String> BENCH = of(Map.of(
             "bench.prompt_len", "--prompt-len", "bench.gen", "--gen", "bench.repeat", "--repeat", "bench.warmup", "--warmup",
-            "bench.format", "--format"));
+            "bench.format", "--format", "bench.vs_format", "--vs-format"));
 
     /** Flags for the names in {@code map}; every other unqualified name (method parameters, model, out) as {@code --name}. */
     private static UnaryOperator<String> of(Map<String, String> map) {

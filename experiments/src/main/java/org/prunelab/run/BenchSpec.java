@@ -10,9 +10,21 @@ package org.prunelab.run;
  * model (A B, B A, ...); a run that prunes nothing and names a {@code baseline} (the dense model a pruned checkpoint came
  * from) loads it beside the model and alternates the same way. Both report the median of the per-pair ratios.
  *
- * @param baseline model argument of the dense counterpart to alternate with, or null
+ * @param baseline       model argument of the dense counterpart to alternate with, or null
+ * @param baselineFormat the execution format the baseline runs in ({@code dense} unless given: e.g. {@code q8_0} to
+ *                       compare packed 2:4 + int8 with dense Q8_0)
  */
-public record BenchSpec(int promptLen, int gen, int repeat, int warmup, String format, String baseline) {
+public record BenchSpec(int promptLen, int gen, int repeat, int warmup, String format, String baseline, String baselineFormat) {
+
+    public BenchSpec {
+        if (baselineFormat == null) baselineFormat = "dense";
+    }
+
+    /** A spec whose baseline (if any) runs dense. */
+    public BenchSpec(int promptLen, int gen, int repeat, int warmup, String format, String baseline) {
+        this(promptLen, gen, repeat, warmup, format, baseline, "dense");
+    }
+
     /** The sweep's default: 128 prompt tokens, 16 decoded, 3 runs after 1 warm-up, the format auto picks. */
     public static final BenchSpec SWEEP_DEFAULT = new BenchSpec(128, 16, 3, 1, "auto", null);
 

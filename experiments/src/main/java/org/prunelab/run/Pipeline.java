@@ -18,7 +18,7 @@ import org.prunelab.eval.Evaluation;
 import org.prunelab.eval.Perplexity;
 import org.prunelab.eval.PerplexityResult;
 import org.prunelab.model.DecoderBlock;
-import org.prunelab.model.FormatConversion;
+import org.prunelab.format.FormatConversion;
 import org.prunelab.tensor.Linear;
 import org.prunelab.model.DecoderModel;
 import org.prunelab.model.LoadedModel;
@@ -176,13 +176,22 @@ public final class Pipeline implements RunExecutor {
         Pruner pruner = null;
         double requested = 0;
         Corpus calib = null;
+        // GPTQ runs inside the calibration loop (after each block's masks; SparseGPT's joint pass); round to nearest runs
+        // after pruning on the result, for every method.
+        org.prunelab.prune.QuantSpec gptq = spec.quantize() != null && spec.quantize().calibrated() ? spec.quantize().toCore() : null;
         if (spec.prunes()) {
             pruner = spec.methodEntry().create(spec.methodArgs());
             requested = pruner.requestedSparsity(shape);
+            if (gptq != null) pruner = pruner.withQuantization(gptq);
+        } else if (gptq != null) {
+            pruner = org.prunelab.prune.LayerwisePruner.quantizeOnly(gptq);
+        }
+        if (pruner != null) {
             CalibrationSpec c = spec.calibration();
             long tokens = 0;
             if (pruner.needsCalibration()) {
-                if (c == null) throw new PrunelabException.InvalidArgument(spec.method() + " needs calibration data (${calib.dataset})");
+                if (c == null) throw new PrunelabException.InvalidArgument((spec.prunes() ? spec.method() : "gptq")
+                        + " needs calibration data (${calib.dataset})");
                 LoadedModel.checkSeqlen(shape.config(), model, c.seqlen(), "calib.seqlen");
                 tokens = (long) c.nsamples() * c.seqlen();
             }
@@ -190,6 +199,15 @@ public final class Pipeline implements RunExecutor {
             if (pruner.needsCalibration()) {
                 calib = corpus(c.dataset());
                 calib.part(Split.CALIBRATION); // a dataset without a calibration part (UDHR) fails here
+            }
+        }
+        if (spec.quantize() != null) {
+            // Every linear's rows must be whole blocks of 32: checked on the model as it is (a structured method's
+            // narrower result is checked again when it is quantised).
+            org.prunelab.prune.QuantSpec q = spec.quantize().toCore();
+            q.checkFits(shape.config().hiddenSize(), "the LM head (hidden_size)");
+            for (int l = 0; l < shape.blocks().size(); l++) {
+                for (ModelShape.LinearShape ls : shape.linears(l)) q.checkFits(ls.inFeatures(), "layer " + l + " " + ls.name());
             }
         }
         List<Corpus> evals = new ArrayList<>();
@@ -208,6 +226,7 @@ public final class Pipeline implements RunExecutor {
                         + " is beyond the model's context of " + shape.config().maxPositionEmbeddings() + " tokens; use fewer");
             }
             checkFormat(b.format(), "bench.format");
+            checkFormat(b.baselineFormat(), "bench.vs_format");
         }
         if (calib != null) {
             // The calibration text's length needs the tokenizer; it loads in well under a second, the weights in seconds.
@@ -227,10 +246,21 @@ public final class Pipeline implements RunExecutor {
         return new Plan(spec, shape, pruner, requested, calib, evals);
     }
 
+    /** Whether the run's quantisation happens inside the calibration loop (GPTQ), not after it (round to nearest). */
+    private static boolean gptqInLoop(RunSpec spec) {
+        return spec.quantize() != null && spec.quantize().calibrated();
+    }
+
+    /** {@code model} with its LM head as the block formats' whole-model conversions leave it (Q8_0), in place. */
+    private static DecoderModel withQuantizedHead(DecoderModel model) {
+        model.setLmHead(org.prunelab.format.WeightFormats.convert(model.lmHead(), org.prunelab.format.WeightFormats.byName("q8_0")));
+        return model;
+    }
+
     private static void checkFormat(String format, String param) {
-        String f = format.strip().toLowerCase(Locale.ROOT);
-        if (!List.of("auto", "dense", "csr", "nm").contains(f)) {
-            throw new PrunelabException.InvalidArgument("unknown ${" + param + "} '" + format + "': use auto, dense, csr or nm");
+        if (!org.prunelab.format.WeightFormats.names().contains(format.strip().toLowerCase(Locale.ROOT))) {
+            throw new PrunelabException.InvalidArgument("unknown ${" + param + "} '" + format + "': use "
+                    + String.join(", ", org.prunelab.format.WeightFormats.names()));
         }
     }
 
@@ -310,7 +340,8 @@ public final class Pipeline implements RunExecutor {
         }
 
         List<PerplexityResult> denseEvals = new ArrayList<>();
-        if (spec.prunes()) {
+        boolean changes = spec.prunes() || spec.quantize() != null; // the run's model differs from the one loaded
+        if (changes) {
             for (int i = 0; i < spec.evaluation().size(); i++) {
                 EvalSpec e = spec.evaluation().get(i);
                 List<Window> w = windows.get(i);
@@ -322,8 +353,9 @@ public final class Pipeline implements RunExecutor {
         PruneOutcome pruning = null;
         double pruneSeconds = 0;
         long peak = -1, baseline = -1;
-        long denseBytes = MemoryMeter.fp32ModelBytes(dense.model());
-        if (spec.prunes()) {
+        long denseBytes = ModelBench.modelBytes(dense.model());
+        long denseParams = MemoryMeter.parameters(dense.model());
+        if (plan.pruner() != null) {
             // Baseline just before pruning: after loading and the dense evaluation, whose buffers would otherwise be
             // charged to the method.
             MemoryMeter meter = MemoryMeter.afterLoad();
@@ -331,7 +363,8 @@ public final class Pipeline implements RunExecutor {
             long start = System.nanoTime();
             try (meter) {
                 pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
-                        new PruneOptions(ui.stage("prune " + spec.method()), releaseDense));
+                        new PruneOptions(ui.stage((spec.prunes() ? "prune " + spec.method() : "quantize")
+                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense));
                 pruneSeconds = (System.nanoTime() - start) / 1e9;
                 peak = meter.peakBytes();
                 baseline = meter.baselineBytes();
@@ -339,14 +372,28 @@ public final class Pipeline implements RunExecutor {
                 if (releaseDense && dense == loaded) forget();
             }
             // The pruned model shares the loaded one's tokenizer; when the loaded one is given up, it owns it.
-            after = releaseDense ? new LoadedModel(dense.name(), dense.path(), pruning.model(), dense.tokenizer(),
-                    dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(pruning.model());
+            // With GPTQ, the quantised linears as QuantLinears over their GGUF blocks, and the LM head rounded to Q8_0.
+            DecoderModel result = gptqInLoop(spec) ? withQuantizedHead(pruning.quantizedModel()) : pruning.model();
+            after = releaseDense ? new LoadedModel(dense.name(), dense.path(), result, dense.tokenizer(),
+                    dense.fileBytes(), dense.loadSeconds(), true) : dense.withModel(result);
             for (String w : pruning.warnings()) {
                 warnings.add(PrunelabException.render(w, PrunelabException.PLAIN));
                 ui.warn(w);
             }
         }
         double overhead = peak < 0 || baseline < 0 ? Double.NaN : (double) (peak - baseline) / denseBytes;
+
+        FormatConversion quantization = null;
+        if (spec.quantize() != null && !gptqInLoop(spec)) {
+            // Round to nearest, block by block, on the pruned result (GPTQ ran inside the pruning pass). On fresh blocks, so a model the
+            // pipeline or the notebook keeps is left as it was; the conversion never modifies the layers it reads.
+            DecoderModel src = after.model();
+            DecoderModel copy = src.withBlocks(src.config(), src.blocks().stream().map(b -> b.withLinears(b.index(), b.linears())).toList());
+            Progress stage = ui.stage("quantize " + spec.quantize().type());
+            quantization = FormatConversion.apply(copy, spec.quantize().type());
+            stage.finish();
+            after = after.withModel(copy);
+        }
 
         List<EvalResult> evals = new ArrayList<>();
         FormatConversion evalFormat = null;
@@ -358,21 +405,21 @@ public final class Pipeline implements RunExecutor {
                     EvalSpec e = spec.evaluation().get(i);
                     Corpus corpus = plan.evalCorpora().get(i);
                     PerplexityResult r = perplexity(evaluated.model(), windows.get(i),
-                            ui.stage((spec.prunes() ? "eval pruned " : "eval ") + e.dataset()));
-                    double densePpl = spec.prunes() ? denseEvals.get(i).perplexity() : r.perplexity();
+                            ui.stage((spec.prunes() ? "eval pruned " : changes ? "eval quantized " : "eval ") + e.dataset()));
+                    double densePpl = changes ? denseEvals.get(i).perplexity() : r.perplexity();
                     out.add(evalResult(e, corpus, r, densePpl));
                 }
                 return out;
             };
             FormatConversion[] conv = new FormatConversion[1];
-            evals = withFormat(evaluated.model(), spec.format(), conv, evaluate);
+            evals = withFormat(evaluated.model(), changes ? spec.format() : storedOrAuto(spec.format(), evaluated), conv, evaluate);
             evalFormat = conv[0];
         }
 
         BenchDetail speed = null;
         double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
         if (spec.bench() != null) {
-            if (spec.prunes()) {
+            if (changes) {
                 // Time the pruned and the dense model alternately, so a slow spell of the machine falls on both, and
                 // report the median of the per-pair ratios; a dense model given up while pruning is loaded again.
                 LoadedModel denseAgain = dense.model().blocks().stream().anyMatch(org.prunelab.model.DecoderBlock::isReleased)
@@ -381,7 +428,9 @@ public final class Pipeline implements RunExecutor {
             } else if (!spec.prunes() && spec.bench().baseline() != null) {
                 speed = benchVs(after, spec.bench(), ui);
             } else {
-                speed = bench(after.model(), spec.bench(), ui.stage("bench " + (spec.prunes() ? "pruned" : "model")));
+                BenchSpec b = spec.bench();
+                speed = bench(after.model(), new BenchSpec(b.promptLen(), b.gen(), b.repeat(), b.warmup(),
+                        storedOrAuto(b.format(), after), b.baseline(), b.baselineFormat()), ui.stage("bench model"));
             }
             if (speed.comparison() != null) {
                 speedupPrefill = speed.comparison().prefillSpeedup().median();
@@ -390,8 +439,8 @@ public final class Pipeline implements RunExecutor {
         }
 
         DecoderModel m = after.model();
-        long modelBytes = MemoryMeter.fp32ModelBytes(m);
-        long total = modelBytes / 4;
+        long modelBytes = ModelBench.modelBytes(m);
+        long total = MemoryMeter.parameters(m);
         long zeros = 0;
         for (DecoderBlock b : m.blocks()) for (Linear l : b.linears().values()) zeros += l.totalParameters() - l.nonZeroParameters();
         // Without pruning, the share of block-linear parameters that are zero already (dequantised weights have a few).
@@ -403,7 +452,7 @@ public final class Pipeline implements RunExecutor {
                 speed == null ? Double.NaN : speed.result().decodeTokensPerSecond(), speedupDecode,
                 speed == null ? (evalFormat != null ? formatName(evalFormat.counts()) : "dense") : formatName(speed.conversion().counts()),
                 evals, warnings);
-        PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes);
+        PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes, denseParams, quantization);
         return new Outcome(result, after, pruning, calibration, windows, speed, evalFormat, report,
                 files(spec, report, calibration, windows));
     }
@@ -469,6 +518,15 @@ public final class Pipeline implements RunExecutor {
                 r.tokens(), r.perplexity(), densePpl, r.meanLoss(), r.seconds());
     }
 
+    /**
+     * {@code format}, except that {@code auto} on a model as loaded from a GGUF file whose block linears are all Q8_0 or
+     * all Q4_0 is that type ({@link ModelLoader#storedLinearFormat}): the file's own blocks run, not its fp32 decoding.
+     */
+    static String storedOrAuto(String format, LoadedModel model) {
+        if (!format.strip().equalsIgnoreCase("auto") || model.path() == null) return format;
+        return ModelLoader.storedLinearFormat(model.path()).orElse(format);
+    }
+
     /** Times {@code model} with its block linears in {@code spec.format()}, then puts the original linears back. */
     public static BenchDetail bench(DecoderModel model, BenchSpec spec, Progress progress) {
         FormatConversion[] conv = new FormatConversion[1];
@@ -480,8 +538,8 @@ public final class Pipeline implements RunExecutor {
     /** Alternating runs of {@code model} and its dense counterpart {@code spec.baseline()} (loaded beside it). */
     private BenchDetail benchVs(LoadedModel model, BenchSpec spec, Ui ui) {
         try (LoadedModel dense = ModelLoader.load(spec.baseline(), home)) {
-            FormatConversion conversion = FormatConversion.apply(model.model(), spec.format());
-            FormatConversion denseConversion = FormatConversion.apply(dense.model(), "dense");
+            FormatConversion conversion = FormatConversion.apply(model.model(), storedOrAuto(spec.format(), model));
+            FormatConversion denseConversion = FormatConversion.apply(dense.model(), spec.baselineFormat());
             ModelBench.Comparison c = ModelBench.compare(model.model(), dense.model(),
                     new ModelBench.Options(spec.promptLen(), spec.gen(), spec.repeat(), spec.warmup(), 0));
             ui.stage("bench").finish();
@@ -508,10 +566,12 @@ public final class Pipeline implements RunExecutor {
     private static <T> T withFormat(DecoderModel model, String format, FormatConversion[] conversion, Supplier<T> body) {
         List<Map<String, Linear>> original = new ArrayList<>();
         for (DecoderBlock b : model.blocks()) original.add(Map.copyOf(b.linears()));
+        Linear head = model.lmHead();
         try {
             conversion[0] = FormatConversion.apply(model, format);
             return body.get();
         } finally {
+            model.setLmHead(head);
             for (int i = 0; i < original.size(); i++) {
                 DecoderBlock b = model.blocks().get(i);
                 original.get(i).forEach(b::setLinear);

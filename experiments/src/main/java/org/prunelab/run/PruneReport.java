@@ -58,10 +58,13 @@ public record PruneReport(ObjectNode json) {
      *
      * @param pruning          what the pruner did, or null for a run without pruning
      * @param rssAfterLoad     resident bytes just before pruning, -1 if unknown or not pruned
-     * @param modelBytesDense  fp32 bytes of the model before pruning
+     * @param modelBytesDense  bytes in memory of the model before pruning, in the formats it was loaded in
+     * @param paramsDense      parameters of the model before pruning
+     * @param quantization     the round-to-nearest quantisation after pruning, or null
      */
     static PruneReport of(RunResult r, Pipeline.Plan plan, PruneOutcome pruning, List<Window> calibration,
-                          long rssAfterLoad, long modelBytesDense) {
+                          long rssAfterLoad, long modelBytesDense, long paramsDense,
+                          org.prunelab.format.FormatConversion quantization) {
         RunSpec spec = r.spec();
         ObjectNode o = JSON.createObjectNode();
         o.put("schema_version", SCHEMA_VERSION);
@@ -88,7 +91,17 @@ public record PruneReport(ObjectNode json) {
         o.put("seed", spec.seed());
         o.put("params_total", r.paramsTotal()).put("params_nonzero", r.paramsNonzero());
         if (pruning != null) o.put("params_blocks", pruning.paramsAfter()).put("params_blocks_dense", pruning.paramsBefore());
-        o.put("params_total_dense", modelBytesDense / 4);
+        o.put("params_total_dense", paramsDense);
+        if (spec.quantize() != null) {
+            ObjectNode q = o.putObject("quantization").put("type", spec.quantize().type())
+                    .put("quant_method", spec.quantize().method());
+            if (quantization != null) {
+                q.put("linears", quantization.layers().size()).put("bytes_before", quantization.bytesBefore())
+                        .put("bytes_after", quantization.bytesAfter()).put("summary", quantization.summary());
+            }
+        } else {
+            o.putNull("quantization");
+        }
         o.put("model_bytes", r.modelBytes()).put("model_bytes_dense", modelBytesDense);
         o.put("prune_seconds", r.pruneSeconds());
         o.put("peak_rss_bytes", r.peakRssBytes());

@@ -33,9 +33,11 @@ import java.util.TreeMap;
  *                    {@code nm}); {@code dense} keeps them as they are
  * @param bench       how speed is measured, or null for no speed measurement (not part of the key)
  * @param seed        calibration sampling seed (0 when no calibration is used)
+ * @param quantize    quantisation after pruning (or of the model as it is, for dense), or null for none; part of the
+ *                    key only when present, so earlier runs keep their keys
  */
 public record RunSpec(String model, String method, Map<String, Object> params, CalibrationSpec calibration,
-                      List<EvalSpec> evaluation, String format, BenchSpec bench, long seed) {
+                      List<EvalSpec> evaluation, String format, BenchSpec bench, long seed, QuantSpec quantize) {
     private static final ObjectMapper CANONICAL = new ObjectMapper()
             .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
@@ -46,6 +48,20 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
         params = params == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
         evaluation = List.copyOf(evaluation);
         if (format == null) format = "dense";
+    }
+
+    /** A run without quantisation. */
+    public RunSpec(String model, String method, Map<String, Object> params, CalibrationSpec calibration,
+                   List<EvalSpec> evaluation, String format, BenchSpec bench, long seed) {
+        this(model, method, params, calibration, evaluation, format, bench, seed, null);
+    }
+
+    /** This run with {@code quant} added (null removes it); a GPTQ quantiser needs the calibration, kept or given. */
+    public RunSpec withQuantize(QuantSpec quant, CalibrationSpec calibrationIfNeeded, long seedIfNeeded) {
+        boolean needs = quant != null && quant.calibrated();
+        CalibrationSpec c = calibration != null ? calibration : needs ? calibrationIfNeeded : null;
+        long s = calibration != null ? seed : needs ? seedIfNeeded : 0;
+        return new RunSpec(model, method, params, c, evaluation, format, bench, s, quant);
     }
 
     /**
@@ -128,6 +144,7 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
             return x;
         }).toList());
         if (!format.equals("dense")) m.put("format", format);
+        if (quantize != null) m.put("quantize", Map.of("type", quantize.type(), "quant_method", quantize.method()));
         m.put("seed", seed);
         return m;
     }
@@ -188,6 +205,7 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
             if (seed != 0) s.append("-seed").append(seed);
             base = s.toString();
         }
+        if (quantize != null) base = base + "+" + quantize.label();
         String shortModel = modelLabel();
         return shortModel == null ? base : shortModel + " " + base;
     }
@@ -198,9 +216,10 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
      * ({@code sparsity}, {@code pattern}, {@code layers}, {@code rank_ratio}) is left out: tables show it apart.
      */
     public String methodLabel() {
-        if (!prunes()) return "dense";
+        String q = quantize == null ? "" : " + " + quantize.label();
+        if (!prunes()) return "dense" + q;
         List<String> v = variants();
-        return v.isEmpty() ? method : method + " " + String.join(" ", v);
+        return (v.isEmpty() ? method : method + " " + String.join(" ", v)) + q;
     }
 
     /** Parameters other than the amount whose value is not the method's default, as short words. */

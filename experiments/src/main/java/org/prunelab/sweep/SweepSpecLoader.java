@@ -42,6 +42,8 @@ import java.util.Set;
  *     sparsity: [0.3, 0.5]            # pattern defaults to unstructured
  *   - method: [wanda, sparsegpt]
  *     pattern: "2:4"                  # N:M implies its sparsity; do not give one
+ *     quantize: [none, q8_0, q4_0]    # axis: GGUF block type after pruning (default none)
+ *     quant_method: rtn               # axis: rtn (default) or gptq
  * profiles:                           # optional: --profile NAME lays this mapping over the top level
  *   quick: {calibration: {nsamples: 16, seqlen: 256}}
  * }</pre>
@@ -55,7 +57,8 @@ public final class SweepSpecLoader {
     private static final Set<String> GRID_KEYS;
 
     static {
-        Set<String> keys = new java.util.TreeSet<>(Set.of("method", "model", "seed", "calibration", "evaluation"));
+        Set<String> keys = new java.util.TreeSet<>(Set.of("method", "model", "seed", "calibration", "evaluation", "quantize",
+                "quant_method"));
         keys.addAll(Methods.paramNames());
         GRID_KEYS = java.util.Collections.unmodifiableSet(keys);
     }
@@ -175,8 +178,10 @@ public final class SweepSpecLoader {
                         }
                     }
                     RunSpec dense = RunSpec.dense(modelName, evaluation, "dense", bench);
-                    pointLines.putIfAbsent(dense.key(), m.line());
-                    out.add(dense);
+                    for (RunSpec q : quantized(top, entry, dense)) {
+                        pointLines.putIfAbsent(q.key(), m.line());
+                        out.add(q);
+                    }
                     continue;
                 }
                 Method entryMethod = Methods.byName(method);
@@ -192,11 +197,40 @@ public final class SweepSpecLoader {
                         for (YamlTree seed : seeds) {
                             RunSpec point = RunSpec.pruning(modelName, method, raw, calib, evaluation, "dense", bench,
                                     integer(seed, "seed", Long.MIN_VALUE));
-                            pointLines.putIfAbsent(point.key(), m.line());
-                            out.add(point);
+                            for (RunSpec q : quantized(top, entry, point)) {
+                                pointLines.putIfAbsent(q.key(), m.line());
+                                out.add(q);
+                            }
                         }
                     }
                 }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The entry's {@code quantize} axis ({@code none}, {@code q8_0}, {@code q4_0}; default none) times its
+     * {@code quant_method} axis ({@code rtn}, {@code gptq}; default rtn) applied to {@code point}. GPTQ on a method that
+     * reads no calibration takes the top level's first calibration set and seed.
+     */
+    private List<RunSpec> quantized(YamlTree top, YamlTree entry, RunSpec point) {
+        YamlTree types = entry.map().get("quantize");
+        if (types == null) return List.of(point);
+        YamlTree methodsTree = entry.map().get("quant_method");
+        List<YamlTree> methods = methodsTree == null ? List.of(new YamlTree("rtn", entry.line())) : methodsTree.asAxis();
+        List<RunSpec> out = new ArrayList<>();
+        for (YamlTree t : types.asAxis()) {
+            String type = scalarString(t, "quantize");
+            if (type.equals("none")) {
+                out.add(point);
+                continue;
+            }
+            check(t, () -> new org.prunelab.run.QuantSpec(type, "rtn"));
+            for (YamlTree qm : methods) {
+                org.prunelab.run.QuantSpec q = check(qm, () -> new org.prunelab.run.QuantSpec(type, scalarString(qm, "quant_method")));
+                CalibrationSpec calib = q.calibrated() && point.calibration() == null ? calibration(axis(top, entry, "calibration").getFirst()) : null;
+                out.add(point.withQuantize(q, calib, 0));
             }
         }
         return out;

@@ -171,6 +171,29 @@ class SweepSpecLoaderTest {
     }
 
     @Test
+    void quantizeIsAnAxisAndGptqOnDenseTakesTheCalibration() {
+        SweepSpec spec = parse(BASE + """
+                  - method: dense
+                    quantize: [none, q8_0, q4_0]
+                  - method: wanda
+                    sparsity: 0.5
+                    quantize: q4_0
+                    quant_method: [rtn, gptq]
+                """);
+        assertThat(spec.points()).extracting(RunSpec::name)
+                .containsExactly("dense", "dense+q8_0", "dense+q4_0", "wanda-unstructured-0.50+q4_0", "wanda-unstructured-0.50+q4_0-gptq");
+        RunSpec dense = spec.points().getFirst();
+        assertThat(dense.quantize()).isNull();
+        assertThat(dense.canonicalJson()).doesNotContain("quantize"); // keys of runs without quantisation are unchanged
+        assertThat(spec.points().get(1).canonicalJson()).contains("\"quantize\":{\"quant_method\":\"rtn\",\"type\":\"q8_0\"}");
+        assertThat(spec.points().stream().map(RunSpec::key).distinct()).hasSize(5);
+        SweepSpec gptqDense = parse(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: gptq\n");
+        assertThat(gptqDense.points().getFirst().calibration()).isEqualTo(new CalibrationSpec("brown", 2, 64));
+        assertError(BASE + "  - method: dense\n    quantize: q5_k\n", "line 7", "unknown quantisation type 'q5_k'", "q8_0, q4_0");
+        assertError(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: awq\n", "line 8", "'awq'", "rtn, gptq");
+    }
+
+    @Test
     void malformedYamlNamesTheLine() {
         assertError(BASE + "  - method: [wanda\n    sparsity: 0.5\n", "spec.yaml is not valid YAML at line");
         assertError("name: t\n  bad: indentation\n", "line 2");

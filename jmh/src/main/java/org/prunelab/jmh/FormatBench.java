@@ -19,20 +19,22 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.prunelab.model.DenseLinear;
 import org.prunelab.tensor.Linear;
 import org.prunelab.tensor.FloatMatrix;
-import org.prunelab.tensor.sparse.CsrLinear;
-import org.prunelab.tensor.sparse.NmLinear;
+import org.prunelab.format.WeightFormat;
+import org.prunelab.format.WeightFormats;
 
 /**
- * One linear layer {@code y = x W^T} in each weight format, on SmolLM2-135M's shapes [out, in]: 576x576
- * (q/o_proj), 1536x576 (gate/up_proj), 576x1536 (down_proj), 49152x576 (the tied LM head).
+ * One linear layer {@code y = x W^T} in each execution format of the registry ({@link WeightFormats}), on SmolLM2-135M's
+ * shapes [out, in]: 576x576 (q/o_proj), 1536x576 (gate/up_proj), 576x1536 (down_proj), 49152x576 (the tied LM head).
  *
- * <p>{@code weights} is {@code dense} (masked-dense baseline: {@link DenseLinear}, BLAS for tokens &gt; 1,
- * the Vector API matvec for one token), {@code csr-50|70|90} (Bernoulli unstructured at that sparsity, CSR),
- * {@code nm-2:4} (random 2:4, packed N:M) or {@code csr-2:4} (the same 2:4 weights in CSR). {@code tokens} 1 is
- * decode (matrix-vector), 64 a prefill block (matrix-matrix). Calls rotate over copies of the layer filling
- * {@link #COLD_BYTES}, so weights stream from memory as in a decode step over the whole model, not from cache.
- * GFLOP/s-equivalent ({@code 2 out in tokens / time}) and bytes moved are computed from the time per call by
- * {@code tools/results/speed.sh}; the memory bandwidth is {@link StreamBench}, run in the same JMH invocation.
+ * <p>{@code case} is {@code FORMAT/WEIGHTS}: a registered format's name and the weights it is given, {@code dense}
+ * (no zeros), {@code u50|u70|u90} (Bernoulli unstructured at that sparsity) or {@code 2:4} (random 2:4). The default list
+ * pairs each format with the weights it is meant for (packed N:M gets N:M weights); any other registered format can be
+ * named on the command line ({@code -p case=q4_0/2:4}), and a pairing the format cannot hold fails its setup with the
+ * format's own message. {@code tokens} 1 is decode (matrix-vector), 64 a prefill block (matrix-matrix). Calls rotate
+ * over copies of the layer filling {@link #COLD_BYTES} of fp32, so weights stream from memory as in a decode step over
+ * the whole model, not from cache. GFLOP/s-equivalent ({@code 2 out in tokens / time}) and bytes moved are computed
+ * from the time per call by {@code tools/results/speed.sh}; the memory bandwidth is {@link StreamBench}, run in the same
+ * JMH invocation.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,8 +49,8 @@ public class FormatBench {
     @Param({"576x576", "1536x576", "576x1536", "49152x576"})
     public String shape;
 
-    @Param({"dense", "csr-50", "csr-70", "csr-90", "nm-2:4", "csr-2:4"})
-    public String weights;
+    @Param({"dense/dense", "csr/u50", "csr/u70", "csr/u90", "nm/2:4", "csr/2:4", "q8_0/dense", "q4_0/dense", "q8_0/2:4", "nm-q8/2:4", "nm-q4/2:4"})
+    public String pair;
 
     @Param({"1", "64"})
     public int tokens;
@@ -63,20 +65,16 @@ public class FormatBench {
         String[] dims = shape.split("x");
         int out = Integer.parseInt(dims[0]);
         int in = Integer.parseInt(dims[1]);
-        FloatMatrix w = switch (weights) {
+        String[] fw = pair.split("/", 2);
+        WeightFormat format = WeightFormats.byName(fw[0]);
+        FloatMatrix w = switch (fw[1]) {
             case "dense" -> unstructured(out, in, 0.0, 1);
-            case "nm-2:4", "csr-2:4" -> nm24(out, in, 2);
-            default -> unstructured(out, in, Integer.parseInt(weights.substring(4)) / 100.0, 3);
+            case "2:4" -> nm24(out, in, 2);
+            default -> unstructured(out, in, Integer.parseInt(fw[1].substring(1)) / 100.0, 3);
         };
         int n = (int) Math.max(1, COLD_BYTES / (4L * out * in));
         copies = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            copies.add(switch (weights) {
-                case "dense" -> new DenseLinear(w.copy(), null);
-                case "nm-2:4" -> NmLinear.of(w, 2, 4);
-                default -> CsrLinear.of(w);
-            });
-        }
+        for (int i = 0; i < n; i++) copies.add(WeightFormats.convert(new DenseLinear(w.copy(), null), format));
         x = new float[tokens * in];
         SplittableRandom rnd = new SplittableRandom(42);
         for (int i = 0; i < x.length; i++) x[i] = (float) (2 * rnd.nextDouble() - 1);

@@ -371,9 +371,10 @@ public final class Prunelab {
             evalSpecs.add(new EvalSpec(r.getString("dataset"), r.getInt("seqlen"), r.getInt("windows"), "all".equals(r.getString("split"))));
         }
         RunSpec spec = model.isPruned() ? model.spec() : RunSpec.dense(model.name(), List.of(), "dense", null);
-        spec = new RunSpec(spec.model(), spec.method(), spec.params(), spec.calibration(), evalSpecs, spec.format(), null, spec.seed());
+        spec = new RunSpec(spec.model(), spec.method(), spec.params(), spec.calibration(), evalSpecs, spec.format(), null, spec.seed(),
+                spec.quantize());
         RunResult base = model.isPruned() ? model.outcome().result() : null;
-        long bytes = org.prunelab.bench.MemoryMeter.fp32ModelBytes(model.loaded().model());
+        long bytes = org.prunelab.bench.ModelBench.modelBytes(model.loaded().model());
         RunResult result = base != null
                 ? new RunResult(spec, base.requestedSparsity(), base.actualSparsity(), base.paramsTotal(), base.paramsNonzero(),
                         base.modelBytes(), base.pruneSeconds(), base.peakRssBytes(), base.memoryOverheadRatio(), Double.NaN,

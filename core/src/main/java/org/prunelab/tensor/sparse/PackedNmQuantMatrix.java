@@ -240,6 +240,18 @@ public final class PackedNmQuantMatrix {
         return count;
     }
 
+    /**
+     * Bytes {@link #bytes()} reports for a {@code [rows, cols]} matrix of this pattern and type, computed from the
+     * layout alone (for predictions and the format registry).
+     */
+    public static long bytes(int rows, int cols, int n, int m, QuantType type) {
+        int slots = n * (cols / m) + Math.min(n, cols % m);
+        int blocks = (slots + BLOCK - 1) / BLOCK;
+        int windows = (slots + WINDOW - 1) / WINDOW;
+        int codeInts = m == 4 ? windows : (windows + 1) / 2 * 3;
+        return (long) rows * (blocks * (long) type.blockBytes() + 4L * codeInts);
+    }
+
     /** Bytes of quants, scales and codes (what one product streams), array slack excluded. */
     public long bytes() {
         return (long) rows * (blocksPerRow * (quantBytesPerBlock + 2L) + 4L * codeIntsPerRow);

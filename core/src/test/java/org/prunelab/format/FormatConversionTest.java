@@ -1,6 +1,11 @@
-package org.prunelab.model;
+package org.prunelab.format;
 
 import org.prunelab.tensor.Linear;
+import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.DecoderModel;
+import org.prunelab.model.DenseLinear;
+import org.prunelab.model.KvCache;
+import org.prunelab.model.TinyLlama;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -87,7 +92,9 @@ class FormatConversionTest {
             String expected = switch (pf[1]) {
                 case "nm" -> "2:4";
                 case "dense" -> "dense";
-                default -> "csr"; // auto at 75% unstructured is above the CSR crossover
+                // auto at 75% unstructured: CSR for decode (above the crossover), dense sgemm for prefill
+                case "auto" -> "prefill dense / decode csr";
+                default -> "csr";
             };
             assertThat(c.counts()).as("%s as %s", pf[0], pf[1]).isEqualTo(Map.of(expected, 14));
             assertClose(outputs(model), dense);
@@ -125,6 +132,6 @@ class FormatConversionTest {
         DecoderModel model = TinyLlama.model(TinyLlama.config(4, 2), 2);
         assertThatThrownBy(() -> FormatConversion.apply(model, "bsr"))
                 .isInstanceOf(PrunelabException.InvalidArgument.class)
-                .hasMessageContaining("auto, dense, csr or nm");
+                .hasMessageContaining("auto, dense, csr, nm");
     }
 }
