@@ -65,7 +65,8 @@ public final class SparseQuantBench {
         f.add(new Format("2:4-q4", "2:4", w -> NmQuantLinear.of(w, 2, 4, QuantType.Q4_0)));
         f.add(new Format("4:8-q8", "4:8", w -> NmQuantLinear.of(w, 4, 8, QuantType.Q8_0)));
         if (tokens > 1) {
-            f.add(new Format("2:4-q8 tiles", "2:4", w -> tiles(NmQuantLinear.of(w, 2, 4, QuantType.Q8_0))));
+            f.add(new Format("dense-blas", "2:4", SparseQuantBench::denseBlas));
+            f.add(new Format("2:4-q8 slabs", "2:4", w -> slabs(NmQuantLinear.of(w, 2, 4, QuantType.Q8_0))));
         }
         return f;
     }
@@ -300,15 +301,33 @@ public final class SparseQuantBench {
         public long totalParameters() { return (long) rows * cols; }
     }
 
-    /** The layer with prefill forced onto the dequantised-tile path. */
-    private static Linear tiles(NmQuantLinear layer) {
+    /** Dense fp32 through BLAS sgemm (the prefill baseline; {@link BenchKernels#blas}). */
+    private static Linear denseBlas(FloatMatrix w) {
+        FloatMatrix own = w.copy();
+        return new Linear() {
+            public int inFeatures() { return own.cols(); }
+
+            public int outFeatures() { return own.rows(); }
+
+            public void forward(float[] x, int tokens, float[] y) { BenchKernels.blas(own, x, tokens, y); }
+
+            public long parameterBytes() { return 4L * own.size(); }
+
+            public long nonZeroParameters() { return own.size() - own.countZeros(); }
+
+            public long totalParameters() { return own.size(); }
+        };
+    }
+
+    /** The layer with prefill forced onto the dequantised-slab path. */
+    private static Linear slabs(NmQuantLinear layer) {
         return new Linear() {
             public int inFeatures() { return layer.inFeatures(); }
 
             public int outFeatures() { return layer.outFeatures(); }
 
             public void forward(float[] x, int tokens, float[] y) {
-                layer.weight().multiply(x, tokens, y, PackedNmQuantMatrix.Prefill.DEQUANTIZED_TILES);
+                layer.weight().multiply(x, tokens, y, PackedNmQuantMatrix.Prefill.DEQUANTIZED_SLABS);
             }
 
             public long parameterBytes() { return layer.parameterBytes(); }

@@ -30,8 +30,8 @@ import org.prunelab.tensor.quant.QuantType;
  * <h2>Prefill (several tokens)</h2>
  * {@link PackedNmQuantMatrix.Prefill#TOKEN_BLOCKS} (default): each row's kept values are dequantised into a small
  * float buffer with their columns and multiplied into all tokens by {@link TokenBlocks}, as the fp32 packed format
- * does. {@link PackedNmQuantMatrix.Prefill#DEQUANTIZED_TILES}: tiles of {@value #TILE_ROWS} rows are dequantised to
- * dense fp32 and multiplied by {@link Gemm#active()} on the worker's thread.
+ * does. {@link PackedNmQuantMatrix.Prefill#DEQUANTIZED_SLABS}: slabs of up to {@value #SLAB_FLOATS} floats of W are
+ * dequantised to dense fp32 and each multiplied by one multithreaded {@link Gemm#active()} product.
  */
 final class NmQuantKernels {
     static final boolean VECTOR = FloatVector.SPECIES_PREFERRED.length() == 16;
@@ -46,8 +46,8 @@ final class NmQuantKernels {
     /** 4:8: the 48-bit window split into two ints per long lane (even slots low, odd high); group at 8 * (j / 4). */
     private static final IntVector SHIFT_48 = lanes(j -> 3 * (j >> 1));
     private static final IntVector BASE_48 = lanes(j -> 8 * (j >> 2));
-    /** Rows dequantised at a time on the tile path: 64 x 1536 floats = 384 KiB. */
-    static final int TILE_ROWS = 64;
+    /** Floats of W dequantised at a time on the slab path (4 MiB): a whole SmolLM2 block linear. */
+    static final int SLAB_FLOATS = 1 << 20;
 
     private NmQuantKernels() {}
 
@@ -67,7 +67,7 @@ final class NmQuantKernels {
         } else if (prefill == PackedNmQuantMatrix.Prefill.TOKEN_BLOCKS) {
             tokenBlocks(w, x, tokens, y, work);
         } else {
-            dequantizedTiles(w, x, tokens, y, work);
+            dequantizedSlabs(w, x, tokens, y);
         }
     }
 
@@ -248,34 +248,59 @@ final class NmQuantKernels {
         });
     }
 
-    private static void dequantizedTiles(PackedNmQuantMatrix w, float[] x, int tokens, float[] y, long work) {
+    /**
+     * Slabs of up to {@value #SLAB_FLOATS} floats of W dequantised to dense fp32 (rows split over the threads), each
+     * multiplied by one multithreaded {@link Gemm#active()} product: a whole SmolLM2 block linear is one slab. The
+     * same scheme as {@code QuantLinear}'s prefill, which measured one large GEMM faster than per-worker tiles.
+     */
+    private static void dequantizedSlabs(PackedNmQuantMatrix w, float[] x, int tokens, float[] y) {
         int rows = w.rows();
         int cols = w.cols();
         int slots = w.slotsPerRow();
-        int tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
-        Gemm gemm = Gemm.active().singleThreaded();
-        SparseLoops.forRows(tiles, work, (from, to) -> {
-            float[] tile = new float[TILE_ROWS * cols];
-            int[] columns = new int[slots];
-            float[] values = new float[slots];
-            for (int t = from; t < to; t++) {
-                int r0 = t * TILE_ROWS;
-                int count = Math.min(TILE_ROWS, rows - r0);
-                Arrays.fill(tile, 0f);
-                for (int i = 0; i < count; i++) {
-                    decodeRow(w, r0 + i, columns, values);
-                    for (int s = 0; s < slots; s++) tile[i * cols + columns[s]] = values[s];
+        int slabRows = Math.max(1, Math.min(rows, SLAB_FLOATS / Math.max(1, cols)));
+        float[] slab = new float[slabRows * cols];
+        Gemm gemm = Gemm.active();
+        for (int from = 0; from < rows; from += slabRows) {
+            int count = Math.min(slabRows, rows - from);
+            int base = from;
+            SparseLoops.forRows(count, (long) count * cols, (r0, r1) -> {
+                int[] columns = new int[slots];
+                float[] values = new float[slots];
+                for (int i = r0; i < r1; i++) {
+                    Arrays.fill(slab, i * cols, (i + 1) * cols, 0f);
+                    decodeRow(w, base + i, columns, values);
+                    for (int s = 0; s < slots; s++) slab[i * cols + columns[s]] = values[s];
                 }
-                gemm.sgemm(false, true, tokens, count, cols, 1f, x, 0, cols, tile, 0, cols, 0f, y, r0, rows);
-            }
-        });
+            });
+            gemm.sgemm(false, true, tokens, count, cols, 1f, x, 0, cols, slab, 0, cols, 0f, y, from, rows);
+        }
     }
 
-    /** Columns and dequantised values of row r's slots. */
+    /** Columns and dequantised values (quant times block scale, exact) of row r's slots. */
     static void decodeRow(PackedNmQuantMatrix w, int r, int[] columns, float[] values) {
-        for (int s = 0; s < w.slotsPerRow(); s++) {
-            columns[s] = w.column(r, s);
-            values[s] = w.value(r, s);
+        int slots = w.slotsPerRow();
+        int m = w.m();
+        int groupShift = m == 4 ? 1 : 2;
+        boolean q8 = w.type() == QuantType.Q8_0;
+        int qo = r * w.blocksPerRow() * w.quantBytesPerBlock();
+        int co = r * w.codeIntsPerRow();
+        long word = 0;
+        float scale = 0f;
+        for (int s = 0; s < slots; s++) {
+            int j = s & 15;
+            if (j == 0) word = m == 4 ? w.codes[co + (s >> 4)] : w.window48(r, s >> 4);
+            if ((s & 31) == 0) scale = w.scale(r, s >> 5);
+            int code = m == 4 ? (int) (word >>> (2 * j)) & 3 : (int) (word >>> ((j & 1) * 24 + 3 * (j >> 1))) & 7;
+            int q;
+            if (q8) {
+                q = w.quants[qo + s];
+            } else {
+                int k = s & 31;
+                int packed = w.quants[qo + (s >> 5) * 16 + (k & 15)] & 0xFF;
+                q = (k < 16 ? packed & 0x0F : packed >>> 4) - 8;
+            }
+            columns[s] = ((s >> groupShift) * m) + code;
+            values[s] = q * scale;
         }
     }
 }

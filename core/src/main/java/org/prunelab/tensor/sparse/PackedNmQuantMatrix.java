@@ -29,9 +29,10 @@ import org.prunelab.tensor.quant.QuantType;
  * </ul>
  * Why codes and not the bitmap: the decode kernel ({@link NmQuantKernels}) computes on the kept values only and
  * routes x to them with one two-register permute per window, whose 16 lane indices are
- * {@code base_j + code_j}: three vector integer operations from a code word, where the bitmap needs a byte
- * compress, a widening and a permute index table (measured about 20% slower overall at 2:4, see
- * results/sparse-quant-bench.md).
+ * {@code base_j | code_j}: three vector integer operations from a code word, where the bitmap needs a byte
+ * compress of an iota vector and a widening. In design-time measurements (results/sparse-quant-bench.md) the
+ * code kernel ran at 0.94-1.29x of a Q8_0 matvec's speed, the bitmap-index kernel at 0.74-0.83x and expanding
+ * quants into dense lanes through the bitmap (as {@link PackedNmMatrix} does) at 0.77-0.88x.
  *
  * <p>Bytes per dense weight at 2:4 (in_features a multiple of 64): Q8_0 0.5 + 0.031 (scales) + 0.125 (codes)
  * = 0.656, Q4_0 0.406; at 4:8 0.719 and 0.469. Dense Q8_0 is 1.0625, Q4_0 0.5625. Block size: 32 values keeps
@@ -87,8 +88,8 @@ public final class PackedNmQuantMatrix {
     public enum Prefill {
         /** Each row's kept values dequantised with their columns, multiplied into all tokens ({@link TokenBlocks}). */
         TOKEN_BLOCKS,
-        /** Tiles of 64 rows dequantised to dense fp32 and multiplied by {@link org.prunelab.tensor.Gemm#active()}. */
-        DEQUANTIZED_TILES
+        /** Slabs of up to 4 MiB of W dequantised to dense fp32, each one {@link org.prunelab.tensor.Gemm#active()} product. */
+        DEQUANTIZED_SLABS
     }
 
     /** Whether {@code n:m} is a pattern this format stores (2:4 and 4:8). */

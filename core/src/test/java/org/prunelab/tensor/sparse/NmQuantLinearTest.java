@@ -42,7 +42,7 @@ class NmQuantLinearTest {
         for (int tokens : tokenCounts) {
             assertMatchesReference(layer, dense, tokens, seed);
             if (tokens > 1) {
-                assertMatchesReference(withPrefill(layer, PackedNmQuantMatrix.Prefill.DEQUANTIZED_TILES), dense, tokens, seed);
+                assertMatchesReference(withPrefill(layer, PackedNmQuantMatrix.Prefill.DEQUANTIZED_SLABS), dense, tokens, seed);
             }
         }
     }
