@@ -28,10 +28,11 @@ import org.prunelab.tensor.quant.QuantType;
  * reference the tests compare the vector path with.
  *
  * <h2>Prefill (several tokens)</h2>
- * {@link PackedNmQuantMatrix.Prefill#TOKEN_BLOCKS} (default): each row's kept values are dequantised into a small
- * float buffer with their columns and multiplied into all tokens by {@link TokenBlocks}, as the fp32 packed format
- * does. {@link PackedNmQuantMatrix.Prefill#DEQUANTIZED_SLABS}: slabs of up to {@value #SLAB_FLOATS} floats of W are
- * dequantised to dense fp32 and each multiplied by one multithreaded {@link Gemm#active()} product.
+ * {@link PackedNmQuantMatrix.Prefill#TOKEN_BLOCKS} (the default below {@value #SLAB_MIN_TOKENS} tokens): each row's
+ * kept values are dequantised into a small float buffer with their columns and multiplied into all tokens by
+ * {@link TokenBlocks}, as the fp32 packed format does. {@link PackedNmQuantMatrix.Prefill#DEQUANTIZED_SLABS} (the
+ * default from there on): slabs of up to {@value #SLAB_FLOATS} floats of W are dequantised to dense fp32 and each
+ * multiplied by one multithreaded {@link Gemm#active()} product.
  */
 final class NmQuantKernels {
     static final boolean VECTOR = FloatVector.SPECIES_PREFERRED.length() == 16;
@@ -46,6 +47,11 @@ final class NmQuantKernels {
     /** 4:8: the 48-bit window split into two ints per long lane (even slots low, odd high); group at 8 * (j / 4). */
     private static final IntVector SHIFT_48 = lanes(j -> 3 * (j >> 1));
     private static final IntVector BASE_48 = lanes(j -> 8 * (j >> 2));
+    /**
+     * From this many tokens on, {@link PackedNmQuantMatrix.Prefill#AUTO} dequantises slabs for BLAS: at 64 tokens
+     * token blocks were ahead in 5 of 6 cells, at 128 even, at 512 slabs 1.3-1.8x ahead (results/sparse-quant-bench.md).
+     */
+    static final int SLAB_MIN_TOKENS = 256;
     /** Floats of W dequantised at a time on the slab path (4 MiB): a whole SmolLM2 block linear. */
     static final int SLAB_FLOATS = 1 << 20;
 
@@ -64,7 +70,8 @@ final class NmQuantKernels {
             SparseLoops.forRows(rows, work, (from, to) -> {
                 for (int r = from; r < to; r++) y[r] = VECTOR ? rowDot(w, r, x) : rowDotScalar(w, r, x, 0);
             });
-        } else if (prefill == PackedNmQuantMatrix.Prefill.TOKEN_BLOCKS) {
+        } else if (prefill == PackedNmQuantMatrix.Prefill.TOKEN_BLOCKS
+                || prefill == PackedNmQuantMatrix.Prefill.AUTO && tokens < SLAB_MIN_TOKENS) {
             tokenBlocks(w, x, tokens, y, work);
         } else {
             dequantizedSlabs(w, x, tokens, y);

@@ -86,6 +86,8 @@ public final class PackedNmQuantMatrix {
 
     /** How a product with several tokens runs (results agree to float rounding; only speed differs). */
     public enum Prefill {
+        /** {@link #TOKEN_BLOCKS} below {@value NmQuantKernels#SLAB_MIN_TOKENS} tokens, {@link #DEQUANTIZED_SLABS} from there on. */
+        AUTO,
         /** Each row's kept values dequantised with their columns, multiplied into all tokens ({@link TokenBlocks}). */
         TOKEN_BLOCKS,
         /** Slabs of up to 4 MiB of W dequantised to dense fp32, each one {@link org.prunelab.tensor.Gemm#active()} product. */
@@ -270,7 +272,7 @@ public final class PackedNmQuantMatrix {
      * overwritten. Rows are split over {@link org.prunelab.tensor.Parallel}'s threads.
      */
     public void multiply(float[] x, int tokens, float[] y) {
-        multiply(x, tokens, y, Prefill.TOKEN_BLOCKS);
+        multiply(x, tokens, y, Prefill.AUTO);
     }
 
     /** {@link #multiply(float[], int, float[])} with a chosen prefill path (tokens &gt; 1), for benchmarks. */
