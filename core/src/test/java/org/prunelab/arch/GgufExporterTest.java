@@ -434,6 +434,15 @@ class GgufExporterTest {
         DecoderConfig q2Pruned = q2.withShape(64, 4, 2, 1, null);
         assertThat(Architectures.named("qwen2").cannotWriteGguf(ModelShape.uniform(q2Pruned, StandardArchitecture.LAYOUT), Set.of()))
                 .get().asString().contains("attn_q and attn_output as hidden x hidden");
+        // Qwen's sliding window: llama.cpp's qwen2 / qwen3 graphs have none
+        DecoderConfig q3 = tiny("qwen3", 64);
+        DecoderConfig q3Sliding = new DecoderConfig("qwen3", 32, 64, 4, 4, 2, 8, VOCAB, 64, EPS, 1e6, null, false, 1, 2,
+                new DecoderConfig.Variant(DecoderConfig.Activation.SILU, true, false, 1.0, 0, 16,
+                        List.of("full_attention", "full_attention", "sliding_attention", "sliding_attention"), 1e6, 0));
+        assertThat(q3.variant().layerTypes()).isNull();
+        assertThatThrownBy(() -> GgufExporter.check(ModelShape.uniform(q3Sliding, StandardArchitecture.LAYOUT), source(q3Sliding),
+                GgmlType.F32, Set.of(), false))
+                .isInstanceOf(PrunelabException.InvalidArgument.class).hasMessageContaining("sliding-window attention");
         // Gemma 3 with another score scale
         DecoderConfig g = tiny("gemma3", 64);
         DecoderConfig.Variant v = g.variant();

@@ -33,7 +33,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Not a test: the prunelab side of the llama.cpp comparison ({@code tools/llamacpp/gguf_perplexity.sh} runs it, then
+ * Not a test: the prunelab side of the llama.cpp comparison ({@code tools/gguf/llamacpp_perplexity.sh} runs it, then
  * {@code llama-perplexity} on the files it writes). For a registered model it builds the variants (dense, Wanda 50%,
  * Wanda 2:4, FASP 25% uniform; calibration on Brown), exports each to GGUF with {@link GgufExporter}, writes the Brown
  * evaluation text llama-perplexity reads, and measures prunelab's perplexity on the same text two ways: prunelab's
@@ -42,9 +42,10 @@ import java.util.Map;
  * on the in-memory model and on the GGUF file read back (for Q8_0: prunelab's forward over the dequantised blocks).
  *
  * <p>Arguments {@code key=value}: {@code out} (folder), {@code model} (smollm2-135m), {@code variants}
- * (dense,wanda50,wanda24,fasp25), {@code types} (f32,q8_0), {@code nctx} (512), {@code chunks} (16), {@code nsamples}
- * (16), {@code calib_seqlen} (512). Prints a TSV; writes {@code text.txt}, {@code tokens.i32} (prunelab's token ids of
- * it, little-endian int32) and {@code prunelab.tsv} into {@code out}.
+ * (dense,wanda50,wanda24,fasp25; also flap25u: FLAP 25% uniform, whose o_proj/down_proj biases only a llama file
+ * holds), {@code types} (f32,q8_0), {@code nctx} (512), {@code chunks} (16), {@code nsamples} (16),
+ * {@code calib_seqlen} (512). Prints a TSV; writes {@code text.txt}, {@code tokens.i32} (prunelab's token ids of it,
+ * little-endian int32) and {@code prunelab.tsv} into {@code out}.
  */
 public final class GgufLlamaCppCompare {
     private GgufLlamaCppCompare() {}
@@ -116,9 +117,10 @@ public final class GgufLlamaCppCompare {
             case "wanda50" -> Map.of("sparsity", 0.5);
             case "wanda24" -> Map.of("pattern", "2:4");
             case "fasp25" -> Map.of("sparsity", 0.25, "allocation", "uniform");
+            case "flap25u" -> Map.of("sparsity", 0.25, "allocation", "uniform");   // o_proj / down_proj biases
             default -> throw new IllegalArgumentException("unknown variant " + variant);
         };
-        Method m = Methods.byName(variant.startsWith("wanda") ? "wanda" : "fasp");
+        Method m = Methods.byName(variant.replaceAll("[0-9u]+$", ""));
         return m.create(m.args(params)).prune(dense, calib, PruneOptions.keepInput(Progress.NONE)).model();
     }
 

@@ -92,8 +92,6 @@ class FormatConversionTest {
             String expected = switch (pf[1]) {
                 case "nm" -> "2:4";
                 case "dense" -> "dense";
-                // auto at 75% unstructured: CSR for decode (above the crossover), dense sgemm for prefill
-                case "auto" -> "prefill dense / decode csr";
                 default -> "csr";
             };
             assertThat(c.counts()).as("%s as %s", pf[0], pf[1]).isEqualTo(Map.of(expected, 14));

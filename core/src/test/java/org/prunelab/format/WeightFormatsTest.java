@@ -50,12 +50,10 @@ class WeightFormatsTest {
     }
 
     @Test
-    void autoPicksCsrAboveTheCrossoverAndDenseBelowAndPrefillDiffers() {
+    void autoPicksCsrAboveTheCrossoverAndDenseBelowInBothPhases() {
         Linear sparse = dense(unstructured(128, 128, WeightFormats.CSR_MIN_SPARSITY + 0.05, 3));
         assertThat(WeightFormats.auto(sparse, WeightFormats.Phase.DECODE).format().name()).isEqualTo("csr");
-        assertThat(WeightFormats.auto(sparse, WeightFormats.Phase.PREFILL).format().name()).isEqualTo("dense");
-        Linear verySparse = dense(unstructured(128, 128, 0.97, 3));
-        assertThat(WeightFormats.auto(verySparse, WeightFormats.Phase.PREFILL).format().name()).isEqualTo("csr");
+        assertThat(WeightFormats.auto(sparse, WeightFormats.Phase.PREFILL).format().name()).isEqualTo("csr");
         WeightFormats.Choice mild = WeightFormats.auto(dense(unstructured(128, 128, WeightFormats.CSR_MIN_SPARSITY - 0.15, 4)),
                 WeightFormats.Phase.DECODE);
         assertThat(mild.format().name()).isEqualTo("dense");
@@ -101,6 +99,26 @@ class WeightFormatsTest {
             assertThat(f.weightBytes(w.rows(), w.cols(), w.size() - w.countZeros())).as(f.name())
                     .isEqualTo(encoded.parameterBytes());
         }
+    }
+
+    @Test
+    void aPhasedLayerRunsItsPrefillLayerForSeveralTokensAndItsDecodeLayerForOne() {
+        FloatMatrix w = nm(8, 32, 2, 4, 11);
+        Linear prefill = dense(w), decode = WeightFormats.convert(dense(w), WeightFormats.byName("nm"));
+        PhasedLinear p = new PhasedLinear(prefill, decode);
+        assertThat(WeightFormats.label(p)).isEqualTo("prefill dense / decode 2:4");
+        assertThat(p.parameterBytes()).isEqualTo(prefill.parameterBytes() + decode.parameterBytes());
+        float[] x = new float[32 * 3];
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.cos(i);
+        float[] want = new float[24], got = new float[24];
+        prefill.forward(x, 3, want);
+        p.forward(x, 3, got);
+        assertThat(got).containsExactly(want);
+        float[] want1 = new float[8], got1 = new float[8];
+        decode.forward(x, 1, want1);
+        p.forward(x, 1, got1);
+        assertThat(got1).containsExactly(want1);
+        assertThat(WeightFormats.denseWeight(p)).isEqualTo(w);
     }
 
     @Test

@@ -54,7 +54,9 @@ class SweepSpecLoaderTest {
         SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "quick", KNOWN_DATASETS);
         // Quick: the whole grid on SmolLM2, its 50% / 2:4 / 20% points on Gemma 3.
-        assertThat(spec.points()).hasSize((1 + 3 * 4 + 3 + 4 * 3) + (1 + 3 + 3 + 4));
+        assertThat(spec.points()).hasSize((1 + 3 * 4 + 3 + 4 * 3) + (1 + 3 + 3 + 4) + 6); // + the hybrid rows on SmolLM2
+        assertThat(spec.points().stream().map(RunSpec::name)).contains("dense+q8_0",
+                "wanda-unstructured-0.50+q4_0", "sparsegpt-2:4+q8_0", "fasp-structured-0.25+q8_0");
         assertThat(spec.points().stream().map(RunSpec::model).distinct()).containsExactly("smollm2-135m", "gemma3-270m");
         assertThat(spec.points().stream().map(p -> SweepRunner.label(spec, p)))
                 .as("MLflow run names tell the models apart").contains("smollm2-135m dense", "gemma3-270m dense")
@@ -82,9 +84,11 @@ class SweepSpecLoaderTest {
 
         SweepSpec full = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "full", KNOWN_DATASETS);
-        assertThat(full.points()).as("full: the whole grid on both models").hasSize(2 * (1 + 3 * 4 + 3 + 4 * 3));
+        assertThat(full.points()).as("full: the whole grid on both models, the hybrid rows on SmolLM2")
+                .hasSize(2 * (1 + 3 * 4 + 3 + 4 * 3) + 6);
         assertThat(full.points().stream().filter(p -> p.model().equals("gemma3-270m")).map(RunSpec::name).toList())
-                .isEqualTo(full.points().stream().filter(p -> p.model().equals("smollm2-135m")).map(RunSpec::name).toList());
+                .isEqualTo(full.points().stream().filter(p -> p.model().equals("smollm2-135m") && p.quantize() == null)
+                        .map(RunSpec::name).toList());
         RunSpec fullWanda = full.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
         assertThat(fullWanda.calibration()).isEqualTo(new CalibrationSpec("brown", 128, 512));
         assertThat(fullWanda.key()).isNotEqualTo(wanda.key());
