@@ -1,5 +1,7 @@
 package org.prunelab.io;
 
+import org.prunelab.tensor.quant.QuantType;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -9,7 +11,8 @@ import java.nio.ByteOrder;
  * ggml's {@code ggml-common.h} ({@code block_q4_0}, {@code block_q4_1}, {@code block_q5_0}, {@code block_q5_1},
  * {@code block_q8_0}, {@code block_q4_K}, {@code block_q5_K}, {@code block_q6_K}) and the arithmetic of its {@code dequantize_row_*}
  * functions, so results are bit-identical to ggml and to gguf-py's {@code gguf.quants.dequantize}
- * (each value is one or two fp32 multiplications and at most one addition, in the same order).
+ * (each value is one or two fp32 multiplications and at most one addition, in the same order). Q8_0 and Q4_0 are
+ * decoded by {@link QuantType}, the one implementation of those two layouts.
  *
  * <p>Scalar code: bytes are copied from the mapped file into a small buffer in chunks and decoded from
  * the array, which keeps the inner loops free of bounds-checked segment accesses.
@@ -46,8 +49,8 @@ public final class GgmlDequant {
             case F32 -> MemorySegment.copy(src, F32_LE, 0, dst, dstOffset, count);
             case F16 -> halves(src, dst, dstOffset, count, false);
             case BF16 -> halves(src, dst, dstOffset, count, true);
-            case Q8_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q8_0);
-            case Q4_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q4_0);
+            case Q8_0 -> blocks(type, src, dst, dstOffset, count, (b, o, y, yo) -> QuantType.Q8_0.dequantize(b, o, 32, y, yo));
+            case Q4_0 -> blocks(type, src, dst, dstOffset, count, (b, o, y, yo) -> QuantType.Q4_0.dequantize(b, o, 32, y, yo));
             case Q4_1 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q4_1);
             case Q5_0 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q5_0);
             case Q5_1 -> blocks(type, src, dst, dstOffset, count, GgmlDequant::q5_1);
@@ -97,24 +100,6 @@ public final class GgmlDequant {
     /** Little-endian fp16 at {@code b[o]}. */
     private static float fp16(byte[] b, int o) {
         return Float.float16ToFloat((short) ((b[o] & 0xFF) | (b[o + 1] << 8)));
-    }
-
-    /** block_q8_0: fp16 d, int8 qs[32]; x = qs * d. */
-    private static void q8_0(byte[] b, int o, float[] y, int yo) {
-        float d = fp16(b, o);
-        for (int j = 0; j < 32; j++) {
-            y[yo + j] = b[o + 2 + j] * d;
-        }
-    }
-
-    /** block_q4_0: fp16 d, uint8 qs[16]; low nibbles are values 0..15, high nibbles 16..31; x = (q - 8) * d. */
-    private static void q4_0(byte[] b, int o, float[] y, int yo) {
-        float d = fp16(b, o);
-        for (int j = 0; j < 16; j++) {
-            int q = b[o + 2 + j] & 0xFF;
-            y[yo + j] = ((q & 0x0F) - 8) * d;
-            y[yo + j + 16] = ((q >>> 4) - 8) * d;
-        }
     }
 
     /** block_q4_1: fp16 d, fp16 m, uint8 qs[16]; nibble order as Q4_0; x = q * d + m. */

@@ -2,6 +2,8 @@ package org.prunelab.io;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
+import org.prunelab.tensor.quant.QuantType;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -293,6 +295,33 @@ public final class GgufFile implements AutoCloseable {
         GgufTensorInfo t = tensor(name);
         if (t.rank() != 2) throw notRank(t, 2);
         return new FloatMatrix((int) t.ne(1), (int) t.ne(0), dequantize(t));
+    }
+
+    /**
+     * A Q8_0 or Q4_0 2-D tensor as a {@link QuantMatrix} over its mapped bytes: no copy, no fp32. The matrix has
+     * {@code ne[1]} rows and {@code ne[0]} columns (a weight's Hugging Face {@code [out_features, in_features]}), rows in
+     * the file's order (llama.cpp's Q/K RoPE permutation, where the family has one, is not undone: see
+     * {@link QuantMatrix#selectRows}). Valid until {@link #close()}; reading it after that throws
+     * {@link IllegalStateException}.
+     *
+     * <p>The bytes are handed out as a plain native segment of this file's arena rather than as the mapped segment
+     * itself: one segment class keeps the quantised kernels' Vector API loads monomorphic (see {@link QuantMatrix}).
+     *
+     * @throws PrunelabException.ModelFormat if the tensor is absent, not 2-D, or of another type
+     */
+    public QuantMatrix quantMatrix(String name) {
+        GgufTensorInfo t = tensor(name);
+        if (t.rank() != 2) throw notRank(t, 2);
+        QuantType type = switch (t.type()) {
+            case Q8_0 -> QuantType.Q8_0;
+            case Q4_0 -> QuantType.Q4_0;
+            default -> throw new PrunelabException.ModelFormat("GGUF file " + path + ": tensor " + t + " is of type "
+                    + t.type() + ", not Q8_0 or Q4_0, so it cannot be used as a quantised matrix without converting it."
+                    + " Dequantise it with matrix(name), or use a GGUF quantised as Q8_0 or Q4_0.");
+        };
+        MemorySegment slice = data(t);
+        MemorySegment plain = MemorySegment.ofAddress(slice.address()).reinterpret(slice.byteSize(), arena, null);
+        return QuantMatrix.wrap(type, (int) t.ne(1), (int) t.ne(0), plain.asReadOnly());
     }
 
     /** A 1-D tensor as fp32 values. @throws PrunelabException.ModelFormat if absent, not 1-D, or not dequantisable */

@@ -2,6 +2,7 @@ package org.prunelab.io;
 
 import org.prunelab.PrunelabException;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.quant.QuantMatrix;
 
 import java.nio.file.Path;
 import java.util.Collections;
@@ -48,6 +49,16 @@ public final class GgufTensorSource implements TensorSource {
     @Override
     public FloatMatrix matrix(String name) {
         return gguf.matrix(check(name));
+    }
+
+    /**
+     * A Q8_0 or Q4_0 weight as its mapped blocks, no fp32 copy ({@link GgufFile#quantMatrix}); rows in the file's
+     * order. Valid until {@link #close()}.
+     *
+     * @throws PrunelabException.ModelFormat if absent, not 2-D, or not Q8_0/Q4_0
+     */
+    public QuantMatrix quantMatrix(String name) {
+        return gguf.quantMatrix(check(name));
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.prunelab.tensor.quant;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.tensor.VectorMath;
@@ -11,24 +12,36 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Products of a {@link QuantMatrix} with fp32 activations on the JDK Vector API, reading the blocks where they lie
- * (heap or mapped segment) and widening each block's quants to floats in registers: {@code y[t, r] = sum_c W[r, c]
+ * Products of a {@link QuantMatrix} with fp32 activations on the JDK Vector API, reading the blocks where they lie (native
+ * memory or a mapped GGUF file) and widening each block's quants to floats in registers: {@code y[t, r] = sum_c W[r, c]
  * x[t, c]} over rows {@code [from, to)}, single-threaded (callers split rows over threads).
  *
- * <p>Per block the 32 quants are widened (int8 to fp32, or nibble - 8 to fp32) and multiplied into an fp32 partial
- * sum with the activations; the partial sum is scaled by the block's d once ({@code acc += d * sum_j q_j x_j}). This
- * beat quantising x to Q8_0 and multiplying int8 by int8 (llama.cpp's approach), which the Vector API can only
- * express as int8 -> int16 products widened again to int32 (no {@code vpdpbusd}); the comparison is
- * {@code org.prunelab.bench.QuantKernelBench}'s and its numbers are in {@link QuantLinear}'s comment.
+ * <p>Per block the 32 quants are widened to fp32 and multiplied into a partial sum with the activations; the partial
+ * sum is scaled by the block's d once ({@code acc += d * sum_j q_j x_j}). The alternatives, measured by
+ * {@code org.prunelab.bench.QuantKernelBench choice} (CPU time of one thread, SmolLM2 shapes, AVX-512), all lost or
+ * tied: llama.cpp's approach — x quantised to Q8_0 once per call and int8 x int8 products, which the Vector API can
+ * only express as int8 -> int16 products widened again to int32 (no {@code vpdpbusd}) — was 3-25% slower; the same
+ * kernel on a {@code byte[]} instead of a segment was as fast (so one segment path serves heap-built and mapped
+ * matrices); two rows sharing each x load were no faster and four rows several times slower.
  *
- * <p>The vector path needs 8 or 16 float lanes (AVX2, AVX-512); other shapes run {@link #dotScalar}.
+ * <p>Kernels avoid vector-valued conditionals ({@code v = flag ? a : b} inside a loop): C2 sometimes boxes such a vector,
+ * which made a kernel 10-20x slower in the measurements.
+ *
+ * <p>The vector path needs a float vector of 4, 8 or 16 lanes (NEON/SSE, AVX2, AVX-512); other shapes run
+ * {@link #dotScalar}.
  */
 final class QuantKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int V = F.length();
-    /** Bytes widened per step: as many as there are float lanes. */
-    private static final VectorSpecies<Byte> B = V >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
-    static final boolean VECTOR = V == 8 || V == 16;
+    /**
+     * Quants are loaded 16 bytes at a time (half a Q8_0 block, a Q4_0 block's nibbles) and widened {@code V} lanes at
+     * a time ({@code convertShape} part p). One 32-byte load per Q8_0 block was 12-20% slower.
+     */
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** Float vectors per 16 values. */
+    private static final int PARTS16 = 16 / V;
+    static final boolean VECTOR = V >= 4 && 16 % V == 0;
     private static final ValueLayout.OfShort FP16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK = QuantType.BLOCK_SIZE;
@@ -44,16 +57,11 @@ final class QuantKernels {
         long rowBytes = w.rowBytes();
         if (!VECTOR) {
             for (int r = from; r < to; r++) y[yOff + r] = dotScalar(w, r, x, xOff);
-            return;
-        }
-        boolean q8 = w.type() == QuantType.Q8_0;
-        int r = from;
-        for (; r + 4 <= to; r += 4) {
-            if (q8) q8Rows4(m, r * rowBytes, rowBytes, nb, x, xOff, y, yOff + r);
-            else q4Rows4(m, r * rowBytes, rowBytes, nb, x, xOff, y, yOff + r);
-        }
-        for (; r < to; r++) {
-            y[yOff + r] = q8 ? q8Row(m, r * rowBytes, nb, x, xOff) : q4Row(m, r * rowBytes, nb, x, xOff);
+        } else if (w.type() == QuantType.Q8_0) {
+            for (int r = from; r < to; r++) y[yOff + r] = q8Row(m, r * rowBytes, nb, x, xOff);
+        } else {
+            float[] xNeg8 = q4Offsets(x, xOff, nb);
+            for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff, xNeg8);
         }
     }
 
@@ -61,111 +69,82 @@ final class QuantKernels {
         return Float.float16ToFloat(m.get(FP16, blockOff));
     }
 
-    /** Quants at {@code m[off .. off + V)} widened to floats. */
-    private static FloatVector q8(MemorySegment m, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, m, off, LE).convertShape(VectorOperators.B2F, F, 0);
+    /** Quants {@code [16 h, 16 h + 16)} of the Q8_0 block at {@code o}. */
+    private static ByteVector q8(MemorySegment m, long o, int h) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2 + 16 * h, LE);
     }
 
-    /** Four rows at once: each x vector is loaded once and used four times. */
-    private static void q8Rows4(MemorySegment m, long o0, long rowBytes, int nb, float[] x, int xOff, float[] y, int yAt) {
-        long o1 = o0 + rowBytes, o2 = o1 + rowBytes, o3 = o2 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < nb; b++) {
-            int xb = xOff + b * BLOCK;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < BLOCK; c += V) {
-                FloatVector xv = FloatVector.fromArray(F, x, xb + c);
-                s0 = q8(m, o0 + 2 + c).fma(xv, s0);
-                s1 = q8(m, o1 + 2 + c).fma(xv, s1);
-                s2 = q8(m, o2 + 2 + c).fma(xv, s2);
-                s3 = q8(m, o3 + 2 + c).fma(xv, s3);
-            }
-            a0 = s0.fma(FloatVector.broadcast(F, scale(m, o0)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(m, o1)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(m, o2)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(m, o3)), a3);
-            o0 += 34;
-            o1 += 34;
-            o2 += 34;
-            o3 += 34;
-        }
-        y[yAt] = VectorMath.sumLanes(a0);
-        y[yAt + 1] = VectorMath.sumLanes(a1);
-        y[yAt + 2] = VectorMath.sumLanes(a2);
-        y[yAt + 3] = VectorMath.sumLanes(a3);
+    /** Lanes {@code [p V, p V + V)} of a byte vector, widened to floats. */
+    private static FloatVector widen(ByteVector q, int p) {
+        return (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
     }
 
+    /**
+     * One row at a time. Measured against (QuantKernelBench {@code choice}, CPU time): one 32-byte load per block
+     * (12-20% slower), two rows sharing each x load (Q8_0 as fast or 2x slower on the LM head, Q4_0 up to 7% faster),
+     * four rows (3-7x slower), the same kernel on a byte[] (as fast), and llama.cpp's int8 x int8 products (slower).
+     */
     private static float q8Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 34) {
             int xb = xOff + b * BLOCK;
+            ByteVector q0 = q8(m, o, 0);
+            ByteVector q1 = q8(m, o, 1);
             FloatVector s = FloatVector.zero(F);
-            for (int c = 0; c < BLOCK; c += V) s = q8(m, o + 2 + c).fma(FloatVector.fromArray(F, x, xb + c), s);
+            for (int p = 0; p < PARTS16; p++) {
+                s = widen(q0, p).fma(FloatVector.fromArray(F, x, xb + p * V), s);
+                s = widen(q1, p).fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
+            }
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
     }
 
     /**
-     * Q4_0 quants: byte i of the 16 holds value i (low nibble) and value i + 16 (high nibble); {@code lo} / {@code hi}
-     * widen bytes {@code [c, c + V)} of the block's 16 to {@code nibble - 8} as floats.
+     * The Q4_0 block at {@code o}: byte i of its 16 holds value i (low nibble) and value i + 16 (high nibble), each
+     * {@code nibble - 8}; {@code low} / {@code high} return those 16 values as signed bytes. (Two methods, not one with
+     * a flag: a vector chosen by a condition can make C2 box it when the condition is not folded away.)
      */
-    private static FloatVector lo(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    private static ByteVector low(MemorySegment m, long o) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2, LE).and((byte) 0x0F).sub((byte) 8);
     }
 
-    private static FloatVector hi(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    private static ByteVector high(MemorySegment m, long o) {
+        return ByteVector.fromMemorySegment(B16, m, o + 2, LE).lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
     }
 
-    private static ByteVector nibbles(MemorySegment m, long off) {
-        return ByteVector.fromMemorySegment(B, m, off, LE);
-    }
-
-    private static void q4Rows4(MemorySegment m, long o0, long rowBytes, int nb, float[] x, int xOff, float[] y, int yAt) {
-        long o1 = o0 + rowBytes, o2 = o1 + rowBytes, o3 = o2 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < nb; b++) {
-            int xb = xOff + b * BLOCK;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                FloatVector xl = FloatVector.fromArray(F, x, xb + c);
-                FloatVector xh = FloatVector.fromArray(F, x, xb + BLOCK / 2 + c);
-                ByteVector q0 = nibbles(m, o0 + 2 + c), q1 = nibbles(m, o1 + 2 + c);
-                ByteVector q2 = nibbles(m, o2 + 2 + c), q3 = nibbles(m, o3 + 2 + c);
-                s0 = hi(q0).fma(xh, lo(q0).fma(xl, s0));
-                s1 = hi(q1).fma(xh, lo(q1).fma(xl, s1));
-                s2 = hi(q2).fma(xh, lo(q2).fma(xl, s2));
-                s3 = hi(q3).fma(xh, lo(q3).fma(xl, s3));
-            }
-            a0 = s0.fma(FloatVector.broadcast(F, scale(m, o0)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(m, o1)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(m, o2)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(m, o3)), a3);
-            o0 += 18;
-            o1 += 18;
-            o2 += 18;
-            o3 += 18;
-        }
-        y[yAt] = VectorMath.sumLanes(a0);
-        y[yAt + 1] = VectorMath.sumLanes(a1);
-        y[yAt + 2] = VectorMath.sumLanes(a2);
-        y[yAt + 3] = VectorMath.sumLanes(a3);
-    }
-
-    private static float q4Row(MemorySegment m, long o, int nb, float[] x, int xOff) {
+    /**
+     * Q4_0 one row at a time, in int lanes: the 16 bytes widened to ints once, each nibble cut out with an int shift and
+     * mask (x86 has no byte shift) and converted to float; the {@code - 8} is folded into the start value of the
+     * block's partial sum, {@code -8 (x_j + x_{j+16})} lane by lane ({@code xNeg8}, made once per call). 15% faster
+     * than widening {@code nibble - 8} bytes (QuantKernelBench, [1536, 576]).
+     */
+    private static float q4Row(MemorySegment m, long o, int nb, float[] x, int xOff, float[] xNeg8) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, o += 18) {
             int xb = xOff + b * BLOCK;
-            FloatVector s = FloatVector.zero(F);
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                ByteVector q = nibbles(m, o + 2 + c);
-                s = lo(q).fma(FloatVector.fromArray(F, x, xb + c), s);
-                s = hi(q).fma(FloatVector.fromArray(F, x, xb + BLOCK / 2 + c), s);
+            ByteVector q = ByteVector.fromMemorySegment(B16, m, o + 2, LE);
+            FloatVector s = FloatVector.fromArray(F, xNeg8, b * 16);
+            for (int p = 1; p < PARTS16; p++) s = s.add(FloatVector.fromArray(F, xNeg8, b * 16 + p * V));
+            for (int p = 0; p < PARTS16; p++) {
+                IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
+                FloatVector lo = (FloatVector) qi.and(0x0F).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) qi.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0);
+                s = lo.fma(FloatVector.fromArray(F, x, xb + p * V), s);
+                s = hi.fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
             }
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
+    }
+
+    /** {@code -8 (x[32 b + j] + x[32 b + 16 + j])} for blocks b and j in [0, 16): Q4_0's offset, once per x. */
+    private static float[] q4Offsets(float[] x, int xOff, int nb) {
+        float[] out = new float[nb * 16];
+        for (int b = 0; b < nb; b++) {
+            for (int j = 0; j < 16; j++) out[b * 16 + j] = -8f * (x[xOff + b * BLOCK + j] + x[xOff + b * BLOCK + 16 + j]);
+        }
+        return out;
     }
 
     /**
@@ -204,13 +183,16 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 34) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            int xb = b * BLOCK;
-            for (int c = 0; c < BLOCK; c += V) {
-                FloatVector wv = q8(m, o + 2 + c).mul(d);
-                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + xb + c), a0);
-                a1 = wv.fma(FloatVector.fromArray(F, x, x1 + xb + c), a1);
-                a2 = wv.fma(FloatVector.fromArray(F, x, x2 + xb + c), a2);
-                a3 = wv.fma(FloatVector.fromArray(F, x, x3 + xb + c), a3);
+            ByteVector q0 = q8(m, o, 0);
+            ByteVector q1 = q8(m, o, 1);
+            for (int p = 0; p < PARTS16; p++) {
+                FloatVector wl = widen(q0, p).mul(d);
+                FloatVector wh = widen(q1, p).mul(d);
+                int l = b * BLOCK + p * V, h = l + 16;
+                a0 = wh.fma(FloatVector.fromArray(F, x, x0 + h), wl.fma(FloatVector.fromArray(F, x, x0 + l), a0));
+                a1 = wh.fma(FloatVector.fromArray(F, x, x1 + h), wl.fma(FloatVector.fromArray(F, x, x1 + l), a1));
+                a2 = wh.fma(FloatVector.fromArray(F, x, x2 + h), wl.fma(FloatVector.fromArray(F, x, x2 + l), a2));
+                a3 = wh.fma(FloatVector.fromArray(F, x, x3 + h), wl.fma(FloatVector.fromArray(F, x, x3 + l), a3));
             }
         }
         store(y, yAt, ldy, nt, a0, a1, a2, a3);
@@ -222,12 +204,12 @@ final class QuantKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < nb; b++, o += 18) {
             FloatVector d = FloatVector.broadcast(F, scale(m, o));
-            int xb = b * BLOCK;
-            for (int c = 0; c < BLOCK / 2; c += V) {
-                ByteVector q = nibbles(m, o + 2 + c);
-                FloatVector wl = lo(q).mul(d);
-                FloatVector wh = hi(q).mul(d);
-                int l = xb + c, h = xb + BLOCK / 2 + c;
+            ByteVector lo = low(m, o);
+            ByteVector hi = high(m, o);
+            for (int p = 0; p < PARTS16; p++) {
+                FloatVector wl = widen(lo, p).mul(d);
+                FloatVector wh = widen(hi, p).mul(d);
+                int l = b * BLOCK + p * V, h = l + 16;
                 a0 = wh.fma(FloatVector.fromArray(F, x, x0 + h), wl.fma(FloatVector.fromArray(F, x, x0 + l), a0));
                 a1 = wh.fma(FloatVector.fromArray(F, x, x1 + h), wl.fma(FloatVector.fromArray(F, x, x1 + l), a1));
                 a2 = wh.fma(FloatVector.fromArray(F, x, x2 + h), wl.fma(FloatVector.fromArray(F, x, x2 + l), a2));
@@ -255,24 +237,27 @@ final class QuantKernels {
             return;
         }
         MemorySegment m = w.blocks();
-        int nb = w.blocksPerRow();
+        int blocks = (to - from) * w.blocksPerRow();
         long o = from * (long) w.rowBytes();
-        int at = 0;
         boolean q8 = w.type() == QuantType.Q8_0;
-        for (int r = from; r < to; r++) {
-            for (int b = 0; b < nb; b++, at += BLOCK) {
-                float d = scale(m, o);
-                if (q8) {
-                    for (int c = 0; c < BLOCK; c += V) q8(m, o + 2 + c).mul(d).intoArray(dst, at + c);
-                    o += 34;
-                } else {
-                    for (int c = 0; c < BLOCK / 2; c += V) {
-                        ByteVector q = nibbles(m, o + 2 + c);
-                        lo(q).mul(d).intoArray(dst, at + c);
-                        hi(q).mul(d).intoArray(dst, at + BLOCK / 2 + c);
-                    }
-                    o += 18;
+        for (int b = 0, at = 0; b < blocks; b++, at += BLOCK) {
+            FloatVector d = FloatVector.broadcast(F, scale(m, o));
+            if (q8) {
+                ByteVector q0 = q8(m, o, 0);
+                ByteVector q1 = q8(m, o, 1);
+                for (int p = 0; p < PARTS16; p++) {
+                    widen(q0, p).mul(d).intoArray(dst, at + p * V);
+                    widen(q1, p).mul(d).intoArray(dst, at + 16 + p * V);
                 }
+                o += 34;
+            } else {
+                ByteVector lo = low(m, o);
+                ByteVector hi = high(m, o);
+                for (int p = 0; p < PARTS16; p++) {
+                    widen(lo, p).mul(d).intoArray(dst, at + p * V);
+                    widen(hi, p).mul(d).intoArray(dst, at + 16 + p * V);
+                }
+                o += 18;
             }
         }
     }

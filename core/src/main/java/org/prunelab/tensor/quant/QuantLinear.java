@@ -8,23 +8,29 @@ import org.prunelab.tensor.Parallel;
 
 /**
  * A linear layer {@code y = x W^T (+ b)} whose weight {@code [out_features, in_features]} is a {@link QuantMatrix}
- * in ggml's Q8_0 or Q4_0 block layout (heap or mapped GGUF bytes); the optional bias stays fp32, as in GGUF files.
+ * in ggml's Q8_0 or Q4_0 block layout (native memory or a mapped GGUF file); the optional bias stays fp32, as in GGUF
+ * files.
  * The weight is never expanded to a full fp32 copy:
  * <ul>
  *   <li>one token (decode): {@link QuantKernels#matvec}, blocks widened in registers and FMA'd with x;</li>
- *   <li>2 to {@value #TILE_MIN_TOKENS_MINUS_ONE} tokens: the same, each weight block serving up to four tokens;</li>
- *   <li>more tokens (prefill): tiles of {@value #TILE_ROWS} rows are dequantised into a small fp32 buffer and
- *       multiplied by {@link Gemm#active()} (BLAS where present) on the calling worker.</li>
+ *   <li>2 or 3 tokens: the same, each weight block widened once for all of them;</li>
+ *   <li>{@value #TILE_MIN_TOKENS} tokens and more (prefill): tiles of {@value #TILE_ROWS} rows are dequantised into a
+ *       small fp32 buffer and multiplied by {@link Gemm#active()} (BLAS where present) on each worker.</li>
  * </ul>
- * Rows are split over {@link Parallel}'s threads. Results match the plain reference (dequantise, then dot in
- * double) to float rounding; they are deterministic for a given thread count.
+ * Where the crossover lies (QuantKernelBench {@code prefill}, CPU time of one thread, OpenBLAS, SmolLM2's [576, 576],
+ * [1536, 576] and [576, 1536], a shared 2-core AMD EPYC at load average 10-12): direct / tiled time was 0.61-1.36 at
+ * 2-3 tokens (below 1 for Q8_0, mostly above for Q4_0), 0.80-1.47 at 4, 0.90-1.51 at 5, 1.10-1.97 at 8 and
+ * 1.76-3.07 at 512 tokens; only Q8_0 [576, 1536] stayed faster direct up to about 17 tokens.
+ *
+ * <p>Rows are split over {@link Parallel}'s threads. Results match the plain reference (dequantise, then dot in
+ * double) to float rounding. Each output is computed by one thread in a fixed order, so results do not depend on the
+ * thread count (for prefill, given the GEMM backend).
  */
 public final class QuantLinear implements Linear {
     /** Rows of W dequantised at a time for the GEMM path: 64 x 1536 floats = 384 KiB stays in L2. */
     static final int TILE_ROWS = 64;
-    /** From this many tokens on, dequantise-then-GEMM beats the direct kernel (QuantKernelBench). */
-    static final int TILE_MIN_TOKENS = 8;
-    private static final int TILE_MIN_TOKENS_MINUS_ONE = TILE_MIN_TOKENS - 1;
+    /** From this many tokens on, dequantise-then-GEMM beats the direct kernel (see the class comment). */
+    static final int TILE_MIN_TOKENS = 4;
     /** Multiply-adds per thread below which a product is not split (a fork/join round trip is a few microseconds). */
     private static final long MIN_WORK_PER_THREAD = 1L << 16;
 
@@ -92,6 +98,26 @@ public final class QuantLinear implements Linear {
      */
     @Override
     public void forward(float[] x, int tokens, float[] y) {
+        forward(x, tokens, y, Path.AUTO);
+    }
+
+    /** Which kernel {@link #forward(float[], int, float[], Path)} runs; {@code AUTO} is what {@link #forward} does. */
+    public enum Path {
+        /** DIRECT below {@value QuantLinear#TILE_MIN_TOKENS} tokens, TILED from there on. */
+        AUTO,
+        /** Blocks widened in registers; one weight read per token group of four. */
+        DIRECT,
+        /** Row tiles dequantised to fp32 and multiplied by {@link Gemm#active()}. */
+        TILED
+    }
+
+    /**
+     * {@link #forward(float[], int, float[])} through a chosen kernel (for benchmarks and tests; every path gives
+     * the same result up to float rounding).
+     *
+     * @throws IllegalArgumentException if tokens &lt; 1 or a buffer is too short
+     */
+    public void forward(float[] x, int tokens, float[] y, Path path) {
         int in = weight.cols();
         int out = weight.rows();
         if (tokens < 1) throw new IllegalArgumentException(weight.type() + " forward: tokens must be at least 1, got " + tokens);
@@ -102,7 +128,7 @@ public final class QuantLinear implements Linear {
         if (out == 0) return;
         if (in == 0) {
             java.util.Arrays.fill(y, 0, tokens * out, 0f);
-        } else if (tokens >= TILE_MIN_TOKENS) {
+        } else if (path == Path.TILED || path == Path.AUTO && tokens >= TILE_MIN_TOKENS) {
             tiled(x, tokens, y);
         } else {
             int minRows = (int) Math.max(4, MIN_WORK_PER_THREAD / ((long) in * tokens));
