@@ -19,8 +19,8 @@ import java.util.Objects;
  * {@link #dequantizeRows} decode them block by block.
  *
  * <p>The bytes always live outside the Java heap: a matrix built here ({@link #quantize}, {@link #of}) keeps them in
- * GC-managed native memory ({@link Arena#ofAuto()}), and {@link #wrap} views the caller's native segment (a mapped
- * GGUF tensor) without copying. One kind of segment keeps the Vector API kernels fast: HotSpot profiles the segment
+ * GC-managed native memory ({@link Arena#ofAuto()}; it counts against {@code -XX:MaxDirectMemorySize}, by default the
+ * maximum heap size), and {@link #wrap} views the caller's native segment (a mapped GGUF tensor) without copying. One kind of segment keeps the Vector API kernels fast: HotSpot profiles the segment
  * classes behind {@code ByteVector.fromMemorySegment} once for the whole JVM, and once it has seen both heap and
  * native segments every quantised product ran 2-3x slower (QuantKernelBench: Q8_0 [1536, 576] matvec 79 us of CPU on
  * heap segments alone, 85 us on native alone, 185-250 us on either after both had been used).
