@@ -80,6 +80,19 @@ public interface Architecture {
     SafetensorsWriter hfTensors(DecoderModel model, HfConfig.Export export);
 
     /**
+     * Adds one block's tensors (its seven linears, with biases as {@code export} switches them on, and its norms) under
+     * the family's Hugging Face names: what {@link #hfTensors} writes for that block, for a checkpoint written one
+     * block at a time (the streaming pipeline's shards).
+     */
+    void addHfBlockTensors(SafetensorsWriter w, org.prunelab.model.DecoderBlock block, HfConfig.Export export);
+
+    /**
+     * Adds the tensors outside the blocks that {@link #hfTensors} writes: the final norm, the LM head unless tied, and
+     * with {@code withEmbedding} the embedding.
+     */
+    void addHfFinalTensors(SafetensorsWriter w, DecoderModel model, boolean withEmbedding);
+
+    /**
      * Why {@code model} cannot be saved as this family's checkpoint (e.g. a bias the family's linears cannot carry),
      * or empty when it can. Checked before a run starts, from the method's description of what it adds
      * ({@code biasOn}: the linears that will carry a bias).

@@ -9,6 +9,7 @@ import org.prunelab.io.GgufTensorSource;
 import org.prunelab.io.GgufVocab;
 import org.prunelab.io.TensorLookup;
 import org.prunelab.io.TensorSource;
+import org.prunelab.model.BlockResidency;
 import org.prunelab.model.BlockShape;
 import org.prunelab.model.DecoderConfig;
 import org.prunelab.model.LinearRole;
@@ -154,6 +155,38 @@ public final class ModelLoader {
                 tokenizer.close();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Resolves {@code spec} and opens it <em>streamed</em>: the embedding and norms are read now, each block's linears
+     * are dequantised from the memory-mapped file only while a pass uses them (at most {@code residency.capacity()}
+     * blocks at once), and the file's pages are released from the resident set after each read
+     * ({@link Transformer#fromTensors(DecoderConfig, TensorLookup, List, org.prunelab.model.TensorNames,
+     * org.prunelab.model.BlockLayout, BlockResidency)}). No fp32 copy of the whole model exists. The file stays open
+     * until the returned model is closed.
+     *
+     * @throws PrunelabException as {@link #load}
+     */
+    public static LoadedModel loadStreamed(String spec, PrunelabHome home, BlockResidency residency) {
+        Path path = resolve(spec, home);
+        long start = System.nanoTime();
+        Opened o = open(path);
+        try {
+            Transformer.checkShapes(o.config(), o.tensors(), o.shapes(), o.arch().hfNames());
+            Tokenizer tokenizer = tokenizerFor(o.source(), path);
+            try {
+                Transformer model = Transformer.fromTensors(o.config(), o.tensors(), o.shapes(), o.arch().hfNames(),
+                        o.arch().layout(), residency);
+                return new LoadedModel(spec, path, model, tokenizer, sizeOnDisk(path), (System.nanoTime() - start) / 1e9,
+                        true, o);
+            } catch (RuntimeException e) {
+                tokenizer.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            o.close();
+            throw e;
         }
     }
 

@@ -62,7 +62,7 @@ public final class PrunedModelWriter {
         }
     }
 
-    private static String partialPrefix(Path target) {
+    static String partialPrefix(Path target) {
         return "." + target.getFileName() + ".partial-";
     }
 
@@ -260,7 +260,7 @@ public final class PrunedModelWriter {
     }
 
     /** Temporary files and directories are owner-only; a saved model is as readable as any new file. */
-    private static void openUp(Path dir) throws IOException {
+    static void openUp(Path dir) throws IOException {
         try (Stream<Path> paths = Files.list(dir)) {
             for (Path p : paths.toList()) Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -269,7 +269,7 @@ public final class PrunedModelWriter {
         }
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         if (dir == null) return;
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> {

@@ -278,6 +278,12 @@ public abstract class StandardArchitecture implements Architecture {
                 return g == null ? java.util.Optional.empty() : file.shape(g); // RoPE row order keeps the shape
             }
 
+            @Override
+            public void evict(String name) {
+                String g = hfToGguf.get(name);
+                if (g != null) file.evict(g);
+            }
+
             private String ggufName(String name) {
                 String g = hfToGguf.get(name);
                 if (g == null) {
@@ -315,6 +321,8 @@ public abstract class StandardArchitecture implements Architecture {
             @Override public boolean has(String name) { return checkpoint.has(name); }
 
             @Override public java.util.Optional<long[]> shape(String name) { return checkpoint.shape(name); }
+
+            @Override public void evict(String name) { checkpoint.evict(name); }
         };
     }
 
@@ -322,20 +330,32 @@ public abstract class StandardArchitecture implements Architecture {
     public SafetensorsWriter hfTensors(DecoderModel model, HfConfig.Export export) {
         SafetensorsWriter w = new SafetensorsWriter();
         w.add(names.embedTokens(), model.embedTokens());
-        for (DecoderBlock b : model.blocks()) {
-            int l = b.index();
-            // The order prunelab has always written: the input norm, the seven linears, then the other norms.
-            w.add(names.norm(l, NormRole.ATTENTION_INPUT), hfNorm(b.norm(NormRole.ATTENTION_INPUT)));
-            for (LinearRole role : LinearRole.values()) {
-                addLinear(w, names.linear(l, role), b.linear(role), carriesBias(role, export), l, b.layout().name(role));
-            }
-            for (Map.Entry<NormRole, RmsNorm> n : b.norms().entrySet()) {
-                if (n.getKey() != NormRole.ATTENTION_INPUT) w.add(names.norm(l, n.getKey()), hfNorm(n.getValue()));
-            }
-        }
-        w.add(names.finalNorm(), hfNorm(model.norm()));
-        if (!model.config().tieWordEmbeddings()) w.add(names.lmHead(), ((DenseLinear) model.lmHead()).weight());
+        for (DecoderBlock b : model.blocks()) addHfBlockTensors(w, b, export);
+        addHfFinalTensors(w, model, false);
         return w;
+    }
+
+    @Override
+    public void addHfBlockTensors(SafetensorsWriter w, DecoderBlock b, HfConfig.Export export) {
+        int l = b.index();
+        // The order prunelab has always written: the input norm, the seven linears, then the other norms.
+        w.add(names.norm(l, NormRole.ATTENTION_INPUT), hfNorm(b.norm(NormRole.ATTENTION_INPUT)));
+        for (LinearRole role : LinearRole.values()) {
+            addLinear(w, names.linear(l, role), b.linear(role), carriesBias(role, export), l, b.layout().name(role));
+        }
+        for (Map.Entry<NormRole, RmsNorm> n : b.norms().entrySet()) {
+            if (n.getKey() != NormRole.ATTENTION_INPUT) w.add(names.norm(l, n.getKey()), hfNorm(n.getValue()));
+        }
+    }
+
+    @Override
+    public void addHfFinalTensors(SafetensorsWriter w, DecoderModel model, boolean withEmbedding) {
+        if (withEmbedding) w.add(names.embedTokens(), model.embedTokens());
+        w.add(names.finalNorm(), hfNorm(model.norm()));
+        if (!model.config().tieWordEmbeddings()) {
+            Linear head = model.lmHead() instanceof org.prunelab.model.DeferredLinear d ? d.get() : model.lmHead();
+            w.add(names.lmHead(), ((DenseLinear) head).weight());
+        }
     }
 
     /**

@@ -104,7 +104,7 @@ public final class MemoryMeter implements AutoCloseable {
     public static long parameters(DecoderModel model) {
         long params = model.embedTokens().size() + model.norm().weight().length;
         for (DecoderBlock b : model.blocks()) {
-            for (Linear l : b.linears().values()) params += l.totalParameters();
+            params += b.linearParameters();
             for (org.prunelab.model.RmsNorm n : b.norms().values()) params += n.weight().length;
         }
         // Tied weights are one set of parameters, even when the head is held in another format beside the embedding.

@@ -223,7 +223,7 @@ public final class ModelBench {
     public static long modelBytes(DecoderModel model) {
         long bytes = 4L * (model.embedTokens().size() + model.norm().weight().length);
         for (DecoderBlock b : model.blocks()) {
-            for (Linear l : b.linears().values()) bytes += l.parameterBytes();
+            bytes += b.linearBytes();
             for (org.prunelab.model.RmsNorm n : b.norms().values()) bytes += 4L * n.weight().length;
         }
         if (!sharesEmbedding(model)) bytes += model.lmHead().parameterBytes();

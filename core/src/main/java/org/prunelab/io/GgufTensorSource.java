@@ -86,6 +86,11 @@ public final class GgufTensorSource implements TensorSource {
     }
 
     @Override
+    public void evict(String name) {
+        gguf.findTensor(name).ifPresent(t -> PageRelease.release(gguf.data(t)));
+    }
+
+    @Override
     public void close() { gguf.close(); }
 
     @Override

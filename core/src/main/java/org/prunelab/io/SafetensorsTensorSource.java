@@ -164,6 +164,12 @@ public final class SafetensorsTensorSource implements TensorSource {
         return f == null ? java.util.Optional.empty() : java.util.Optional.of(f.info(hfName).shape());
     }
 
+    @Override
+    public void evict(String hfName) {
+        SafetensorsFile f = byName.get(hfName);
+        if (f != null && !compressed.containsKey(hfName)) PageRelease.release(f.data(f.info(hfName)));
+    }
+
     private SafetensorsFile fileFor(String hfName) {
         SafetensorsFile f = byName.get(hfName);
         if (f == null) {

@@ -23,4 +23,11 @@ public interface TensorLookup {
      * read from the file's header without touching its data; empty when absent or when the source cannot tell.
      */
     default java.util.Optional<long[]> shape(String name) { return java.util.Optional.empty(); }
+
+    /**
+     * Says the tensor's stored bytes will not be read again soon: a memory-mapped source drops their pages from the
+     * process's resident set ({@link PageRelease}); the tensor stays readable. Used by the streaming pipeline after
+     * it has dequantised a block. Does nothing by default, or for an absent name.
+     */
+    default void evict(String name) {}
 }

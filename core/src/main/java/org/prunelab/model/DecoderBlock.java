@@ -28,9 +28,32 @@ public final class DecoderBlock {
     private volatile Linear[] linears;
     /** Set by {@link #release()}: the block's weights were dropped and it can no longer run. */
     private volatile boolean released;
+    /**
+     * For a streamed block: reads its seven linears (by role ordinal) from where they are kept (a memory-mapped model
+     * file, a written shard) whenever they are not resident; null for a block that always holds them.
+     */
+    private final java.util.function.Supplier<Linear[]> loader;
+    /** For a streamed block: bounds how many streamed blocks hold their linears at once; null otherwise. */
+    private final BlockResidency residency;
+    /** For a streamed block: its widths, known without loading it. */
+    private final BlockShape streamedShape;
+    /** For a streamed block written from memory: its linears' totals, known without reading it back; else null. */
+    private final LinearTotals streamedTotals;
+
+    /**
+     * The seven linears' parameters ({@code in x out} each, plus biases as their layers count them), nonzero
+     * parameters, and bytes in their current formats.
+     */
+    public record LinearTotals(long parameters, long nonZero, long bytes) {}
 
     DecoderBlock(int index, BlockLayout layout, Map<NormRole, RmsNorm> norms, Attention attention, Mlp mlp,
                  Linear[] linears) {
+        this(index, layout, norms, attention, mlp, linears, null, null, null, null);
+    }
+
+    private DecoderBlock(int index, BlockLayout layout, Map<NormRole, RmsNorm> norms, Attention attention, Mlp mlp,
+                         Linear[] linears, java.util.function.Supplier<Linear[]> loader, BlockResidency residency,
+                         BlockShape streamedShape, LinearTotals streamedTotals) {
         this.index = index;
         this.layout = layout;
         EnumMap<NormRole, RmsNorm> n = new EnumMap<>(NormRole.class);
@@ -39,6 +62,94 @@ public final class DecoderBlock {
         this.attention = attention;
         this.mlp = mlp;
         this.linears = linears;
+        this.loader = loader;
+        this.residency = residency;
+        this.streamedShape = streamedShape;
+        this.streamedTotals = streamedTotals;
+    }
+
+    /**
+     * A streamed block: its norms are in memory, its seven linears are read by {@code loader} when a forward pass or a
+     * caller first needs them, and dropped again when {@code residency} makes room for another streamed block (or on
+     * {@link #unload()}). This is how a model larger than memory is pruned and evaluated block by block.
+     *
+     * @param sizes  the linears' parameters and fp32 bytes as read from the file's header, nonzeros -1 (unknown)
+     * @param loader returns the linears by {@link LinearRole#ordinal()}, each {@code [out, in]} as {@code shape} says
+     */
+    static DecoderBlock streamed(int index, BlockLayout layout, Map<NormRole, RmsNorm> norms, Attention attention, Mlp mlp,
+                                 BlockShape shape, LinearTotals sizes, java.util.function.Supplier<Linear[]> loader,
+                                 BlockResidency residency) {
+        return new DecoderBlock(index, layout, norms, attention, mlp, null, loader, residency, shape, sizes);
+    }
+
+    /**
+     * A streamed twin of this block (same position, norms and attention settings): its linears are read by
+     * {@code loader} (by name in the family's naming, e.g. from the shard this block was just written to) whenever
+     * needed, under {@code residency}. This block is not changed; drop it to free its weights. Used by the streaming
+     * pipeline after a pruned block is written.
+     */
+    public DecoderBlock streamedFrom(java.util.function.Supplier<Map<String, Linear>> loader, BlockResidency residency) {
+        BlockShape shape = shape();
+        LinearTotals totals = linearTotals();
+        return new DecoderBlock(index, layout, norms, attention, mlp, null, () -> {
+            Map<String, Linear> byName = loader.get();
+            Linear[] l = new Linear[ROLES.length];
+            for (LinearRole r : ROLES) {
+                l[r.ordinal()] = byName.get(layout.name(r));
+                if (l[r.ordinal()] == null) throw new IllegalStateException("block " + index + ": the streamed copy has no " + layout.name(r));
+            }
+            return l;
+        }, residency, shape, totals);
+    }
+
+    /**
+     * The linears' totals: from the linears in memory, or for a streamed block not in memory, from what is known
+     * without reading it (a block written from memory knows all three; a block of an input file knows its sizes from
+     * the file's header, and is read to count its nonzeros).
+     */
+    public LinearTotals linearTotals() {
+        LinearTotals known = streamedTotals;
+        if (known != null && linears == null && known.nonZero() >= 0) return known;
+        return totalsNow();
+    }
+
+    /** Parameters of the seven linears (weights and biases), read from the block only if not known otherwise. */
+    public long linearParameters() {
+        LinearTotals known = streamedTotals;
+        return known != null && linears == null ? known.parameters() : totalsNow().parameters();
+    }
+
+    /** Bytes of the seven linears in their formats, read from the block only if not known otherwise. */
+    public long linearBytes() {
+        LinearTotals known = streamedTotals;
+        return known != null && linears == null ? known.bytes() : totalsNow().bytes();
+    }
+
+    private LinearTotals totalsNow() {
+        long params = 0, nonZero = 0, bytes = 0;
+        for (Linear l : live()) {
+            params += l.totalParameters();
+            nonZero += l.nonZeroParameters();
+            bytes += l.parameterBytes();
+        }
+        return new LinearTotals(params, nonZero, bytes);
+    }
+
+    /** Whether this block's linears are read on demand ({@link #streamed}, {@link #streamedFrom}) rather than held. */
+    public boolean isStreamed() { return loader != null; }
+
+    /** Whether the linears are in memory now (always true for a block that is not streamed, until released). */
+    public boolean isResident() { return linears != null; }
+
+    /**
+     * Drops a streamed block's linears (they are read again when next needed); does nothing to a block that holds its
+     * linears.
+     */
+    public void unload() {
+        if (loader != null) {
+            linears = null;
+            if (residency != null) residency.forget(this);
+        }
     }
 
     /**
@@ -79,6 +190,7 @@ public final class DecoderBlock {
 
     /** This block's widths, read from its linears. */
     public BlockShape shape() {
+        if (streamedShape != null) return streamedShape;
         Linear[] l = live();
         int d = attention.headDim();
         return new BlockShape(l[LinearRole.GATE.ordinal()].outFeatures(), l[LinearRole.Q.ordinal()].outFeatures() / d,
@@ -128,6 +240,11 @@ public final class DecoderBlock {
      * @throws PrunelabException.InvalidArgument for an unknown name or a different shape
      */
     public void setLinear(String name, Linear replacement) {
+        if (loader != null) {
+            throw new PrunelabException.InvalidArgument("layer " + index + " is streamed (its weights are read from disk"
+                    + " when needed), so " + name + " cannot be replaced in place: a streamed model runs in the format it"
+                    + " is stored in; load the model into memory to convert its layers");
+        }
         LinearRole role = layout.role(name);
         Linear[] current = live();
         Linear old = current[role.ordinal()];
@@ -173,6 +290,25 @@ public final class DecoderBlock {
     public void release() {
         released = true;
         linears = null;
+        if (residency != null) residency.forget(this);
+    }
+
+    /** Reads a streamed block's linears and makes room for them under the residency bound. */
+    private synchronized Linear[] load() {
+        Linear[] l = linears;
+        if (l != null) return l;
+        if (residency != null) residency.makeRoom(this);
+        l = loader.get();
+        BlockShape s = streamedShape;
+        int d = attention.headDim();
+        if (l.length != ROLES.length || l[LinearRole.Q.ordinal()].outFeatures() != s.numAttentionHeads() * d
+                || l[LinearRole.K.ordinal()].outFeatures() != s.numKeyValueHeads() * d
+                || l[LinearRole.GATE.ordinal()].outFeatures() != s.intermediateSize()) {
+            throw new IllegalStateException("block " + index + ": the streamed linears do not have the shape " + s);
+        }
+        linears = l;
+        if (residency != null) residency.touch(this);
+        return l;
     }
 
     /** Whether {@link #release()} was called. */
@@ -182,6 +318,8 @@ public final class DecoderBlock {
 
     private Linear[] live() {
         Linear[] l = linears;
+        if (l == null && loader != null && !released) return load();
+        if (l != null && residency != null) residency.touch(this);
         if (l == null) {
             throw new IllegalStateException("block " + index + " was released after it was pruned (the pruning run was told"
                     + " the input model is no longer needed); use the pruned model, or keep the input (PruneOptions)");

@@ -71,6 +71,13 @@ public interface DecoderModel {
      */
     double[] tokenNll(int[] tokens);
 
+    /**
+     * {@link #tokenNll} from the last block's output {@code hidden} ({@code [T, hidden]}, overwritten by the final
+     * norm): what a layer-wise evaluation, which runs every window through block l before block l+1, computes last.
+     * Bit for bit what {@link #tokenNll} gives when {@code hidden} is the blocks' output for {@code tokens}.
+     */
+    double[] tokenNllAfterBlocks(float[] hidden, int[] tokens);
+
     /** The input of block 0 for these tokens: embedding rows (times the family's embedding scale), {@code [T, hidden]}. */
     float[] embed(int[] tokens);
 

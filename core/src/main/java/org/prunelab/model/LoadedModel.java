@@ -16,13 +16,26 @@ import java.nio.file.Path;
  * @param loadSeconds wall time of reading and dequantising, in seconds
  * @param ownsTokenizer whether {@link #close()} closes the tokenizer (false for a pruned model that shares the
  *                      tokenizer of the model it was pruned from)
+ * @param weights       for a streamed model ({@code ModelLoader.loadStreamed}), the open file its blocks are read from,
+ *                      closed by {@link #close()}; null when the weights are in memory
  */
 public record LoadedModel(String name, Path path, DecoderModel model, Tokenizer tokenizer, long fileBytes,
-                          double loadSeconds, boolean ownsTokenizer) implements AutoCloseable {
+                          double loadSeconds, boolean ownsTokenizer, AutoCloseable weights) implements AutoCloseable {
 
     /** A model that owns its tokenizer. */
     public LoadedModel(String name, Path path, DecoderModel model, Tokenizer tokenizer, long fileBytes, double loadSeconds) {
-        this(name, path, model, tokenizer, fileBytes, loadSeconds, true);
+        this(name, path, model, tokenizer, fileBytes, loadSeconds, true, null);
+    }
+
+    /** A model whose weights are in memory. */
+    public LoadedModel(String name, Path path, DecoderModel model, Tokenizer tokenizer, long fileBytes, double loadSeconds,
+                       boolean ownsTokenizer) {
+        this(name, path, model, tokenizer, fileBytes, loadSeconds, ownsTokenizer, null);
+    }
+
+    /** Whether the blocks are read from a file as they are needed ({@code ModelLoader.loadStreamed}). */
+    public boolean streamed() {
+        return weights != null;
     }
 
     /**
@@ -62,6 +75,16 @@ public record LoadedModel(String name, Path path, DecoderModel model, Tokenizer 
 
     @Override
     public void close() {
-        if (ownsTokenizer) tokenizer.close();
+        try {
+            if (ownsTokenizer) tokenizer.close();
+        } finally {
+            if (weights != null) {
+                try {
+                    weights.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + path, e);
+                }
+            }
+        }
     }
 }

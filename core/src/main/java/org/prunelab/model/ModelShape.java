@@ -28,6 +28,7 @@ public record ModelShape(DecoderConfig config, List<BlockShape> blocks, boolean 
         boolean factorised = false;
         for (DecoderBlock b : model.blocks()) {
             shapes.add(b.shape());
+            if (b.isStreamed() && !b.isResident()) continue; // read as dense linears (low-rank factors only when resident)
             for (Linear l : b.linears().values()) factorised |= l instanceof LowRankLinear;
         }
         return new ModelShape(model.config(), shapes, factorised, model.blocks().isEmpty() ? null : model.block(0).layout());

@@ -56,12 +56,29 @@ public final class Transformer implements DecoderModel {
      */
     public static Transformer fromTensors(DecoderConfig config, TensorLookup tensors, List<BlockShape> shapes,
                                           TensorNames names, BlockLayout layout) {
+        return fromTensors(config, tensors, shapes, names, layout, null);
+    }
+
+    /**
+     * As {@link #fromTensors(DecoderConfig, TensorLookup, List, TensorNames, BlockLayout)}, but with
+     * {@code residency} not null the model is <em>streamed</em>: each block's linears are read from {@code tensors}
+     * (dequantised to fp32) only when a pass needs them and dropped again under {@code residency}'s bound
+     * ({@link DecoderBlock#isStreamed()}), the stored bytes of each tensor read are released from the resident set
+     * ({@link TensorLookup#evict}), and an untied LM head is read on its first use. The embedding and the norms are
+     * read now. {@code tensors} must stay open as long as the model is used.
+     *
+     * @throws PrunelabException.ModelFormat if a tensor read now is missing or has the wrong shape (a streamed block's
+     *         linears are checked against the file's header by {@link #checkShapes} and again when read)
+     */
+    public static Transformer fromTensors(DecoderConfig config, TensorLookup tensors, List<BlockShape> shapes,
+                                          TensorNames names, BlockLayout layout, BlockResidency residency) {
         int h = config.hiddenSize();
         if (shapes != null && shapes.size() != config.numHiddenLayers()) {
             throw new PrunelabException.ModelFormat("prunelab_layer_sizes lists " + shapes.size() + " blocks but num_hidden_layers is "
                     + config.numHiddenLayers() + "; restore the config.json saved with the model");
         }
         FloatMatrix embed = matrix(tensors, names.embedTokens(), config.vocabSize(), h);
+        if (residency != null) tensors.evict(names.embedTokens());
         DecoderConfig.Variant variant = config.variant();
         Attention global = new Attention(config, new Rope(config), 0);
         Attention local = null;
@@ -79,17 +96,37 @@ public final class Transformer implements DecoderModel {
                         + "restore the config.json saved with the model");
             }
             int[][] dims = linearDims(config, s);
-            Linear[] linears = new Linear[LinearRole.values().length];
-            for (LinearRole role : LinearRole.values()) {
-                int[] d = dims[role.ordinal()];
-                linears[role.ordinal()] = linear(tensors, names.linear(i, role), d[0], d[1]);
-            }
+            int layer = i;
+            java.util.function.Supplier<Linear[]> read = () -> {
+                Linear[] linears = new Linear[LinearRole.values().length];
+                for (LinearRole role : LinearRole.values()) {
+                    int[] d = dims[role.ordinal()];
+                    linears[role.ordinal()] = linear(tensors, names.linear(layer, role), d[0], d[1]);
+                    if (residency != null) {
+                        for (String suffix : List.of(".weight", ".bias", ".lowrank_a", ".lowrank_b")) {
+                            tensors.evict(names.linear(layer, role) + suffix);
+                        }
+                    }
+                }
+                return linears;
+            };
             Map<NormRole, RmsNorm> norms = new EnumMap<>(NormRole.class);
             for (NormRole role : normRoles(variant)) {
                 int length = role == NormRole.QUERY || role == NormRole.KEY ? config.headDim() : h;
                 norms.put(role, new RmsNorm(vector(tensors, names.norm(i, role), length), config.rmsNormEps()));
             }
-            blocks.add(new DecoderBlock(i, layout, norms, config.isSliding(i) ? local : global, mlp, linears));
+            Attention attention = config.isSliding(i) ? local : global;
+            if (residency == null) {
+                blocks.add(new DecoderBlock(i, layout, norms, attention, mlp, read.get()));
+            } else {
+                long params = 0;
+                for (LinearRole role : LinearRole.values()) {
+                    int[] d = dims[role.ordinal()];
+                    params += (long) d[0] * d[1] + (tensors.has(names.linear(i, role) + ".bias") ? d[0] : 0);
+                }
+                DecoderBlock.LinearTotals sizes = new DecoderBlock.LinearTotals(params, -1, params * Float.BYTES);
+                blocks.add(DecoderBlock.streamed(i, layout, norms, attention, mlp, s, sizes, read, residency));
+            }
         }
         String beyond = names.linear(config.numHiddenLayers(), LinearRole.Q) + ".weight";
         if (tensors.has(beyond)) {
@@ -99,9 +136,13 @@ public final class Transformer implements DecoderModel {
                     + " restore the config.json saved with the model");
         }
         RmsNorm norm = new RmsNorm(vector(tensors, names.finalNorm(), h), config.rmsNormEps());
-        Linear lmHead = config.tieWordEmbeddings()
-                ? new DenseLinear(embed, null)
-                : new DenseLinear(matrix(tensors, names.lmHead(), config.vocabSize(), h), null);
+        Linear lmHead = config.tieWordEmbeddings() ? new DenseLinear(embed, null)
+                : residency == null ? new DenseLinear(matrix(tensors, names.lmHead(), config.vocabSize(), h), null)
+                : new DeferredLinear(config.vocabSize(), h, () -> {
+                    DenseLinear head = new DenseLinear(matrix(tensors, names.lmHead(), config.vocabSize(), h), null);
+                    tensors.evict(names.lmHead());
+                    return head;
+                });
         return new Transformer(config, embed, blocks, norm, lmHead);
     }
 
@@ -233,10 +274,15 @@ public final class Transformer implements DecoderModel {
 
     @Override
     public double[] tokenNll(int[] tokens) {
+        return tokenNllAfterBlocks(hiddenAfterBlocks(tokens), tokens);
+    }
+
+    @Override
+    public double[] tokenNllAfterBlocks(float[] hidden, int[] tokens) {
         int t = tokens.length;
         int h = config.hiddenSize();
         int vocab = config.vocabSize();
-        float[] hidden = hiddenAfterBlocks(tokens);
+        checkHidden(hidden, t);
         norm.forward(hidden, t, hidden);
         double[] nll = new double[Math.max(0, t - 1)];
         // About 25 MB of logits at a time: 128 rows of SmolLM2's 49k vocabulary, 24 of Gemma's 262k.

@@ -2,6 +2,7 @@ package org.prunelab.prune;
 
 import org.prunelab.Progress;
 import org.prunelab.model.DecoderBlock;
+import org.prunelab.model.ActivationCache;
 import org.prunelab.model.DecoderModel;
 
 import java.util.ArrayList;
@@ -149,6 +150,14 @@ public final class CalibrationLoop implements AutoCloseable {
             }
             // A removed block passes its inputs on unchanged: they are the next block's inputs.
             if (pass.calibrated() && more && !propagated && replacement != null) propagate(replacement, x);
+            if (last && options.sink() != null && replacement != null && pass.modifiesBlocks()) {
+                if (replacement == block && block.isStreamed()) {
+                    // An unchanged streamed input block (a method that keeps it) is written as it is read.
+                    replacement = block.withLinears(block.index(), block.linears());
+                }
+                replacement = options.sink().accept(replacement);
+            }
+            block.unload(); // a streamed input block is read again by the next pass, or never
             next.add(replacement);
             if (last && options.releaseInput() && replacement != block && model.blocks().contains(block)) block.release();
         }

@@ -156,6 +156,10 @@ public final class LayerwisePruner implements Pruner {
      *         beyond the model's context, a linear is not dense, or N:M's M does not divide a linear's in_features
      * @throws PrunelabException if the method fails numerically (SparseGPT's Cholesky)
      */
+    /** Block by block in the calibration loop: streams. */
+    @Override
+    public boolean streams() { return true; }
+
     @Override
     public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);

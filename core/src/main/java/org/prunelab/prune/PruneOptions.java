@@ -16,10 +16,33 @@ import org.prunelab.Progress;
  *
  * @param progress     told {@code (block, blocks, "block i/n")} per block of every pass
  * @param releaseInput drop each input block once it is pruned (the input model is unusable afterwards)
+ * @param sink         where each block goes once the last pass has made it, or null to keep the blocks in memory:
+ *                     the streaming pipeline writes it to the output and keeps a {@linkplain
+ *                     org.prunelab.model.DecoderBlock#isStreamed() streamed} handle instead
  */
-public record PruneOptions(Progress progress, boolean releaseInput) {
+public record PruneOptions(Progress progress, boolean releaseInput, BlockSink sink) {
     public PruneOptions {
         if (progress == null) progress = Progress.NONE;
+    }
+
+    /** Blocks stay in memory. */
+    public PruneOptions(Progress progress, boolean releaseInput) {
+        this(progress, releaseInput, null);
+    }
+
+    /**
+     * Receives each block of the result as soon as the calibration loop's last pass has made it (and, when the loop
+     * propagates, after block l+1's inputs were computed from it) and returns what the result keeps in its place —
+     * typically the same block {@linkplain org.prunelab.model.DecoderBlock#streamedFrom read back from where it was
+     * written}, so the pruned model never holds more than a block or two in memory.
+     */
+    @FunctionalInterface
+    public interface BlockSink {
+        /**
+         * @param block a block of the result at its final position ({@code block.index()})
+         * @return the block to keep in the result (same index and shape)
+         */
+        org.prunelab.model.DecoderBlock accept(org.prunelab.model.DecoderBlock block);
     }
 
     /** Keep the input model; report progress to {@code progress}. */

@@ -84,14 +84,14 @@ public record PruneOutcome(String method, double requestedSparsity, DecoderModel
     /** Parameters of all block linears of {@code model} as dense matrices of their shapes (weights and biases). */
     public static long linearParameters(DecoderModel model) {
         long n = 0;
-        for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.totalParameters();
+        for (DecoderBlock b : model.blocks()) n += b.linearParameters();
         return n;
     }
 
     /** Nonzero parameters of all block linears of {@code model}. */
     public static long nonzeroParameters(DecoderModel model) {
         long n = 0;
-        for (DecoderBlock b : model.blocks()) for (Linear l : b.linears().values()) n += l.nonZeroParameters();
+        for (DecoderBlock b : model.blocks()) n += b.linearTotals().nonZero();
         return n;
     }
 }

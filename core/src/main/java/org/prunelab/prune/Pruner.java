@@ -23,6 +23,13 @@ public interface Pruner {
     boolean needsCalibration();
 
     /**
+     * Whether this method works block by block in the {@link CalibrationLoop} and nothing else, so it can prune a
+     * streamed model ({@link org.prunelab.model.DecoderBlock#isStreamed()}) with a {@link PruneOptions#sink()}: only
+     * one input block and its replacement are in memory at a time. False by default.
+     */
+    default boolean streams() { return false; }
+
+    /**
      * Checks what can be checked from the model's shape alone, before any weight is loaded: N:M against every
      * linear's in_features, a structured ratio that would empty a block, ShortGPT's layer count, FASP's token
      * minimum for restoration.
@@ -80,6 +87,9 @@ public interface Pruner {
      */
     static void requireDense(DecoderModel model) {
         for (DecoderBlock block : model.blocks()) {
+            // A streamed block is read from its file as dense fp32 linears whenever it is used: nothing to check (and
+            // reading every block here would cost a pass over the whole file).
+            if (block.isStreamed() && !block.isResident()) continue;
             for (java.util.Map.Entry<String, Linear> e : block.linears().entrySet()) {
                 if (!(e.getValue() instanceof DenseLinear)) {
                     throw new org.prunelab.PrunelabException.InvalidArgument("layer " + block.index() + " " + e.getKey()

@@ -1,5 +1,6 @@
 package org.prunelab.prune;
 
+import org.prunelab.model.ActivationCache;
 import org.prunelab.arch.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.prunelab.PrunelabException;

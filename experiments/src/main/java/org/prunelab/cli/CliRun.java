@@ -38,16 +38,27 @@ final class CliRun {
      */
     static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
                       Consumer<Pipeline.Outcome> save) {
+        return run(command, spec, tracking, releaseDense, err, save, null);
+    }
+
+    /**
+     * As {@link #run(String, RunSpec, TrackingOptions, boolean, PrintWriter, Consumer)}; with {@code streamOut} not
+     * null the run is streamed ({@link Pipeline#executeStreamed}) and writes its model there itself.
+     */
+    static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
+                      Consumer<Pipeline.Outcome> save, Path streamOut) {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         try (Pipeline pipeline = new Pipeline(home)) {
             Pipeline.Plan plan = pipeline.plan(spec); // fails in milliseconds, before a server starts or weights load
+            if (streamOut != null) Pipeline.checkStreamable(plan);
             Pipeline.Ui ui = ui(err, switch (command) {
                 case "eval" -> Spelling.EVAL;
                 case "bench" -> Spelling.BENCH;
                 default -> Spelling.PRUNE;
             });
             if (!tracking.track) {
-                Pipeline.Outcome o = pipeline.execute(plan, ui, releaseDense);
+                Pipeline.Outcome o = streamOut != null ? pipeline.executeStreamed(plan, streamOut, ui)
+                        : pipeline.execute(plan, ui, releaseDense);
                 if (save != null) save.accept(o);
                 return new Result(o, "not tracked (--no-track)");
             }
@@ -57,7 +68,8 @@ final class CliRun {
                 run.logParam(MlflowNames.Param.COMMAND, command);
                 Pipeline.Outcome o;
                 try {
-                    o = pipeline.execute(plan, ui, releaseDense);
+                    o = streamOut != null ? pipeline.executeStreamed(plan, streamOut, ui)
+                            : pipeline.execute(plan, ui, releaseDense);
                     if (save != null) save.accept(o);
                 } catch (RuntimeException e) {
                     RunTracking.fail(run, e);

@@ -88,6 +88,12 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
     @Option(names = "--eval-windows", defaultValue = "0", description = "Evaluate only the first N windows for --eval (default: 0 = all).")
     int evalWindows;
 
+    @Option(names = "--streaming",
+            description = "Prune a model larger than memory: blocks are dequantised from the memory-mapped file one at a"
+                    + " time, each pruned block is written to its shard of --out (sharded safetensors) and dropped, --eval"
+                    + " runs layer by layer. Same masks and perplexities as without it. For block-by-block methods"
+                    + " (magnitude, wanda, sparsegpt, fasp, flap); no --quantize or --save-format gguf/sparse-bitmask.")
+    boolean streaming;
     @Option(names = "--eval-split", defaultValue = "evaluation",
             description = "evaluation (the dataset's evaluation split) or all (its whole text: for a file used only to evaluate) (default: ${DEFAULT-VALUE}).")
     String evalSplit;
@@ -178,8 +184,18 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
             }
         }
         ObjectNode[] saved = new ObjectNode[1];
-        CliRun.Result r = CliRun.run("prune", run, tracking, true, err,
-                o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")));
+        if (streaming && run.quantize() != null) {
+            throw new PrunelabException.InvalidArgument("--streaming writes the pruned fp32 blocks as they are made; --quantize"
+                    + " is not supported with it yet: prune with --streaming, then quantize the saved model (prunelab quantize)");
+        }
+        if (streaming && !save.format().equals("safetensors")) {
+            throw new PrunelabException.InvalidArgument("--streaming writes sharded safetensors as it prunes; --save-format "
+                    + save.format() + " needs the whole model: drop --save-format, or drop --streaming");
+        }
+        CliRun.Result r = streaming
+                ? CliRun.run("prune", run, tracking, true, err, o -> saved[0] = JsonOutput.object()
+                        .put("save_format", "safetensors-sharded").put("out", out.toAbsolutePath().toString()), out)
+                : CliRun.run("prune", run, tracking, true, err, o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")));
         print(r.outcome(), r.tracking(), saved[0]);
         return 0;
     }

@@ -42,6 +42,9 @@ final class SaveOptions {
     /** Whether the model is saved as GGUF. */
     boolean gguf() { return "gguf".equals(saveFormat); }
 
+    /** The save format after {@link #check} resolved its default. */
+    String format() { return saveFormat; }
+
     /**
      * Resolves the defaults and checks, from the model's header and the spec, that the save will work.
      *

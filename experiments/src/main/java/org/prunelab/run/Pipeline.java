@@ -312,6 +312,91 @@ public final class Pipeline implements RunExecutor {
      * as it was. Its baseline is measured afresh unless it is the model this pipeline loaded.
      */
     public Outcome execute(Plan plan, LoadedModel dense, Ui ui, boolean releaseDense) {
+        return execute(plan, dense, ui, releaseDense, null);
+    }
+
+    /**
+     * Checks, before anything loads, that {@code plan} can run streamed ({@link #executeStreamed}): a method that
+     * prunes block by block in the calibration loop, no quantisation or speed measurement (they need the model in
+     * memory), evaluation in the stored format.
+     *
+     * @throws PrunelabException.InvalidArgument naming what cannot stream and what to do
+     */
+    public static void checkStreamable(Plan plan) {
+        RunSpec spec = plan.spec();
+        if (plan.pruner() == null) {
+            throw new PrunelabException.InvalidArgument("--streaming prunes block by block; a run without a method has"
+                    + " nothing to stream: evaluate a large model with eval, which streams a model too large for memory");
+        }
+        if (!plan.pruner().streams()) {
+            throw new PrunelabException.InvalidArgument(spec.method() + " cannot run streamed (it needs the whole model at"
+                    + " once); use wanda, sparsegpt, magnitude, fasp or flap with --streaming, or drop --streaming");
+        }
+        if (spec.quantize() != null) {
+            throw new PrunelabException.InvalidArgument("--streaming writes the pruned fp32 blocks as they are made;"
+                    + " ${quantize} is not supported with it yet: prune streamed, then quantize the saved model");
+        }
+        if (spec.bench() != null) {
+            throw new PrunelabException.InvalidArgument("--streaming cannot measure speed (the model is never whole in memory)");
+        }
+        String f = spec.format().strip().toLowerCase(Locale.ROOT);
+        if (!f.equals("auto") && !f.equals("dense")) {
+            throw new PrunelabException.InvalidArgument("--streaming evaluates in the stored fp32 format; ${format} " + spec.format()
+                    + " needs the model in memory: drop one of them");
+        }
+    }
+
+    /**
+     * Runs a planned spec on a model larger than memory and writes the result to {@code out} as it is made: the model is
+     * opened streamed ({@link ModelLoader#loadStreamed}: each block dequantised from the memory-mapped file when the
+     * calibration loop reaches it, one block in memory at a time), every pruned block goes straight to its shard of a
+     * Hugging Face checkpoint ({@link org.prunelab.arch.StreamedCheckpoint}) and is dropped, evaluation runs layer by
+     * layer ({@link org.prunelab.eval.LayerwisePerplexity}). Masks, weights and perplexities are the in-memory run's,
+     * bit for bit. The folder appears complete, with the run's files, or not at all.
+     *
+     * @throws PrunelabException.InvalidArgument for what {@link #checkStreamable} refuses, or if {@code out} exists
+     */
+    public Outcome executeStreamed(Plan plan, Path out, Ui ui) {
+        checkStreamable(plan);
+        close(); // a model this pipeline holds in memory is given up first
+        org.prunelab.model.BlockResidency residency = new org.prunelab.model.BlockResidency(1);
+        LoadedModel dense = ModelLoader.loadStreamed(plan.spec().model(), home, residency);
+        org.prunelab.arch.StreamedCheckpoint checkpoint = null;
+        try {
+            java.util.Set<org.prunelab.model.LinearRole> biased = java.util.EnumSet.noneOf(org.prunelab.model.LinearRole.class);
+            biased.addAll(plan.pruner().addsBiasTo());
+            DecoderBlock first = dense.model().block(0);
+            for (org.prunelab.model.LinearRole role : org.prunelab.model.LinearRole.values()) {
+                if (org.prunelab.format.WeightFormats.bias(first.linear(role)) != null) biased.add(role);
+            }
+            first.unload();
+            org.prunelab.arch.PrunedModelWriter.checkSavable(dense.config(), biased, plan.spec().method(), out);
+            checkpoint = org.prunelab.arch.StreamedCheckpoint.begin(out, dense.config(), dense.model().blocks().size(),
+                    biased.stream().anyMatch(org.prunelab.model.LinearRole::isAttention),
+                    biased.stream().anyMatch(r -> !r.isAttention()), residency);
+            Outcome o = execute(plan, dense, ui, true, checkpoint);
+            Progress stage = ui.stage("save shards");
+            checkpoint.finish(o.model().model(), dense.tokenizer(), o.files());
+            stage.finish();
+            org.prunelab.arch.StreamedCheckpoint written = checkpoint;
+            LoadedModel after = new LoadedModel(dense.name(), dense.path(), o.model().model(), dense.tokenizer(),
+                    dense.fileBytes(), dense.loadSeconds(), true, () -> {
+                        try {
+                            written.close();
+                        } finally {
+                            dense.weights().close();
+                        }
+                    });
+            return new Outcome(o.result(), after, o.pruning(), o.calibration(), o.evalWindows(), o.bench(), o.evalFormat(),
+                    o.report(), o.files());
+        } catch (RuntimeException e) {
+            if (checkpoint != null) checkpoint.close();
+            dense.close();
+            throw e;
+        }
+    }
+
+    private Outcome execute(Plan plan, LoadedModel dense, Ui ui, boolean releaseDense, PruneOptions.BlockSink sink) {
         RunSpec spec = plan.spec();
         ModelState state = dense == loaded ? loadedState : new ModelState();
         List<Window> calibration = plan.pruner() != null && plan.pruner().needsCalibration()
@@ -364,7 +449,7 @@ public final class Pipeline implements RunExecutor {
             try (meter) {
                 pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
                         new PruneOptions(ui.stage((spec.prunes() ? "prune " + spec.method() : "quantize")
-                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense));
+                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense, sink));
                 pruneSeconds = (System.nanoTime() - start) / 1e9;
                 peak = meter.peakBytes();
                 baseline = meter.baselineBytes();
@@ -411,9 +496,13 @@ public final class Pipeline implements RunExecutor {
                 }
                 return out;
             };
-            FormatConversion[] conv = new FormatConversion[1];
-            evals = withFormat(evaluated.model(), changes ? spec.format() : storedOrAuto(spec.format(), evaluated), conv, evaluate);
-            evalFormat = conv[0];
+            if (streamed(evaluated.model())) {
+                evals = evaluate.get(); // a streamed model runs as it is stored (checkStreamable)
+            } else {
+                FormatConversion[] conv = new FormatConversion[1];
+                evals = withFormat(evaluated.model(), changes ? spec.format() : storedOrAuto(spec.format(), evaluated), conv, evaluate);
+                evalFormat = conv[0];
+            }
         }
 
         BenchDetail speed = null;
@@ -442,7 +531,10 @@ public final class Pipeline implements RunExecutor {
         long modelBytes = ModelBench.modelBytes(m);
         long total = MemoryMeter.parameters(m);
         long zeros = 0;
-        for (DecoderBlock b : m.blocks()) for (Linear l : b.linears().values()) zeros += l.totalParameters() - l.nonZeroParameters();
+        for (DecoderBlock b : m.blocks()) {
+            DecoderBlock.LinearTotals t = b.linearTotals(); // a streamed block written from memory knows them unread
+            zeros += t.parameters() - t.nonZero();
+        }
         // Without pruning, the share of block-linear parameters that are zero already (dequantised weights have a few).
         double actual = pruning != null ? pruning.actualSparsity()
                 : 1 - (double) PruneOutcome.nonzeroParameters(m) / Math.max(1, PruneOutcome.linearParameters(m));
@@ -510,7 +602,15 @@ public final class Pipeline implements RunExecutor {
     }
 
     private static PerplexityResult perplexity(DecoderModel model, List<Window> windows, Progress progress) {
-        return Perplexity.evaluate(model::tokenNll, windows.stream().map(Window::tokens).toList(), progress);
+        List<int[]> tokens = windows.stream().map(Window::tokens).toList();
+        // A streamed model is evaluated layer by layer: window by window it would read every block once per window.
+        return streamed(model) ? org.prunelab.eval.LayerwisePerplexity.evaluate(model, tokens, progress)
+                : Perplexity.evaluate(model::tokenNll, tokens, progress);
+    }
+
+    /** Whether any block of {@code model} is read from a file when needed. */
+    static boolean streamed(DecoderModel model) {
+        return model.blocks().stream().anyMatch(DecoderBlock::isStreamed);
     }
 
     private static EvalResult evalResult(EvalSpec e, Corpus corpus, PerplexityResult r, double densePpl) {

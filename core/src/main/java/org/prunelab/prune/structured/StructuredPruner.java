@@ -138,6 +138,10 @@ public final class StructuredPruner implements Pruner {
      * @throws PrunelabException.InvalidArgument if the ratio removes every channel or head of a block, the model is not
      *         dense, or the windows are empty or of different lengths
      */
+    /** Block by block in the calibration loop: streams. */
+    @Override
+    public boolean streams() { return true; }
+
     @Override
     public PruneOutcome prune(DecoderModel model, List<int[]> windows, PruneOptions options) {
         Pruner.requireDense(model);

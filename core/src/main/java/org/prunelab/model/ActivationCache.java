@@ -1,4 +1,4 @@
-package org.prunelab.prune;
+package org.prunelab.model;
 
 import org.prunelab.PrunelabException;
 
