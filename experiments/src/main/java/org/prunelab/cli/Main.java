@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
 @Command(name = "prunelab", mixinStandardHelpOptions = true, version = "prunelab 0.1.0",
         description = "Prune large language models and measure what it costs and buys.",
         subcommands = {SetupCommand.class, EvalCommand.class, PruneCommand.class, BenchCommand.class, TradeoffCommand.class,
-                MethodsCommand.class, FormatsCommand.class, QuantizeCommand.class, MlflowCommand.class, KernelCommand.class})
+                MethodsCommand.class, FormatsCommand.class, QuantizeCommand.class, MlflowCommand.class, KernelCommand.class,
+                SynthCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
