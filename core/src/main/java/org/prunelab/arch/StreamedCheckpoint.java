@@ -135,6 +135,7 @@ public final class StreamedCheckpoint implements PruneOptions.BlockSink, AutoClo
         }
         org.prunelab.model.TensorNames names = arch.hfNames();
         int l = block.index();
+        org.prunelab.model.BlockLayout layout = block.layout(); // the reader must not capture the block (its weights)
         return block.streamedFrom(() -> {
             Map<String, Linear> linears = new LinkedHashMap<>();
             for (LinearRole role : LinearRole.values()) {
@@ -146,7 +147,7 @@ public final class StreamedCheckpoint implements PruneOptions.BlockSink, AutoClo
                     bias = file.vector(prefix + ".bias");
                     PageRelease.release(file.data(file.info(prefix + ".bias")));
                 }
-                linears.put(block.layout().name(role), new DenseLinear(weight, bias));
+                linears.put(layout.name(role), new DenseLinear(weight, bias));
             }
             return linears;
         }, residency);

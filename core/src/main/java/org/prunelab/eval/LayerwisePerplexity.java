@@ -42,12 +42,13 @@ public final class LayerwisePerplexity {
         try (ActivationCache cache = ActivationCache.create(windows.size(), seqlen, hidden)) {
             for (int w = 0; w < windows.size(); w++) cache.write(w, model.embed(windows.get(w)));
             float[] x = new float[seqlen * hidden];
+            org.prunelab.model.BlockScratch scratch = model.newScratch(seqlen);
             for (int l = 0; l < blocks.size(); l++) {
                 progress.update(l, blocks.size() + 1, "block " + (l + 1) + "/" + blocks.size());
                 DecoderBlock block = blocks.get(l);
                 for (int w = 0; w < windows.size(); w++) {
                     cache.read(w, x);
-                    model.runBlock(block, x, seqlen, 0, null);
+                    model.runBlock(block, x, seqlen, 0, null, scratch);
                     cache.write(w, x);
                 }
                 block.unload();

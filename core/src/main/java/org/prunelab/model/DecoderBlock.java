@@ -91,12 +91,15 @@ public final class DecoderBlock {
     public DecoderBlock streamedFrom(java.util.function.Supplier<Map<String, Linear>> loader, BlockResidency residency) {
         BlockShape shape = shape();
         LinearTotals totals = linearTotals();
+        // The reader must not capture this block: holding it would keep its linears, the memory this handle frees.
+        BlockLayout names = layout;
+        int at = index;
         return new DecoderBlock(index, layout, norms, attention, mlp, null, () -> {
             Map<String, Linear> byName = loader.get();
             Linear[] l = new Linear[ROLES.length];
             for (LinearRole r : ROLES) {
-                l[r.ordinal()] = byName.get(layout.name(r));
-                if (l[r.ordinal()] == null) throw new IllegalStateException("block " + index + ": the streamed copy has no " + layout.name(r));
+                l[r.ordinal()] = byName.get(names.name(r));
+                if (l[r.ordinal()] == null) throw new IllegalStateException("block " + at + ": the streamed copy has no " + names.name(r));
             }
             return l;
         }, residency, shape, totals);

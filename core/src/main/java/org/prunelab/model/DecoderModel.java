@@ -98,6 +98,17 @@ public interface DecoderModel {
      */
     void runBlock(DecoderBlock block, float[] hidden, int tokens, int startPos, LinearInputObserver observer);
 
+    /** Scratch buffers for {@link #runBlock(DecoderBlock, float[], int, int, LinearInputObserver, BlockScratch)} on windows of {@code tokens}. */
+    BlockScratch newScratch(int tokens);
+
+    /**
+     * {@link #runBlock(DecoderBlock, float[], int, int, LinearInputObserver)} with the activations in {@code scratch}
+     * (made by {@link #newScratch} for exactly {@code tokens} rows): nothing is allocated per call but RoPE's angles.
+     *
+     * @throws IllegalArgumentException if scratch holds another number of rows
+     */
+    void runBlock(DecoderBlock block, float[] hidden, int tokens, int startPos, LinearInputObserver observer, BlockScratch scratch);
+
     /** Applies the final norm in place to hidden states {@code [tokens, hidden]}. */
     void applyFinalNorm(float[] hidden, int tokens);
 

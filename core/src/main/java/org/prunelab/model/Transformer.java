@@ -334,7 +334,26 @@ public final class Transformer implements DecoderModel {
             throw new PrunelabException.InvalidArgument("block " + block.index() + " has shape " + block.shape()
                     + ", wider than the model's config " + config);
         }
-        block.forward(hidden, tokens, new PositionAngles(startPos, tokens), 0, null, null, new ForwardBuffers(config, tokens), observer);
+        runBlock(block, hidden, tokens, startPos, observer, newScratch(tokens));
+    }
+
+    @Override
+    public BlockScratch newScratch(int tokens) {
+        return new BlockScratch(config, tokens);
+    }
+
+    @Override
+    public void runBlock(DecoderBlock block, float[] hidden, int tokens, int startPos, LinearInputObserver observer,
+                         BlockScratch scratch) {
+        checkHidden(hidden, tokens);
+        if (scratch.tokens() != tokens) {
+            throw new IllegalArgumentException("scratch holds " + scratch.tokens() + " rows, the call runs " + tokens);
+        }
+        if (!block.shape().fitsIn(config)) {
+            throw new PrunelabException.InvalidArgument("block " + block.index() + " has shape " + block.shape()
+                    + ", wider than the model's config " + config);
+        }
+        block.forward(hidden, tokens, new PositionAngles(startPos, tokens), 0, null, null, scratch.buffers, observer);
     }
 
     @Override

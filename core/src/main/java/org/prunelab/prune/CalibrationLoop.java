@@ -89,6 +89,7 @@ public final class CalibrationLoop implements AutoCloseable {
     private int passesRun;
     private List<DecoderBlock> current;
     private ActivationCache cache;
+    private org.prunelab.model.BlockScratch scratch;
 
     /**
      * @param model   the model to calibrate on (never modified)
@@ -159,6 +160,12 @@ public final class CalibrationLoop implements AutoCloseable {
             }
             block.unload(); // a streamed input block is read again by the next pass, or never
             next.add(replacement);
+            if (last && options.sink() != null) {
+                // Streaming: the block just written and its input are garbage now; collect them before the next block is
+                // read, so the peak holds one block's weights, not two blocks' plus their leftovers.
+                replacement = null;
+                System.gc();
+            }
             if (last && options.releaseInput() && replacement != block && model.blocks().contains(block)) block.release();
         }
         progress.update(offset + blocks, total, "blocks");
@@ -179,7 +186,7 @@ public final class CalibrationLoop implements AutoCloseable {
             cache.read(w, x);
             if (in != null) System.arraycopy(x, 0, in, 0, x.length);
             model.runBlock(block, x, seqlen, 0, (layer, name, input, tokens, features) ->
-                    stats.onLinearInput(name, input, tokens, features));
+                    stats.onLinearInput(name, input, tokens, features), scratch(seqlen));
             if (in != null) stats.onBlockOutput(in, x, seqlen, hidden);
             if (propagate) cache.write(w, x);
         }
@@ -190,9 +197,15 @@ public final class CalibrationLoop implements AutoCloseable {
         int seqlen = windows.getFirst().length;
         for (int w = 0; w < cache.windows(); w++) {
             cache.read(w, x);
-            model.runBlock(block, x, seqlen, 0, null);
+            model.runBlock(block, x, seqlen, 0, null, scratch(seqlen));
             cache.write(w, x);
         }
+    }
+
+    /** One set of forward buffers for every window of every block (fresh ones per window are GBs of garbage at 7B). */
+    private org.prunelab.model.BlockScratch scratch(int seqlen) {
+        if (scratch == null || scratch.tokens() != seqlen) scratch = model.newScratch(seqlen);
+        return scratch;
     }
 
     /** Closes the activation cache and tells the progress listener the work ended. */

@@ -201,7 +201,7 @@ public final class LayerwisePruner implements Pruner {
                         LinearStats<CalibrationStats> s = calibrated ? (LinearStats<CalibrationStats>) stats
                                 : LinearStats.all(block, factory);
                         SparsityPattern p = perBlock == null ? pattern : SparsityPattern.unstructured(perBlock[layer]);
-                        return pruneBlock(m, block, s, p, quant, pruned);
+                        return pruneBlock(m, block, s, p, quant, pruned, options.sink() != null);
                     }));
             DecoderModel out = model.withBlocks(model.config(), blocks);
             return new PruneOutcome(m.name(), pattern.sparsity(), out, before, PruneOutcome.linearParameters(out),
@@ -216,7 +216,8 @@ public final class LayerwisePruner implements Pruner {
     @SuppressWarnings("unchecked")
     private static <S extends CalibrationStats> DecoderBlock pruneBlock(PruningMethod<S> m, DecoderBlock block,
                                                                          LinearStats<CalibrationStats> stats, SparsityPattern p,
-                                                                         QuantSpec quant, List<PrunedLinear> out) {
+                                                                         QuantSpec quant, List<PrunedLinear> out,
+                                                                         boolean collectEach) {
         Map<String, Linear> linears = new LinkedHashMap<>();
         block.linears().forEach((name, linear) -> {
             DenseLinear dense = (DenseLinear) linear;
@@ -240,6 +241,9 @@ public final class LayerwisePruner implements Pruner {
             out.add(new PrunedLinear(block.index(), name, weight.rows(), weight.cols(), p.sparsity(),
                     r.mask().prunedCount(), weight.countZeros(), r.deadInputs(), r.percdamp(), r.quantized()));
             linears.put(name, new DenseLinear(weight, dense.bias()));
+            // Streaming: each linear's temporaries (scores, Hessian inverses: GBs at 7B) are collected before the next
+            // linear's, so the peak holds the largest linear's, not the sum the collector would otherwise let grow.
+            if (collectEach) System.gc();
         });
         return block.withLinears(block.index(), linears);
     }
