@@ -45,10 +45,22 @@ public final class ActivationCache implements AutoCloseable {
      * @throws PrunelabException if the temporary file cannot be created
      */
     public static ActivationCache create(int windows, int tokens, int hidden) {
+        return create(null, windows, tokens, hidden);
+    }
+
+    /**
+     * An empty cache of {@code windows} slots of {@code tokens x hidden} floats in {@code dir} (null: {@code
+     * java.io.tmpdir}), checked first: the folder must be writable and have room for the whole cache.
+     *
+     * @throws PrunelabException if the folder is missing, not writable, or has less free space than the cache needs
+     */
+    public static ActivationCache create(Path dir, int windows, int tokens, int hidden) {
         int slotFloats = Math.multiplyExact(tokens, hidden);
+        checkScratch(dir, (long) windows * slotFloats * Float.BYTES);
         Path file = null;
         try {
-            file = Files.createTempFile("prunelab-activations-", ".f32");
+            file = dir == null ? Files.createTempFile("prunelab-activations-", ".f32")
+                    : Files.createTempFile(dir, "prunelab-activations-", ".f32");
             FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             Files.delete(file); // the open channel keeps the data; nothing is left behind on any exit
             return new ActivationCache(windows, slotFloats, ch);
@@ -64,6 +76,34 @@ public final class ActivationCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks, before any work, that {@code dir} (null: {@code java.io.tmpdir}) can hold a cache of {@code bytes}: it is
+     * a writable folder with at least that much usable space.
+     *
+     * @throws PrunelabException naming the folder, the bytes needed and free, and what to do
+     */
+    public static void checkScratch(Path dir, long bytes) {
+        Path d = dir != null ? dir : Path.of(System.getProperty("java.io.tmpdir"));
+        if (!Files.isDirectory(d)) {
+            throw new PrunelabException("the scratch folder " + d + " for the calibration activations is not a folder;"
+                    + " give an existing folder on a disk with " + bytes / 1_000_000 + " MB free (--scratch)");
+        }
+        if (!Files.isWritable(d)) {
+            throw new PrunelabException("the scratch folder " + d + " for the calibration activations is not writable; give"
+                    + " a writable folder with " + bytes / 1_000_000 + " MB free (--scratch)");
+        }
+        try {
+            long free = Files.getFileStore(d).getUsableSpace();
+            if (free < bytes) {
+                throw new PrunelabException("the calibration activations need " + bytes / 1_000_000 + " MB in " + d
+                        + ", which has " + free / 1_000_000 + " MB free; free space there, give another folder (--scratch),"
+                        + " or fewer or shorter windows (--nsamples, --seqlen)");
+            }
+        } catch (IOException e) {
+            throw new PrunelabException("cannot read the free space of the scratch folder " + d + ": " + e, e);
+        }
+    }
+
     public int windows() { return windows; }
 
     /** Stores {@code x[0 .. tokens*hidden)} as slot {@code window}. */
@@ -75,7 +115,8 @@ public final class ActivationCache implements AutoCloseable {
         try {
             while (buffer.hasRemaining()) pos += channel.write(buffer, pos);
         } catch (IOException e) {
-            throw new UncheckedIOException("writing the activation cache", e);
+            throw new PrunelabException("cannot write the calibration activations (" + e + "): the scratch disk is full or"
+                    + " failing; free space there or give another folder (--scratch)", e);
         }
     }
 

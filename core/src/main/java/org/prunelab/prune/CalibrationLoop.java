@@ -122,7 +122,7 @@ public final class CalibrationLoop implements AutoCloseable {
         if (pass.calibrated()) {
             CalibrationData.checkWindows(model, windows);
             int seqlen = windows.getFirst().length;
-            if (cache == null) cache = ActivationCache.create(windows.size(), seqlen, hidden);
+            if (cache == null) cache = ActivationCache.create(options.scratchDir(), windows.size(), seqlen, hidden);
             for (int w = 0; w < windows.size(); w++) cache.write(w, model.embed(windows.get(w)));
             x = new float[seqlen * hidden];
         }

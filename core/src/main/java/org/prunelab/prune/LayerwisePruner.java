@@ -156,6 +156,21 @@ public final class LayerwisePruner implements Pruner {
      *         beyond the model's context, a linear is not dense, or N:M's M does not divide a linear's in_features
      * @throws PrunelabException if the method fails numerically (SparseGPT's Cholesky)
      */
+    /**
+     * The method's statistics for each of the block's input groups (q/k/v share one, gate/up one), and the largest
+     * single matrix's pruning temporaries ({@link PruningMethod#pruneBytes}).
+     */
+    @Override
+    public BlockMemory blockMemory(ModelShape shape, int layer, long tokens) {
+        java.util.Map<String, ModelShape.LinearShape> byName = new java.util.HashMap<>();
+        for (ModelShape.LinearShape s : shape.linears(layer)) byName.put(s.name(), s);
+        long held = 0;
+        for (List<String> group : shape.layout().inputGroups()) held += method.statsBytes(byName.get(group.getFirst()).inFeatures());
+        long peak = 0;
+        for (ModelShape.LinearShape s : byName.values()) peak = Math.max(peak, method.pruneBytes(s.outFeatures(), s.inFeatures()));
+        return new BlockMemory(held, peak);
+    }
+
     /** Block by block in the calibration loop: streams. */
     @Override
     public boolean streams() { return true; }

@@ -19,15 +19,22 @@ import org.prunelab.Progress;
  * @param sink         where each block goes once the last pass has made it, or null to keep the blocks in memory:
  *                     the streaming pipeline writes it to the output and keeps a {@linkplain
  *                     org.prunelab.model.DecoderBlock#isStreamed() streamed} handle instead
+ * @param scratchDir   the folder of the calibration activations' temporary file ({@link
+ *                     org.prunelab.model.ActivationCache}), or null for {@code java.io.tmpdir}
  */
-public record PruneOptions(Progress progress, boolean releaseInput, BlockSink sink) {
+public record PruneOptions(Progress progress, boolean releaseInput, BlockSink sink, java.nio.file.Path scratchDir) {
     public PruneOptions {
         if (progress == null) progress = Progress.NONE;
     }
 
-    /** Blocks stay in memory. */
+    /** Blocks stay in memory; activations in {@code java.io.tmpdir}. */
     public PruneOptions(Progress progress, boolean releaseInput) {
-        this(progress, releaseInput, null);
+        this(progress, releaseInput, null, null);
+    }
+
+    /** Activations in {@code java.io.tmpdir}. */
+    public PruneOptions(Progress progress, boolean releaseInput, BlockSink sink) {
+        this(progress, releaseInput, sink, null);
     }
 
     /**

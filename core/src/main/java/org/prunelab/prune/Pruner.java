@@ -30,6 +30,17 @@ public interface Pruner {
     default boolean streams() { return false; }
 
     /**
+     * What this method holds while it prunes block {@code layer} of {@code shape} with {@code tokens} calibration tokens,
+     * beyond the block's weights and the pruned copy, for the memory model ({@link MemoryModel}): statistics kept
+     * through the block step ({@code held}) and the largest allocation of one step within it ({@code transientPeak}).
+     * Null when the method has no model (then {@code prune --dry-run} says so and {@code --max-memory} cannot check).
+     */
+    default BlockMemory blockMemory(ModelShape shape, int layer, long tokens) { return null; }
+
+    /** Bytes a method holds for a block ({@link #blockMemory}). */
+    record BlockMemory(long held, long transientPeak) {}
+
+    /**
      * Checks what can be checked from the model's shape alone, before any weight is loaded: N:M against every
      * linear's in_features, a structured ratio that would empty a block, ShortGPT's layer count, FASP's token
      * minimum for restoration.

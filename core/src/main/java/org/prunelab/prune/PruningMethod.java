@@ -22,6 +22,18 @@ public interface PruningMethod<S extends CalibrationStats> {
     S newStats(int inFeatures);
 
     /**
+     * Bytes one input group's statistics hold ({@link #newStats}), for the memory model ({@link MemoryModel}): none by
+     * default.
+     */
+    default long statsBytes(int inFeatures) { return 0; }
+
+    /**
+     * Bytes allocated while pruning one {@code [rows, cols]} matrix beyond the matrix, its copy and its statistics, for
+     * the memory model: by default one fp64 score per weight and the mask's bits (magnitude, Wanda).
+     */
+    default long pruneBytes(int rows, int cols) { return 8L * rows * cols + (long) rows * cols / 8; }
+
+    /**
      * Prunes {@code weight} in place: removed weights become 0, and methods with a compensation step
      * (SparseGPT) also change the kept ones.
      *

@@ -48,4 +48,8 @@ public final class WandaPruner extends ScorePruner<InputNormStats> {
         for (double m : stats.meanSquares()) if (m == 0) dead++;
         return dead;
     }
+
+    /** Squared input norms: one fp64 per input feature. */
+    @Override
+    public long statsBytes(int inFeatures) { return 8L * inFeatures; }
 }

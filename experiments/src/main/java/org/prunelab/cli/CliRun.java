@@ -38,7 +38,7 @@ final class CliRun {
      */
     static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
                       Consumer<Pipeline.Outcome> save) {
-        return run(command, spec, tracking, releaseDense, err, save, null);
+        return run(command, spec, tracking, releaseDense, err, save, null, null);
     }
 
     /**
@@ -46,9 +46,9 @@ final class CliRun {
      * null the run is streamed ({@link Pipeline#executeStreamed}) and writes its model there itself.
      */
     static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
-                      Consumer<Pipeline.Outcome> save, Path streamOut) {
+                      Consumer<Pipeline.Outcome> save, Path streamOut, Path scratch) {
         PrunelabHome home = PrunelabHome.fromEnvironment();
-        try (Pipeline pipeline = new Pipeline(home)) {
+        try (Pipeline pipeline = new Pipeline(home).scratchDir(scratch)) {
             Pipeline.Plan plan = pipeline.plan(spec); // fails in milliseconds, before a server starts or weights load
             if (streamOut != null) Pipeline.checkStreamable(plan);
             Pipeline.Ui ui = ui(err, switch (command) {

@@ -76,7 +76,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
     @Option(names = "--seed", defaultValue = "0", description = "Calibration sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--out", required = true, description = "Directory to create for the pruned model (must not exist).")
+    @Option(names = "--out", description = "Directory to create for the pruned model (must not exist); required unless --dry-run.")
     Path out;
 
     @Option(names = "--eval", description = "Also report perplexity before and after pruning on this dataset (repeatable: one set each).")
@@ -94,6 +94,18 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                     + " runs layer by layer. Same masks and perplexities as without it. For block-by-block methods"
                     + " (magnitude, wanda, sparsegpt, fasp, flap); no --quantize or --save-format gguf/sparse-bitmask.")
     boolean streaming;
+    @Option(names = "--scratch", paramLabel = "DIR",
+            description = "Folder for the calibration activations' temporary file (nsamples x seqlen x hidden fp32; --dry-run"
+                    + " says how large), checked before anything loads (default: java.io.tmpdir).")
+    Path scratch;
+    @Option(names = "--dry-run",
+            description = "Check everything and print the predicted peak memory (RSS) with its terms, then stop: no weights are"
+                    + " read and nothing is written.")
+    boolean dryRun;
+    @Option(names = "--max-memory", paramLabel = "SIZE",
+            description = "Refuse the run, before anything loads, if its predicted peak memory is above SIZE (e.g. 8G),"
+                    + " naming settings that fit (--streaming, shorter --seqlen).")
+    String maxMemory;
     @Option(names = "--eval-split", defaultValue = "evaluation",
             description = "evaluation (the dataset's evaluation split) or all (its whole text: for a file used only to evaluate) (default: ${DEFAULT-VALUE}).")
     String evalSplit;
@@ -147,6 +159,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
     @Override
     public Integer call() {
         common.apply();
+        if (out == null && !dryRun) throw new PrunelabException.InvalidArgument("--out is required: the folder to create for the pruned model");
         Method m = Methods.byName(method);
         Map<String, Object> given = givenMethodParams();
         for (String name : given.keySet()) m.param(name); // names a flag the method does not take
@@ -166,8 +179,8 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         }
         java.util.Set<org.prunelab.model.LinearRole> biasOn = run.methodEntry().create(run.methodArgs()).addsBiasTo();
         // A method/architecture pair whose result cannot be saved is refused before anything loads or runs.
-        save.check(run, out, biasOn, "global".equals(run.params().get("allocation")));
-        if (!save.gguf()) {
+        if (out != null) save.check(run, out, biasOn, "global".equals(run.params().get("allocation")));
+        if (!save.gguf() && out != null) {
             PrunedModelWriter.checkSavable(org.prunelab.arch.ModelLoader.inspect(run.model(),
                             org.prunelab.cache.PrunelabHome.fromEnvironment()).config(), biasOn, method, out);
         }
@@ -183,6 +196,23 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                 err.flush();
             }
         }
+        if (dryRun || maxMemory != null) {
+            long max = maxMemory == null ? -1 : org.prunelab.prune.MemoryModel.parseSize(maxMemory);
+            org.prunelab.prune.MemoryModel.Estimate e;
+            try (org.prunelab.run.Pipeline pipeline = new org.prunelab.run.Pipeline(org.prunelab.cache.PrunelabHome.fromEnvironment())
+                    .scratchDir(scratch)) {
+                org.prunelab.run.Pipeline.Plan plan = pipeline.plan(run);
+                if (streaming) org.prunelab.run.Pipeline.checkStreamable(plan);
+                int n = run.calibration() == null ? 0 : run.calibration().nsamples();
+                int len = run.calibration() == null ? 0 : run.calibration().seqlen();
+                e = org.prunelab.prune.MemoryModel.predict(plan.shape(), plan.pruner(), n, len, streaming);
+                if (max >= 0) org.prunelab.prune.MemoryModel.check(e, max, plan.shape(), plan.pruner(), n, Math.max(len, 64));
+            }
+            if (dryRun) {
+                printEstimate(e, max);
+                return 0;
+            }
+        }
         ObjectNode[] saved = new ObjectNode[1];
         if (streaming && run.quantize() != null) {
             throw new PrunelabException.InvalidArgument("--streaming writes the pruned fp32 blocks as they are made; --quantize"
@@ -194,10 +224,33 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         }
         CliRun.Result r = streaming
                 ? CliRun.run("prune", run, tracking, true, err, o -> saved[0] = JsonOutput.object()
-                        .put("save_format", "safetensors-sharded").put("out", out.toAbsolutePath().toString()), out)
-                : CliRun.run("prune", run, tracking, true, err, o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")));
+                        .put("save_format", "safetensors-sharded").put("out", out.toAbsolutePath().toString()), out, scratch)
+                : CliRun.run("prune", run, tracking, true, err, o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")),
+                        null, scratch);
         print(r.outcome(), r.tracking(), saved[0]);
         return 0;
+    }
+
+    /** {@code --dry-run}: the prediction and its terms. */
+    private void printEstimate(org.prunelab.prune.MemoryModel.Estimate e, long max) {
+        PrintWriter p = spec.commandLine().getOut();
+        if (common.json) {
+            ObjectNode j = JsonOutput.object().put("dry_run", true).put("model", model).put("method", method)
+                    .put("streaming", e.streaming()).put("nsamples", nsamples).put("seqlen", seqlen)
+                    .put("predicted_peak_rss_bytes", e.peakBytes()).put("activation_cache_file_bytes", e.scratchBytes());
+            if (max >= 0) j.put("max_memory_bytes", max);
+            ObjectNode terms = j.putObject("terms");
+            e.terms().forEach(terms::put);
+            JsonOutput.print(p, j);
+            return;
+        }
+        p.printf("predicted peak RSS     %s%n", org.prunelab.prune.MemoryModel.gb(e.peakBytes()));
+        e.terms().forEach((k, v) -> p.printf("  %-20s %s%n", k, org.prunelab.prune.MemoryModel.gb(v)));
+        p.printf("activation cache file  %s on disk (java.io.tmpdir), not in the RSS%n", org.prunelab.prune.MemoryModel.gb(e.scratchBytes()));
+        p.printf("mode                   %s%n", e.streaming() ? "streamed (--streaming)" : "in memory");
+        if (max >= 0) p.printf("max memory             %s: fits%n", org.prunelab.prune.MemoryModel.gb(max));
+        p.printf("dry run                nothing loaded or written%n");
+        p.flush();
     }
 
     private void print(Pipeline.Outcome o, String tracked, ObjectNode saved) {

@@ -149,6 +149,17 @@ public final class Pipeline implements RunExecutor {
         this.home = home;
     }
 
+    private Path scratchDir;
+
+    /**
+     * Puts the calibration activations' temporary file in {@code dir} (null: {@code java.io.tmpdir}); the folder is
+     * checked when a run is planned (writable, room for nsamples x seqlen x hidden fp32 values).
+     */
+    public Pipeline scratchDir(Path dir) {
+        this.scratchDir = dir;
+        return this;
+    }
+
     // ------------------------------------------------------------------------------------------------- plan
 
     /**
@@ -197,6 +208,8 @@ public final class Pipeline implements RunExecutor {
             }
             pruner.check(shape, tokens);
             if (pruner.needsCalibration()) {
+                // The activations' scratch file, before anything loads: a full or read-only disk fails here, not in block 12.
+                org.prunelab.model.ActivationCache.checkScratch(scratchDir, 4L * c.nsamples() * c.seqlen() * shape.config().hiddenSize());
                 calib = corpus(c.dataset());
                 calib.part(Split.CALIBRATION); // a dataset without a calibration part (UDHR) fails here
             }
@@ -449,7 +462,7 @@ public final class Pipeline implements RunExecutor {
             try (meter) {
                 pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
                         new PruneOptions(ui.stage((spec.prunes() ? "prune " + spec.method() : "quantize")
-                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense, sink));
+                                + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense, sink, scratchDir));
                 pruneSeconds = (System.nanoTime() - start) / 1e9;
                 peak = meter.peakBytes();
                 baseline = meter.baselineBytes();

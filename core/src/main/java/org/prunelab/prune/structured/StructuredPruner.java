@@ -138,6 +138,30 @@ public final class StructuredPruner implements Pruner {
      * @throws PrunelabException.InvalidArgument if the ratio removes every channel or head of a block, the model is not
      *         dense, or the windows are empty or of different lengths
      */
+    /**
+     * Each consumer's (O, DOWN) channel sums and squares and, for a method that refits by least squares (FASP), its
+     * fp64 Gram matrix; the largest step is DOWN's refit: a copy of its Gram, the normal equations over the kept
+     * inputs ({@code k x k}), the Gram's kept columns ({@code k x in}), the weights and right-hand sides in fp64.
+     */
+    @Override
+    public BlockMemory blockMemory(org.prunelab.model.ModelShape shape, int layer, long tokens) {
+        org.prunelab.model.BlockShape b = shape.blocks().get(layer);
+        long h = shape.config().hiddenSize();
+        long q = (long) b.numAttentionHeads() * shape.config().headDim();
+        long inter = b.intermediateSize();
+        boolean gram = method.needsGram();
+        long held = 0;
+        for (long in : new long[]{q, inter}) held += 16 * in + (gram ? 8 * in * in : 0);
+        long transientPeak;
+        if (gram) {
+            long k = Math.round(inter * (1 - sparsity));
+            transientPeak = 8 * inter * inter + 8 * k * k + 8 * k * inter + 8 * h * inter + 8 * h * k;
+        } else {
+            transientPeak = 8 * (h + inter) * 4;
+        }
+        return new BlockMemory(held, transientPeak);
+    }
+
     /** Block by block in the calibration loop: streams. */
     @Override
     public boolean streams() { return true; }
