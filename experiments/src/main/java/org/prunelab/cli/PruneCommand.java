@@ -199,17 +199,19 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         if (dryRun || maxMemory != null) {
             long max = maxMemory == null ? -1 : org.prunelab.prune.MemoryModel.parseSize(maxMemory);
             org.prunelab.prune.MemoryModel.Estimate e;
+            org.prunelab.model.ModelShape shape;
             try (org.prunelab.run.Pipeline pipeline = new org.prunelab.run.Pipeline(org.prunelab.cache.PrunelabHome.fromEnvironment())
                     .scratchDir(scratch)) {
                 org.prunelab.run.Pipeline.Plan plan = pipeline.plan(run);
                 if (streaming) org.prunelab.run.Pipeline.checkStreamable(plan);
                 int n = run.calibration() == null ? 0 : run.calibration().nsamples();
                 int len = run.calibration() == null ? 0 : run.calibration().seqlen();
+                shape = plan.shape();
                 e = org.prunelab.prune.MemoryModel.predict(plan.shape(), plan.pruner(), n, len, streaming);
                 if (max >= 0) org.prunelab.prune.MemoryModel.check(e, max, plan.shape(), plan.pruner(), n, Math.max(len, 64));
             }
             if (dryRun) {
-                printEstimate(e, max);
+                printEstimate(e, max, shape);
                 return 0;
             }
         }
@@ -232,12 +234,14 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
     }
 
     /** {@code --dry-run}: the prediction and its terms. */
-    private void printEstimate(org.prunelab.prune.MemoryModel.Estimate e, long max) {
+    private void printEstimate(org.prunelab.prune.MemoryModel.Estimate e, long max, org.prunelab.model.ModelShape shape) {
         PrintWriter p = spec.commandLine().getOut();
         if (common.json) {
             ObjectNode j = JsonOutput.object().put("dry_run", true).put("model", model).put("method", method)
                     .put("streaming", e.streaming()).put("nsamples", nsamples).put("seqlen", seqlen)
-                    .put("predicted_peak_rss_bytes", e.peakBytes()).put("activation_cache_file_bytes", e.scratchBytes());
+                    .put("predicted_peak_rss_bytes", e.peakBytes()).put("activation_cache_file_bytes", e.scratchBytes())
+                    .put("num_hidden_layers", shape.blocks().size()).put("hidden_size", shape.config().hiddenSize())
+                    .put("block_linear_parameters", shape.blockLinearParameters() / Math.max(1, shape.blocks().size()));
             if (max >= 0) j.put("max_memory_bytes", max);
             ObjectNode terms = j.putObject("terms");
             e.terms().forEach(terms::put);

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Writes results/scale.md from scale_bench.sh measurements: predicted (prune --dry-run) vs measured peak RSS and
+seconds per block, per point, and the 128 x 2048 predictions for the 7B shapes.
+
+    tools/scale/scale_report.py OUT.md RUN.jsonl [RUN.jsonl ...]
+
+Environment: PRUNELAB (the launcher; default this checkout's), COMMAND (the command line to name in the report).
+"""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PRUNELAB = os.environ.get("PRUNELAB", os.path.join(ROOT, "prunelab"))
+
+SHAPES = {"llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128256, tied)",
+          "llama2-7b": "Llama-2-7B shape (4096 x 32, MLP 11008, 32 heads, vocab 32000)",
+          "qwen2-7b": "Qwen2-7B shape (3584 x 28, MLP 18944, GQA 28/4, q/k/v biases, vocab 152064)",
+          "smollm2-135m": "SmolLM2-135M (real weights)"}
+
+
+def label(model):
+    for k in SHAPES:
+        if k in os.path.basename(model):
+            return k
+    return os.path.basename(model)
+
+
+def dry_run(model, method, nsamples, seqlen, extra):
+    cmd = [PRUNELAB, "prune", "--model", model, "--method", method, "--nsamples", str(nsamples), "--seqlen", str(seqlen),
+           "--streaming", "--dry-run", "--json", "--no-track"] + extra.split()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def gb(b):
+    return f"{b / 1e9:.2f}"
+
+
+def main():
+    out_path, runs = sys.argv[1], sys.argv[2:]
+    points = []
+    for r in runs:
+        with open(r) as f:
+            points += [json.loads(line) for line in f if line.strip()]
+    rows = []
+    for p in points:
+        if p["status"] != "ok":
+            rows.append((p, None))
+            continue
+        rows.append((p, dry_run(p["model"], p["method"], p["nsamples"], p["seqlen"], p["extra"])))
+    commits = sorted({p["commit"] for p in points})
+    lines = ["# Streaming pruning at scale: predicted vs measured peak memory, time per block", "",
+             f"Made by `{os.environ.get('COMMAND', 'tools/scale/run_scale.sh')}`: measurements by tools/scale/scale_bench.sh "
+             f"(prunelab at commit {', '.join(commits)}), predictions by `prunelab prune --dry-run` at commit "
+             f"`{subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}`.",
+             "Every run is `prunelab prune --streaming` (blocks dequantised from the memory-mapped GGUF one at a time, each"
+             " pruned block written to its safetensors shard and dropped) on a 2-core, 24 GiB machine. The 1B and 7B models"
+             " are seeded random weights in the real shapes (`prunelab synth`, tools/scale/make_models.sh): they are for"
+             " memory and time only, and no quality number comes from them.", "",
+             "Measured peak RSS is the kernel's maximum resident set of the whole process (GNU time's maxrss, the same as"
+             " VmHWM), not the Java heap. Seconds per block = prune seconds / blocks; it moves with the machine's load"
+             " (1-minute load average before and after each run in the table; other work shared the machine).", "",
+             "| model | method | nsamples x seqlen | predicted peak GB | measured peak GB | error | s / block | load before / after |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    worst = 0.0
+    for p, d in rows:
+        name = label(p["model"])
+        calib = f"{p['nsamples']} x {p['seqlen']}"
+        if d is None:
+            lines.append(f"| {name} | {p['method']} | {calib} | | failed | | | {p['load_before']} / {p['load_after']} |")
+            continue
+        pred, meas = d["predicted_peak_rss_bytes"], p["maxrss_bytes"]
+        err = (pred - meas) / meas
+        worst = max(worst, abs(err))
+        per_block = p["prune_seconds"] / d["num_hidden_layers"]
+        lines.append(f"| {name} | {p['method']} {p['extra'].replace('--sparsity ', '')} | {calib} | {gb(pred)} | {gb(meas)} |"
+                     f" {100 * err:+.1f}% | {per_block:.1f} | {p['load_before']} / {p['load_after']} |")
+    lines += ["", f"Largest prediction error: {100 * worst:.1f}% of the measured peak.", ""]
+    lines += ["## The paper's calibration (128 x 2048 tokens) on the 7B shapes, predicted", "",
+              "| model | method | predicted peak GB | of which the method's state GB | activation file on disk GB |",
+              "|---|---|---:|---:|---:|"]
+    for shape in ("llama2-7b", "qwen2-7b"):
+        model = next((p["model"] for p in points if label(p["model"]) == shape), None)
+        if model is None:
+            continue
+        for method in ("wanda", "sparsegpt"):
+            d = dry_run(model, method, 128, 2048, "--sparsity 0.5")
+            lines.append(f"| {shape} | {method} 0.5 | {gb(d['predicted_peak_rss_bytes'])} | {gb(d['terms']['method'])} |"
+                         f" {gb(d['activation_cache_file_bytes'])} |")
+    lines += ["", "The seed: \"Wanda's activation caching eats memory like crazy ... needed 35GB extra RAM on LLaMA-7B - more"
+              " than the model itself\" (25-35 GB extra). Streamed, the calibration activations go to a file"
+              " (nsamples x seqlen x hidden fp32, 4.3 GB for 128 x 2048 on Llama-2-7B) and only one block's weights are in"
+              " memory, so the whole process stays at the sizes above.", "",
+              "## The memory model", "",
+              "Predicted peak = runtime + young + embedding + lm_head + weights + dequantize + activations + method"
+              " (prunelab/core/src/main/java/org/prunelab/prune/MemoryModel.java documents each term; `prune --dry-run`"
+              " prints them). The shapes:", ""]
+    for k, v in SHAPES.items():
+        lines.append(f"- `{k}`: {v}")
+    lines.append("")
+    with open(out_path, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
