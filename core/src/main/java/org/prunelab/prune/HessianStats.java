@@ -45,6 +45,12 @@ public final class HessianStats implements CalibrationStats {
      * A fresh full symmetric copy of {@code H = (2 / N) * sum x x^T}, row-major {@code [in, in]}.
      * Before any token was added this is the zero matrix.
      */
+    /** The accumulator itself: {@code sum x x^T}, upper triangle ({@code j >= i}) only; for {@link ObsSweep}, read only. */
+    double[] upperSum() { return sum; }
+
+    /** {@code 2 / N}, the factor from the accumulator to {@code H}; 0 before any token. */
+    double scale() { return tokens == 0 ? 0 : 2.0 / tokens; }
+
     public double[] hessian() {
         double[] h = new double[sum.length];
         double scale = tokens == 0 ? 0 : 2.0 / tokens;

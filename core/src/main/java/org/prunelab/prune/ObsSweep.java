@@ -54,28 +54,31 @@ final class ObsSweep {
     static Prepared prepare(String method, FloatMatrix weight, HessianStats stats, double percdamp) {
         int rows = weight.rows();
         int cols = weight.cols();
-        double[] h = stats.hessian();
+        // H = (2 / N) sum x x^T is never built as a whole: its diagonal here, the rest read from the accumulator by the
+        // factorisation (Cholesky#upperFactorOfInverse(double[], double, double[], double, int): two n x n arrays, not five).
+        double scale = stats.scale();
+        double[] upper = stats.upperSum();
+        double[] diag = new double[cols];
+        for (int j = 0; j < cols; j++) diag[j] = scale * upper[j * cols + j];
         double[] w = new double[rows * cols];
         float[] wf = weight.data();
         for (int i = 0; i < w.length; i++) w[i] = wf[i];
         int dead = 0;
         for (int j = 0; j < cols; j++) {
-            if (h[j * cols + j] == 0) {
+            if (diag[j] == 0) {
                 dead++;
-                h[j * cols + j] = 1;
+                diag[j] = 1;
                 for (int r = 0; r < rows; r++) w[r * cols + j] = 0;
             }
         }
         double[] u = null;
         double damping = percdamp;
         double meanDiag = 0;
-        for (int j = 0; j < cols; j++) meanDiag += h[j * cols + j];
+        for (int j = 0; j < cols; j++) meanDiag += diag[j];
         meanDiag /= cols;
         if (Double.isFinite(meanDiag)) {
             for (int attempt = 0; attempt <= DAMPING_RETRIES; attempt++, damping *= 10) {
-                double[] damped = h.clone();
-                for (int j = 0; j < cols; j++) damped[j * cols + j] += damping * meanDiag;
-                u = Cholesky.upperFactorOfInverse(damped, cols);
+                u = Cholesky.upperFactorOfInverse(upper, scale, diag, damping * meanDiag, cols);
                 if (u != null) break;
             }
         }

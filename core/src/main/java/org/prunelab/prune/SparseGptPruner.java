@@ -122,11 +122,11 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
     public long statsBytes(int inFeatures) { return 8L * inFeatures * inFeatures; }
 
     /**
-     * The averaged Hessian, the Cholesky factor, its inverse and the inverse's upper factor (four fp64
-     * {@code cols x cols}), the weights in fp64, the mask, and one column block's scores and errors.
+     * The Cholesky factor and its inverse, which becomes U (two fp64 {@code cols x cols}), the weights in fp64, the
+     * mask, and one column block's scores and errors.
      */
     @Override
     public long pruneBytes(int rows, int cols) {
-        return 4 * 8L * cols * cols + 8L * rows * cols + (long) rows * cols / 8 + 4 * 8L * rows * blocksize;
+        return 2 * 8L * cols * cols + 8L * rows * cols + (long) rows * cols / 8 + 4 * 8L * rows * blocksize;
     }
 }
