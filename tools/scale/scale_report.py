@@ -21,10 +21,12 @@ SHAPES = {"llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128
 
 
 def label(model):
+    base = os.path.basename(model)
     for k in SHAPES:
-        if k in os.path.basename(model):
-            return k
-    return os.path.basename(model)
+        if k in base:
+            # A model with the shape's widths but fewer blocks (synth --layers 4): the same memory per block.
+            return k + (", 4 blocks" if "-4l" in base else "")
+    return base
 
 
 def dry_run(model, method, nsamples, seqlen, extra):
@@ -62,6 +64,9 @@ def main():
              "Measured peak RSS is the kernel's maximum resident set of the whole process (GNU time's maxrss, the same as"
              " VmHWM), not the Java heap. Seconds per block = prune seconds / blocks; it moves with the machine's load"
              " (1-minute load average before and after each run in the table; other work shared the machine).", "",
+             "Rows marked \"4 blocks\" ran a model with the 7B shape's widths, embedding and vocabulary but 4 of its"
+             " blocks (`prunelab synth --layers 4`): every block is the same size, so the peak is the full model's, and a"
+             " full run takes 8 (Llama-2-7B) or 7 (Qwen2-7B) times as long; the memory model predicts both the same.", "",
              "| model | method | nsamples x seqlen | predicted peak GB | measured peak GB | error | s / block | load before / after |",
              "|---|---|---|---:|---:|---:|---:|---|"]
     worst = 0.0
@@ -82,8 +87,8 @@ def main():
               "| model | method | predicted peak GB | of which the method's state GB | activation file on disk GB |",
               "|---|---|---:|---:|---:|"]
     for shape in ("llama2-7b", "qwen2-7b"):
-        model = next((p["model"] for p in points if label(p["model"]) == shape), None)
-        if model is None:
+        model = next((p["model"].replace("-4l", "") for p in points if label(p["model"]).startswith(shape)), None)
+        if model is None or not os.path.exists(model):
             continue
         for method in ("wanda", "sparsegpt"):
             d = dry_run(model, method, 128, 2048, "--sparsity 0.5")
