@@ -141,6 +141,22 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * Bytes the file stores the untied LM head in (GGUF {@code output.weight} in its type, or the checkpoint's
+     * {@code lm_head.weight}), read from the header; 0 when the head is tied to the embedding or absent. For the memory
+     * model ({@link org.prunelab.prune.MemoryModel}).
+     */
+    public static long storedLmHeadBytes(String spec, PrunelabHome home) {
+        Path path = resolve(spec, home);
+        try (Opened o = open(path)) {
+            if (o.config().tieWordEmbeddings()) return 0;
+            if (o.source() instanceof GgufTensorSource gguf) {
+                return gguf.file().findTensor("output.weight").map(t -> t.byteSize()).orElse(0L);
+            }
+            return o.tensors().shape(o.arch().hfNames().lmHead()).map(s -> 4L * s[0] * s[1]).orElse(0L);
+        }
+    }
+
     /** Resolves {@code spec} and loads the model and its tokenizer into memory (fp32). */
     public static LoadedModel load(String spec, PrunelabHome home) {
         Path path = resolve(spec, home);

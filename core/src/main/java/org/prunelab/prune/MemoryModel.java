@@ -21,7 +21,9 @@ import java.util.Map;
  *   runtime      the JVM, its libraries and OpenBLAS, measured (RUNTIME_BYTES) on this code with a 0.04B model
  *   young        the young generation the launcher caps (-XX:MaxNewSize=48m)
  *   embedding    vocab x hidden x 4 (read once; a tied LM head shares it)
- *   lm_head      vocab x hidden x 4 when untied and in memory (a streamed run reads it only to evaluate)
+ *   lm_head      vocab x hidden x 4 when untied and in memory; streamed, the head is read only to be saved (or
+ *                evaluated), after pruning: the excess of runtime + young + embedding + head + its stored bytes over
+ *                the pruning's peak, if any
  *   weights      streamed: 2 x the largest block's linears x 4 (the block read from the file and its pruned copy);
  *                in memory: every block x 4 + the largest block x 4 (the loop gives up block l once pruned)
  *   dequantize   streamed: the largest q/k matrix x 4 (the RoPE row reorder of a GGUF tensor copies it)
@@ -79,6 +81,17 @@ public final class MemoryModel {
      * @throws PrunelabException.InvalidArgument if the method has no memory model ({@link Pruner#blockMemory} null)
      */
     public static Estimate predict(ModelShape shape, Pruner pruner, int nsamples, int seqlen, boolean streaming) {
+        return predict(shape, pruner, nsamples, seqlen, streaming, 0);
+    }
+
+    /**
+     * As {@link #predict(ModelShape, Pruner, int, int, boolean)}, knowing the bytes the file stores the untied LM head
+     * in ({@code storedHeadBytes}, 0 when tied or unknown): a streamed run reads that head only after pruning, to write
+     * it, when it holds the embedding, the head in fp32 and the head's file pages at once — for a large vocabulary
+     * (Qwen2-7B: 152,064 x 3,584) more than the pruning itself, and then the {@code lm_head} term is the excess.
+     */
+    public static Estimate predict(ModelShape shape, Pruner pruner, int nsamples, int seqlen, boolean streaming,
+                                   long storedHeadBytes) {
         DecoderConfig c = shape.config();
         long h = c.hiddenSize();
         long tokens = (long) nsamples * seqlen;
@@ -111,6 +124,13 @@ public final class MemoryModel {
         terms.put("activations", pruner.needsCalibration() ? 4L * seqlen * widest + 4 * 4L * seqlen * h : 0);
         terms.put("method", method);
         long peak = terms.values().stream().mapToLong(Long::longValue).sum();
+        if (streaming && !c.tieWordEmbeddings()) {
+            long save = RUNTIME_BYTES + YOUNG_BYTES + 2 * embedding + storedHeadBytes;
+            if (save > peak) {
+                terms.put("lm_head", save - peak);
+                peak = save;
+            }
+        }
         return new Estimate(peak, terms, pruner.needsCalibration() ? 4L * tokens * h : 0, streaming);
     }
 

@@ -38,26 +38,26 @@ final class CliRun {
      */
     static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
                       Consumer<Pipeline.Outcome> save) {
-        return run(command, spec, tracking, releaseDense, err, save, null, null);
+        return run(command, spec, tracking, releaseDense, err, save, false, null, null);
     }
 
     /**
-     * As {@link #run(String, RunSpec, TrackingOptions, boolean, PrintWriter, Consumer)}; with {@code streamOut} not
-     * null the run is streamed ({@link Pipeline#executeStreamed}) and writes its model there itself.
+     * As {@link #run(String, RunSpec, TrackingOptions, boolean, PrintWriter, Consumer)}; with {@code streaming} the run
+     * is streamed ({@link Pipeline#executeStreamed}) and writes a pruned model to {@code streamOut} itself.
      */
     static Result run(String command, RunSpec spec, TrackingOptions tracking, boolean releaseDense, PrintWriter err,
-                      Consumer<Pipeline.Outcome> save, Path streamOut, Path scratch) {
+                      Consumer<Pipeline.Outcome> save, boolean streaming, Path streamOut, Path scratch) {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         try (Pipeline pipeline = new Pipeline(home).scratchDir(scratch)) {
             Pipeline.Plan plan = pipeline.plan(spec); // fails in milliseconds, before a server starts or weights load
-            if (streamOut != null) Pipeline.checkStreamable(plan);
+            if (streaming) Pipeline.checkStreamable(plan);
             Pipeline.Ui ui = ui(err, switch (command) {
                 case "eval" -> Spelling.EVAL;
                 case "bench" -> Spelling.BENCH;
                 default -> Spelling.PRUNE;
             });
             if (!tracking.track) {
-                Pipeline.Outcome o = streamOut != null ? pipeline.executeStreamed(plan, streamOut, ui)
+                Pipeline.Outcome o = streaming ? pipeline.executeStreamed(plan, streamOut, ui)
                         : pipeline.execute(plan, ui, releaseDense);
                 if (save != null) save.accept(o);
                 return new Result(o, "not tracked (--no-track)");
@@ -68,7 +68,7 @@ final class CliRun {
                 run.logParam(MlflowNames.Param.COMMAND, command);
                 Pipeline.Outcome o;
                 try {
-                    o = streamOut != null ? pipeline.executeStreamed(plan, streamOut, ui)
+                    o = streaming ? pipeline.executeStreamed(plan, streamOut, ui)
                             : pipeline.execute(plan, ui, releaseDense);
                     if (save != null) save.accept(o);
                 } catch (RuntimeException e) {

@@ -41,6 +41,11 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     @Option(names = "--windows", defaultValue = "0", description = "Evaluate only the first N windows (default: 0 = all).")
     int windows;
 
+    @Option(names = "--streaming",
+            description = "Evaluate a model larger than memory: layer by layer, one block dequantised from the memory-mapped"
+                    + " file at a time (fp32; same perplexity as without it).")
+    boolean streaming;
+
     @Option(names = "--split", defaultValue = "evaluation",
             description = "evaluation: the dataset's evaluation split (every 10th document of a corpus or text file; all of"
                     + " UDHR); all: its whole text, calibration part included (for your own file) (default: ${DEFAULT-VALUE}).")
@@ -68,11 +73,12 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
                 List.of(new EvalSpec(dataset, seqlen, windows, whole)), format, null);
         PrintWriter err = spec.commandLine().getErr();
         CliRun.Result r = CliRun.run("eval", run, tracking, false, err, o -> {
-            if (!format.strip().equalsIgnoreCase("dense")) {
+            if (!format.strip().equalsIgnoreCase("dense") && o.evalFormat() != null) {
                 err.println("eval: " + o.evalFormat().summary());
                 err.flush();
             }
-        });
+        }, streaming, null, null);
+        if (streaming) r.outcome().model().close(); // the streamed file
         EvalResult e = r.outcome().result().headline();
         PrintWriter out = spec.commandLine().getOut();
         if (common.json) {

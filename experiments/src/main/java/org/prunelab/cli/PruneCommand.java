@@ -207,7 +207,9 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
                 int n = run.calibration() == null ? 0 : run.calibration().nsamples();
                 int len = run.calibration() == null ? 0 : run.calibration().seqlen();
                 shape = plan.shape();
-                e = org.prunelab.prune.MemoryModel.predict(plan.shape(), plan.pruner(), n, len, streaming);
+                long headBytes = streaming ? org.prunelab.arch.ModelLoader.storedLmHeadBytes(run.model(),
+                        org.prunelab.cache.PrunelabHome.fromEnvironment()) : 0;
+                e = org.prunelab.prune.MemoryModel.predict(plan.shape(), plan.pruner(), n, len, streaming, headBytes);
                 if (max >= 0) org.prunelab.prune.MemoryModel.check(e, max, plan.shape(), plan.pruner(), n, Math.max(len, 64));
             }
             if (dryRun) {
@@ -226,9 +228,9 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         }
         CliRun.Result r = streaming
                 ? CliRun.run("prune", run, tracking, true, err, o -> saved[0] = JsonOutput.object()
-                        .put("save_format", "safetensors-sharded").put("out", out.toAbsolutePath().toString()), out, scratch)
+                        .put("save_format", "safetensors-sharded").put("out", out.toAbsolutePath().toString()), true, out, scratch)
                 : CliRun.run("prune", run, tracking, true, err, o -> saved[0] = save.save(out, o, new ConsoleProgress("save gguf")),
-                        null, scratch);
+                        false, null, scratch);
         print(r.outcome(), r.tracking(), saved[0]);
         return 0;
     }

@@ -337,11 +337,7 @@ public final class Pipeline implements RunExecutor {
      */
     public static void checkStreamable(Plan plan) {
         RunSpec spec = plan.spec();
-        if (plan.pruner() == null) {
-            throw new PrunelabException.InvalidArgument("--streaming prunes block by block; a run without a method has"
-                    + " nothing to stream: evaluate a large model with eval, which streams a model too large for memory");
-        }
-        if (!plan.pruner().streams()) {
+        if (plan.pruner() != null && !plan.pruner().streams()) {
             throw new PrunelabException.InvalidArgument(spec.method() + " cannot run streamed (it needs the whole model at"
                     + " once); use wanda, sparsegpt, magnitude, fasp or flap with --streaming, or drop --streaming");
         }
@@ -367,6 +363,9 @@ public final class Pipeline implements RunExecutor {
      * layer ({@link org.prunelab.eval.LayerwisePerplexity}). Masks, weights and perplexities are the in-memory run's,
      * bit for bit. The folder appears complete, with the run's files, or not at all.
      *
+     * A spec without a method is evaluated streamed (layer by layer) and {@code out} is not used; the outcome's model
+     * then holds the open file: close it.
+     *
      * @throws PrunelabException.InvalidArgument for what {@link #checkStreamable} refuses, or if {@code out} exists
      */
     public Outcome executeStreamed(Plan plan, Path out, Ui ui) {
@@ -374,6 +373,15 @@ public final class Pipeline implements RunExecutor {
         close(); // a model this pipeline holds in memory is given up first
         org.prunelab.model.BlockResidency residency = new org.prunelab.model.BlockResidency(1);
         LoadedModel dense = ModelLoader.loadStreamed(plan.spec().model(), home, residency);
+        if (plan.pruner() == null) {
+            // Evaluation only: layer by layer on the streamed model; nothing is written.
+            try {
+                return execute(plan, dense, ui, false, null);
+            } catch (RuntimeException e) {
+                dense.close();
+                throw e;
+            }
+        }
         org.prunelab.arch.StreamedCheckpoint checkpoint = null;
         try {
             java.util.Set<org.prunelab.model.LinearRole> biased = java.util.EnumSet.noneOf(org.prunelab.model.LinearRole.class);

@@ -96,8 +96,8 @@ class StreamingPruneTest {
         long sum = 0;
         for (JsonNode t : j.get("terms")) sum += t.asLong();
         assertThat(sum).isEqualTo(peak);
-        // SparseGPT's Hessians: (576^2 x 3 + 1536^2) fp64 held, plus four 1536^2 factors of down_proj's.
-        assertThat(j.get("terms").get("method").asLong()).isGreaterThan(8L * 1536 * 1536 * 5);
+        // SparseGPT's Hessians: (576^2 x 3 + 1536^2) fp64 held, plus down_proj's Cholesky factor and its inverse.
+        assertThat(j.get("terms").get("method").asLong()).isGreaterThan(8L * 1536 * 1536 * 3);
         assertThat(j.get("activation_cache_file_bytes").asLong()).isEqualTo(4L * 8 * 256 * 576);
         assertThat(tmp.toFile().list()).isEmpty();
     }
