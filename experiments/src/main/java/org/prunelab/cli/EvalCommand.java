@@ -78,7 +78,14 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
                 err.flush();
             }
         }, streaming, null, null);
-        if (streaming) r.outcome().model().close(); // the streamed file
+        try {
+            return print(r);
+        } finally {
+            if (streaming) r.outcome().model().close(); // the streamed file
+        }
+    }
+
+    private int print(CliRun.Result r) {
         EvalResult e = r.outcome().result().headline();
         PrintWriter out = spec.commandLine().getOut();
         if (common.json) {
@@ -92,7 +99,12 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
                     // whether the stream began with the model's BOS (its tokenizer's default, REFERENCE.md protocol)
                     .put("add_bos_token", r.outcome().model().tokenizer().addBosToken());
             ObjectNode counts = o.putObject("format_counts");
-            r.outcome().evalFormat().counts().forEach(counts::put);
+            if (r.outcome().evalFormat() != null) {
+                r.outcome().evalFormat().counts().forEach(counts::put);
+            } else {
+                counts.put("dense", 7 * r.outcome().model().model().blocks().size()); // streamed: read as fp32
+            }
+            o.put("streaming", streaming);
             JsonOutput.print(out, o);
         } else {
             out.printf("model       %s%ndataset     %s (%s, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%ntracking    %s%n",

@@ -86,6 +86,21 @@ class StreamingPruneTest {
     }
 
     @Test
+    void evalStreamsLayerByLayerToTheSamePerplexity() throws Exception {
+        assumeModelFetched();
+        String[] args = {"eval", "--dataset", "brown", "--seqlen", "64", "--windows", "2", "--format", "dense", "--no-track", "--json"};
+        CliErrorsTest.Outcome memory = run(args);
+        String[] streamed = java.util.Arrays.copyOf(args, args.length + 1);
+        streamed[args.length] = "--streaming";
+        CliErrorsTest.Outcome layerwise = run(streamed);
+        assertThat(memory.status()).as(memory.err()).isZero();
+        assertThat(layerwise.status()).as(layerwise.err()).isZero();
+        JsonNode a = new ObjectMapper().readTree(memory.out()), b = new ObjectMapper().readTree(layerwise.out());
+        assertThat(b.get("streaming").asBoolean()).isTrue();
+        assertThat(b.get("perplexity").asDouble()).isEqualTo(a.get("perplexity").asDouble());
+    }
+
+    @Test
     void dryRunPredictsWithoutLoadingOrWriting(@TempDir Path tmp) throws Exception {
         assumeModelFetched();
         CliErrorsTest.Outcome o = run("prune", "--method", "sparsegpt", "--sparsity", "0.5", "--nsamples", "8", "--seqlen", "256",
