@@ -14,7 +14,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PRUNELAB = os.environ.get("PRUNELAB", os.path.join(ROOT, "prunelab"))
 
-SHAPES = {"llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128256, tied)",
+SHAPES = {"tiny": "0.04B synthetic Llama (512 x 4, MLP 1024, vocab 32000): the point the runtime term is fitted to",
+          "llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128256, tied)",
           "llama2-7b": "Llama-2-7B shape (4096 x 32, MLP 11008, 32 heads, vocab 32000)",
           "qwen2-7b": "Qwen2-7B shape (3584 x 28, MLP 18944, GQA 28/4, q/k/v biases, vocab 152064)",
           "smollm2-135m": "SmolLM2-135M (real weights)"}

@@ -22,8 +22,8 @@ import java.util.Map;
  *   young        the young generation the launcher caps (-XX:MaxNewSize=48m)
  *   embedding    vocab x hidden x 4 (read once; a tied LM head shares it)
  *   lm_head      vocab x hidden x 4 when untied and in memory; streamed, the head is read only to be saved (or
- *                evaluated), after pruning: the excess of runtime + young + embedding + head + its stored bytes over
- *                the pruning's peak, if any
+ *                evaluated), after pruning: the excess of runtime + embedding + head + its stored bytes over the
+ *                pruning's peak, if any (the young generation was just collected)
  *   weights      streamed: 2 x the largest block's linears x 4 (the block read from the file and its pruned copy);
  *                in memory: every block x 4 + the largest block x 4 (the loop gives up block l once pruned)
  *   dequantize   streamed: the largest q/k matrix x 4 (the RoPE row reorder of a GGUF tensor copies it)
@@ -125,7 +125,8 @@ public final class MemoryModel {
         terms.put("method", method);
         long peak = terms.values().stream().mapToLong(Long::longValue).sum();
         if (streaming && !c.tieWordEmbeddings()) {
-            long save = RUNTIME_BYTES + YOUNG_BYTES + 2 * embedding + storedHeadBytes;
+            // Right after the last block's collection: the young generation is empty then.
+            long save = RUNTIME_BYTES + 2 * embedding + storedHeadBytes;
             if (save > peak) {
                 terms.put("lm_head", save - peak);
                 peak = save;
