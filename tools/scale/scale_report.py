@@ -80,7 +80,8 @@ def main():
         pred, meas = d["predicted_peak_rss_bytes"], p["maxrss_bytes"]
         err = (pred - meas) / meas
         worst = max(worst, abs(err))
-        per_block = p["prune_seconds"] / d["num_hidden_layers"]
+        # A run stopped after some blocks (its peak, the kernel's VmHWM then, is every block's) names how many ran.
+        per_block = p["prune_seconds"] / p.get("blocks_run", d["num_hidden_layers"])
         lines.append(f"| {name} | {p['method']} {p['extra'].replace('--sparsity ', '')} | {calib} | {gb(pred)} | {gb(meas)} |"
                      f" {100 * err:+.1f}% | {per_block:.1f} | {p['load_before']} / {p['load_after']} |")
     lines += ["", f"Largest prediction error: {100 * worst:.1f}% of the measured peak.", ""]
