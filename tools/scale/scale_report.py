@@ -73,7 +73,7 @@ def main():
     worst = 0.0
     for p, d in rows:
         name = label(p["model"])
-        calib = f"{p['nsamples']} x {p['seqlen']}"
+        calib = f"{p['nsamples']} x {p['seqlen']}" + (f" (stopped after {p['blocks_run']} block(s): peak = VmHWM then)" if "blocks_run" in p else "")
         if d is None:
             lines.append(f"| {name} | {p['method']} | {calib} | | failed | | | {p['load_before']} / {p['load_after']} |")
             continue
