@@ -76,7 +76,7 @@ class SparkSweepMlflowTest {
     }
 
     /**
-     * A sweep on SmolLM2 without calibration (magnitude, dense), 2 evaluation windows of 64 tokens, and no speed
+     * A sweep on SmolLM2 with 2 x 64 calibration tokens, 2 evaluation windows of 64 tokens, and no speed
      * measurement (a spec file always measures speed; its timed runs would only slow these tests down).
      */
     static SweepSpec spec(String experiment, String grid) {
@@ -84,6 +84,7 @@ class SparkSweepMlflowTest {
                 name: spark-it
                 experiment: %s
                 model: smollm2-135m
+                calibration: {dataset: brown, nsamples: 2, seqlen: 64}
                 evaluation: {seqlen: 64, windows: 2, datasets: [brown]}
                 grid:
                 %s
@@ -96,9 +97,13 @@ class SparkSweepMlflowTest {
                 parsed.datasetLines(), lines);
     }
 
+    /**
+     * Four points. ShortGPT: a 2 x 64-token calibration pass and a copy without 1-3 blocks, about a second each; a mask
+     * method (magnitude, wanda) sorts all 106M block weights on one thread, 5-15 s a point on this machine.
+     */
     static final String FOUR = """
-            - method: magnitude
-              sparsity: [0.3, 0.5, 0.7]
+            - method: shortgpt
+              layers: [1, 2, 3]
             - method: dense
             """;
 
@@ -150,6 +155,7 @@ class SparkSweepMlflowTest {
                         .containsEntry("prunelab.engine", "spark").containsEntry("prunelab.spark.attempt", "0")
                         .containsKey("prunelab.spark.executor");
                 assertThat(p.params()).containsEntry("method", r.spec().method()).containsEntry("entry_point", "sweep");
+                if (r.spec().prunes()) assertThat(p.latestMetrics().get("actual_sparsity")).isPositive();
                 assertThat(rest.metricHistory(p.id(), "perplexity")).containsExactly(r.headline().perplexity());
                 assertThat(rest.artifacts(p.id(), "")).containsKeys("prune_report.json", "run_spec.yaml", "point_result.json");
             });
@@ -203,8 +209,8 @@ class SparkSweepMlflowTest {
     @Test
     void aTaskThatFailsMidPointAndOneWhoseExecutorIsLostAreRetriedAndLoggedOnce() {
         SweepSpec spec = spec("spark-fault", """
-                - method: magnitude
-                  sparsity: [0.3, 0.5]
+                - method: shortgpt
+                  layers: [1, 2]
                 """);
         String failing = spec.points().get(0).key();
         String lost = spec.points().get(1).key();
@@ -235,8 +241,8 @@ class SparkSweepMlflowTest {
     @Test
     void withoutAServerExecutorsKeepTheirRunsInTheOutboxAndASyncSendsEachOnce() {
         SweepSpec spec = spec("spark-offline", """
-                - method: magnitude
-                  sparsity: 0.5
+                - method: shortgpt
+                  layers: 1
                 """);
         Path outbox = tmp.resolve("outbox");
         SweepOutcome outcome;
