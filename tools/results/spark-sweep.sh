@@ -14,6 +14,9 @@ PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
 WORK="${WORK:-$(mktemp -d)}"
 MD="$ROOT/results/spark-sweep.md"
 STAMP="$(date +%Y%m%d-%H%M%S)"
+# The commit the runs are built from, taken now (a commit made while they run must not be named).
+COMMIT="$(git -C "$ROOT" rev-parse --short=12 HEAD)"
+DIRTY="$(git -C "$ROOT" status --porcelain --untracked-files=no | wc -l)"
 mkdir -p "$ROOT/results" "$WORK"
 
 spec() {   # $1 = experiment
@@ -58,7 +61,7 @@ run in-process-2t --threads 2
 run in-process-1t --threads 1
 run spark-local2 --engine spark --master 'local[2]' --conf spark.ui.enabled=false
 
-python3 - "$WORK" "$MD" "$(git -C "$ROOT" rev-parse --short=12 HEAD)" "$(git -C "$ROOT" status --porcelain --untracked-files=no | wc -l)" <<'PY'
+python3 - "$WORK" "$MD" "$COMMIT" "$DIRTY" <<'PY'
 import json, sys, platform, os
 work, md, commit, dirty = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 rows = [l.rstrip('\n').split('\t') for l in open(os.path.join(work, 'times.tsv'))]

@@ -148,7 +148,9 @@ final class TradeoffCommand implements Callable<Integer> {
             }
             return null;
         }
-        return SweepEngine.byName(engine);
+        SweepEngine found = SweepEngine.byName(engine);
+        found.checkOptions(engineOptions(), common.threads);
+        return found;
     }
 
     private Map<String, String> engineOptions() {

@@ -31,6 +31,15 @@ public interface SweepEngine {
      */
     SweepOutcome run(Job job, Progress progress);
 
+    /**
+     * Refuses bad settings before anything is set up or loaded (the command line calls it first).
+     *
+     * @param options         as {@link Job#options()}
+     * @param threadsPerPoint as {@link Job#threadsPerPoint()}
+     * @throws PrunelabException.InvalidArgument naming the setting and what to give instead
+     */
+    default void checkOptions(Map<String, String> options, Integer threadsPerPoint) {}
+
     /** One line saying where and how points ran, for result files ({@code spark local[2,4], 1 thread per task}). */
     String describe(Job job);
 

@@ -190,32 +190,40 @@ public final class SparkSweepEngine implements SweepEngine {
         }
     }
 
-    /** Spark's settings: the job's {@code spark.*} options over what spark-submit set, with the engine's defaults. */
-    SparkConf conf(Job job) {
-        SparkConf conf = new SparkConf(true);
-        for (Map.Entry<String, String> o : job.options().entrySet()) {
+    @Override
+    public void checkOptions(Map<String, String> options, Integer threadsPerPoint) {
+        for (Map.Entry<String, String> o : options.entrySet()) {
             String key = o.getKey();
-            if (key.startsWith("spark.")) {
-                conf.set(key, o.getValue());
-            } else if (!OWN_KEYS.contains(key)) {
+            if (!key.startsWith("spark.") && !OWN_KEYS.contains(key)) {
                 throw new PrunelabException.InvalidArgument("unknown --conf " + key + ": give a Spark setting (spark.*) or"
                         + " one of " + String.join(", ", OWN_KEYS.stream().sorted().toList()));
             }
         }
-        int maxFailures = conf.getInt("spark.task.maxFailures", DEFAULT_MAX_FAILURES);
-        conf.setMaster(withRetries(conf.get("spark.master", "local[*]"), maxFailures));
-        conf.setIfMissing("spark.app.name", "prunelab " + job.spec().name());
-        if (conf.getBoolean("spark.speculation", false)) {
+        if (Boolean.parseBoolean(options.getOrDefault("spark.speculation", System.getProperty("spark.speculation", "false")).strip())) {
             throw new PrunelabException.InvalidArgument("spark.speculation=true would run sweep points twice on purpose"
                     + " (each copy pruning and evaluating the whole point); leave it off for prunelab sweeps");
         }
-        conf.set("spark.speculation", "false");
-        if (job.threadsPerPoint() != null) {
-            if (job.threadsPerPoint() < 1) {
-                throw new PrunelabException.InvalidArgument("--threads must be at least 1, got " + job.threadsPerPoint());
-            }
-            conf.set("spark.task.cpus", Integer.toString(job.threadsPerPoint()));
+        if (threadsPerPoint != null && threadsPerPoint < 1) {
+            throw new PrunelabException.InvalidArgument("--threads must be at least 1, got " + threadsPerPoint);
         }
+        String setup = options.get(EXECUTOR_SETUP);
+        if (setup != null && !setup.equals("true") && !setup.equals("false")) {
+            throw new PrunelabException.InvalidArgument("--conf " + EXECUTOR_SETUP + " must be true or false, got " + setup);
+        }
+    }
+
+    /** Spark's settings: the job's {@code spark.*} options over what spark-submit set, with the engine's defaults. */
+    SparkConf conf(Job job) {
+        checkOptions(job.options(), job.threadsPerPoint());
+        SparkConf conf = new SparkConf(true);
+        job.options().forEach((key, value) -> {
+            if (key.startsWith("spark.")) conf.set(key, value);
+        });
+        int maxFailures = conf.getInt("spark.task.maxFailures", DEFAULT_MAX_FAILURES);
+        conf.setMaster(withRetries(conf.get("spark.master", "local[*]"), maxFailures));
+        conf.setIfMissing("spark.app.name", "prunelab " + job.spec().name());
+        conf.set("spark.speculation", "false");
+        if (job.threadsPerPoint() != null) conf.set("spark.task.cpus", Integer.toString(job.threadsPerPoint()));
         String flags = conf.get("spark.executor.extraJavaOptions", "");
         if (!flags.contains("jdk.incubator.vector")) {
             conf.set("spark.executor.extraJavaOptions", (flags + " " + EXECUTOR_FLAGS).strip());
