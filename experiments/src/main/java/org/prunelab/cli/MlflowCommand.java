@@ -58,9 +58,17 @@ final class MlflowCommand implements Runnable {
         return 0;
     }
 
-    @Command(name = "sync", description = "Send every record waiting in mlruns/outbox to the tracking server, exactly once.")
-    int sync() {
-        try (Tracker tracker = Tracker.open(root())) {
+    @Command(name = "sync", description = "Send every record waiting in mlruns/outbox (or --outbox DIR) to the tracking server, exactly once.")
+    int sync(@picocli.CommandLine.Option(names = "--outbox", paramLabel = "DIR",
+            description = "Another outbox folder, e.g. a Spark executor's (<PRUNELAB_HOME>/mlflow-outbox on that machine)")
+             Path outbox) {
+        if (outbox != null && !java.nio.file.Files.isDirectory(outbox)) {
+            throw new org.prunelab.PrunelabException.InvalidArgument("--outbox " + outbox + " is not a folder; give the"
+                    + " outbox folder an executor wrote (default <PRUNELAB_HOME>/mlflow-outbox on that machine)");
+        }
+        try (Tracker tracker = outbox == null ? Tracker.open(root())
+                : Tracker.connect(Tracker.trackingUri(root()), outbox, Tracker.pythonFor(root()),
+                        org.prunelab.track.RunContext.tags(root()))) {
             SyncReport report = tracker.lastSync().orElseGet(tracker::sync);
             var out = spec.commandLine().getOut();
             out.printf("outbox: %d file(s) synced, %d record(s) sent, %d busy%s%n", report.filesSynced(), report.recordsSent(),

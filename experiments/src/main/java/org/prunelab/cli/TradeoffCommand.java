@@ -13,6 +13,7 @@ import org.prunelab.run.EvalResult;
 import org.prunelab.run.Pipeline;
 import org.prunelab.run.RunResult;
 import org.prunelab.run.RunSpec;
+import org.prunelab.sweep.SweepEngine;
 import org.prunelab.sweep.SweepOutcome;
 import org.prunelab.sweep.SweepRunner;
 import org.prunelab.sweep.SweepSpec;
@@ -61,6 +62,20 @@ final class TradeoffCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Table to write; plots go beside it (default: results/tradeoff.md in the prunelab folder).")
     Path out;
 
+    @Option(names = "--engine", defaultValue = "in-process",
+            description = "Where points run: in-process (default: one after another in this JVM) or spark (each point a"
+                    + " Spark task; see --master). Same spec, same run keys, same MLflow runs.")
+    String engine;
+
+    @Option(names = "--master", description = "With --engine spark: the Spark master (local[2], spark://host:7077, yarn,"
+            + " k8s://...; default: spark.master as spark-submit set it, else local[*]).")
+    String master;
+
+    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "With --engine spark: a Spark setting"
+            + " (spark.executor.memory=6g) or one of the engine's (prunelab.executor.setup=true: each executor fetches the"
+            + " models and corpora itself; prunelab.outbox=DIR: executors' outbox when MLflow is unreachable). Repeatable.")
+    Map<String, String> conf = new java.util.LinkedHashMap<>();
+
     @Override
     public Integer call() {
         // The checkout's state when the sweep starts (the report itself rewrites tracked files under results/).
@@ -70,6 +85,7 @@ final class TradeoffCommand implements Callable<Integer> {
         if (specFile == null) specFile = root.resolve("experiments/sweeps/tradeoff.yaml");
         if (out == null) out = root.resolve("results/tradeoff.md");
         checkWritable(out);
+        SweepEngine sweepEngine = engine();
         PrintWriter err = spec.commandLine().getErr();
         // Syntax first (milliseconds), then setup, then names against the cache.
         String profileName = profile.equals("none") ? null : profile;
@@ -101,15 +117,46 @@ final class TradeoffCommand implements Callable<Integer> {
                 err.println("tradeoff: " + mlflow);
                 tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking offline: " + r));
                 err.flush();
-                outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
+                String settings;
+                if (sweepEngine == null) {
+                    outcome = new SweepRunner(tracker, executor, root.resolve("mlruns/sweeps")).run(sweep, new ConsoleProgress("sweep"));
+                    settings = executor.describe();
+                } else {
+                    SweepEngine.Job job = new SweepEngine.Job(sweep, tracker, root.resolve("mlruns/sweeps"), root,
+                            common.threads, engineOptions());
+                    err.println("tradeoff: engine " + sweepEngine.describe(job));
+                    err.flush();
+                    outcome = sweepEngine.run(job, new ConsoleProgress("sweep"));
+                    settings = "engine " + sweepEngine.describe(job);
+                }
                 tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
                         + " `./prunelab mlflow sync`): " + r));
-                String settings = executor.describe() + "; speed: " + sweep.speed().describe();
+                settings = settings + "; speed: " + sweep.speed().describe();
                 writeResults(outcome, settings, mlflow);
             }
         }
         print(outcome, mlflow);
         return outcome.failures().isEmpty() ? 0 : 1;
+    }
+
+    /** The engine --engine names (null: in-process); --master and --conf only with an engine that takes them. */
+    private SweepEngine engine() {
+        if (engine.equals("in-process")) {
+            if (master != null || !conf.isEmpty()) {
+                throw new PrunelabException.InvalidArgument("--master and --conf configure --engine spark; add --engine spark,"
+                        + " or drop them to run in this process");
+            }
+            return null;
+        }
+        SweepEngine found = SweepEngine.byName(engine);
+        found.checkOptions(engineOptions(), common.threads);
+        return found;
+    }
+
+    private Map<String, String> engineOptions() {
+        Map<String, String> options = new java.util.LinkedHashMap<>(conf);
+        if (master != null) options.put("spark.master", master);
+        return options;
     }
 
     private void writeResults(SweepOutcome outcome, String settings, String mlflow) {
@@ -153,6 +200,7 @@ final class TradeoffCommand implements Callable<Integer> {
                 ? RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath()) : startContext;
         String commit = ctx.get(org.prunelab.track.MlflowNames.GIT_COMMIT_TAG);
         h.append("Made by `./prunelab tradeoff").append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
+                .append(engine.equals("in-process") ? "" : " --engine " + engine + (master == null ? "" : " --master " + master))
                 .append("` on ").append(LocalDate.now())
                 .append(commit == null ? "" : " at commit " + commit.substring(0, Math.min(12, commit.length()))
                         + ("true".equals(ctx.get(org.prunelab.track.MlflowNames.GIT_DIRTY_TAG)) ? " (with uncommitted changes)" : ""))

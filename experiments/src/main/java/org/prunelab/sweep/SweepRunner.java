@@ -49,7 +49,8 @@ import java.util.stream.Stream;
  * process dying) leaves the runs RUNNING, as a kill would.
  */
 public final class SweepRunner {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+    /** How point results are written and read ({@code <key>.json}, {@code point_result.json}). */
+    public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final Tracker tracker;
@@ -71,20 +72,12 @@ public final class SweepRunner {
      * @param progress told {@code (points done, points to run, label)} with the running point's stage in the label
      */
     public SweepOutcome run(SweepSpec spec, Progress progress) {
-        Path resultsDir = stateDir.resolve(spec.experiment());
-        Set<String> finished = finishedKeys(spec, resultsDir);
+        Path resultsDir = resultsDir(stateDir, spec);
+        Set<String> finished = finishedKeys(tracker, spec, resultsDir);
         List<RunSpec> todo = spec.points().stream().filter(p -> !finished.contains(p.key())).toList();
         int skipped = spec.points().size() - todo.size();
 
-        TrackedRun parent = tracker.startRun(spec.experiment(), spec.name());
-        parent.setTags(Map.of(MlflowNames.SWEEP_TAG, spec.name()));
-        Map<Param, Object> params = new LinkedHashMap<>();
-        params.put(Param.SWEEP, spec.name());
-        params.put(Param.PROFILE, spec.profile() == null ? "none" : spec.profile());
-        params.put(Param.POINTS, spec.points().size());
-        params.put(Param.POINTS_TO_RUN, todo.size());
-        params.put(Param.POINTS_SKIPPED, skipped);
-        parent.logParams(params);
+        TrackedRun parent = startParent(tracker, spec, todo.size(), skipped, Map.of());
         List<String> failures = new ArrayList<>();
         Path work = tempDir(resultsDir);
         try {
@@ -98,8 +91,7 @@ public final class SweepRunner {
                         (d, t, label) -> progress.update(done, todo.size(), prefix + ": " + label));
             }
             progress.update(todo.size(), todo.size(), "points");
-            parent.logMetrics(Map.of(Metric.POINTS_FAILED, failures.size(), Metric.POINTS_RUN, todo.size() - failures.size()));
-            parent.end(failures.isEmpty() ? RunStatus.FINISHED : RunStatus.FAILED);
+            endParent(parent, todo.size(), failures.size());
         } catch (RuntimeException e) {
             parent.end(RunStatus.FAILED);
             throw e;
@@ -107,13 +99,49 @@ public final class SweepRunner {
             progress.finish();
             deleteTree(work);
         }
+        return outcome(spec, resultsDir, todo.size(), skipped, failures, parent);
+    }
+
+    /** Where a sweep's point results are kept: {@code <stateDir>/<experiment>}. */
+    public static Path resultsDir(Path stateDir, SweepSpec spec) {
+        return stateDir.resolve(spec.experiment());
+    }
+
+    /**
+     * Starts the sweep's parent run with the params every engine logs ({@code sweep}, {@code profile}, {@code points},
+     * {@code points_to_run}, {@code points_skipped}) and the sweep tag, plus {@code tags}.
+     */
+    public static TrackedRun startParent(Tracker tracker, SweepSpec spec, int toRun, int skipped, Map<String, String> tags) {
+        TrackedRun parent = tracker.startRun(spec.experiment(), spec.name());
+        Map<String, String> t = new LinkedHashMap<>(tags);
+        t.put(MlflowNames.SWEEP_TAG, spec.name());
+        parent.setTags(t);
+        Map<Param, Object> params = new LinkedHashMap<>();
+        params.put(Param.SWEEP, spec.name());
+        params.put(Param.PROFILE, spec.profile() == null ? "none" : spec.profile());
+        params.put(Param.POINTS, spec.points().size());
+        params.put(Param.POINTS_TO_RUN, toRun);
+        params.put(Param.POINTS_SKIPPED, skipped);
+        parent.logParams(params);
+        return parent;
+    }
+
+    /** Logs the parent's counts and ends it: FINISHED when no point failed, else FAILED. */
+    public static void endParent(TrackedRun parent, int toRun, int failed) {
+        parent.logMetrics(Map.of(Metric.POINTS_FAILED, failed, Metric.POINTS_RUN, toRun - failed));
+        parent.end(failed == 0 ? RunStatus.FINISHED : RunStatus.FAILED);
+    }
+
+    /** The outcome of an invocation: the stored results of every point of {@code spec} (run now or earlier). */
+    public static SweepOutcome outcome(SweepSpec spec, Path resultsDir, int ran, int skipped, List<String> failures,
+                                       TrackedRun parent) {
         List<RunResult> results = new ArrayList<>();
         for (RunSpec p : spec.points()) readResult(resultsDir, p).ifPresent(results::add);
-        return new SweepOutcome(spec, results, todo.size(), skipped, failures, parent.runId());
+        return new SweepOutcome(spec, results, ran, skipped, failures, parent.runId());
     }
 
     /** The point's name, with its model in front when the sweep spans several models ({@code gemma3-270m wanda-2:4}). */
-    static String label(SweepSpec spec, RunSpec point) {
+    public static String label(SweepSpec spec, RunSpec point) {
         boolean several = spec.points().stream().map(RunSpec::model).distinct().count() > 1;
         return several ? point.model() + " " + point.name() : point.name();
     }
@@ -137,8 +165,12 @@ public final class SweepRunner {
         }
     }
 
-    /** The keys of points finished earlier: finished runs on the server or in the outbox (and stored results when offline). */
-    private Set<String> finishedKeys(SweepSpec spec, Path resultsDir) {
+    /**
+     * The keys of points finished earlier: finished runs on the server or in the outbox (and stored results when
+     * offline). Point runs of {@code spec} and parent runs of this sweep that a dead process left RUNNING are marked
+     * KILLED on the way (one sweep per experiment at a time).
+     */
+    public static Set<String> finishedKeys(Tracker tracker, SweepSpec spec, Path resultsDir) {
         Set<String> keys = new HashSet<>();
         Set<String> ours = new HashSet<>();
         spec.points().forEach(p -> ours.add(p.key()));
@@ -168,7 +200,8 @@ public final class SweepRunner {
         return resultsDir.resolve(point.key() + ".json");
     }
 
-    private static Path storeResult(Path resultsDir, RunResult r) throws IOException {
+    /** Stores a point's result as {@code <resultsDir>/<key>.json} (atomically) and returns the file. */
+    public static Path storeResult(Path resultsDir, RunResult r) throws IOException {
         Files.createDirectories(resultsDir);
         Path target = resultFile(resultsDir, r.spec());
         Path tmp = Files.createTempFile(resultsDir, ".point", ".tmp");
@@ -178,7 +211,7 @@ public final class SweepRunner {
     }
 
     /** The stored result of a point, if one exists and still matches its spec. */
-    static java.util.Optional<RunResult> readResult(Path resultsDir, RunSpec point) {
+    public static java.util.Optional<RunResult> readResult(Path resultsDir, RunSpec point) {
         Path file = resultFile(resultsDir, point);
         if (!Files.isRegularFile(file)) return java.util.Optional.empty();
         try {
@@ -189,7 +222,8 @@ public final class SweepRunner {
         }
     }
 
-    private static Path tempDir(Path resultsDir) {
+    /** A fresh temporary folder under {@code resultsDir} for a run's files. */
+    public static Path tempDir(Path resultsDir) {
         try {
             Files.createDirectories(resultsDir);
             return Files.createTempDirectory(resultsDir, ".work");
@@ -198,7 +232,8 @@ public final class SweepRunner {
         }
     }
 
-    private static Path writeFile(Path file, String text) {
+    /** Writes {@code text} to {@code file} (folders created) and returns it. */
+    public static Path writeFile(Path file, String text) {
         try {
             Files.createDirectories(file.getParent());
             return Files.writeString(file, text);
@@ -207,7 +242,8 @@ public final class SweepRunner {
         }
     }
 
-    private static void deleteTree(Path root) {
+    /** Deletes a folder and everything in it; a leftover is harmless and not reported. */
+    public static void deleteTree(Path root) {
         if (!Files.exists(root)) return;
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

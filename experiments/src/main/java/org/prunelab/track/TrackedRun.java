@@ -77,6 +77,11 @@ public final class TrackedRun implements AutoCloseable {
         return creationTags;
     }
 
+    /** This run as another process needs it to nest runs under it ({@link Tracker#attach}). */
+    public RunRef ref() {
+        return new RunRef(key, experiment, name, runId, startTimeMs, creationTags);
+    }
+
     /** Starts a run nested under this one, in the same experiment. */
     public TrackedRun startChild(String runName) {
         return tracker.startRun(experiment, runName, this);

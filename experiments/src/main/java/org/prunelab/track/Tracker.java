@@ -81,13 +81,22 @@ public final class Tracker implements AutoCloseable {
      * @param python a Python with mlflow installed, used for artifact uploads
      */
     public static Tracker connect(URI trackingUri, Path outboxDir, Path python, Map<String, String> contextTags) {
+        return connect(trackingUri, outboxDir, python, contextTags, true);
+    }
+
+    /**
+     * As {@link #connect(URI, Path, Path, Map)}; with {@code syncOutbox} false the outbox is left for whoever sends it
+     * (a Spark task writes to a folder its driver syncs: many tasks syncing one folder at once would only race).
+     */
+    public static Tracker connect(URI trackingUri, Path outboxDir, Path python, Map<String, String> contextTags,
+                                  boolean syncOutbox) {
         Outbox outbox = Outbox.open(outboxDir);
         if (!MlflowServer.answers(trackingUri)) {
             return new Tracker(null, trackingUri, outbox, contextTags,
                     "the MLflow server at " + trackingUri + " does not answer");
         }
         Tracker tracker = new Tracker(new MlflowBackend(trackingUri, python), trackingUri, outbox, contextTags, null);
-        tracker.sync();
+        if (syncOutbox) tracker.sync();
         return tracker;
     }
 
@@ -205,6 +214,26 @@ public final class Tracker implements AutoCloseable {
             }
         }
         ensureRecorded(run);
+        return run;
+    }
+
+    /**
+     * A run that another process started (a Spark driver's sweep run, on an executor), to start nested runs under
+     * with {@link TrackedRun#startChild}. This tracker never logs to it or ends it: it is the other process's. While
+     * offline, the first nested run writes the attached run's start to this tracker's outbox too (with its server id
+     * when known), so a later sync nests the records under the same run, found by its key, or creates it once.
+     *
+     * @throws PrunelabException.InvalidArgument if this tracker is online and the run never reached the server (an
+     *                                           online tracker cannot nest a run under a parent it cannot name)
+     */
+    public synchronized TrackedRun attach(RunRef ref) {
+        if (isOnline() && ref.runId() == null) {
+            throw new PrunelabException.InvalidArgument("run " + ref.name() + " (" + ref.key() + ") never reached the"
+                    + " MLflow server at " + trackingUri + ", so runs cannot be nested under it there; open this tracker"
+                    + " offline (its records go to the outbox) or start the parent run online");
+        }
+        TrackedRun run = new TrackedRun(this, ref.key(), ref.experiment(), ref.name(), null, ref.startTimeMs(), ref.creationTags());
+        run.runId = ref.runId();
         return run;
     }
 

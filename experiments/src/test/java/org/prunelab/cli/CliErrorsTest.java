@@ -146,6 +146,24 @@ class CliErrorsTest {
     }
 
     @Test
+    void anEngineThatIsNotThereAndSparkOptionsWithoutSparkAreRefusedBeforeAnythingRuns(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Outcome none = run("tradeoff", "--engine", "nosuch", "--out", dir.resolve("t.md").toString());
+        assertThat(none.status()).isEqualTo(1);
+        assertThat(none.err()).startsWith("error: ").contains("no sweep engine 'nosuch'").doesNotContain("\tat ");
+        Outcome master = run("tradeoff", "--master", "local[2]", "--out", dir.resolve("t.md").toString());
+        assertThat(master.status()).isEqualTo(1);
+        assertThat(master.err()).contains("--master and --conf configure --engine spark");
+        assertThat(dir.resolve("t.md")).doesNotExist();
+    }
+
+    @Test
+    void syncingAnOutboxFolderThatIsNotThereSaysSo(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Outcome o = run("mlflow", "sync", "--outbox", dir.resolve("no-such-outbox").toString());
+        assertThat(o.status()).isEqualTo(1);
+        assertThat(o.err()).startsWith("error: --outbox ").contains("no-such-outbox").contains("is not a folder");
+    }
+
+    @Test
     void jsonErrorsAreAJsonObjectOnStdout() throws Exception {
         Outcome o = run("prune", "--method", "obs", "--sparsity", "0.5", "--out", "/tmp/never", "--json");
         assertThat(o.status()).isEqualTo(1);
