@@ -112,6 +112,22 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Parses a GGUF image that is already in memory, with the checks of {@link #open}; {@code name} stands for the
+     * file in messages. For tests and fuzzing: {@link #quantMatrix} needs a mapped (native) segment.
+     *
+     * @throws PrunelabException.ModelFormat as {@link #open}
+     */
+    static GgufFile parse(Path name, MemorySegment bytes) {
+        Arena arena = Arena.ofConfined(); // owns nothing here; closing a confined arena is cheap, a shared one is not
+        try {
+            return new GgufFile(name, arena, bytes);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     private int readHeader(GgufCursor in) {
         if (file.byteSize() < 4) {
             throw new PrunelabException.ModelFormat("GGUF file " + path + " is " + file.byteSize()

@@ -108,7 +108,11 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static SafetensorsFile parse(Path path, Arena arena, MemorySegment file) {
+    /**
+     * Parses a safetensors image; {@code path} names it in messages. {@link #open} maps the file into {@code arena};
+     * tests and fuzzing pass a heap segment. @throws PrunelabException.ModelFormat as {@link #open}
+     */
+    static SafetensorsFile parse(Path path, Arena arena, MemorySegment file) {
         long size = file.byteSize();
         if (size < 8) {
             throw format(path, "is " + size + " bytes, too short to hold the 8-byte header length: it is empty or"
