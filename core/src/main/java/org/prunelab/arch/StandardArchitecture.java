@@ -129,6 +129,10 @@ public abstract class StandardArchitecture implements Architecture {
         int intermediate = r.requiredInt("intermediate_size");
         int layers = r.requiredInt("num_hidden_layers");
         int heads = r.requiredInt("num_attention_heads");
+        if (heads <= 0) { // checked here too: head_dim defaults to hidden_size / num_attention_heads
+            throw new PrunelabException.ModelFormat(r.source() + ": 'num_attention_heads' must be positive but is " + heads
+                    + ". Restore the config.json saved with the model.");
+        }
         var ropeParameters = r.root().path("rope_parameters");
         var globalRope = ropeParameters.has(DecoderConfig.Variant.FULL_ATTENTION)
                 ? ropeParameters.get(DecoderConfig.Variant.FULL_ATTENTION) : ropeParameters;

@@ -25,8 +25,15 @@ class SafetensorsFuzzTest {
     @Timeout(FuzzContract.TIMEOUT_SECONDS)
     void header(byte[] input) {
         FuzzContract.run(input.length, () -> {
-            try (Arena arena = Arena.ofConfined();
-                 SafetensorsFile f = SafetensorsFile.parse(NAME, arena, MemorySegment.ofArray(input))) {
+            Arena arena = Arena.ofConfined(); // the file closes it, as open() hands its mapping's arena over
+            SafetensorsFile f;
+            try {
+                f = SafetensorsFile.parse(NAME, arena, MemorySegment.ofArray(input));
+            } catch (RuntimeException e) {
+                arena.close();
+                throw e;
+            }
+            try (f) {
                 exercise(f, input.length);
             }
         });
