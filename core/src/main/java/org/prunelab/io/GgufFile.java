@@ -184,6 +184,12 @@ public final class GgufFile implements AutoCloseable {
     /** Checks types, sizes, alignment, ordering, bounds and uniqueness; builds the public infos. */
     private List<GgufTensorInfo> validate(List<RawInfo> raw) {
         List<GgufTensorInfo> out = new ArrayList<>(raw.size());
+        if (!raw.isEmpty() && dataOffset > file.byteSize()) {
+            // Even a tensor of zero elements needs the data section to start inside the file.
+            throw new PrunelabException.ModelFormat("GGUF file " + path + " declares " + raw.size() + " tensors, but their"
+                    + " data section would start at offset " + dataOffset + ", past the end of the file ("
+                    + file.byteSize() + " bytes). The file is truncated; download it again.");
+        }
         Map<String, Boolean> seen = new LinkedHashMap<>();
         long dataBytes = file.byteSize() - Math.min(dataOffset, file.byteSize());
         long expected = 0;

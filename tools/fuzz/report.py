@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Builds results/fuzz.md from results/fuzz-runs.tsv (the lines tools/fuzz/campaign.sh appends, one per target run).
+
+Totals count every run whose commit is the newest one in the file (chunks of one campaign add up); runs on earlier
+commits (before a fix) are listed below the totals with what they found.
+"""
+import collections
+import sys
+
+tsv, md = sys.argv[1], sys.argv[2]
+rows = [line.rstrip("\n").split("\t") for line in open(tsv)][1:]
+rows = [r for r in rows if len(r) >= 10]
+latest = rows[-1][0] if rows else "none"
+current = [r for r in rows if r[0] == latest]
+
+per = collections.OrderedDict()
+for commit, target, runs, seconds, cov, ft, corp, crashes, timeouts, coverage in current:
+    t = per.setdefault(target, dict(runs=0, seconds=0, cov=0, ft=0, corp=0, crashes=0, timeouts=0, coverage=""))
+    t["runs"] += int(runs)
+    t["seconds"] += int(seconds)
+    t["cov"] = max(t["cov"], int(cov))
+    t["ft"] = max(t["ft"], int(ft))
+    t["corp"] = max(t["corp"], int(corp))
+    t["crashes"] += int(crashes)
+    t["timeouts"] += int(timeouts)
+    t["coverage"] = coverage
+
+total_runs = sum(t["runs"] for t in per.values())
+total_crashes = sum(t["crashes"] for t in per.values())
+total_timeouts = sum(t["timeouts"] for t in per.values())
+
+out = []
+out.append("# Fuzzing campaign (issue 16)\n")
+out.append("Made by `tools/fuzz/campaign.sh` (Jazzer 0.30.0 standalone on each JUnit `@FuzzTest`, JDK 25, `nice -n 15`,")
+out.append("2 GB heap, 10 s per-input timeout, inputs up to 16 KB, seeds from `src/test/resources/.../<Class>Inputs/<method>/`).")
+out.append("Every target checks the contract of `FuzzContract`: a `PrunelabException` with a message or a valid result,")
+out.append("never another exception, and at most 64 bytes allocated per input byte plus 16 MiB (measured per thread).")
+out.append("`cov` is libFuzzer's count of covered edges, `ft` its features, `corpus` the inputs it kept; the last column is")
+out.append("line and branch coverage of the parser's own files from Jazzer's coverage report of the last run.\n")
+out.append("Commit: `%s`. Command: `tools/fuzz/campaign.sh --runs N [TARGET ...]`, in chunks; the rows of this commit add up.\n" % latest)
+out.append("**Total: %d executions, %d crashes, %d hangs (timeouts).**\n" % (total_runs, total_crashes, total_timeouts))
+out.append("| target | executions | seconds | exec/s | cov | ft | corpus | crashes | hangs | coverage of the parser's files |")
+out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for name, t in per.items():
+    rate = t["runs"] // max(1, t["seconds"])
+    out.append("| `%s` | %d | %d | %d | %d | %d | %d | %d | %d | %s |" % (
+        name, t["runs"], t["seconds"], rate, t["cov"], t["ft"], t["corp"], t["crashes"], t["timeouts"], t["coverage"]))
+earlier = [r for r in rows if r[0] != latest]
+if earlier:
+    out.append("\n## Earlier runs (before the fixes they led to)\n")
+    out.append("| commit | target | executions | crashes | hangs |")
+    out.append("|---|---|---:|---:|---:|")
+    for r in earlier:
+        out.append("| `%s` | `%s` | %s | %s | %s |" % (r[0], r[1], r[2], r[7], r[8]))
+open(md, "w").write("\n".join(out) + "\n")
