@@ -5,7 +5,8 @@
 # executions, coverage (libFuzzer edges and features; line and branch coverage of the parser's own files from Jazzer's
 # coverage report) and findings per target.
 #
-#   tools/fuzz/campaign.sh [--runs N] [TARGET ...]     TARGET: e.g. GgufFuzzTest#headerAndTensorTable (default: all)
+#   tools/fuzz/campaign.sh [--runs N] [--seconds S] [TARGET ...]   TARGET: e.g. GgufFuzzTest#headerAndTensorTable
+#                                                                 (default: all); each target stops at N runs or S s
 #
 # Each target runs in its own JVM (Jazzer standalone, the JUnit @FuzzTest as target) under `nice -n 15`, with a 2 GB
 # heap, a 10 s per-input timeout (a hang) and inputs of at most 16 KB. Runs append to results/fuzz-runs.tsv (one line
@@ -16,11 +17,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 RUNS=1000000
+SECONDS_EACH=0
 TARGETS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --seconds) SECONDS_EACH="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) TARGETS+=("$1"); shift ;;
   esac
 done
@@ -50,11 +53,9 @@ OUT="$ROOT/target/fuzz"
 mkdir -p "$OUT"
 
 echo "fuzz: compiling core and experiments (tests included) ..." >&2
-nice -n 15 mvn -B -ntp -q -o -pl core,experiments test-compile >&2
-for m in core experiments; do
-  [ -f "$OUT/$m.cp" ] && [ "$OUT/$m.cp" -nt "$m/pom.xml" ] && [ "$OUT/$m.cp" -nt pom.xml ] && continue
-  (cd "$m" && nice -n 15 mvn -B -ntp -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/$m.cp" >&2)
-done
+# With the test classpaths, resolved in the reactor (experiments gets core's target/classes): <module>/target/fuzz.cp.
+nice -n 15 mvn -B -ntp -q -o -pl core,experiments test-compile dependency:build-classpath -Dmdep.includeScope=test \
+  -Dmdep.outputFile=target/fuzz.cp >&2
 
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core experiments || echo '+changes')"
 TSV="$ROOT/results/fuzz-runs.tsv"
@@ -70,7 +71,7 @@ run_target() {
   rm -rf "$dir"; mkdir -p "$dir/findings" "$corpus" "$inputs"
   local cp="$ROOT/$module/target/test-classes:$ROOT/$module/target/classes"
   [ "$module" = experiments ] && cp="$cp:$ROOT/core/target/classes"
-  cp="$cp:$(cat "$OUT/$module.cp")"
+  cp="$cp:$(cat "$ROOT/$module/target/fuzz.cp")"
   echo "fuzz: $name: $RUNS runs ..." >&2
   local start rc=0
   start=$(date +%s)
@@ -80,7 +81,7 @@ run_target() {
       --target_class="$class" --target_method="$method" \
       --instrumentation_includes='org.prunelab.**' --custom_hook_includes='org.prunelab.**' \
       --coverage_report="$dir/coverage.txt" --keep_going=20 \
-      -runs="$RUNS" -timeout=10 -max_len=16384 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
+      -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 -max_len=16384 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
       "$corpus" "$inputs") > "$dir/log" 2>&1 || rc=$?
   local seconds=$(( $(date +%s) - start ))
   # Findings become regression inputs of the same target.

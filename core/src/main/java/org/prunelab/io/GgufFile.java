@@ -205,6 +205,10 @@ public final class GgufFile implements AutoCloseable {
                 throw corrupt("tensor '" + r.name() + "' has rows of ne[0] = " + r.shape()[0] + " elements, not a multiple"
                         + " of the " + type + " block size " + type.blockSize());
             }
+            if (elements / type.blockSize() > Long.MAX_VALUE / type.typeSize()) {
+                throw corrupt("tensor '" + r.name() + "' has a shape " + java.util.Arrays.toString(r.shape())
+                        + " whose byte size overflows 64 bits");
+            }
             long bytes = type.byteSize(elements);
             GgufTensorInfo info = new GgufTensorInfo(r.name(), type, r.shape(), r.offset(), bytes);
             if (r.offset() % alignment != 0) {

@@ -79,6 +79,8 @@ final class OutboxSync {
                 problems.add(file.getFileName() + ": " + e.getMessage());
             } catch (IOException e) {
                 problems.add(file.getFileName() + ": " + e.getMessage());
+            } catch (UncheckedIOException e) {
+                problems.add(file.getFileName() + ": " + e.getMessage() + " (" + e.getCause().getMessage() + ")");
             }
         }
         return new SyncReport(synced, sent[0], busy, problems);
