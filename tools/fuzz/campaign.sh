@@ -57,6 +57,12 @@ echo "fuzz: compiling core and experiments (tests included) ..." >&2
 nice -n 15 mvn -B -ntp -q -o -pl core,experiments test-compile dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=target/fuzz.cp >&2
 
+# Fuzz a snapshot of the compiled classes: a build started while the campaign runs must not change them under it.
+rm -rf "$OUT/snap"
+for m in core experiments; do
+  mkdir -p "$OUT/snap/$m" && cp -r "$m/target/classes" "$m/target/test-classes" "$OUT/snap/$m/"
+done
+
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core experiments || echo '+changes')"
 TSV="$ROOT/results/fuzz-runs.tsv"
 [ -f "$TSV" ] || printf 'commit\ttarget\truns\tseconds\tcov\tft\tcorpus\tcrashes\ttimeouts\tcoverage\n' > "$TSV"
@@ -69,8 +75,9 @@ run_target() {
   local pkgpath="${class%.*}"; pkgpath="${pkgpath//.//}"
   local inputs="$ROOT/$module/src/test/resources/$pkgpath/${class##*.}Inputs/$method"
   rm -rf "$dir"; mkdir -p "$dir/findings" "$corpus" "$inputs"
-  local cp="$ROOT/$module/target/test-classes:$ROOT/$module/target/classes"
-  [ "$module" = experiments ] && cp="$cp:$ROOT/core/target/classes"
+  local cp="$OUT/snap/$module/test-classes:$OUT/snap/$module/classes"
+  # experiments' resolved class path names core's target/classes: the snapshot's copy goes first.
+  [ "$module" = experiments ] && cp="$cp:$OUT/snap/core/classes"
   cp="$cp:$(cat "$ROOT/$module/target/fuzz.cp")"
   echo "fuzz: $name: $RUNS runs ..." >&2
   local start rc=0
