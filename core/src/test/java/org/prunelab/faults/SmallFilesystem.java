@@ -22,6 +22,12 @@ public final class SmallFilesystem implements AutoCloseable {
         this.image = image;
     }
 
+    /** Something that mounts a file system (for a test's mount-or-skip helper). */
+    @FunctionalInterface
+    public interface Mount {
+        SmallFilesystem get() throws IOException;
+    }
+
     /** Where the file system is mounted. */
     public Path root() { return mountPoint; }
 
