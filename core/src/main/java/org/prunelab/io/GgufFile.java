@@ -320,6 +320,10 @@ public final class GgufFile implements AutoCloseable {
     public FloatMatrix matrix(String name) {
         GgufTensorInfo t = tensor(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.ne(0) > Integer.MAX_VALUE || t.ne(1) > Integer.MAX_VALUE) {
+            throw new PrunelabException.ModelFormat("GGUF file " + path + ": tensor " + t + " has a dimension above"
+                    + " 2^31-1, more than a matrix can have. The file is corrupt.");
+        }
         return new FloatMatrix((int) t.ne(1), (int) t.ne(0), dequantize(t));
     }
 
@@ -338,6 +342,10 @@ public final class GgufFile implements AutoCloseable {
     public QuantMatrix quantMatrix(String name) {
         GgufTensorInfo t = tensor(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.ne(0) > Integer.MAX_VALUE || t.ne(1) > Integer.MAX_VALUE) {
+            throw new PrunelabException.ModelFormat("GGUF file " + path + ": tensor " + t + " has a dimension above"
+                    + " 2^31-1, more than a matrix can have. The file is corrupt.");
+        }
         QuantType type = switch (t.type()) {
             case Q8_0 -> QuantType.Q8_0;
             case Q4_0 -> QuantType.Q4_0;

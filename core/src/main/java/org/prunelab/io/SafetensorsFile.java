@@ -269,6 +269,9 @@ public final class SafetensorsFile implements AutoCloseable {
     public FloatMatrix matrix(String name) {
         TensorInfo t = info(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.shape[0] > Integer.MAX_VALUE || t.shape[1] > Integer.MAX_VALUE) {
+            throw format(path, "tensor " + t + " has a dimension above 2^31-1, more than a matrix can have.");
+        }
         return new FloatMatrix((int) t.shape[0], (int) t.shape[1], read(name));
     }
 

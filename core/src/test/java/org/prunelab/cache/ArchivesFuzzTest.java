@@ -64,6 +64,23 @@ class ArchivesFuzzTest {
         });
     }
 
+    /** The cap on header records: a GNU long name claiming 8 GiB is refused without allocating it (issue 16). */
+    @org.junit.jupiter.api.Test
+    void aLongNameHeaderClaimingGigabytesIsRefusedBeforeAllocating() throws IOException {
+        byte[] tar = new byte[1024];
+        byte[] size = "77777777777".getBytes(java.nio.charset.StandardCharsets.US_ASCII); // 8 GiB - 1, octal
+        System.arraycopy("././@LongLink".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, tar, 0, 13);
+        System.arraycopy(size, 0, tar, 124, size.length);
+        tar[156] = 'L';
+        Path file = DIR.resolve("long-name.tgz");
+        Files.write(file, gzip(tar));
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Archives.forEachFile(file, (e, c) -> {}))
+                .isInstanceOf(IOException.class).hasMessageContaining("8589934591 bytes");
+        assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(1 << 20);
+    }
+
     /** Discards what it is given (entry contents are read to the end, as extraction does). */
     private static final class OutputStreamSink extends java.io.OutputStream {
         static final OutputStreamSink INSTANCE = new OutputStreamSink();
