@@ -15,7 +15,8 @@
 # The generated corpus stays in target/fuzz/corpus/ between chunks, so a later chunk continues where one stopped.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# PRUNELAB_ROOT lets a copy of this script run (bash reads a script as it goes: editing it mid-campaign breaks the run).
+ROOT="${PRUNELAB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 cd "$ROOT"
 RUNS=1000000
 SECONDS_EACH=0
