@@ -9,7 +9,8 @@
 #                                                                 (default: all); each target stops at N runs or S s
 #
 # Each target runs in its own JVM (Jazzer standalone, the JUnit @FuzzTest as target) under `nice -n 15`, with a 2 GB
-# heap, a 10 s per-input timeout (a hang) and inputs of at most 16 KB; the allocation bound of FuzzContract is 16x the
+# heap, a 60 s per-input timeout (a hang: inputs parse in milliseconds, but a niced JVM on a loaded machine can wait
+# over 10 s for the CPU while it loads and instruments its classes on the first input) and inputs of at most 16 KB; the allocation bound of FuzzContract is 16x the
 # regression one there, since Jazzer's hooks allocate in the parsing thread too. Runs append to results/fuzz-runs.tsv (one line
 # per target run: the campaign may run in chunks), and results/fuzz.md is rebuilt from all lines of the current commit.
 # The generated corpus stays in target/fuzz/corpus/ between chunks, so a later chunk continues where one stopped.
@@ -90,7 +91,7 @@ run_target() {
       --target_class="$class" --target_method="$method" \
       --instrumentation_includes='org.prunelab.**' --custom_hook_includes='org.prunelab.**' \
       --coverage_report="$dir/coverage.txt" --keep_going=20 \
-      -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 -max_len=16384 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
+      -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=60 -max_len=16384 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
       "$corpus" "$inputs") > "$dir/log" 2>&1 || rc=$?
   local seconds=$(( $(date +%s) - start ))
   # Findings become regression inputs of the same target.

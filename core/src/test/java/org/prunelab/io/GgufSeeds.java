@@ -40,7 +40,7 @@ public final class GgufSeeds {
                     if (!t.type().isDequantisable() || !seen.add(t.type())) continue;
                     long bytes = Math.min(t.byteSize(), 40L * t.type().typeSize());
                     byte[] data = f.data(t).asSlice(0, bytes).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                    dequant.accept(stem + "-" + t.type(), data);
+                    dequant.accept(stem + "-" + t.type(), dequantInput(t.type(), 0, data));
                 }
             }
             byte[] head = new byte[4096];
@@ -52,7 +52,21 @@ public final class GgufSeeds {
         // A run of Q4_0/Q8_0 blocks long enough to cross the dequantiser's 16K-element chunk.
         byte[] longRun = new byte[(16 * 1024 / 32 + 3) * 34];
         new java.util.Random(7).nextBytes(longRun);
-        dequant.accept("random-over-one-chunk", longRun);
+        dequant.accept("random-over-one-chunk-Q8_0", dequantInput(GgmlType.Q8_0, 3, longRun));
+        for (GgmlType t : GgufFuzzTest.DEQUANT_TYPES) {
+            byte[] blocks = new byte[3 * t.typeSize()];
+            new java.util.Random(t.id()).nextBytes(blocks);
+            dequant.accept("random-3-blocks-" + t, dequantInput(t, 5, blocks));
+        }
+    }
+
+    /** An input of the dequantiser target: type byte, offset byte, blocks. */
+    static byte[] dequantInput(GgmlType type, int offset, byte[] blocks) {
+        byte[] in = new byte[blocks.length + 2];
+        in[0] = (byte) GgufFuzzTest.DEQUANT_TYPES.indexOf(type);
+        in[1] = (byte) offset;
+        System.arraycopy(blocks, 0, in, 2, blocks.length);
+        return in;
     }
 
     /** The model's metadata with every array cut to its first entries, and its first tensors of each type, one block row. */
