@@ -64,7 +64,7 @@ class SaveFaultsTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void fullDiskDuringASaveLeavesNoPartialFolderAndTheOldOutputUntouched() throws Exception {
         try (SmallFilesystem fs = mountOrSkip(() -> SmallFilesystem.ext4(tmp, 768));
              Tokenizer tok = tokenizer(tmp)) {
@@ -94,7 +94,7 @@ class SaveFaultsTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void aReadOnlyOutputFolderIsRefusedBeforeAnyWorkAndNothingIsWritten() throws IOException {
         try (SmallFilesystem ro = mountOrSkip(() -> SmallFilesystem.readOnly(tmp));
              Tokenizer tok = tokenizer(tmp)) {

@@ -80,7 +80,7 @@ class CacheFaultsTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void twoSetupsAtOnceFetchOnceAndLeaveOneIntactCopy() throws Exception {
         Path wheel = wheel(4096);
         Path home = tmp.resolve("home");
@@ -93,7 +93,7 @@ class CacheFaultsTest {
         List<String> outputs = new ArrayList<>();
         for (Process p : setups) {
             outputs.add(output(p));
-            assertThat(p.waitFor(90, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).as(outputs.getLast()).isZero();
         }
         assertThat(Files.readAllLines(log)).as("one download between the two processes").hasSize(1);
@@ -106,7 +106,7 @@ class CacheFaultsTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void setupKilledMidDownloadLeavesNothingAndTheNextSetupFetchesCleanly() throws Exception {
         Path wheel = wheel(4096);
         PrunelabHome home = new PrunelabHome(tmp.resolve("home"));
@@ -114,7 +114,7 @@ class CacheFaultsTest {
         Process p = new ProcessBuilder(SetupChild.command(home.root().toString(), wheel.toString(), log.toString(), "stall"))
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("child.out").toFile()).start();
         Path stalled = Path.of(log + ".stalled");
-        for (int i = 0; i < 900 && !Files.exists(stalled); i++) Thread.sleep(100);
+        for (int i = 0; i < 3000 && !Files.exists(stalled); i++) Thread.sleep(100);
         assertThat(stalled).as(Files.exists(tmp.resolve("child.out")) ? Files.readString(tmp.resolve("child.out")) : "").exists();
         p.destroyForcibly(); // SIGKILL: no shutdown hook, no finally block runs
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -133,7 +133,7 @@ class CacheFaultsTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(600)
     void fullDiskWhileExtractingEndsInACleanMessageAndACleanCache() throws Exception {
         String why = SmallFilesystem.unavailable();
         Assumptions.assumeTrue(why == null, why);

@@ -53,7 +53,7 @@ class MlflowServerFaultsTest {
             requests.add(x.getRequestMethod() + " " + x.getRequestURI().getPath());
             if (hang) {
                 try {
-                    release.await(60, TimeUnit.SECONDS);
+                    release.await(600, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -110,7 +110,7 @@ class MlflowServerFaultsTest {
     }
 
     @Test
-    @Timeout(60)
+    @Timeout(300)
     void serverAnsweringHttp500LosesNothingAndRepeatsNothing() throws IOException {
         URI uri = start(false);
         Path outbox = dir.resolve("outbox");
@@ -129,7 +129,7 @@ class MlflowServerFaultsTest {
     }
 
     @Test
-    @Timeout(60)
+    @Timeout(300)
     void serverThatNeverAnswersTimesOutAndLosesNothing() throws IOException {
         System.setProperty(MlflowBackend.CALL_LIMIT_PROPERTY, "2");
         URI uri = start(true);
@@ -141,7 +141,7 @@ class MlflowServerFaultsTest {
             assertThat(tracker.offlineReason()).get().asString().contains("did not answer within 2 s");
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        assertThat(seconds).as("one call waits out its 2 s limit, then the tracker is offline").isLessThan(20);
+        assertThat(seconds).as("one call waits out its 2 s limit, then the tracker is offline").isLessThan(60);
         assertThat(requests).containsExactly("GET /api/2.0/mlflow/experiments/get-by-name");
         assertThat(outboxKinds(outbox)).containsExactly("StartRun", "LogParams", "LogParams", "LogMetrics", "StartRun",
                 "LogMetrics", "EndRun", "EndRun");
