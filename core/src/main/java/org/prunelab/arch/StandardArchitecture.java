@@ -129,6 +129,7 @@ public abstract class StandardArchitecture implements Architecture {
         int intermediate = r.requiredInt("intermediate_size");
         int layers = r.requiredInt("num_hidden_layers");
         int heads = r.requiredInt("num_attention_heads");
+        checkCounts(r.source(), "num_hidden_layers", layers, "num_attention_heads", heads, "Restore the config.json saved with the model.");
         var ropeParameters = r.root().path("rope_parameters");
         var globalRope = ropeParameters.has(DecoderConfig.Variant.FULL_ATTENTION)
                 ? ropeParameters.get(DecoderConfig.Variant.FULL_ATTENTION) : ropeParameters;
@@ -152,12 +153,34 @@ public abstract class StandardArchitecture implements Architecture {
                 readHfVariant(r, layers));
     }
 
+    /**
+     * Most blocks a model may have: llama.cpp's limit ({@code LLAMA_MAX_LAYERS}). Per-layer lists are built from the
+     * count before any tensor is looked at, so a count of 2^31 in a 4 KB header must be refused first (issue 16).
+     */
+    public static final int MAX_LAYERS = 512;
+
+    /**
+     * Refuses a block count outside [0, {@link #MAX_LAYERS}] or a head count below 1 (head_dim defaults to
+     * hidden / heads), before anything is sized by them.
+     */
+    static void checkCounts(String source, String layersKey, int layers, String headsKey, int heads, String fix) {
+        if (layers < 0 || layers > MAX_LAYERS) {
+            throw new PrunelabException.ModelFormat(source + ": '" + layersKey + "' is " + layers + "; a model has 0 to "
+                    + MAX_LAYERS + " blocks (llama.cpp's limit). " + fix);
+        }
+        if (heads <= 0) {
+            throw new PrunelabException.ModelFormat(source + ": '" + headsKey + "' must be positive but is " + heads + ". " + fix);
+        }
+    }
+
     @Override
     public DecoderConfig readGgufConfig(GgufFile gguf) {
         GgufMetadata md = gguf.metadata();
         String p = ggufArchitecture() + ".";
         int hidden = md.getInt(p + "embedding_length");
         int heads = md.getInt(p + "attention.head_count");
+        checkCounts("GGUF file " + gguf.path(), p + "block_count", md.getInt(p + "block_count"), p + "attention.head_count",
+                heads, "The file is corrupt; download or re-convert it.");
         int kvHeads = md.getInt(p + "attention.head_count_kv", heads);
         int headDim = md.getInt(p + "attention.key_length", md.getInt(p + "rope.dimension_count", hidden / heads));
         int layers = md.getInt(p + "block_count");

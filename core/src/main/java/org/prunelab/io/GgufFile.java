@@ -112,6 +112,22 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Parses a GGUF image that is already in memory, with the checks of {@link #open}; {@code name} stands for the
+     * file in messages. For tests and fuzzing: {@link #quantMatrix} needs a mapped (native) segment.
+     *
+     * @throws PrunelabException.ModelFormat as {@link #open}
+     */
+    static GgufFile parse(Path name, MemorySegment bytes) {
+        Arena arena = Arena.ofConfined(); // owns nothing here; closing a confined arena is cheap, a shared one is not
+        try {
+            return new GgufFile(name, arena, bytes);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     private int readHeader(GgufCursor in) {
         if (file.byteSize() < 4) {
             throw new PrunelabException.ModelFormat("GGUF file " + path + " is " + file.byteSize()
@@ -168,6 +184,12 @@ public final class GgufFile implements AutoCloseable {
     /** Checks types, sizes, alignment, ordering, bounds and uniqueness; builds the public infos. */
     private List<GgufTensorInfo> validate(List<RawInfo> raw) {
         List<GgufTensorInfo> out = new ArrayList<>(raw.size());
+        if (!raw.isEmpty() && dataOffset > file.byteSize()) {
+            // Even a tensor of zero elements needs the data section to start inside the file.
+            throw new PrunelabException.ModelFormat("GGUF file " + path + " declares " + raw.size() + " tensors, but their"
+                    + " data section would start at offset " + dataOffset + ", past the end of the file ("
+                    + file.byteSize() + " bytes). The file is truncated; download it again.");
+        }
         Map<String, Boolean> seen = new LinkedHashMap<>();
         long dataBytes = file.byteSize() - Math.min(dataOffset, file.byteSize());
         long expected = 0;
@@ -182,6 +204,10 @@ public final class GgufFile implements AutoCloseable {
             if (r.shape()[0] % type.blockSize() != 0) {
                 throw corrupt("tensor '" + r.name() + "' has rows of ne[0] = " + r.shape()[0] + " elements, not a multiple"
                         + " of the " + type + " block size " + type.blockSize());
+            }
+            if (elements / type.blockSize() > Long.MAX_VALUE / type.typeSize()) {
+                throw corrupt("tensor '" + r.name() + "' has a shape " + java.util.Arrays.toString(r.shape())
+                        + " whose byte size overflows 64 bits");
             }
             long bytes = type.byteSize(elements);
             GgufTensorInfo info = new GgufTensorInfo(r.name(), type, r.shape(), r.offset(), bytes);
@@ -294,6 +320,10 @@ public final class GgufFile implements AutoCloseable {
     public FloatMatrix matrix(String name) {
         GgufTensorInfo t = tensor(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.ne(0) > Integer.MAX_VALUE || t.ne(1) > Integer.MAX_VALUE) {
+            throw new PrunelabException.ModelFormat("GGUF file " + path + ": tensor " + t + " has a dimension above"
+                    + " 2^31-1, more than a matrix can have. The file is corrupt.");
+        }
         return new FloatMatrix((int) t.ne(1), (int) t.ne(0), dequantize(t));
     }
 
@@ -312,6 +342,10 @@ public final class GgufFile implements AutoCloseable {
     public QuantMatrix quantMatrix(String name) {
         GgufTensorInfo t = tensor(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.ne(0) > Integer.MAX_VALUE || t.ne(1) > Integer.MAX_VALUE) {
+            throw new PrunelabException.ModelFormat("GGUF file " + path + ": tensor " + t + " has a dimension above"
+                    + " 2^31-1, more than a matrix can have. The file is corrupt.");
+        }
         QuantType type = switch (t.type()) {
             case Q8_0 -> QuantType.Q8_0;
             case Q4_0 -> QuantType.Q4_0;

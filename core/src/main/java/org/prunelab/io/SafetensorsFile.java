@@ -108,7 +108,11 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static SafetensorsFile parse(Path path, Arena arena, MemorySegment file) {
+    /**
+     * Parses a safetensors image; {@code path} names it in messages. {@link #open} maps the file into {@code arena};
+     * tests and fuzzing pass a heap segment. @throws PrunelabException.ModelFormat as {@link #open}
+     */
+    static SafetensorsFile parse(Path path, Arena arena, MemorySegment file) {
         long size = file.byteSize();
         if (size < 8) {
             throw format(path, "is " + size + " bytes, too short to hold the 8-byte header length: it is empty or"
@@ -265,6 +269,9 @@ public final class SafetensorsFile implements AutoCloseable {
     public FloatMatrix matrix(String name) {
         TensorInfo t = info(name);
         if (t.rank() != 2) throw notRank(t, 2);
+        if (t.shape[0] > Integer.MAX_VALUE || t.shape[1] > Integer.MAX_VALUE) {
+            throw format(path, "tensor " + t + " has a dimension above 2^31-1, more than a matrix can have.");
+        }
         return new FloatMatrix((int) t.shape[0], (int) t.shape[1], read(name));
     }
 

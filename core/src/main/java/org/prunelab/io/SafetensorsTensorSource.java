@@ -65,9 +65,11 @@ public final class SafetensorsTensorSource implements TensorSource {
             } else if (Files.isRegularFile(index)) {
                 openShards(dir, index, files, byName);
             } else {
+                String pickled = TensorSource.pickleWeights(dir);
                 throw new PrunelabException.ModelFormat("checkpoint directory " + dir + " has neither "
                         + SafetensorsWriter.SINGLE_FILE + " nor " + SafetensorsWriter.INDEX_FILE
-                        + ". Save the model with save_pretrained(..., safe_serialization=True) or pass a .gguf file.");
+                        + (pickled == null ? ". Save the model with save_pretrained(..., safe_serialization=True) or pass a .gguf file."
+                        : "; it holds " + pickled + TensorSource.PICKLE_REFUSAL));
             }
             return new SafetensorsTensorSource(dir, files, byName);
         } catch (RuntimeException e) {

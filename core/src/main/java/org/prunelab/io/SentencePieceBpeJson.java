@@ -171,7 +171,10 @@ final class SentencePieceBpeJson {
         ObjectNode m = JSON.objectNode();
         m.put("type", "BPE");
         m.putNull("dropout");
-        m.put("unk_token", vocab.unkTokenId() >= 0 ? vocab.tokens().get(vocab.unkTokenId()) : "<unk>");
+        String unk = vocab.unkTokenId() >= 0 ? vocab.tokens().get(vocab.unkTokenId()) : "<unk>";
+        // An unknown token the vocabulary lacks makes the tokenizers library fail on the first unknown byte; without
+        // one, a byte no token covers is dropped (byte fallback covers every byte in real Gemma vocabularies).
+        if (ids.containsKey(unk)) m.put("unk_token", unk); else m.putNull("unk_token");
         m.putNull("continuing_subword_prefix");
         m.putNull("end_of_word_suffix");
         m.put("fuse_unk", true);

@@ -45,6 +45,41 @@ public interface TensorSource extends TensorLookup, AutoCloseable {
      */
     float[] vector(String name);
 
+    /**
+     * The end of the message refusing pickled weights. Loading a pickle (PyTorch's {@code .bin}/{@code .pt} format)
+     * runs whatever code the file names, so prunelab never opens one, as the safetensors format exists to avoid.
+     */
+    String PICKLE_REFUSAL = ". prunelab never loads pickle files (PyTorch .bin/.pt/.pth/.ckpt): unpickling runs whatever"
+            + " code the file contains. Convert the checkpoint to safetensors (transformers: save_pretrained(dir,"
+            + " safe_serialization=True)) or to GGUF (llama.cpp's convert_hf_to_gguf.py), and pass that.";
+
+    /** Whether a file name is one of PyTorch's pickle formats. */
+    static boolean isPickleName(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".ckpt") || n.endsWith(".pkl")
+                || n.endsWith(".pickle") || n.equals("pytorch_model.bin.index.json");
+    }
+
+    /** Whether the file starts with "GGUF" (a GGUF file under an old ggml-style name such as {@code model.bin}). */
+    private static boolean startsWithGgufMagic(Path file) {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return java.util.Arrays.equals(in.readNBytes(4), "GGUF".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /** The pickle weight files in {@code dir} (comma-separated names), or null if there are none. */
+    static String pickleWeights(Path dir) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            java.util.List<String> names = files.map(p -> p.getFileName().toString()).filter(TensorSource::isPickleName)
+                    .sorted().toList();
+            return names.isEmpty() ? null : "PyTorch pickle weights (" + String.join(", ", names) + ")";
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
     /** Releases mapped files; tensors already returned stay valid. */
     @Override
     void close();
@@ -57,6 +92,9 @@ public interface TensorSource extends TensorLookup, AutoCloseable {
      */
     static TensorSource open(Path path) {
         if (Files.isDirectory(path)) return SafetensorsTensorSource.open(path);
+        if (Files.isRegularFile(path) && isPickleName(path.getFileName().toString()) && !startsWithGgufMagic(path)) {
+            throw new PrunelabException.ModelFormat("model file " + path + " is a PyTorch pickle" + PICKLE_REFUSAL);
+        }
         if (Files.isRegularFile(path)) return GgufTensorSource.open(path);
         throw new PrunelabException.ModelFormat("model path " + path + " does not exist. Pass a .gguf file or a"
                 + " directory with config.json and model.safetensors (or a sharded model.safetensors.index.json).");

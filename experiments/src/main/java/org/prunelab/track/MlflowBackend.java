@@ -17,7 +17,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -28,11 +33,26 @@ import java.util.function.Supplier;
  */
 final class MlflowBackend implements TrackingBackend {
     private static final Duration ARTIFACT_UPLOAD_LIMIT = Duration.ofMinutes(10);
+    /** System property: seconds one REST call may take (default {@value #DEFAULT_CALL_LIMIT_SECONDS}). */
+    static final String CALL_LIMIT_PROPERTY = "prunelab.mlflow.callTimeoutSeconds";
+    static final long DEFAULT_CALL_LIMIT_SECONDS = 60;
 
     private final URI trackingUri;
     private final Path python;
     private final MlflowClient client;
     private final Map<String, String> experimentIds = new HashMap<>();
+    /**
+     * The client sets no socket timeouts (its Apache HttpClient waits forever on a server that accepts and never
+     * answers), so each call runs on this thread and is abandoned after {@link #callLimit}.
+     */
+    private final ExecutorService calls = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "prunelab-mlflow-call");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Duration callLimit;
+    /** Why the client was given up (a call timed out and its connection was closed), or null. */
+    private String abandoned;
 
     /**
      * @param trackingUri an {@code http://} or {@code https://} MLflow server
@@ -42,6 +62,7 @@ final class MlflowBackend implements TrackingBackend {
         this.trackingUri = trackingUri;
         this.python = python;
         this.client = new MlflowClient(trackingUri.toString());
+        this.callLimit = Duration.ofSeconds(Math.max(1, Long.getLong(CALL_LIMIT_PROPERTY, DEFAULT_CALL_LIMIT_SECONDS)));
     }
 
     /**
@@ -211,11 +232,37 @@ final class MlflowBackend implements TrackingBackend {
 
     @Override
     public void close() {
+        calls.shutdownNow();
         client.close();
     }
 
-    /** Runs one client call, turning the client's errors into "unavailable" or "refused". */
+    /**
+     * Runs one client call, at most {@link #callLimit} long, turning the client's errors into "unavailable" (the call
+     * may or may not have taken effect; the outbox's replay is safe to repeat) or "refused". After a call times out
+     * its connection is closed and every later call is "unavailable" at once: the tracker is offline from then on.
+     */
     private <T> T call(String what, Supplier<T> body) {
+        if (abandoned != null) throw new TrackingUnavailableException(what + ": " + abandoned, null);
+        Future<T> pending = calls.submit(() -> classify(what, body));
+        try {
+            return pending.get(callLimit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            abandoned = "the MLflow server at " + trackingUri + " did not answer within " + callLimit.toSeconds() + " s";
+            pending.cancel(true);
+            client.close(); // unblocks the call's socket read
+            throw new TrackingUnavailableException(what + ": " + abandoned, e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new TrackingUnavailableException(what + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            pending.cancel(true);
+            throw new TrackingUnavailableException(what + ": interrupted", e);
+        }
+    }
+
+    private <T> T classify(String what, Supplier<T> body) {
         try {
             return body.get();
         } catch (MlflowHttpException e) {

@@ -201,6 +201,9 @@ public final class Outbox implements AutoCloseable {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new PrunelabException("the MLflow outbox file " + file + " is not UTF-8 text (" + e + "); it was"
+                    + " damaged or is not an outbox file: move it aside to sync the others, and repair or delete it", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the MLflow outbox file " + file, e);
         }

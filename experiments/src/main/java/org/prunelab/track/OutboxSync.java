@@ -79,6 +79,8 @@ final class OutboxSync {
                 problems.add(file.getFileName() + ": " + e.getMessage());
             } catch (IOException e) {
                 problems.add(file.getFileName() + ": " + e.getMessage());
+            } catch (UncheckedIOException e) {
+                problems.add(file.getFileName() + ": " + e.getMessage() + " (" + e.getCause().getMessage() + ")");
             }
         }
         return new SyncReport(synced, sent[0], busy, problems);
@@ -103,7 +105,7 @@ final class OutboxSync {
         // Staged copies first: if we crash after this, the cursor already says nothing is left to upload.
         for (OutboxRecord r : records) {
             if (r instanceof OutboxRecord.LogArtifact a) {
-                deleteTree(dir.resolve(a.stagedFile()).getParent());
+                deleteTree(staged(a).getParent());
             }
         }
         Files.delete(file);
@@ -116,6 +118,8 @@ final class OutboxSync {
         private final Map<String, String> runIds = new HashMap<>();
         /** Runs created by this replay: they have no earlier metric points to collide with. */
         private final Set<String> createdHere = new HashSet<>();
+        /** Run keys whose id is being looked up (their parents' first): a key met twice is a cycle. */
+        private final Set<String> resolving = new HashSet<>();
 
         Replay(List<OutboxRecord> records) {
             for (OutboxRecord r : records) {
@@ -138,7 +142,7 @@ final class OutboxSync {
                     }
                 }
                 case OutboxRecord.LogArtifact a -> {
-                    Path staged = dir.resolve(a.stagedFile());
+                    Path staged = staged(a);
                     if (!Files.isRegularFile(staged) && !Files.isDirectory(staged)) {
                         throw new PrunelabException("the outbox's copy of an artifact is missing: " + staged
                                 + "; restore it, or remove that record from the outbox file");
@@ -153,6 +157,10 @@ final class OutboxSync {
             String known = runIds.get(runKey);
             if (known != null) {
                 return known;
+            }
+            if (!resolving.add(runKey)) {
+                throw new PrunelabException("the outbox's run " + runKey + " is its own ancestor (parent keys form a"
+                        + " cycle); the file was edited by hand: fix the parentKey of its start_run records");
             }
             OutboxRecord.StartRun start = starts.get(runKey);
             if (start == null) {
@@ -186,6 +194,28 @@ final class OutboxSync {
             }
             return missing;
         }
+    }
+
+    /**
+     * The outbox's copy of an artifact. Its path comes from the file, so it is checked: it must lie under the outbox's
+     * {@value Outbox#STAGED_DIR} folder, as {@link Outbox#stageArtifact} writes it; replay uploads that copy and then
+     * deletes its folder, which must never be one outside the outbox.
+     *
+     * @throws PrunelabException if the path leaves the staging folder
+     */
+    private Path staged(OutboxRecord.LogArtifact a) {
+        Path stagingRoot = dir.resolve(Outbox.STAGED_DIR).toAbsolutePath().normalize();
+        Path staged;
+        try {
+            staged = dir.resolve(a.stagedFile()).toAbsolutePath().normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            staged = null;
+        }
+        if (staged == null || !staged.startsWith(stagingRoot) || staged.getParent().equals(stagingRoot)) {
+            throw new PrunelabException("the outbox names the artifact copy '" + a.stagedFile() + "', which is not a"
+                    + " file under " + stagingRoot + "; the file was edited by hand: fix or remove that log_artifact record");
+        }
+        return staged;
     }
 
     private void removeOrphanCursors() {

@@ -144,7 +144,7 @@ final class FakeBackend implements TrackingBackend {
         enter();
         String path = (artifactPath == null ? "" : artifactPath + "/") + file.getFileName();
         try {
-            runs.get(runId).artifacts.put(path, Files.readString(file));
+            runs.get(runId).artifacts.put(path, Files.isDirectory(file) ? "<folder>" : Files.readString(file));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
