@@ -141,7 +141,8 @@ public final class StructuredPruner implements Pruner {
     /**
      * Each consumer's (O, DOWN) channel sums and squares and, for a method that refits by least squares (FASP), its
      * fp64 Gram matrix; the largest step is DOWN's refit: a copy of its Gram, the normal equations over the kept
-     * inputs ({@code k x k}), the Gram's kept columns ({@code k x in}), the weights and right-hand sides in fp64.
+     * inputs and their damped trial factor ({@code 2 x k x k}), the Gram's kept columns ({@code k x in}), the weights and
+     * right-hand sides in fp64.
      */
     @Override
     public BlockMemory blockMemory(org.prunelab.model.ModelShape shape, int layer, long tokens) {
@@ -155,7 +156,9 @@ public final class StructuredPruner implements Pruner {
         long transientPeak;
         if (gram) {
             long k = Math.round(inter * (1 - sparsity));
-            transientPeak = 8 * inter * inter + 8 * k * k + 8 * k * inter + 8 * h * inter + 8 * h * k;
+            // The Gram's copy, the normal equations and the damped trial factor (two k x k), the Gram's kept rows, the
+            // weights and the right-hand sides, all fp64 (LeastSquares.restore).
+            transientPeak = 8 * inter * inter + 2 * 8 * k * k + 8 * k * inter + 8 * h * inter + 8 * h * k;
         } else {
             transientPeak = 8 * (h + inter) * 4;
         }
