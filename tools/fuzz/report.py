@@ -15,16 +15,36 @@ rows = [r for r in rows if len(r) >= 10]
 head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
-def same_parsers(commit):
-    """Whether a run fuzzed the parsers HEAD has: no change to main sources since its commit (fuzz targets may differ)."""
+CORE = "core/src/main/java/org/prunelab/"
+EXP = "experiments/src/main/java/org/prunelab/"
+# The main sources each target runs (its parser and what the parse calls); a run counts for HEAD when none changed since.
+CODE = {
+    "GgufFuzzTest#headerAndTensorTable": [CORE + "io", CORE + "arch", CORE + "model/DecoderConfig.java", CORE + "tensor/quant"],
+    "GgufFuzzTest#dequantisers": [CORE + "io/GgmlDequant.java", CORE + "io/GgmlType.java", CORE + "tensor/quant"],
+    "SafetensorsFuzzTest#header": [CORE + "io/SafetensorsFile.java", CORE + "io/SafetensorsDtype.java",
+                                   CORE + "io/SparseBitmaskTensors.java", CORE + "io/GgmlDequant.java", CORE + "tensor/FloatMatrix.java"],
+    "HfConfigFuzzTest#configJson": [CORE + "arch", CORE + "model/DecoderConfig.java", CORE + "model/BlockShape.java"],
+    "TokenizerBuilderFuzzTest#vocabulary": [CORE + "io/GgufVocab.java", CORE + "io/TokenizerJsonBuilder.java",
+                                            CORE + "io/SentencePieceBpeJson.java", CORE + "data/Tokenizer.java"],
+    "ArchivesFuzzTest#packages": [CORE + "cache/Archives.java"],
+    "SweepSpecFuzzTest#spec": [EXP + "sweep", EXP + "run", CORE + "prune"],
+    "OutboxFuzzTest#outboxFile": [EXP + "track"],
+}
+
+
+def unchanged(commit, target):
+    """Whether the code a run fuzzed is HEAD's: none of its target's main sources changed since the run's commit."""
     if commit.endswith("+changes"):
         return False
-    return subprocess.run(["git", "diff", "--quiet", commit, "HEAD", "--", "core/src/main", "experiments/src/main"]).returncode == 0
+    paths = CODE.get(target, [CORE + "data", ":(exclude)" + CORE + "data/Tokenizer.java",  # the corpus loaders
+                              CORE + "cache/PrunelabHome.java"])
+    return subprocess.run(["git", "diff", "--quiet", commit, "HEAD", "--"] + paths).returncode == 0
 
 
-verdict = {c: same_parsers(c) for c in {r[0] for r in rows}}
-current = [r for r in rows if verdict[r[0]]]
+verdict = {(r[0], r[1]): unchanged(r[0], r[1]) for r in rows}
+current = [r for r in rows if verdict[(r[0], r[1])]]
 latest = head
+all_runs = sum(int(r[2]) for r in rows)
 
 per = collections.OrderedDict()
 for commit, target, runs, seconds, cov, ft, corp, crashes, timeouts, coverage in current:
@@ -53,9 +73,11 @@ out.append("plus 16 MiB in regression runs of the committed inputs; 16x that whi
 out.append("the same thread, under a 2 GB heap that turns a runaway allocation into a finding).")
 out.append("`cov` is libFuzzer's count of covered edges, `ft` its features, `corpus` the inputs it kept; the last column is")
 out.append("line and branch coverage of the parser's own files from Jazzer's coverage report of the last run.\n")
-out.append("Parsers as of commit `%s` (runs on commits %s, whose main sources are the same). Command:" % (latest, ", ".join("`%s`" % c for c in sorted({r[0] for r in current}))))
+out.append("Code as of commit `%s`: a run counts below when none of the main sources its target runs changed since the" % latest)
+out.append("run's commit (runs on %s). Command:" % ", ".join("`%s`" % c for c in sorted({r[0] for r in current})))
 out.append("`tools/fuzz/campaign.sh --runs N --seconds S [TARGET ...]`, in chunks; every row is in `results/fuzz-runs.tsv`.\n")
-out.append("**Total: %d executions, %d crashes, %d hangs (timeouts).**\n" % (total_runs, total_crashes, total_timeouts))
+out.append("**Total on the committed code: %d executions, %d crashes, %d hangs (timeouts).** All campaign runs, including"
+           " those on code changed since (listed at the end): %d executions.\n" % (total_runs, total_crashes, total_timeouts, all_runs))
 out.append("| target | executions | seconds | exec/s | cov | ft | corpus | crashes | hangs | coverage of the parser's files |")
 out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for name, t in per.items():
@@ -67,9 +89,9 @@ if false_positives:
     out.append("\nFindings judged false positives (not counted above):\n")
     for r in false_positives:
         out.append("- `%s` at `%s`: %s crash(es), %s hang(s): %s" % (r[1], r[0], r[7], r[8], r[9]))
-earlier = [r for r in rows if not verdict[r[0]]]
+earlier = [r for r in rows if not verdict[(r[0], r[1])]]
 if earlier:
-    out.append("\n## Earlier runs (before the fixes they led to)\n")
+    out.append("\n## Runs on code changed since (before the fixes they led to, or before a fix another target led to)\n")
     out.append("| commit | target | executions | crashes | hangs |")
     out.append("|---|---|---:|---:|---:|")
     for r in earlier:

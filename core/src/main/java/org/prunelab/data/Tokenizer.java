@@ -119,9 +119,18 @@ public final class Tokenizer implements AutoCloseable {
         }
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            out[i] = Math.toIntExact(ids[i]);
+            if (ids[i] < 0 || ids[i] >= vocabSize) { // a tokenizer.json whose added tokens the library renumbered
+                throw new PrunelabException.Tokenizer("The tokenizer gave id " + ids[i] + " for \"" + abbreviate(text)
+                        + "\", outside its vocabulary of " + vocabSize + " tokens; its tokenizer data is inconsistent"
+                        + " (an added token that is not in the vocabulary). Use the model's own tokenizer.json.");
+            }
+            out[i] = (int) ids[i];
         }
         return out;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 40 ? text : text.substring(0, 40) + "...";
     }
 
     /**

@@ -148,6 +148,10 @@ final class SentencePieceBpeJson {
                 added.put(id, true);
             }
         }
+        // The tokenizers library gives an added token the model's id only when its text is a key of the model's
+        // vocabulary; any other text gets a new id past the vocabulary (a control token spelled with spaces, which the
+        // vocabulary holds as "▁", came out as id N for N tokens: found by fuzzing). Such a token is left out.
+        added.keySet().removeIf(id -> !Integer.valueOf(id).equals(ids.get(vocab.tokens().get(id))));
         ArrayNode list = JSON.arrayNode();
         added.forEach((id, special) -> TokenizerJsonBuilder.addedToken(list, id, vocab.tokens().get(id), special));
         return list;

@@ -217,7 +217,13 @@ public final class Outbox implements AutoCloseable {
                 continue;
             }
             try {
-                records.add(JSON.readValue(line, OutboxRecord.class));
+                OutboxRecord record = JSON.readValue(line, OutboxRecord.class);
+                if (record == null) { // the line is JSON null: no record, and replay must not meet a null (found by fuzzing)
+                    throw new PrunelabException("the MLflow outbox file " + file + " has a line that is not a record on"
+                            + " line " + lineNumber + " (" + line.strip() + "); move the file aside to sync the others,"
+                            + " and repair or delete it");
+                }
+                records.add(record);
             } catch (JsonProcessingException e) {
                 throw new PrunelabException("the MLflow outbox file " + file + " has an unreadable record on line "
                         + lineNumber + " (" + e.getOriginalMessage() + "); move the file aside to sync the others,"
