@@ -33,20 +33,41 @@ final class Cholesky {
     /**
      * {@link #upperFactorOfInverse(double[], int)} of {@code H + add I}, where {@code H} is given as a Hessian accumulator
      * ({@code scale * upper[i][j]} for {@code j > i}, upper triangle only) and its diagonal ({@code diag}), without
-     * making H: SparseGPT and GPTQ on a 7B model's down_proj (n = 11008 or 18944) hold 1-3 GB per n x n fp64 array, and
-     * this needs two (the factor and its inverse, which becomes U in place) where building H, damping a copy,
-     * factoring a reversed copy and writing U to a fourth took five. Every value is computed by the same operations in
-     * the same order as that path, so U is bit for bit the same.
+     * making H: SparseGPT and GPTQ on a 7B model's down_proj (n = 11008 or 18944) hold 1-3 GB per n x n fp64 array.
+     * Every value is computed by the same operations in the same order as building H, damping it, factoring a
+     * reversed copy and inverting, so U is bit for bit the same whichever way it is made.
+     *
+     * <p>Without {@code inPlace}, {@code upper} is only read and two more n x n arrays are allocated (the factor and
+     * its inverse, which becomes U). With {@code inPlace} the accumulator itself becomes U and nothing of size n x n
+     * is allocated: the reversed factor L is built in the accumulator's lower triangle (L[i][j] is read from the
+     * strict upper entry at the mirrored position n²-1-(i n + j), which is never written before it is read), factored
+     * and inverted there row by row (a few rows of L kept aside), and only then is the strict upper triangle, the
+     * accumulator's, overwritten. A Cholesky that fails leaves the strict upper triangle intact, so a retry with more
+     * damping reads the same accumulator. After a successful in-place call the accumulator is gone.
+     *
+     * @param upper   the accumulator, row-major {@code [n, n]}, upper triangle used; with {@code inPlace}, returned as U
+     * @param scale   factor from the accumulator to H (SparseGPT: 2 / tokens)
+     * @param diag    H's diagonal (after the dead-input fix), length n
+     * @param add     damping added to the diagonal
+     * @param inPlace turn {@code upper} into U instead of allocating
+     * @return U, upper triangular with zero strict lower triangle, or null if {@code H + add I} is not positive definite
      */
-    static double[] upperFactorOfInverse(double[] upper, double scale, double[] diag, double add, int n) {
-        double[] l = new double[n * n];
+    static double[] upperFactorOfInverse(double[] upper, double scale, double[] diag, double add, int n, boolean inPlace) {
+        double[] l = inPlace ? upper : new double[n * n];
         for (int i = 0; i < n; i++) {
             int r = n - 1 - i;
             for (int j = 0; j < i; j++) l[i * n + j] = scale * upper[r * n + (n - 1 - j)];
             l[i * n + i] = diag[r] + add;
         }
         if (!lowerInPlace(l, n)) return null;
-        double[] x = invertLower(l, n);
+        double[] x;
+        if (inPlace) {
+            invertLowerInPlace(l, n);
+            x = l;
+            for (int i = 0; i < n; i++) java.util.Arrays.fill(x, i * n + i + 1, (i + 1) * n, 0.0); // the accumulator's rest
+        } else {
+            x = invertLower(l, n);
+        }
         l = null;
         // U = J X J: a half-turn of X, in place (X's strict upper triangle is zero, so U's strict lower one is).
         for (int a = 0, b = n * n - 1; a < b; a++, b--) {
@@ -55,6 +76,11 @@ final class Cholesky {
             x[b] = t;
         }
         return x;
+    }
+
+    /** {@link #upperFactorOfInverse(double[], double, double[], double, int, boolean)} that allocates. */
+    static double[] upperFactorOfInverse(double[] upper, double scale, double[] diag, double add, int n) {
+        return upperFactorOfInverse(upper, scale, diag, add, n, false);
     }
 
     /**
@@ -113,5 +139,38 @@ final class Cholesky {
             }
         }
         return x;
+    }
+
+    /**
+     * {@link #invertLower} in place: the lower triangle and diagonal of {@code a} (L) become those of L^-1, by the same
+     * operations in the same order (bit for bit the same values); the strict upper triangle is neither read nor
+     * written. Each group of rows is copied aside before its rows are overwritten: {@code GROUP * n} extra doubles.
+     */
+    static void invertLowerInPlace(double[] a, int n) {
+        double[] rows = new double[GROUP * n];
+        for (int i0 = 0; i0 < n; i0 += GROUP) {
+            int i1 = Math.min(i0 + GROUP, n);
+            for (int i = i0; i < i1; i++) {
+                System.arraycopy(a, i * n, rows, (i - i0) * n, i + 1);
+                java.util.Arrays.fill(a, i * n, i * n + i + 1, 0.0);
+            }
+            for (int k = 0; k < i0; k++) {
+                for (int i = i0; i < i1; i++) {
+                    double lik = rows[(i - i0) * n + k];
+                    if (lik != 0) VectorOps.axpy(-lik, a, k * n, a, i * n, k + 1);
+                }
+            }
+            for (int i = i0; i < i1; i++) {
+                int ri = i * n;
+                int li = (i - i0) * n;
+                for (int k = i0; k < i; k++) {
+                    double lik = rows[li + k];
+                    if (lik != 0) VectorOps.axpy(-lik, a, k * n, a, ri, k + 1);
+                }
+                double d = 1.0 / rows[li + i];
+                for (int j = 0; j < i; j++) a[ri + j] *= d;
+                a[ri + i] = d;
+            }
+        }
     }
 }

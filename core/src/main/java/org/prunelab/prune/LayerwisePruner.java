@@ -167,7 +167,12 @@ public final class LayerwisePruner implements Pruner {
         long held = 0;
         for (List<String> group : shape.layout().inputGroups()) held += method.statsBytes(byName.get(group.getFirst()).inFeatures());
         long peak = 0;
-        for (ModelShape.LinearShape s : byName.values()) peak = Math.max(peak, method.pruneBytes(s.outFeatures(), s.inFeatures()));
+        for (List<String> group : shape.layout().inputGroups()) {
+            for (String name : group) {
+                ModelShape.LinearShape s = byName.get(name);
+                peak = Math.max(peak, method.pruneBytes(s.outFeatures(), s.inFeatures(), group.size() == 1));
+            }
+        }
         return new BlockMemory(held, peak);
     }
 
@@ -234,10 +239,18 @@ public final class LayerwisePruner implements Pruner {
                                                                          QuantSpec quant, List<PrunedLinear> out,
                                                                          boolean collectEach) {
         Map<String, Linear> linears = new LinkedHashMap<>();
+        // An input group's Hessian (q/k/v share one, gate/up one) may become its last linear's factor in place.
+        Map<HessianStats, Integer> usesLeft = new java.util.IdentityHashMap<>();
+        for (String name : block.linears().keySet()) {
+            HessianStats h = hessianOf(stats.get(name));
+            if (h != null) usesLeft.merge(h, 1, Integer::sum);
+        }
         block.linears().forEach((name, linear) -> {
             DenseLinear dense = (DenseLinear) linear;
             FloatMatrix weight = dense.weight().copy();
             CalibrationStats st = stats.get(name);
+            HessianStats h = hessianOf(st);
+            if (h != null && usesLeft.merge(h, -1, Integer::sum) == 0) h.markLastUse();
             S own = st instanceof WithHessian<?> both ? (S) both.method : (S) st;
             PruneResult r;
             if (quant != null && quant.algorithm() == QuantSpec.Algorithm.GPTQ && m.quantizesJointly()) {
@@ -261,6 +274,12 @@ public final class LayerwisePruner implements Pruner {
             if (collectEach) System.gc();
         });
         return block.withLinears(block.index(), linears);
+    }
+
+    /** The Hessian a linear's factorisation reads: SparseGPT's own, or the one collected for GPTQ; else null. */
+    private static HessianStats hessianOf(CalibrationStats st) {
+        if (st instanceof WithHessian<?> both) return both.hessian;
+        return st instanceof HessianStats h ? h : null;
     }
 
     /** A method's statistics and the Hessian GPTQ needs, fed the same inputs. */

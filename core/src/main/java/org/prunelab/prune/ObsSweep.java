@@ -55,7 +55,8 @@ final class ObsSweep {
         int rows = weight.rows();
         int cols = weight.cols();
         // H = (2 / N) sum x x^T is never built as a whole: its diagonal here, the rest read from the accumulator by the
-        // factorisation (Cholesky#upperFactorOfInverse(double[], double, double[], double, int): two n x n arrays, not five).
+        // factorisation (Cholesky#upperFactorOfInverse: two n x n arrays, not five; none on the accumulator's last use,
+        // which turns it into U).
         double scale = stats.scale();
         double[] upper = stats.upperSum();
         double[] diag = new double[cols];
@@ -78,7 +79,7 @@ final class ObsSweep {
         meanDiag /= cols;
         if (Double.isFinite(meanDiag)) {
             for (int attempt = 0; attempt <= DAMPING_RETRIES; attempt++, damping *= 10) {
-                u = Cholesky.upperFactorOfInverse(upper, scale, diag, damping * meanDiag, cols);
+                u = Cholesky.upperFactorOfInverse(upper, scale, diag, damping * meanDiag, cols, stats.isLastUse());
                 if (u != null) break;
             }
         }
@@ -88,6 +89,7 @@ final class ObsSweep {
                     + percdamp * Math.pow(10, DAMPING_RETRIES) + ": the calibration inputs probably contain NaN"
                     + " or Inf; check the captured activations or use more calibration tokens");
         }
+        if (u == upper) stats.markConsumed();
         return new Prepared(w, u, dead, damping);
     }
 

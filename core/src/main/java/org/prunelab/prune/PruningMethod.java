@@ -34,6 +34,13 @@ public interface PruningMethod<S extends CalibrationStats> {
     default long pruneBytes(int rows, int cols) { return 8L * rows * cols + (long) rows * cols / 8; }
 
     /**
+     * {@link #pruneBytes(int, int)} of a matrix that is {@code alone} in its input group (o_proj, down_proj) or not
+     * (q/k/v, gate/up share their inputs and statistics): a method whose last use of a group's statistics may turn
+     * them into its temporaries (SparseGPT's Hessian becoming its factor) allocates less for a lone matrix.
+     */
+    default long pruneBytes(int rows, int cols, boolean alone) { return pruneBytes(rows, cols); }
+
+    /**
      * Prunes {@code weight} in place: removed weights become 0, and methods with a compensation step
      * (SparseGPT) also change the kept ones.
      *

@@ -129,4 +129,13 @@ public final class SparseGptPruner implements PruningMethod<HessianStats> {
     public long pruneBytes(int rows, int cols) {
         return 2 * 8L * cols * cols + 8L * rows * cols + (long) rows * cols / 8 + 4 * 8L * rows * blocksize;
     }
+
+    /**
+     * A matrix alone in its input group (o_proj, down_proj) is its Hessian's last user, and the accumulator becomes the
+     * factor in place: no n x n array beyond the statistics.
+     */
+    @Override
+    public long pruneBytes(int rows, int cols, boolean alone) {
+        return alone ? 8L * rows * cols + (long) rows * cols / 8 + 4 * 8L * rows * blocksize : pruneBytes(rows, cols);
+    }
 }

@@ -1,6 +1,7 @@
 package org.prunelab.prune;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.Random;
@@ -214,6 +215,50 @@ class PruningPropertiesTest {
             }
         }
         assertThat(Cholesky.upperFactorOfInverse(new double[] {1, 2, 2, 1}, 2)).isNull();
+    }
+
+    /** The in-place factorisation (an accumulator's last use) gives U bit for bit, also after a failed first try. */
+    @Test
+    void inPlaceFactorOfAccumulatorEqualsAllocatingOneBitForBit() {
+        Random rnd = new Random(21);
+        for (int n : new int[] {1, 7, 9, 50, 131}) {
+            int tokens = n + 5;
+            float[] x = inputs(rnd, tokens, n);
+            HessianStats stats = new HessianStats(n);
+            stats.add(x, tokens);
+            double[] acc = stats.upperSum();
+            double[] diag = new double[n];
+            for (int j = 0; j < n; j++) diag[j] = stats.scale() * acc[j * n + j];
+            double[] keep = acc.clone();
+            double[] want = Cholesky.upperFactorOfInverse(acc, stats.scale(), diag, 0.01, n);
+            assertThat(acc).isEqualTo(keep); // the allocating path only reads
+            // A damping that fails first (negative: not positive definite), then the real one on the same array.
+            assertThat(Cholesky.upperFactorOfInverse(acc, stats.scale(), diag, -1e9, n, true)).isNull();
+            double[] got = Cholesky.upperFactorOfInverse(acc, stats.scale(), diag, 0.01, n, true);
+            assertThat(got).isSameAs(acc);
+            assertThat(got).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void sparseGptOnLastUseConsumesTheAccumulatorAndGivesTheSameWeights() {
+        Random rnd = new Random(22);
+        int rows = 24, cols = 64, tokens = 100;
+        float[] x = inputs(rnd, tokens, cols);
+        FloatMatrix w = new FloatMatrix(rows, cols, inputs(rnd, rows, cols));
+        HessianStats shared = new HessianStats(cols);
+        shared.add(x, tokens);
+        HessianStats last = new HessianStats(cols);
+        last.add(x, tokens);
+        last.markLastUse();
+        FloatMatrix a = w.copy();
+        FloatMatrix b = w.copy();
+        SparsityPattern half = SparsityPattern.unstructured(0.5);
+        new SparseGptPruner().prune(a, shared, half);
+        new SparseGptPruner().prune(b, last, half);
+        assertThat(b.data()).isEqualTo(a.data());
+        shared.upperSum(); // still intact: q/k/v's first users leave it for the next
+        assertThatThrownBy(last::upperSum).isInstanceOf(IllegalStateException.class).hasMessageContaining("last use");
     }
 
     @Test
