@@ -22,6 +22,7 @@ public final class Methods {
     private static final List<Method> ALL = List.of(
             MagnitudePruner.METHOD,
             WandaPruner.METHOD,
+            MWandaPruner.METHOD,
             SparseGptPruner.METHOD,
             Fasp.METHOD,
             Flap.METHOD,
