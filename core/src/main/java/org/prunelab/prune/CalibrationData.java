@@ -67,7 +67,7 @@ public final class CalibrationData {
     /** E.g. {@code " (e.g. --nsamples 8 --seqlen 128 fits)"} for a text of that many tokens; empty if nothing fits. */
     private static String suggestion(long tokens) {
         for (int seqlen : new int[] {128, 64, 32}) {
-            long n = Math.min(tokens / seqlen - 1, 128); // one window less: only documents longer than seqlen count
+            long n = Math.min(tokens / seqlen, 128);
             if (n >= 1) return " (e.g. ${calib.nsamples} " + n + " ${calib.seqlen} " + seqlen + " fits)";
         }
         return "";

@@ -204,6 +204,9 @@ public final class MWandaPruner implements Pruner {
      * @param rho per-block mean cross-lingual correlation ({@link #blockCorrelation})
      */
     public static double[] allocate(double[] rho, double sparsity, double lambda) {
+        double min = java.util.Arrays.stream(rho).min().orElse(0), max = java.util.Arrays.stream(rho).max().orElse(0);
+        // Correlations equal up to rounding would otherwise be stretched over the whole range.
+        if (max - min < 1e-9) rho = new double[rho.length];
         return new OwlAllocator(OwlAllocator.DEFAULT_M, lambda).allocate(rho, sparsity);
     }
 
@@ -244,6 +247,7 @@ public final class MWandaPruner implements Pruner {
 
     static double pearson(double[] u, double[] v) {
         int n = u.length;
+        if (java.util.Arrays.equals(u, v)) return n < 2 || java.util.Arrays.stream(u).distinct().count() < 2 ? 0 : 1;
         double mu = 0, mv = 0;
         for (int i = 0; i < n; i++) {
             mu += u[i];

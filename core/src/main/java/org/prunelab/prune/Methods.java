@@ -22,8 +22,8 @@ public final class Methods {
     private static final List<Method> ALL = List.of(
             MagnitudePruner.METHOD,
             WandaPruner.METHOD,
-            MWandaPruner.METHOD,
             SparseGptPruner.METHOD,
+            MWandaPruner.METHOD,
             Fasp.METHOD,
             Flap.METHOD,
             ShortGpt.METHOD,
