@@ -143,6 +143,10 @@ class PruneCommandTest {
                         + " exactly as wanda").doesNotContain("also occurs in the evaluation text");
         JsonNode report = new ObjectMapper().readTree(tmp.resolve("c/prune_report.json").toFile());
         assertThat(report.get("warnings")).hasSize(2);
+        assertThat(report.get("calib_dataset").asText()).isEqualTo("udhr:swh");
+        assertThat(report.get("calibration_windows")).hasSize(4);
+        assertThat(report.get("calibration_windows").get(0).get("language").asText()).isEqualTo("sw");
+        assertThat(report.get("cwl_block_sparsities")).as("one language: no cross-lingual allocation").isNull();
     }
 
     /** A user's text file: the evaluation split by default (and the output says so), the whole text with --split all. */
