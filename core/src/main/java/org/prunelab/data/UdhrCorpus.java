@@ -21,14 +21,44 @@ import java.util.stream.Stream;
  * report which articles it used; joined for evaluation with {@code "\n\n"} they give the whole text.
  * A few translations are incomplete (fewer articles) and some lack the preamble.
  *
- * <p>Evaluation only: at ~10-14k characters per language (~3-5k tokens) it is too small to calibrate
- * on at any usual nsamples x seqlen, and reusing it for calibration would overlap evaluation.
+ * <p><b>Split by article</b> ({@link #isCalibrationArticle}, the one place the rule lives): articles whose number
+ * n has {@code n % 3 == 1} (1, 4, 7, ..., 28: ten articles) are the calibration part, joined with {@code "\n\n"}
+ * into one calibration document (so windows longer than one article can be drawn from it); the preamble and the
+ * other twenty articles are the evaluation part, one document each. The parts never share an article, so a run
+ * calibrated on {@code udhr:<code>} and evaluated on it never evaluates text it calibrated on. The calibration part is
+ * small — about a third of ~10-14k characters (~1-1.5k tokens with SmolLM2's tokenizer) — enough for e.g.
+ * {@code --nsamples 8 --seqlen 128}, not for the usual 128 x 2048 ({@link org.prunelab.prune.CalibrationData} refuses
+ * what does not fit, naming the tokens there are). {@link Corpus#wholeText()} ({@code eval --split all}) is the whole
+ * declaration in its order.
  */
 public final class UdhrCorpus {
     private UdhrCorpus() {}
 
-    static final String SPLIT_RULE = "UDHR is evaluation only: about 10-14k characters per language is too small for"
-            + " calibration; calibrate on brown, nlpcorpus or europarl:<lang>";
+    static final String SPLIT_RULE = "UDHR articles n % 3 == 1 (1, 4, ..., 28) -> calibration, the preamble and the other"
+            + " 20 articles -> evaluation; the calibration part is small (about 1/3 of ~3-5k tokens)";
+
+    /** Id of the one calibration document: the calibration articles joined in order. */
+    public static final String CALIBRATION_DOCUMENT = "articles 1, 4, 7, 10, 13, 16, 19, 22, 25, 28";
+
+    /**
+     * The split rule of every UDHR translation: whether section {@code id} ({@code preamble} or {@code article-N}, as
+     * the parsed declaration names them) belongs to the calibration part — articles with {@code N % 3 == 1}. The
+     * preamble and every other section are evaluation text. Tasks built on UDHR (e.g. an accuracy task over its
+     * articles) should call this to stay disjoint from calibration.
+     */
+    public static boolean isCalibrationArticle(String id) {
+        if (id == null || !id.startsWith("article-")) return false;
+        try {
+            return Integer.parseInt(id.substring("article-".length())) % 3 == 1;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code corpus} is a UDHR translation (loaded by this class): its calibration part is small. */
+    public static boolean isUdhr(Corpus corpus) {
+        return SPLIT_RULE.equals(corpus.splitRule());
+    }
 
     /**
      * Loads translation {@code code} (a file name without {@code .html}, e.g. {@code eng}, {@code swh},
@@ -51,10 +81,20 @@ public final class UdhrCorpus {
         } catch (IOException e) {
             throw new PrunelabException.Dataset("cannot read " + file + ": " + e.getMessage(), e);
         }
-        List<Corpus.Unit> units = declaration.sections().stream()
-                .map(s -> new Corpus.Unit(s.id(), String.join("\n", s.blocks()), Split.EVALUATION)).toList();
-        if (units.isEmpty()) throw new PrunelabException.Dataset(file + " holds no articles — run ./prunelab setup --verify");
-        return new Corpus(name, declaration.lang(), Corpus.number(units), SPLIT_RULE);
+        if (declaration.sections().isEmpty()) throw new PrunelabException.Dataset(file + " holds no articles — run ./prunelab setup --verify");
+        List<String> calibration = new ArrayList<>();
+        List<Corpus.Unit> units = new ArrayList<>();
+        List<String> whole = new ArrayList<>();
+        units.add(null); // the joined calibration document goes first, once its articles are known
+        for (UdhrHtml.Section s : declaration.sections()) {
+            String text = String.join("\n", s.blocks());
+            whole.add(text);
+            if (isCalibrationArticle(s.id())) calibration.add(text);
+            else units.add(new Corpus.Unit(s.id(), text, Split.EVALUATION));
+        }
+        if (calibration.isEmpty()) units.removeFirst(); // an incomplete translation without those articles
+        else units.set(0, new Corpus.Unit(CALIBRATION_DOCUMENT, String.join(Windows.JOIN, calibration), Split.CALIBRATION));
+        return new Corpus(name, declaration.lang(), Corpus.number(units), SPLIT_RULE, String.join(Windows.JOIN, whole));
     }
 
     /** All translation codes in {@code dir}, sorted; empty if the folder is missing. */

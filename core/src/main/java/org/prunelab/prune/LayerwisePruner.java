@@ -234,7 +234,7 @@ public final class LayerwisePruner implements Pruner {
      * weights are never written.
      */
     @SuppressWarnings("unchecked")
-    private static <S extends CalibrationStats> DecoderBlock pruneBlock(PruningMethod<S> m, DecoderBlock block,
+    static <S extends CalibrationStats> DecoderBlock pruneBlock(PruningMethod<S> m, DecoderBlock block,
                                                                          LinearStats<CalibrationStats> stats, SparsityPattern p,
                                                                          QuantSpec quant, List<PrunedLinear> out,
                                                                          boolean collectEach) {

@@ -23,6 +23,7 @@ public final class Methods {
             MagnitudePruner.METHOD,
             WandaPruner.METHOD,
             SparseGptPruner.METHOD,
+            MWandaPruner.METHOD,
             Fasp.METHOD,
             Flap.METHOD,
             ShortGpt.METHOD,

@@ -37,6 +37,16 @@ public interface Pruner {
      */
     default BlockMemory blockMemory(ModelShape shape, int layer, long tokens) { return null; }
 
+    /**
+     * This pruner told the language of each calibration window, in the order the windows will be given
+     * ({@link CalibrationData#languages}). Methods that do not group calibration by language return themselves;
+     * language-aware ones (M-Wanda) return a configured copy.
+     */
+    default Pruner withCalibrationLanguages(List<String> windowLanguages) { return this; }
+
+    /** Whether this method uses the languages of the calibration windows (a run calibrated on one language says so). */
+    default boolean languageAware() { return false; }
+
     /** Bytes a method holds for a block ({@link #blockMemory}). */
     record BlockMemory(long held, long transientPeak) {}
 

@@ -9,6 +9,7 @@ import org.prunelab.cache.PrunelabHome;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -69,18 +70,41 @@ class CorporaTest {
         assertThat(d.sections().get(1).blocks()).containsExactly("Article 1", "One < two.", "Three.");
     }
 
+    /**
+     * The split of every UDHR translation by article (changed from "evaluation only"): articles 1, 4, ..., 28 are one
+     * calibration document, the preamble and the other 20 articles the evaluation part; the whole text keeps its order.
+     */
     @Test
-    void udhrRealEnglishIsThirtyArticlesAndEvaluationOnly() {
+    void udhrRealEnglishSplitsTenCalibrationArticlesFromTwentyEvaluationArticles() throws Exception {
         Path dir = TestModels.corpus("corpora/udhr");
         Corpus eng = UdhrCorpus.load(dir, "eng", "udhr:eng");
 
-        assertThat(eng.documents()).hasSize(31);
         assertThat(eng.language()).isEqualTo("en");
-        assertThat(eng.documents().get(1).text()).isEqualTo("Article 1\nAll human beings are born free and equal in dignity"
-                + " and rights. They are endowed with reason and conscience and should act towards one another in a spirit of brotherhood.");
-        assertThat(eng.size(Split.CALIBRATION)).isZero();
-        assertThatThrownBy(() -> eng.part(Split.CALIBRATION)).isInstanceOf(PrunelabException.Dataset.class)
-                .hasMessageContaining("too small for calibration");
+        List<String> sections = UdhrHtml.parse(Files.readString(dir.resolve("eng.html"))).sections().stream()
+                .map(UdhrHtml.Section::id).toList();
+        assertThat(sections).hasSize(31);
+        assertThat(sections.stream().filter(UdhrCorpus::isCalibrationArticle))
+                .containsExactly("article-1", "article-4", "article-7", "article-10", "article-13", "article-16",
+                        "article-19", "article-22", "article-25", "article-28");
+        assertThat(eng.size(Split.CALIBRATION)).isEqualTo(1);
+        Document calibration = eng.part(Split.CALIBRATION).getFirst();
+        assertThat(calibration.id()).isEqualTo(UdhrCorpus.CALIBRATION_DOCUMENT);
+        assertThat(calibration.text()).startsWith("Article 1\nAll human beings are born free and equal in dignity")
+                .contains("\n\nArticle 4\nNo one shall be held in slavery").contains("\n\nArticle 28\n")
+                .doesNotContain("Article 2\n").doesNotContain("Article 29\n");
+        List<Document> evaluation = eng.part(Split.EVALUATION);
+        assertThat(evaluation).hasSize(21);
+        assertThat(evaluation.stream().map(Document::id)).startsWith("preamble", "article-2", "article-3", "article-5")
+                .noneMatch(UdhrCorpus::isCalibrationArticle).hasSize(21);
+        // No calibration article's text is in the evaluation part.
+        String evalText = String.join(Windows.JOIN, evaluation.stream().map(Document::text).toList());
+        for (String article : calibration.text().split(Windows.JOIN)) assertThat(evalText).doesNotContain(article);
+        // eval --split all: the whole declaration in its order, calibration articles included.
+        assertThat(eng.wholeText()).contains("Article 1\nAll human beings").contains("Article 2\n")
+                .matches("(?s).*Article 1\n.*Article 2\n.*Article 3\n.*Article 4\n.*");
+        assertThat(UdhrCorpus.isCalibrationArticle("preamble")).isFalse();
+        assertThat(UdhrCorpus.isCalibrationArticle("article-30")).isFalse();
+        assertThat(UdhrCorpus.isCalibrationArticle("article-x")).isFalse();
     }
 
     @Test

@@ -110,7 +110,7 @@ class WindowsTest {
         assertThatThrownBy(() -> Windows.calibration(c, CHARS, 1, 2, 0))
                 .isInstanceOf(PrunelabException.Dataset.class)
                 .hasMessageContaining("udhr:eng has no calibration part")
-                .hasMessageContaining("too small for calibration");
+                .hasMessageContaining("UDHR articles n % 3 == 1 (1, 4, ..., 28) -> calibration");
     }
 
     @Test

@@ -90,11 +90,18 @@ public final class Pipeline implements RunExecutor {
      * @param shape       the model's shape from its header
      * @param pruner      the configured method, or null for dense
      * @param requested   the requested sparsity on this model (0 for dense)
-     * @param calibCorpus the calibration corpus, or null when none is used
+     * @param calibCorpus the calibration corpus (the first of a list), or null when none is used
      * @param evalCorpora one corpus per evaluation set, in order
+     * @param calibCorpora every calibration corpus, in the order {@link CalibrationSpec#datasets()} lists them (empty
+     *                     when none is used)
      */
     public record Plan(RunSpec spec, ModelShape shape, Pruner pruner, double requested, Corpus calibCorpus,
-                       List<Corpus> evalCorpora) {}
+                       List<Corpus> evalCorpora, List<Corpus> calibCorpora) {
+        /** A plan with one calibration corpus (or none). */
+        public Plan(RunSpec spec, ModelShape shape, Pruner pruner, double requested, Corpus calibCorpus, List<Corpus> evalCorpora) {
+            this(spec, shape, pruner, requested, calibCorpus, evalCorpora, calibCorpus == null ? List.of() : List.of(calibCorpus));
+        }
+    }
 
     /**
      * What a run produced, beyond its {@link RunResult}.
@@ -187,6 +194,7 @@ public final class Pipeline implements RunExecutor {
         Pruner pruner = null;
         double requested = 0;
         Corpus calib = null;
+        List<Corpus> calibs = new ArrayList<>();
         // GPTQ runs inside the calibration loop (after each block's masks; SparseGPT's joint pass); round to nearest runs
         // after pruning on the result, for every method.
         org.prunelab.prune.QuantSpec gptq = spec.quantize() != null && spec.quantize().calibrated() ? spec.quantize().toCore() : null;
@@ -210,8 +218,13 @@ public final class Pipeline implements RunExecutor {
             if (pruner.needsCalibration()) {
                 // The activations' scratch file, before anything loads: a full or read-only disk fails here, not in block 12.
                 org.prunelab.model.ActivationCache.checkScratch(scratchDir, 4L * c.nsamples() * c.seqlen() * shape.config().hiddenSize());
-                calib = corpus(c.dataset());
-                calib.part(Split.CALIBRATION); // a dataset without a calibration part (UDHR) fails here
+                for (String d : c.datasets()) {
+                    Corpus one = corpus(d);
+                    one.part(Split.CALIBRATION); // a dataset without a calibration part fails here
+                    calibs.add(one);
+                }
+                calib = calibs.getFirst();
+                CalibrationData.shares(c.nsamples(), calibs.size()); // at least one window per listed dataset
             }
         }
         if (spec.quantize() != null) {
@@ -247,16 +260,16 @@ public final class Pipeline implements RunExecutor {
             String key = model + "|" + c;
             if (!calibrationChecked.contains(key)) {
                 if (loaded != null && loaded.name().equals(model)) {
-                    CalibrationData.checkSize(calib, loaded.tokenizer()::encodeWithDefaults, c.nsamples(), c.seqlen());
+                    CalibrationData.checkSize(calibs, loaded.tokenizer()::encodeWithDefaults, c.nsamples(), c.seqlen());
                 } else {
                     try (Tokenizer t = ModelLoader.loadTokenizer(model, home)) {
-                        CalibrationData.checkSize(calib, t::encodeWithDefaults, c.nsamples(), c.seqlen());
+                        CalibrationData.checkSize(calibs, t::encodeWithDefaults, c.nsamples(), c.seqlen());
                     }
                 }
                 calibrationChecked.add(key);
             }
         }
-        return new Plan(spec, shape, pruner, requested, calib, evals);
+        return new Plan(spec, shape, pruner, requested, calib, evals, List.copyOf(calibs));
     }
 
     /** Whether the run's quantisation happens inside the calibration loop (GPTQ), not after it (round to nearest). */
@@ -422,8 +435,9 @@ public final class Pipeline implements RunExecutor {
         ModelState state = dense == loaded ? loadedState : new ModelState();
         List<Window> calibration = plan.pruner() != null && plan.pruner().needsCalibration()
                 ? state.calibrations.computeIfAbsent(new CalibrationKey(spec.calibration(), spec.seed()), k ->
-                        CalibrationData.sample(plan.calibCorpus(), dense.tokenizer()::encodeWithDefaults, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
+                        CalibrationData.sample(plan.calibCorpora(), dense.tokenizer()::encodeWithDefaults, k.spec().nsamples(), k.spec().seqlen(), k.seed()))
                 : List.of();
+        List<String> calibrationLanguages = calibration.isEmpty() ? List.of() : CalibrationData.languages(calibration, plan.calibCorpora());
         List<List<Window>> windows = new ArrayList<>();
         List<List<Window>> wholeParts = new ArrayList<>(); // every window of each set: what the overlap check reads
         for (int i = 0; i < spec.evaluation().size(); i++) {
@@ -435,6 +449,7 @@ public final class Pipeline implements RunExecutor {
             windows.add(e.windows() > 0 && all.size() > e.windows() ? all.subList(0, e.windows()) : all);
         }
         List<String> warnings = overlapWarnings(spec, calibration, wholeParts, ui);
+        warnings.addAll(calibrationWarnings(plan, calibration, calibrationLanguages, ui));
         for (int i = 0; i < spec.evaluation().size(); i++) {
             EvalSpec e = spec.evaluation().get(i);
             if (e.windows() > wholeParts.get(i).size()) {
@@ -468,7 +483,8 @@ public final class Pipeline implements RunExecutor {
             meter.startPeak();
             long start = System.nanoTime();
             try (meter) {
-                pruning = plan.pruner().prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
+                pruning = plan.pruner().withCalibrationLanguages(calibrationLanguages.isEmpty() ? null : calibrationLanguages)
+                        .prune(dense.model(), calibration.stream().map(Window::tokens).toList(),
                         new PruneOptions(ui.stage((spec.prunes() ? "prune " + spec.method() : "quantize")
                                 + (gptqInLoop(spec) ? " + gptq " + spec.quantize().type() : "")), releaseDense, sink, scratchDir));
                 pruneSeconds = (System.nanoTime() - start) / 1e9;
@@ -713,6 +729,33 @@ public final class Pipeline implements RunExecutor {
      * windows largely contain (token 16-grams, {@link Overlap}): perplexity measured on text the pruner calibrated on is
      * optimistic.
      */
+    /**
+     * Warnings about the calibration set itself: a UDHR translation's calibration part is small (its articles 1, 4, ...,
+     * 28: ~1-1.5k tokens, so windows overlap or repeat and statistics are noisy), and a language-aware method (M-Wanda)
+     * calibrated on a single language reduces to its monolingual base (Wanda).
+     */
+    private static List<String> calibrationWarnings(Plan plan, List<Window> calibration, List<String> languages, Ui ui) {
+        List<String> warnings = new ArrayList<>();
+        if (calibration.isEmpty()) return warnings;
+        List<String> small = plan.calibCorpora().stream().filter(org.prunelab.data.UdhrCorpus::isUdhr).map(Corpus::name).toList();
+        if (!small.isEmpty()) {
+            String w = "the calibration set is small: " + String.join(", ", small) + " calibrate" + (small.size() == 1 ? "s" : "")
+                    + " on UDHR articles 1, 4, ..., 28 only (about 1-1.5k tokens per language); statistics from so little"
+                    + " text are noisy: calibrate on a larger text in the same language (a .txt file) for final numbers";
+            warnings.add(w);
+            ui.warn(w);
+        }
+        List<String> distinct = languages.stream().distinct().toList();
+        if (plan.pruner() != null && plan.pruner().languageAware() && distinct.size() < 2) {
+            String w = plan.spec().method() + " was calibrated on one language (" + (distinct.isEmpty() ? "?" : distinct.getFirst())
+                    + "): its cross-lingual terms vanish and it prunes exactly as wanda; give ${calib.dataset} several"
+                    + " languages, e.g. udhr:eng,udhr:swh,udhr:yor";
+            warnings.add(PrunelabException.render(w, PrunelabException.PLAIN));
+            ui.warn(w);
+        }
+        return warnings;
+    }
+
     private static List<String> overlapWarnings(RunSpec spec, List<Window> calibration, List<List<Window>> windows, Ui ui) {
         List<String> warnings = new ArrayList<>();
         if (calibration.isEmpty()) return warnings;

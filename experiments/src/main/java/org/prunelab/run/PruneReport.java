@@ -26,7 +26,7 @@ import java.util.Set;
  *       method's terms), {@code sparsity_of} (what that is a share of), {@code pattern}, {@code actual_sparsity} (the
  *       share of the blocks' linear parameters removed, the same quantity for every method);</li>
  *   <li>calibration: {@code calib_dataset}, {@code nsamples}, {@code seqlen}, {@code seed} (null when none),
- *       {@code calibration_windows} (dataset, split, document, offset, tokens of each);</li>
+ *       {@code calibration_windows} (dataset, split, document, offset, tokens and language of each);</li>
  *   <li>size: {@code params_total}, {@code params_nonzero}, {@code params_total_dense}, {@code params_blocks},
  *       {@code params_blocks_dense}, {@code model_bytes}, {@code model_bytes_dense};</li>
  *   <li>measured ({@link #MEASURED}: differ between runs of the same spec): {@code prune_seconds},
@@ -35,7 +35,7 @@ import java.util.Set;
  *       {@code eval_seqlen}, {@code eval_windows}, {@code eval_split}, {@code part}, {@code tokens},
  *       {@code perplexity_dense}, {@code perplexity}, {@code ppl_ratio}); the first set's values also at the top level;</li>
  *   <li>{@code warnings} (e.g. calibration text that is also evaluation text);</li>
- *   <li>method details: {@code owl}, {@code owl_block_sparsities}, {@code linears} (per linear: layer, name, shape,
+ *   <li>method details: {@code owl}, {@code owl_block_sparsities} (M-Wanda: {@code cwl_block_sparsities}), {@code linears} (per linear: layer, name, shape,
  *       target and actual sparsity, pruned, dead inputs, percdamp) for mask methods; {@code allocation},
  *       {@code layer_sizes}, {@code removed_layers} for structured ones; any {@code details} a method adds.</li>
  * </ul>
@@ -127,16 +127,21 @@ public record PruneReport(ObjectNode json) {
         r.warnings().forEach(warnings::add);
         if (pruning != null) details(o, pruning);
         ArrayNode win = o.putArray("calibration_windows");
-        for (Window w : calibration) {
-            win.addObject().put("dataset", w.dataset()).put("split", w.split().label()).put("document", w.document())
+        List<String> languages = plan == null || plan.calibCorpora().isEmpty() ? null
+                : org.prunelab.prune.CalibrationData.languages(calibration, plan.calibCorpora());
+        for (int i = 0; i < calibration.size(); i++) {
+            Window w = calibration.get(i);
+            ObjectNode n = win.addObject().put("dataset", w.dataset()).put("split", w.split().label()).put("document", w.document())
                     .put("offset", w.tokenOffset()).put("tokens", w.tokens().length);
+            if (languages != null) n.put("language", languages.get(i)); // what language-aware methods group by
         }
         return new PruneReport(o);
     }
 
     private static void details(ObjectNode o, PruneOutcome p) {
         if (p.owl()) {
-            ArrayNode owl = o.putArray("owl_block_sparsities");
+            // Per-block sparsities: OWL's, or M-Wanda's cross-lingual (CWL) allocation.
+            ArrayNode owl = o.putArray("mwanda".equals(p.method()) ? "cwl_block_sparsities" : "owl_block_sparsities");
             for (double s : p.blockSparsities()) owl.add(s);
         }
         if (!p.linears().isEmpty()) {

@@ -314,7 +314,31 @@ public final class SweepSpecLoader {
             throw error(c, "calibration must be a mapping such as {dataset: brown, nsamples: 128, seqlen: 512}");
         }
         checkKeys(c, Set.of("dataset", "nsamples", "seqlen"));
-        String dataset = dataset(required(c, "dataset"));
+        // One dataset, a list of them ({dataset: [udhr:eng, udhr:swh]}) or a comma list: a multilingual calibration set.
+        YamlTree d = required(c, "dataset");
+        String dataset;
+        if (d.isList()) {
+            List<String> names = new ArrayList<>();
+            for (YamlTree x : d.list()) names.add(dataset(x));
+            if (names.isEmpty()) throw error(d, "calibration dataset list is empty: name at least one, e.g. [udhr:eng, udhr:swh]");
+            dataset = checkedJoin(d, names);
+        } else {
+            String text = scalarString(d, "dataset");
+            if (text.contains(CalibrationSpec.SEPARATOR)) {
+                List<String> names = new ArrayList<>();
+                for (String n : text.split(CalibrationSpec.SEPARATOR, -1)) {
+                    String name = n.strip();
+                    if (!name.isEmpty() && !datasetLines.containsKey(name)) {
+                        check(d, () -> checks.dataset(name));
+                        datasetLines.put(name, d.line());
+                    }
+                    names.add(name);
+                }
+                dataset = checkedJoin(d, names);
+            } else {
+                dataset = dataset(d);
+            }
+        }
         int nsamples = (int) integer(required(c, "nsamples"), "nsamples", 1);
         int seqlen = (int) integer(required(c, "seqlen"), "seqlen", 2);
         return new CalibrationSpec(dataset, nsamples, seqlen);
@@ -358,6 +382,14 @@ public final class SweepSpecLoader {
         return new BenchSpec(seqlen == null ? d.promptLen() : (int) integer(seqlen, "seqlen", 2),
                 gen == null ? d.gen() : (int) integer(gen, "gen", 1),
                 repeats == null ? d.repeat() : (int) integer(repeats, "repeats", 1), d.warmup(), d.format(), null);
+    }
+
+    private String checkedJoin(YamlTree node, List<String> names) {
+        try {
+            return CalibrationSpec.join(names);
+        } catch (PrunelabException e) {
+            throw error(node, e.getMessage());
+        }
     }
 
     private String dataset(YamlTree node) {

@@ -123,6 +123,12 @@ public final class MlflowNames {
     public static final String SWEEP_TAG = "prunelab.sweep";
     /** A failed run's error message. */
     public static final String ERROR_TAG = "prunelab.error";
+    /**
+     * {@code true} on a run calibrated on a UDHR translation (alone or in a list): its calibration set is small (articles
+     * 1, 4, ..., 28, about 1-1.5k tokens per language).
+     */
+    public static final String CALIB_SMALL_TAG = "prunelab.calib_small";
+
     /** The warnings of a run, one per line. */
     public static final String WARNINGS_TAG = "prunelab.warnings";
     /** "true" when the working tree had uncommitted changes. */

@@ -67,6 +67,10 @@ public final class RunTracking {
             // The headline set's language and evaluated windows on the run itself (the spec's windows may say 0 = all).
             run.logParams(Map.of(Param.LANGUAGE, head.language(), Param.EVAL_WINDOWS, head.windows()));
         }
+        if (spec.calibration() != null && spec.calibration().datasets().stream().anyMatch(d -> d.startsWith("udhr:"))) {
+            // UDHR's calibration part is ~1-1.5k tokens per language: say so where runs are compared.
+            run.setTag(MlflowNames.CALIB_SMALL_TAG, "true");
+        }
         if (!r.warnings().isEmpty()) {
             String w = String.join("\n", r.warnings());
             run.setTag(MlflowNames.WARNINGS_TAG, w.length() > 4000 ? w.substring(0, 4000) : w);

