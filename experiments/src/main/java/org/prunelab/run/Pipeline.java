@@ -585,7 +585,7 @@ public final class Pipeline implements RunExecutor {
                 evals, warnings, tasks);
         PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes, denseParams, quantization);
         return new Outcome(result, after, pruning, calibration, windows, speed, evalFormat, report,
-                files(spec, report, calibration, windows));
+                files(spec, report, calibration, windows, tasks));
     }
 
     // ------------------------------------------------------------------------------------------------- steps
@@ -754,13 +754,31 @@ public final class Pipeline implements RunExecutor {
     }
 
     private static Map<String, String> files(RunSpec spec, PruneReport report, List<Window> calibration,
-                                             List<List<Window>> windows) {
+                                             List<List<Window>> windows, List<McResult> tasks) {
         Map<String, String> files = new LinkedHashMap<>();
         files.put(PruneReport.FILE, report.toJson());
         files.put("run_spec.yaml", spec.toYaml());
         if (!calibration.isEmpty()) files.put("calibration_ids.json", idsJson(calibration));
         if (!windows.isEmpty()) files.put("eval_ids.json", idsJson(windows.getFirst()));
+        if (!tasks.isEmpty()) files.put("task_items.json", taskItemsJson(tasks));
         return files;
+    }
+
+    /**
+     * Every task's items with their scores (id, gold, pred, pred_norm, per-choice log-likelihoods): what a paired
+     * accuracy difference between this run and another on the same items needs.
+     */
+    private static String taskItemsJson(List<McResult> tasks) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (McResult t : tasks) {
+            out.add(Map.of("task", t.task(), "items", t.items().stream().map(i -> Map.of("id", i.id(), "gold", i.gold(),
+                    "pred", i.pred(), "pred_norm", i.predNorm(), "loglik", i.logLikelihoods())).toList()));
+        }
+        try {
+            return JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("maps of strings and numbers always serialise", e);
+        }
     }
 
     /** Token ids of windows as a JSON list of lists: what tools/reference/compare_unstructured.py replays. */
