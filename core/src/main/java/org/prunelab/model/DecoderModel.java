@@ -127,6 +127,16 @@ public interface DecoderModel {
      */
     float[] prefill(int[] tokens, KvCache cache);
 
+    /**
+     * {@link #prefill} that returns the logits of every new token, not only the last: row i is the next-token logits
+     * after {@code tokens[i]}, as {@link #logits} gives them for the cached tokens followed by these ones. Scoring a
+     * continuation after a cached context (multiple-choice log-likelihood) needs every row.
+     *
+     * @return row-major {@code [tokens.length, vocab]}
+     * @throws org.prunelab.PrunelabException.InvalidArgument if the cache has no room for them, or for an empty input
+     */
+    float[] prefillLogits(int[] tokens, KvCache cache);
+
     /** One decoding step: feeds {@code token} at position {@code cache.length()}, returns logits {@code [vocab]}. */
     default float[] decode(int token, KvCache cache) {
         return prefill(new int[]{token}, cache);

@@ -35,6 +35,20 @@ public final class KvCache {
     /** Forgets all tokens so the cache can serve a new sequence. */
     public void clear() { length = 0; }
 
+    /**
+     * Keeps the first {@code tokens} tokens and forgets the rest, so a shared prefix (a multiple-choice context) is
+     * run once and each continuation runs after it in turn; later tokens overwrite the forgotten entries.
+     *
+     * @throws PrunelabException.InvalidArgument if {@code tokens} is negative or more than the cache holds now
+     */
+    public void truncate(int tokens) {
+        if (tokens < 0 || tokens > length) {
+            throw new PrunelabException.InvalidArgument("cannot truncate a KV cache holding " + length + " tokens to "
+                    + tokens + "; keep between 0 and " + length);
+        }
+        length = tokens;
+    }
+
     float[] keys(int layer) { return keys[layer]; }
 
     float[] values(int layer) { return values[layer]; }

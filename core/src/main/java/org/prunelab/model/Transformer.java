@@ -370,6 +370,35 @@ public final class Transformer implements DecoderModel {
     @Override
     public float[] prefill(int[] tokens, KvCache cache) {
         int t = tokens.length;
+        float[] hidden = cachedHidden(tokens, cache);
+        int h = config.hiddenSize();
+        float[] last = new float[h];
+        System.arraycopy(hidden, (t - 1) * h, last, 0, h);
+        norm.forward(last, 1, last);
+        float[] logits = new float[config.vocabSize()];
+        lmHead.forward(last, 1, logits);
+        softcap(logits, logits.length);
+        return logits;
+    }
+
+    @Override
+    public float[] prefillLogits(int[] tokens, KvCache cache) {
+        int t = tokens.length;
+        if ((long) t * config.vocabSize() > Integer.MAX_VALUE - 8) {
+            throw new PrunelabException.InvalidArgument(t + " x " + config.vocabSize()
+                    + " logits do not fit one array; prefill fewer tokens at a time");
+        }
+        float[] hidden = cachedHidden(tokens, cache);
+        norm.forward(hidden, t, hidden);
+        float[] logits = new float[t * config.vocabSize()];
+        lmHead.forward(hidden, t, logits);
+        softcap(logits, logits.length);
+        return logits;
+    }
+
+    /** Runs {@code tokens} after the cached ones through every block, storing their keys and values: {@code [t, hidden]}. */
+    private float[] cachedHidden(int[] tokens, KvCache cache) {
+        int t = tokens.length;
         cache.checkRoom(t);
         ForwardBuffers buf = t == 1 ? cache.decodeBuffers() : new ForwardBuffers(config, t);
         float[] hidden = embed(tokens);
@@ -379,14 +408,7 @@ public final class Transformer implements DecoderModel {
             block.forward(hidden, t, angles, past, cache.keys(block.index()), cache.values(block.index()), buf, null);
         }
         cache.advance(t);
-        int h = config.hiddenSize();
-        float[] last = new float[h];
-        System.arraycopy(hidden, (t - 1) * h, last, 0, h);
-        norm.forward(last, 1, last);
-        float[] logits = new float[config.vocabSize()];
-        lmHead.forward(last, 1, logits);
-        softcap(logits, logits.length);
-        return logits;
+        return hidden;
     }
 
     private float[] hiddenAfterBlocks(int[] tokens) {

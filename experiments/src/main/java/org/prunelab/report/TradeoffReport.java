@@ -151,7 +151,9 @@ public final class TradeoffReport {
         md.append(level).append(" Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
                 + " format | prefill tokens/s | prefill speedup | decode tokens/s | decode speedup |");
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
-        md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
+        Set<String> tasks = tasks(results);
+        tasks.forEach(t -> md.append(" acc ").append(t).append(" |"));
+        md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size() + tasks.size())).append('\n');
         for (RunResult r : results) {
             md.append("| ").append(r.spec().methodLabel()).append(" | ").append(r.spec().pattern()).append(" | ")
                     .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
@@ -160,9 +162,29 @@ public final class TradeoffReport {
                     .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(speedup(r, r.speedupPrefill())).append(" | ")
                     .append(fmt("%.1f", r.decodeTokensPerS())).append(" | ").append(speedup(r, r.speedupDecode())).append(" |");
             for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2f", e.perplexity())).orElse("-")).append(" |");
+            for (String t : tasks) md.append(' ').append(accuracy(r, t)).append(" |");
             md.append('\n');
         }
+        if (!tasks.isEmpty()) {
+            md.append("\nacc: zero-shot multiple-choice accuracy (lm-eval log-likelihood scoring) with its 95% bootstrap"
+                    + " interval over items; the task column names the task and its items are in each run's result.\n");
+        }
         md.append('\n');
+    }
+
+    /** The multiple-choice task labels of the results, in first-seen order. */
+    private static Set<String> tasks(List<RunResult> results) {
+        Set<String> t = new LinkedHashSet<>();
+        for (RunResult r : results) r.spec().tasks().forEach(s -> t.add(s.label()));
+        return t;
+    }
+
+    /** {@code "0.450 [0.300, 0.600]"} for task {@code label} of {@code r}, or "-". */
+    private static String accuracy(RunResult r, String label) {
+        for (int i = 0; i < r.tasks().size() && i < r.spec().tasks().size(); i++) {
+            if (r.spec().tasks().get(i).label().equals(label)) return r.tasks().get(i).acc().format(3);
+        }
+        return "-";
     }
 
     private static void languageTable(StringBuilder md, List<RunResult> results, String level) {

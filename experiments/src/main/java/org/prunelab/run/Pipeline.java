@@ -29,6 +29,9 @@ import org.prunelab.prune.PruneOptions;
 import org.prunelab.prune.PruneOutcome;
 import org.prunelab.prune.Pruner;
 import org.prunelab.tensor.Parallel;
+import org.prunelab.eval.tasks.McResult;
+import org.prunelab.eval.tasks.MultipleChoice;
+import org.prunelab.eval.tasks.Tasks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -146,6 +149,7 @@ public final class Pipeline implements RunExecutor {
 
     private final PrunelabHome home;
     private final Map<String, Corpus> corpora = new HashMap<>();
+    private final Map<TaskSpec, Tasks.Task> tasks = new HashMap<>();
     /** Calibration sets whose length was checked, by model: a sweep plans many points on the same ones. */
     private final java.util.Set<String> calibrationChecked = new java.util.HashSet<>();
     private LoadedModel loaded;          // the model this pipeline loaded (kept while runs name it)
@@ -243,6 +247,7 @@ public final class Pipeline implements RunExecutor {
             if (!e.whole()) corpus.part(Split.EVALUATION);
             evals.add(corpus);
         }
+        for (TaskSpec t : spec.tasks()) task(t); // an unknown task or a bad task file fails before the model loads
         checkFormat(spec.format(), "format");
         BenchSpec b = spec.bench();
         if (b != null) {
@@ -542,6 +547,19 @@ public final class Pipeline implements RunExecutor {
             }
         }
 
+        List<McResult> tasks = new ArrayList<>();
+        if (!spec.tasks().isEmpty()) {
+            LoadedModel scored = evaluated;
+            Supplier<List<McResult>> score = () -> spec.tasks().stream().map(t -> {
+                Tasks.Task items = task(t);
+                return MultipleChoice.evaluate(scored.model(), scored.tokenizer(), t.task(), items.items(), items.note(),
+                        ui.stage((spec.prunes() ? "accuracy pruned " : "accuracy ") + t.label()));
+            }).toList();
+            tasks = streamed(evaluated.model()) ? score.get()
+                    : withFormat(evaluated.model(), changes ? spec.format() : storedOrAuto(spec.format(), evaluated),
+                    new FormatConversion[1], score);
+        }
+
         BenchDetail speed = null;
         double speedupPrefill = Double.NaN, speedupDecode = Double.NaN;
         if (spec.bench() != null) {
@@ -580,10 +598,10 @@ public final class Pipeline implements RunExecutor {
                 speed == null ? Double.NaN : speed.result().prefillTokensPerSecond(), speedupPrefill,
                 speed == null ? Double.NaN : speed.result().decodeTokensPerSecond(), speedupDecode,
                 speed == null ? (evalFormat != null ? formatName(evalFormat.counts()) : "dense") : formatName(speed.conversion().counts()),
-                evals, warnings);
+                evals, warnings, tasks);
         PruneReport report = PruneReport.of(result, plan, pruning, calibration, baseline, denseBytes, denseParams, quantization);
         return new Outcome(result, after, pruning, calibration, windows, speed, evalFormat, report,
-                files(spec, report, calibration, windows));
+                files(spec, report, calibration, windows, tasks));
     }
 
     // ------------------------------------------------------------------------------------------------- steps
@@ -619,6 +637,11 @@ public final class Pipeline implements RunExecutor {
     /** Forgets the current model's weights (a pruning run released its blocks); its measurements stay. */
     private void forget() {
         loaded = null;
+    }
+
+    /** A multiple-choice task's items ({@link Tasks#load}), loaded once per pipeline. */
+    public Tasks.Task task(TaskSpec t) {
+        return tasks.computeIfAbsent(t, k -> Tasks.load(k.task(), home, k.items()));
     }
 
     /** The corpus for a dataset name, loaded once per pipeline. */
@@ -774,13 +797,31 @@ public final class Pipeline implements RunExecutor {
     }
 
     private static Map<String, String> files(RunSpec spec, PruneReport report, List<Window> calibration,
-                                             List<List<Window>> windows) {
+                                             List<List<Window>> windows, List<McResult> tasks) {
         Map<String, String> files = new LinkedHashMap<>();
         files.put(PruneReport.FILE, report.toJson());
         files.put("run_spec.yaml", spec.toYaml());
         if (!calibration.isEmpty()) files.put("calibration_ids.json", idsJson(calibration));
         if (!windows.isEmpty()) files.put("eval_ids.json", idsJson(windows.getFirst()));
+        if (!tasks.isEmpty()) files.put("task_items.json", taskItemsJson(tasks));
         return files;
+    }
+
+    /**
+     * Every task's items with their scores (id, gold, pred, pred_norm, per-choice log-likelihoods): what a paired
+     * accuracy difference between this run and another on the same items needs.
+     */
+    private static String taskItemsJson(List<McResult> tasks) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (McResult t : tasks) {
+            out.add(Map.of("task", t.task(), "items", t.items().stream().map(i -> Map.of("id", i.id(), "gold", i.gold(),
+                    "pred", i.pred(), "pred_norm", i.predNorm(), "loglik", i.logLikelihoods())).toList()));
+        }
+        try {
+            return JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("maps of strings and numbers always serialise", e);
+        }
     }
 
     /** Token ids of windows as a JSON list of lists: what tools/reference/compare_unstructured.py replays. */

@@ -1,5 +1,7 @@
 package org.prunelab.run;
 
+import org.prunelab.eval.tasks.McResult;
+
 import java.util.List;
 
 /**
@@ -21,14 +23,27 @@ import java.util.List;
  * @param format              execution format of the block linears while the speed was measured ("dense", "2:4", "csr", ...)
  * @param evals               one result per evaluation set, in spec order
  * @param warnings            what the run warned about (calibration text that is also evaluation text, ...)
+ * @param tasks               one result per multiple-choice task, in spec order, with every item's scores (for paired
+ *                            accuracy differences between runs on the same items)
  */
 public record RunResult(RunSpec spec, double requestedSparsity, double actualSparsity, long paramsTotal, long paramsNonzero,
                         long modelBytes, double pruneSeconds, long peakRssBytes, double memoryOverheadRatio,
                         double prefillTokensPerS, double speedupPrefill, double decodeTokensPerS, double speedupDecode,
-                        String format, List<EvalResult> evals, List<String> warnings) {
+                        String format, List<EvalResult> evals, List<String> warnings, List<McResult> tasks) {
     public RunResult {
         evals = List.copyOf(evals);
         warnings = warnings == null ? List.of() : List.copyOf(warnings);
+        tasks = tasks == null ? List.of() : List.copyOf(tasks);
+    }
+
+    /** A result without multiple-choice tasks. */
+    public RunResult(RunSpec spec, double requestedSparsity, double actualSparsity, long paramsTotal, long paramsNonzero,
+                     long modelBytes, double pruneSeconds, long peakRssBytes, double memoryOverheadRatio,
+                     double prefillTokensPerS, double speedupPrefill, double decodeTokensPerS, double speedupDecode,
+                     String format, List<EvalResult> evals, List<String> warnings) {
+        this(spec, requestedSparsity, actualSparsity, paramsTotal, paramsNonzero, modelBytes, pruneSeconds, peakRssBytes,
+                memoryOverheadRatio, prefillTokensPerS, speedupPrefill, decodeTokensPerS, speedupDecode, format, evals,
+                warnings, List.of());
     }
 
     /** The headline evaluation (the first set), or null when the run evaluated nothing. */

@@ -35,9 +35,12 @@ import java.util.TreeMap;
  * @param seed        calibration sampling seed (0 when no calibration is used)
  * @param quantize    quantisation after pruning (or of the model as it is, for dense), or null for none; part of the
  *                    key only when present, so earlier runs keep their keys
+ * @param tasks       zero-shot multiple-choice tasks scored after the perplexity sets, in order; may be empty (then not
+ *                    part of the key, so earlier runs keep their keys)
  */
 public record RunSpec(String model, String method, Map<String, Object> params, CalibrationSpec calibration,
-                      List<EvalSpec> evaluation, String format, BenchSpec bench, long seed, QuantSpec quantize) {
+                      List<EvalSpec> evaluation, String format, BenchSpec bench, long seed, QuantSpec quantize,
+                      List<TaskSpec> tasks) {
     private static final ObjectMapper CANONICAL = new ObjectMapper()
             .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
@@ -47,7 +50,19 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
     public RunSpec {
         params = params == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
         evaluation = List.copyOf(evaluation);
+        tasks = tasks == null ? List.of() : List.copyOf(tasks);
         if (format == null) format = "dense";
+    }
+
+    /** A run without multiple-choice tasks. */
+    public RunSpec(String model, String method, Map<String, Object> params, CalibrationSpec calibration,
+                   List<EvalSpec> evaluation, String format, BenchSpec bench, long seed, QuantSpec quantize) {
+        this(model, method, params, calibration, evaluation, format, bench, seed, quantize, List.of());
+    }
+
+    /** This run with {@code tasks} (replacing any it had). */
+    public RunSpec withTasks(List<TaskSpec> tasks) {
+        return new RunSpec(model, method, params, calibration, evaluation, format, bench, seed, quantize, tasks);
     }
 
     /** A run without quantisation. */
@@ -61,7 +76,7 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
         boolean needs = quant != null && quant.calibrated();
         CalibrationSpec c = calibration != null ? calibration : needs ? calibrationIfNeeded : null;
         long s = calibration != null ? seed : needs ? seedIfNeeded : 0;
-        return new RunSpec(model, method, params, c, evaluation, format, bench, s, quant);
+        return new RunSpec(model, method, params, c, evaluation, format, bench, s, quant, tasks);
     }
 
     /**
@@ -145,6 +160,9 @@ public record RunSpec(String model, String method, Map<String, Object> params, C
         }).toList());
         if (!format.equals("dense")) m.put("format", format);
         if (quantize != null) m.put("quantize", Map.of("type", quantize.type(), "quant_method", quantize.method()));
+        if (!tasks.isEmpty()) {
+            m.put("tasks", tasks.stream().map(t -> Map.<String, Object>of("task", t.task(), "task_items", t.items())).toList());
+        }
         m.put("seed", seed);
         return m;
     }

@@ -7,6 +7,7 @@ import org.prunelab.prune.Methods;
 import org.prunelab.run.BenchSpec;
 import org.prunelab.run.CalibrationSpec;
 import org.prunelab.run.EvalSpec;
+import org.prunelab.run.TaskSpec;
 import org.prunelab.run.RunSpec;
 
 import java.io.IOException;
@@ -35,6 +36,8 @@ import java.util.Set;
  *   seqlen: 512
  *   windows: 0                        # 0 = all windows
  *   datasets: [brown, udhr:swh, {dataset: udhr:yor, seqlen: 256}]
+ *   tasks: [udhr-next:eng]            # optional: multiple-choice accuracy (eval --task), scored after perplexity
+ *   task_items: 30                    # optional: the first N items of each task (default 0 = all)
  * speed: {seqlen: 128, repeats: 5, gen: 16}
  * grid:                               # each entry is a cartesian product; top-level axes are defaults
  *   - method: dense
@@ -171,13 +174,14 @@ public final class SweepSpecLoader {
                     throw error(m, "unknown method '" + method + "'; use one of " + methodNames());
                 }
                 List<EvalSpec> evaluation = evaluation(pick(top, entry, "evaluation"));
+                List<TaskSpec> tasks = tasks(pick(top, entry, "evaluation"));
                 if (method.equals(Methods.DENSE)) {
                     for (String k : entry.map().keySet()) {
                         if (Methods.paramNames().contains(k)) {
                             throw error(entry.map().get(k), "method dense prunes nothing: drop '" + k + "'");
                         }
                     }
-                    RunSpec dense = RunSpec.dense(modelName, evaluation, "dense", bench);
+                    RunSpec dense = RunSpec.dense(modelName, evaluation, "dense", bench).withTasks(tasks);
                     for (RunSpec q : quantized(top, entry, dense)) {
                         pointLines.putIfAbsent(q.key(), m.line());
                         out.add(q);
@@ -196,7 +200,7 @@ public final class SweepSpecLoader {
                         CalibrationSpec calib = calibrated ? calibration(c) : null;
                         for (YamlTree seed : seeds) {
                             RunSpec point = RunSpec.pruning(modelName, method, raw, calib, evaluation, "dense", bench,
-                                    integer(seed, "seed", Long.MIN_VALUE));
+                                    integer(seed, "seed", Long.MIN_VALUE)).withTasks(tasks);
                             for (RunSpec q : quantized(top, entry, point)) {
                                 pointLines.putIfAbsent(q.key(), m.line());
                                 out.add(q);
@@ -348,7 +352,7 @@ public final class SweepSpecLoader {
         if (e == null || !e.isMap()) {
             throw error(e, "evaluation must be a mapping such as {seqlen: 512, windows: 0, datasets: [brown, udhr:swh]}");
         }
-        checkKeys(e, Set.of("seqlen", "windows", "datasets"));
+        checkKeys(e, Set.of("seqlen", "windows", "datasets", "tasks", "task_items"));
         YamlTree seqlenNode = e.map().get("seqlen");
         YamlTree windowsNode = e.map().get("windows");
         YamlTree datasets = required(e, "datasets");
@@ -368,6 +372,17 @@ public final class SweepSpecLoader {
                     windows == null ? 0 : (int) integer(windows, "windows", 0)));
         }
         if (out.isEmpty()) throw error(datasets, "evaluation needs at least one dataset, e.g. [brown]");
+        return out;
+    }
+
+    /** The evaluation's multiple-choice tasks ({@code tasks}, each limited to {@code task_items}); empty if none. */
+    private List<TaskSpec> tasks(YamlTree e) {
+        YamlTree names = e.map().get("tasks");
+        if (names == null) return List.of();
+        YamlTree itemsNode = e.map().get("task_items");
+        int items = itemsNode == null ? 0 : (int) integer(itemsNode, "task_items", 0);
+        List<TaskSpec> out = new ArrayList<>();
+        for (YamlTree t : names.asAxis()) out.add(check(t, () -> new TaskSpec(scalarString(t, "tasks"), items)));
         return out;
     }
 

@@ -37,6 +37,8 @@ public final class MlflowNames {
         EVAL_WINDOWS,
         /** {@code evaluation} (the evaluation split) or {@code all} (the whole text). */
         EVAL_SPLIT,
+        /** The multiple-choice tasks of a run, comma-separated ({@code udhr-next:swh,hellaswag:val.jsonl}). */
+        TASKS,
         /** ISO 639 code of an evaluation set's text. */
         LANGUAGE,
         /** Execution format of the block linears (dense, csr, nm, auto). */
@@ -62,6 +64,15 @@ public final class MlflowNames {
     }
 
     /** Run metrics: what was measured (units in the name's comment). */
+    /**
+     * Per-task accuracy metrics, whose names carry the task's label ({@link org.prunelab.run.TaskSpec#label()}):
+     * {@code acc/<task>} and {@code acc_norm/<task>} (shares in [0, 1]) with {@code _lo}/{@code _hi} (their 95% bootstrap
+     * interval over items, e.g. {@code acc_lo/udhr-next:swh}), and {@code task_items/<task>}.
+     */
+    public static String taskMetric(String metric, String taskLabel) {
+        return metric + "/" + taskLabel;
+    }
+
     public enum Metric {
         PERPLEXITY,
         /** Perplexity of the model before this run's pruning, on the same windows. */

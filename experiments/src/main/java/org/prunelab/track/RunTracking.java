@@ -6,6 +6,8 @@ import org.prunelab.run.EvalResult;
 import org.prunelab.run.EvalSpec;
 import org.prunelab.run.RunResult;
 import org.prunelab.run.RunSpec;
+import org.prunelab.run.TaskSpec;
+import org.prunelab.eval.tasks.McResult;
 import org.prunelab.track.MlflowNames.Metric;
 import org.prunelab.track.MlflowNames.Param;
 
@@ -62,6 +64,7 @@ public final class RunTracking {
             run.logParam(Param.SPARSITY, r.requestedSparsity()); // the share ShortGPT's layers / low-rank's rank mean
         }
         run.logMetrics(metrics(r));
+        if (!r.tasks().isEmpty()) run.logNamedMetrics(taskMetrics(r));
         EvalResult head = r.headline();
         if (head != null) {
             // The headline set's language and evaluated windows on the run itself (the spec's windows may say 0 = all).
@@ -120,6 +123,7 @@ public final class RunTracking {
             p.put(Param.EVAL_SEQLEN, head.seqlen());
             p.put(Param.EVAL_SPLIT, head.split());
         }
+        if (!spec.tasks().isEmpty()) p.put(Param.TASKS, String.join(",", spec.tasks().stream().map(TaskSpec::task).toList()));
         if (!spec.format().equals("dense")) p.put(Param.FORMAT, spec.format());
         if (spec.bench() != null) {
             p.put(Param.BENCH_PROMPT_LEN, spec.bench().promptLen());
@@ -145,6 +149,25 @@ public final class RunTracking {
         m.put(Metric.SPEEDUP_DECODE, r.speedupDecode());
         EvalResult head = r.headline();
         if (head != null) m.putAll(evalMetrics(head));
+        return m;
+    }
+
+    /**
+     * The accuracy metrics of each task ({@link MlflowNames#taskMetric}): {@code acc/<task>}, {@code acc_lo/<task>},
+     * {@code acc_hi/<task>}, the same for {@code acc_norm}, and {@code task_items/<task>}.
+     */
+    public static Map<String, Number> taskMetrics(RunResult r) {
+        Map<String, Number> m = new LinkedHashMap<>();
+        for (int i = 0; i < r.tasks().size(); i++) {
+            McResult t = r.tasks().get(i);
+            String label = i < r.spec().tasks().size() ? r.spec().tasks().get(i).label() : new TaskSpec(t.task(), 0).label();
+            for (var e : Map.of("acc", t.acc(), "acc_norm", t.accNorm()).entrySet()) {
+                m.put(MlflowNames.taskMetric(e.getKey(), label), e.getValue().estimate());
+                m.put(MlflowNames.taskMetric(e.getKey() + "_lo", label), e.getValue().lo());
+                m.put(MlflowNames.taskMetric(e.getKey() + "_hi", label), e.getValue().hi());
+            }
+            m.put(MlflowNames.taskMetric("task_items", label), t.items().size());
+        }
         return m;
     }
 

@@ -147,6 +147,19 @@ public final class TrackedRun implements AutoCloseable {
         return logPoints(points);
     }
 
+    /**
+     * Logs metrics whose names are built at run time (per-task accuracies, {@link MlflowNames#taskMetric}) at step 0
+     * with one timestamp; non-finite values are left out.
+     */
+    public TrackedRun logNamedMetrics(Map<String, ? extends Number> metrics) {
+        long now = System.currentTimeMillis();
+        List<MetricPoint> points = new ArrayList<>();
+        metrics.forEach((k, v) -> {
+            if (Double.isFinite(v.doubleValue())) points.add(new MetricPoint(k, v.doubleValue(), now, 0));
+        });
+        return logPoints(points);
+    }
+
     private TrackedRun logPoints(List<MetricPoint> points) {
         checkOpen();
         if (points.isEmpty()) return this;
