@@ -241,15 +241,17 @@ final class TradeoffCommand implements Callable<Integer> {
             outcome.failures().forEach(failures::add);
             ArrayNode list = root.putArray("results");
             for (RunResult r : outcome.results()) {
-                ObjectNode n = list.addObject().put("key", r.spec().key()).put("method", r.spec().method())
+                ObjectNode n = list.addObject().put("key", r.spec().key()).put("model", r.spec().model()).put("seed", r.spec().seed())
+                        .put("method", r.spec().method())
                         .put("pattern", r.spec().pattern()).put("sparsity", r.spec().sparsity())
                         .put("actual_sparsity", r.actualSparsity()).put("speedup_prefill", r.speedupPrefill())
                         .put("speedup_decode", r.speedupDecode()).put("format", r.format())
                         .put("memory_overhead_ratio", r.memoryOverheadRatio());
                 ArrayNode evals = n.putArray("evaluation");
                 for (EvalResult e : r.evals()) {
-                    evals.addObject().put("eval_dataset", e.dataset()).put("language", e.language())
+                    ObjectNode en = evals.addObject().put("eval_dataset", e.dataset()).put("language", e.language())
                             .put("perplexity", e.perplexity()).put("perplexity_dense", e.perplexityDense()).put("ppl_ratio", e.pplRatio());
+                    org.prunelab.run.PruneReport.intervals(en, e);
                 }
             }
             JsonOutput.print(o, root);
