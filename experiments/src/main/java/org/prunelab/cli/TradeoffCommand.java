@@ -211,12 +211,15 @@ final class TradeoffCommand implements Callable<Integer> {
         h.append(models.size() == 1 ? "Model " : "Models ").append(String.join(", ", models)).append(". ");
         if (calibrated != null) {
             h.append("Calibration: ").append(calibrated.calibration().nsamples()).append(" x ").append(calibrated.calibration().seqlen())
-                    .append(" tokens of ").append(calibrated.calibration().dataset()).append(", seed ").append(calibrated.seed()).append(". ");
+                    .append(" tokens of ").append(calibrated.calibration().dataset());
+            List<Long> seeds = s.points().stream().filter(p -> p.calibration() != null).map(RunSpec::seed).distinct().sorted().toList();
+            h.append(seeds.size() == 1 ? ", seed " + seeds.getFirst() + ". " : ", seeds " + seeds.stream().map(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(", ")) + " (each calibrated point runs once per seed). ");
         }
         h.append("Evaluation: ");
         List<String> evals = new ArrayList<>();
         any.evaluation().forEach(e -> evals.add(e.dataset() + " (" + (e.windows() == 0 ? "all" : e.windows()) + " x " + e.seqlen() + ")"));
-        h.append(String.join(", ", evals)).append(" windows x tokens.\n\n");
+        h.append(String.join(", ", evals)).append(" windows x tokens; each interval rests on its set's windows.\n\n");
         if ("quick".equals(s.profile())) {
             h.append("**Quick profile**: small calibration and only a few evaluation windows per set, so perplexities are"
                     + " noisy and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
