@@ -152,7 +152,8 @@ public final class RunTracking {
         p.put(Param.EVAL_SPLIT, e.split());
     }
 
-    private static Map<Metric, Number> evalMetrics(EvalResult e) {
+    /** The metrics of one evaluation (the headline set's on the run itself, each set's on its nested run). */
+    public static Map<Metric, Number> evalMetrics(EvalResult e) {
         Map<Metric, Number> m = new LinkedHashMap<>();
         m.put(Metric.PERPLEXITY, e.perplexity());
         m.put(Metric.PERPLEXITY_DENSE, e.perplexityDense());
