@@ -55,7 +55,7 @@ final class TradeoffCommand implements Callable<Integer> {
     Path specFile;
 
     @Option(names = "--profile", defaultValue = "quick",
-            description = "Profile of the spec: quick (~15 min on 2 cores, small calibration and few windows) or full"
+            description = "Profile of the spec: quick (small calibration, 8 windows per set; roughly 1.5-2 h on 2 idle cores) or full"
                     + " (paper-grade) (default: ${DEFAULT-VALUE}); 'none' for the spec as written.")
     String profile;
 
@@ -222,7 +222,7 @@ final class TradeoffCommand implements Callable<Integer> {
         h.append(String.join(", ", evals)).append(" windows x tokens; each interval rests on its set's windows.\n\n");
         if ("quick".equals(s.profile())) {
             h.append("**Quick profile**: small calibration and only a few evaluation windows per set, so perplexities are"
-                    + " noisy and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
+                    + " noisy (the bracketed intervals say how noisy over windows) and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
                     + " (128 x 512 calibration, every window).\n\n");
         }
         h.append("Machine: ").append(ctx.get("host.cpu_model")).append(", ").append(ctx.get("host.cpus")).append(" CPUs, JDK ")

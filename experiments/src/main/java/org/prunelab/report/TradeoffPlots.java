@@ -105,8 +105,8 @@ public final class TradeoffPlots {
      * Perplexity increase (pruned / dense) per evaluation set for every pruned point at 50% sparsity
      * (unstructured 0.5 and N:M patterns): which languages suffer most. The y axis is logarithmic: the ratios span
      * orders of magnitude (1.5x to tens of thousands), which a linear axis flattens into the baseline. Error bars: the
-     * paired 95% bootstrap interval of each ratio (XChart draws them symmetric, so each bar takes the longer side of the
-     * interval, never shorter than the interval); with several seeds, a bar is the mean over seeds with the first seed's interval.
+     * paired 95% bootstrap interval of each ratio (XChart draws them symmetric on the log scale, so each bar takes the
+     * interval's wider side as a factor: never shorter than the interval); with several seeds, a bar is the mean over seeds with the first seed's interval.
      *
      * @return the PNG written, or null when there is no such point
      */
@@ -141,16 +141,18 @@ public final class TradeoffPlots {
                 x.add(d);
                 // A missing set draws as 1 (no increase) on the log axis, where 0 has no place.
                 y.add(Double.isFinite(ratio) ? ratio : 1.0);
-                err.add(e == null || !e.ratioInterval().defined() || !Double.isFinite(ratio) ? 0.0
-                        : Math.max(e.ratioInterval().hi() - ratio, ratio - e.ratioInterval().lo()));
+                // On a log axis XChart draws an error bar e as [y / e, y * e] (log10 y -+ log10 e): the factor that covers
+                // the interval's wider side. 1 draws nothing.
+                err.add(e == null || !e.ratioInterval().defined() || !Double.isFinite(ratio) || e.ratioInterval().lo() <= 0 ? 1.0
+                        : Math.max(e.ratioInterval().hi() / ratio, ratio / e.ratioInterval().lo()));
             }
             String name = uniqueName(names, modelPrefix(results, r) + r.spec().methodLabel() + " " + r.spec().pattern()
                     + (g.seeds() > 1 ? " (" + g.seeds() + " seeds)" : r.spec().seed() != 0 ? " seed " + r.spec().seed() : ""));
             names.add(name);
             chart.addSeries(name, x, y, err);
-            for (int i = 0; i < y.size(); i++) lowest = Math.min(lowest, y.get(i) - err.get(i));
+            for (int i = 0; i < y.size(); i++) lowest = Math.min(lowest, y.get(i) / err.get(i));
         }
-        chart.getStyler().setYAxisMin(lowest > 0 ? lowest / 2 : 1e-3);
+        chart.getStyler().setYAxisMin(lowest / 2);
         return chart;
     }
 
