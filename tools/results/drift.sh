@@ -20,6 +20,8 @@ PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
 TOLERANCE="${TOLERANCE:-0.01}"
 WORK="${WORK:-$(mktemp -d)}"
 JSON=0; MD=""; ONLY=""
+INVOCATION="tools/results/drift.sh${*:+ $*}"
+[ "${TOLERANCE}" != 0.01 ] && INVOCATION="TOLERANCE=$TOLERANCE $INVOCATION"
 while [ $# -gt 0 ]; do
   case "$1" in
     --json) JSON=1 ;;
@@ -165,23 +167,24 @@ print(f'{d:.6f}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
   else
     now="nan"; drift="nan"; verdict="FAILED"; status=2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
+    "$(git log -1 --format=%h -- "$file")" >> "$ROWS"
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$ROWS" "$JSON" "$MD" "$TOLERANCE" "$COMMIT$DIRTY" "$STARTED" "$LOAD_BEFORE" "$LOAD_AFTER" "$status" \
     "$(for r in "${!RUN[@]}"; do printf '%s=./prunelab %s\n' "$r" "${RUN[$r]}"; done)" \
-    "$(printf '%s\n' "${SKIPPED[@]}")" "$*" <<'PY'
+    "$(printf '%s\n' "${SKIPPED[@]}")" "$INVOCATION" <<'PY'
 import json, os, sys
-rows_file, as_json, md, tol, commit, started, load0, load1, status, runs, skipped, _ = sys.argv[1:]
-rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds"], l.split("\t")))
+rows_file, as_json, md, tol, commit, started, load0, load1, status, runs, skipped, invocation = sys.argv[1:]
+rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit"], l.split("\t")))
         for l in open(rows_file).read().splitlines()]
 runs = dict(l.split("=", 1) for l in runs.splitlines() if l)
 skipped = [l.split("|", 1) for l in skipped.splitlines() if l]
 def pct(x):
     return "n/a" if x == "nan" else f"{100 * float(x):+.3f}%"
 if as_json == "1":
-    print(json.dumps({"commit": commit, "started": started, "tolerance": float(tol), "exit_status": int(status),
+    print(json.dumps({"command": invocation, "commit": commit, "started": started, "tolerance": float(tol), "exit_status": int(status),
                       "checks": [dict(r, committed=float(r["committed"]), now=float(r["now"]),
                                       relative_drift=float(r["relative_drift"]), command=runs[r["run"]]) for r in rows],
                       "not_rerun": [{"file": f, "why": w} for f, w in skipped]}, indent=2))
@@ -194,22 +197,22 @@ else:
     print(f"tolerance {100 * float(tol):g}%; exit status {status}")
 if md:
     out = ["# Drift: committed results re-run today", "",
-           f"Made by `tools/results/drift.sh --md {md}` at commit `{commit}`, started {started}, tolerance "
+           f"Made by `{invocation}` at commit `{commit}`, started {started}, tolerance "
            f"{100 * float(tol):g}% relative; load average (1/5/15 min) {load0} before, {load1} after. Each check re-runs one cheap "
            "point of a committed table with the settings that table names (below) and compares the brown perplexity with "
-           "the value the committed file holds now. `same`: equal at the committed precision; `ok`: within the tolerance; "
-           "`DRIFT`: beyond it (exit status 1).", "",
-           "| check | committed file | committed | now | relative drift | verdict |", "|---|---|---|---|---|---|"]
+           "the value the committed file holds (its last commit in the second column). `same`: equal at the committed precision; "
+           "`ok`: within the tolerance; `DRIFT`: beyond it (exit status 1).", "",
+           "| check | committed file (last commit) | committed | now | relative drift | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         now = "n/a" if r["now"] == "nan" else f"{float(r['now']):.6g}"
-        out.append(f"| {r['check']} | `{r['file']}` | {r['committed']} | {now} | {pct(r['relative_drift'])} | {r['verdict']} |")
+        out.append(f"| {r['check']} | `{r['file']}` ({r['file_commit']}) | {r['committed']} | {now} | {pct(r['relative_drift'])} | {r['verdict']} |")
     out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load):", ""]
     secs = {r["run"]: r["run_seconds"] for r in rows}
     for name in dict.fromkeys(r["run"] for r in rows):
         out.append(f"- `{name}` ({secs[name]} s): `{runs[name]} --out DIR --no-track --json`")
     out += ["", "Not re-run:", ""] + [f"- `{f}`: {w}" for f, w in skipped] + [""]
     tmp = md + ".tmp"
-    open(tmp, "w").write("\n".join(out))
+    open(tmp, "w").write("\n".join(out) + "\n")
     os.replace(tmp, md)
 PY
 exit $status
