@@ -121,4 +121,15 @@ final class CliRun {
             throw new PrunelabException.InvalidArgument(flag + " must be at least 1, got " + value);
         }
     }
+
+    /**
+     * "95% bootstrap intervals over 8 windows: perplexity 72.28 [61.20, 85.03], pruned / dense 1.70x [1.55, 1.88]" (the
+     * ratio left out when {@code withRatio} is false or it has no interval); "n/a" ends with fewer than 2 windows.
+     */
+    static String intervals(org.prunelab.run.EvalResult e, boolean withRatio) {
+        String s = "95% bootstrap intervals over " + e.perplexityInterval().units() + " windows: perplexity "
+                + e.perplexityInterval().format(2);
+        if (withRatio && e.ratioInterval().defined()) s += ", ratio " + e.ratioInterval().format(3);
+        return e.perplexityInterval().units() < 2 ? s + " (fewer than 2 windows: no interval)" : s;
+    }
 }

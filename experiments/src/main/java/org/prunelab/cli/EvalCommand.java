@@ -133,6 +133,7 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
             o.put("model", model).put("dataset", dataset).put("split", e.split()).put("part", e.part())
                     .put("language", e.language()).put("seqlen", seqlen)
                     .put("perplexity", e.perplexity()).put("mean_nll", e.meanNll())
+                    .put("perplexity_lo", e.perplexityInterval().lo()).put("perplexity_hi", e.perplexityInterval().hi())
                     .put("tokens", e.tokens()).put("windows", e.windows())
                     .put("seconds", e.seconds()).put("tokens_per_s", e.tokensPerSecond())
                     .put("threads", common.threads()).put("format", format).put("tracking", r.tracking())
@@ -148,9 +149,9 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
             if (!accuracy.isEmpty()) putTasks(o, accuracy);
             JsonOutput.print(out, o);
         } else {
-            out.printf("model       %s%ndataset     %s (%s, %s)%nperplexity  %.4f%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%ntracking    %s%n",
-                    model, dataset, e.part(), e.language(), e.perplexity(), e.tokens(), e.windows(), seqlen, e.seconds(),
-                    e.tokensPerSecond(), r.tracking());
+            out.printf("model       %s%ndataset     %s (%s, %s)%nperplexity  %.4f%ninterval    %s%ntokens      %d%nwindows     %d x %d%nseconds     %.2f%ntokens/s    %.1f%ntracking    %s%n",
+                    model, dataset, e.part(), e.language(), e.perplexity(), CliRun.intervals(e, false), e.tokens(), e.windows(),
+                    seqlen, e.seconds(), e.tokensPerSecond(), r.tracking());
             printTasks(out, accuracy);
             out.flush();
         }

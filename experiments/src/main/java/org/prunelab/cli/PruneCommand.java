@@ -299,6 +299,7 @@ final class PruneCommand implements Callable<Integer>, Spelling.Spelled {
         for (EvalResult e : r.evals()) {
             p.printf("perplexity             %.4f dense -> %.4f pruned (%s: %s, %d x %d tokens)%n", e.perplexityDense(),
                     e.perplexity(), e.dataset(), e.part(), e.windows(), e.seqlen());
+            p.printf("                       %s%n", CliRun.intervals(e, true));
         }
         for (String w : r.warnings()) p.printf("warning                %s%n", w);
         if (r.spec().quantize() != null) {

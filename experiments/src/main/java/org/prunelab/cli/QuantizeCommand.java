@@ -123,6 +123,7 @@ final class QuantizeCommand implements Callable<Integer>, Spelling.Spelled {
         for (EvalResult e : r.evals()) {
             p.printf("perplexity             %.4f before -> %.4f after (%s: %s, %d x %d tokens)%n", e.perplexityDense(),
                     e.perplexity(), e.dataset(), e.part(), e.windows(), e.seqlen());
+            p.printf("                       %s%n", CliRun.intervals(e, true));
         }
         for (String w : r.warnings()) p.printf("warning                %s%n", w);
         p.printf("saved                  %s (GGUF %s, %.1f MB)%n", saved.get("gguf_file").asText(),

@@ -55,7 +55,7 @@ final class TradeoffCommand implements Callable<Integer> {
     Path specFile;
 
     @Option(names = "--profile", defaultValue = "quick",
-            description = "Profile of the spec: quick (~15 min on 2 cores, small calibration and few windows) or full"
+            description = "Profile of the spec: quick (small calibration, 8 windows per set; roughly 1.5-2 h on 2 idle cores) or full"
                     + " (paper-grade) (default: ${DEFAULT-VALUE}); 'none' for the spec as written.")
     String profile;
 
@@ -211,15 +211,18 @@ final class TradeoffCommand implements Callable<Integer> {
         h.append(models.size() == 1 ? "Model " : "Models ").append(String.join(", ", models)).append(". ");
         if (calibrated != null) {
             h.append("Calibration: ").append(calibrated.calibration().nsamples()).append(" x ").append(calibrated.calibration().seqlen())
-                    .append(" tokens of ").append(calibrated.calibration().dataset()).append(", seed ").append(calibrated.seed()).append(". ");
+                    .append(" tokens of ").append(calibrated.calibration().dataset());
+            List<Long> seeds = s.points().stream().filter(p -> p.calibration() != null).map(RunSpec::seed).distinct().sorted().toList();
+            h.append(seeds.size() == 1 ? ", seed " + seeds.getFirst() + ". " : ", seeds " + seeds.stream().map(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(", ")) + " (each calibrated point runs once per seed). ");
         }
         h.append("Evaluation: ");
         List<String> evals = new ArrayList<>();
         any.evaluation().forEach(e -> evals.add(e.dataset() + " (" + (e.windows() == 0 ? "all" : e.windows()) + " x " + e.seqlen() + ")"));
-        h.append(String.join(", ", evals)).append(" windows x tokens.\n\n");
+        h.append(String.join(", ", evals)).append(" windows x tokens; each interval rests on its set's windows.\n\n");
         if ("quick".equals(s.profile())) {
             h.append("**Quick profile**: small calibration and only a few evaluation windows per set, so perplexities are"
-                    + " noisy and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
+                    + " noisy (the bracketed intervals say how noisy over windows) and not comparable with papers; `./prunelab tradeoff --profile full` runs the paper-grade grid"
                     + " (128 x 512 calibration, every window).\n\n");
         }
         h.append("Machine: ").append(ctx.get("host.cpu_model")).append(", ").append(ctx.get("host.cpus")).append(" CPUs, JDK ")
@@ -241,15 +244,17 @@ final class TradeoffCommand implements Callable<Integer> {
             outcome.failures().forEach(failures::add);
             ArrayNode list = root.putArray("results");
             for (RunResult r : outcome.results()) {
-                ObjectNode n = list.addObject().put("key", r.spec().key()).put("method", r.spec().method())
+                ObjectNode n = list.addObject().put("key", r.spec().key()).put("model", r.spec().model()).put("seed", r.spec().seed())
+                        .put("method", r.spec().method())
                         .put("pattern", r.spec().pattern()).put("sparsity", r.spec().sparsity())
                         .put("actual_sparsity", r.actualSparsity()).put("speedup_prefill", r.speedupPrefill())
                         .put("speedup_decode", r.speedupDecode()).put("format", r.format())
                         .put("memory_overhead_ratio", r.memoryOverheadRatio());
                 ArrayNode evals = n.putArray("evaluation");
                 for (EvalResult e : r.evals()) {
-                    evals.addObject().put("eval_dataset", e.dataset()).put("language", e.language())
+                    ObjectNode en = evals.addObject().put("eval_dataset", e.dataset()).put("language", e.language())
                             .put("perplexity", e.perplexity()).put("perplexity_dense", e.perplexityDense()).put("ppl_ratio", e.pplRatio());
+                    org.prunelab.run.PruneReport.intervals(en, e);
                 }
             }
             JsonOutput.print(o, root);

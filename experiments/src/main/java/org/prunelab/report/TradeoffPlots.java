@@ -29,81 +29,131 @@ public final class TradeoffPlots {
 
     /**
      * Headline perplexity (first evaluation set, log scale) against target sparsity, one line per
-     * unstructured method starting at the dense point, N:M points as separate markers: shows the collapse.
+     * unstructured method starting at the dense point, N:M points as separate markers: shows the collapse. Each point
+     * carries its 95% bootstrap interval over the evaluation windows as a vertical bar (the first seed's run; with several
+     * calibration seeds the point is their mean).
      *
      * @return the PNG written, or null when there is no pruned point to draw
      */
     public static Path perplexityVsSparsity(List<RunResult> results, Path png) {
+        XYChart chart = perplexityChart(results);
+        return chart == null ? null : save(chart, png);
+    }
+
+    /** The chart {@link #perplexityVsSparsity} draws, or null when there is no pruned point. */
+    static XYChart perplexityChart(List<RunResult> results) {
         Map<String, RunResult> denseByModel = new LinkedHashMap<>();
         for (RunResult r : results) {
             if (r.spec().method().equals(Methods.DENSE) && !r.evals().isEmpty()) denseByModel.putIfAbsent(r.spec().model(), r);
         }
-        Map<String, List<RunResult>> series = new LinkedHashMap<>();
-        for (RunResult r : results) {
+        Map<String, List<SeedGroup>> series = new LinkedHashMap<>();
+        for (SeedGroup g : SeedGroup.of(results)) {
+            RunResult r = g.first();
             if (r.spec().method().equals(Methods.DENSE) || r.evals().isEmpty()) continue;
             // One series per method variant (wanda, wanda owl, ...); N:M and structured points as markers of their own.
             String name = modelPrefix(results, r) + (r.spec().pattern().equals("unstructured") ? r.spec().methodLabel()
                     : r.spec().methodLabel() + " (" + r.spec().pattern() + ")");
-            series.computeIfAbsent(name, k -> new ArrayList<>()).add(r);
+            series.computeIfAbsent(name, k -> new ArrayList<>()).add(g);
         }
         if (series.isEmpty()) return null;
-        String headline = series.values().iterator().next().getFirst().evals().getFirst().dataset();
+        String headline = series.values().iterator().next().getFirst().first().evals().getFirst().dataset();
         XYChart chart = new XYChartBuilder().width(900).height(560)
                 .title("Perplexity vs sparsity (" + headline + ")").xAxisTitle("target sparsity")
-                .yAxisTitle("perplexity (log scale)").build();
+                .yAxisTitle("perplexity (log scale; bars: 95% bootstrap interval)").build();
         chart.getStyler().setYAxisLogarithmic(true);
+        java.awt.Color[] colors = chart.getStyler().getSeriesColors();
+        int[] index = {0};
         series.forEach((name, points) -> {
-            List<RunResult> sorted = new ArrayList<>(points);
-            sorted.sort(Comparator.comparingDouble(p -> p.requestedSparsity()));
+            java.awt.Color color = colors[index[0]++ % colors.length];
+            List<SeedGroup> sorted = new ArrayList<>(points);
+            sorted.sort(Comparator.comparingDouble(p -> p.first().requestedSparsity()));
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
-            boolean line = points.getFirst().spec().pattern().equals("unstructured");
-            RunResult dense = denseByModel.get(points.getFirst().spec().model());
+            boolean line = points.getFirst().first().spec().pattern().equals("unstructured");
+            RunResult dense = denseByModel.get(points.getFirst().first().spec().model());
             if (line && dense != null) {
                 x.add(0.0);
                 y.add(dense.evals().getFirst().perplexity());
             }
-            for (RunResult p : sorted) {
-                x.add(p.requestedSparsity());
-                y.add(p.evals().getFirst().perplexity());
+            for (SeedGroup p : sorted) {
+                x.add(p.first().requestedSparsity());
+                y.add(p.mean(r -> r.evals().getFirst().perplexity()));
             }
             XYSeries s = chart.addSeries(name, x, y);
+            s.setLineColor(color);
+            s.setMarkerColor(color);
             if (!line) s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            for (SeedGroup p : sorted) intervalBar(chart, name, p.first().requestedSparsity(),
+                    p.first().evals().getFirst().perplexityInterval(), color);
         });
-        return save(chart, png);
+        return chart;
+    }
+
+    /** The interval [lo, hi] at {@code x} as a vertical segment in {@code color}, not in the legend (XChart's own error bars are symmetric). */
+    private static void intervalBar(XYChart chart, String series, double x, org.prunelab.eval.Bootstrap.Interval ci, java.awt.Color color) {
+        if (!ci.defined()) return;
+        // The name is only a key (the bar is not in the legend); XChart refuses a name twice.
+        XYSeries bar = chart.addSeries(series + " interval " + chart.getSeriesCollection().size(),
+                new double[] {x, x}, new double[] {ci.lo(), ci.hi()});
+        bar.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        bar.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        bar.setLineColor(color);
+        bar.setShowInLegend(false);
     }
 
     /**
      * Perplexity increase (pruned / dense) per evaluation set for every pruned point at 50% sparsity
-     * (unstructured 0.5 and N:M patterns): which languages suffer most.
+     * (unstructured 0.5 and N:M patterns): which languages suffer most. The y axis is logarithmic: the ratios span
+     * orders of magnitude (1.5x to tens of thousands), which a linear axis flattens into the baseline. Error bars: the
+     * paired 95% bootstrap interval of each ratio (XChart draws them symmetric on the log scale, so each bar takes the
+     * interval's wider side as a factor: never shorter than the interval); with several seeds, a bar is the mean over seeds with the first seed's interval.
      *
      * @return the PNG written, or null when there is no such point
      */
     public static Path languageIncrease(List<RunResult> results, Path png) {
-        List<RunResult> half = results.stream()
-                .filter(r -> !r.spec().method().equals(Methods.DENSE) && Math.abs(r.requestedSparsity() - 0.5) < 1e-9)
+        CategoryChart chart = languageChart(results);
+        return chart == null ? null : save(chart, png);
+    }
+
+    /** The chart {@link #languageIncrease} draws, or null when there is no point at 50%. */
+    static CategoryChart languageChart(List<RunResult> results) {
+        List<SeedGroup> half = SeedGroup.of(results).stream()
+                .filter(g -> !g.first().spec().method().equals(Methods.DENSE) && Math.abs(g.first().requestedSparsity() - 0.5) < 1e-9)
                 .toList();
         if (half.isEmpty()) return null;
         Set<String> datasets = new LinkedHashSet<>();
-        half.forEach(r -> r.evals().forEach(e -> datasets.add(e.dataset())));
+        half.forEach(g -> g.first().evals().forEach(e -> datasets.add(e.dataset())));
         CategoryChart chart = new CategoryChartBuilder().width(1000).height(560)
                 .title("Perplexity increase at 50% sparsity, per evaluation set").xAxisTitle("evaluation set")
-                .yAxisTitle("perplexity / dense perplexity").build();
+                .yAxisTitle("perplexity / dense perplexity (log scale; bars: 95% interval)").build();
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setErrorBarsColorSeriesColor(false);
         Set<String> names = new java.util.HashSet<>();
-        for (RunResult r : half) {
+        double lowest = 1; // bars start at the axis minimum, which a log axis needs above 0: below every bar and error bar
+        for (SeedGroup g : half) {
+            RunResult r = g.first();
             List<String> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
+            List<Double> err = new ArrayList<>();
             for (String d : datasets) {
-                EvalResult e = r.evals().stream().filter(v -> v.dataset().equals(d)).findFirst().orElse(null);
+                double ratio = g.mean(v -> SeedGroup.eval(v, d).map(EvalResult::pplRatio).orElse(Double.NaN));
+                EvalResult e = SeedGroup.eval(r, d).orElse(null);
                 x.add(d);
-                y.add(e == null ? 0.0 : e.pplRatio());
+                // A missing set draws as 1 (no increase) on the log axis, where 0 has no place.
+                y.add(Double.isFinite(ratio) ? ratio : 1.0);
+                // On a log axis XChart draws an error bar e as [y / e, y * e] (log10 y -+ log10 e): the factor that covers
+                // the interval's wider side. 1 draws nothing.
+                err.add(e == null || !e.ratioInterval().defined() || !Double.isFinite(ratio) || e.ratioInterval().lo() <= 0 ? 1.0
+                        : Math.max(e.ratioInterval().hi() / ratio, ratio / e.ratioInterval().lo()));
             }
             String name = uniqueName(names, modelPrefix(results, r) + r.spec().methodLabel() + " " + r.spec().pattern()
-                    + (r.spec().seed() != 0 ? " seed " + r.spec().seed() : ""));
+                    + (g.seeds() > 1 ? " (" + g.seeds() + " seeds)" : r.spec().seed() != 0 ? " seed " + r.spec().seed() : ""));
             names.add(name);
-            chart.addSeries(name, x, y);
+            chart.addSeries(name, x, y, err);
+            for (int i = 0; i < y.size(); i++) lowest = Math.min(lowest, y.get(i) / err.get(i));
         }
-        return save(chart, png);
+        chart.getStyler().setYAxisMin(lowest / 2);
+        return chart;
     }
 
     /** {@code name}, or {@code name (2)}, {@code name (3)} when a series of that name exists (XChart refuses repeats). */

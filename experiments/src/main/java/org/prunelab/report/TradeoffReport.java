@@ -21,6 +21,13 @@ import java.util.function.ToDoubleFunction;
  * within {@value #COLLAPSE_RATIO}x dense; "quality retained" is dense perplexity / pruned perplexity.
  */
 public final class TradeoffReport {
+    /** How the tables' intervals and seed spreads read (printed above the table of every point). */
+    static final String INTERVALS = "Perplexities: the value, then in brackets its 95% bootstrap interval over the evaluation"
+            + " windows of the set (percentile bootstrap, 1000 resamples, seed " + org.prunelab.eval.Bootstrap.DEFAULT_SEED
+            + "; the windows per set are in the header; \"n/a\" with fewer than 2). A point run with several calibration seeds"
+            + " shows the mean over seeds, the seeds' min-max and count, and the interval of one run (the first seed's); its"
+            + " other columns are means over seeds.";
+
     /** Perplexity ratio above which a point counts as collapsed. */
     static final double COLLAPSE_RATIO = 2.0;
 
@@ -68,26 +75,28 @@ public final class TradeoffReport {
      */
     private static void sideBySide(StringBuilder md, Map<String, List<RunResult>> byModel) {
         md.append("## The models side by side\n\nPer point: headline perplexity, pruned / dense (headline set: each model's first"
-                + " evaluation set, the same in every column here), and in brackets the actual sparsity of the blocks'"
-                + " linears.\n\n| method | pattern | sparsity |");
+                + " evaluation set, the same in every column here) with its paired 95% bootstrap interval over the evaluation"
+                + " windows, and in parentheses the actual sparsity of the blocks' linears.\n\n| method | pattern | sparsity |");
         byModel.keySet().forEach(m -> md.append(' ').append(m).append(" |"));
         md.append("\n|---|---|---|").append("---|".repeat(byModel.size())).append('\n');
-        Map<String, Map<String, RunResult>> rows = new LinkedHashMap<>();
+        Map<String, Map<String, SeedGroup>> rows = new LinkedHashMap<>();
         for (Map.Entry<String, List<RunResult>> m : byModel.entrySet()) {
-            for (RunResult r : m.getValue()) {
+            for (SeedGroup g : SeedGroup.of(m.getValue())) {
+                RunResult r = g.first();
                 // The grid's value (shortgpt 0.20 removes 4 of Gemma's 18 blocks, 0.22, and 6 of SmolLM2's 30): one row.
                 double asked = Double.isNaN(r.spec().sparsity()) ? r.requestedSparsity() : r.spec().sparsity();
                 String key = r.spec().methodLabel() + " | " + r.spec().pattern() + " | " + fmt("%.2f", asked);
-                rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(m.getKey(), r);
+                rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(m.getKey(), g);
             }
         }
-        for (Map.Entry<String, Map<String, RunResult>> row : rows.entrySet()) {
+        for (Map.Entry<String, Map<String, SeedGroup>> row : rows.entrySet()) {
             md.append("| ").append(row.getKey()).append(" |");
             for (String model : byModel.keySet()) {
-                RunResult r = row.getValue().get(model);
+                SeedGroup g = row.getValue().get(model);
+                RunResult r = g == null ? null : g.first();
                 String cell = r == null || r.evals().isEmpty() ? "-"
-                        : r.spec().prunes() ? fmt("%.2fx", r.evals().getFirst().pplRatio()) + " (" + fmt("%.3f", r.actualSparsity()) + ")"
-                        : "ppl " + fmt("%.2f", r.evals().getFirst().perplexity());
+                        : r.spec().prunes() ? g.ratio(r.evals().getFirst().dataset()) + " (" + fmt("%.3f", g.mean(RunResult::actualSparsity)) + ")"
+                        : "ppl " + g.perplexity(r.evals().getFirst().dataset());
                 md.append(' ').append(cell).append(" |");
             }
             md.append('\n');
@@ -104,15 +113,17 @@ public final class TradeoffReport {
                 .append(".\n\n")
                 .append("| what gets removed | method | hardware needed | speedup on regular hardware | sparsity reached |"
                         + " quality retained at 50% | memory overhead while pruning |\n|---|---|---|---|---|---|---|\n");
-        Map<String, List<RunResult>> groups = new LinkedHashMap<>();
-        for (RunResult r : results) {
+        Map<String, List<SeedGroup>> groups = new LinkedHashMap<>();
+        for (SeedGroup p : SeedGroup.of(results)) {
+            RunResult r = p.first();
             if (r.spec().method().equals(Methods.DENSE)) continue;
-            groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().methodLabel(), k -> new ArrayList<>()).add(r);
+            groups.computeIfAbsent(family(r.spec().pattern()) + "|" + r.spec().methodLabel(), k -> new ArrayList<>()).add(p);
         }
-        for (Map.Entry<String, List<RunResult>> g : groups.entrySet()) {
+        for (Map.Entry<String, List<SeedGroup>> g : groups.entrySet()) {
             String family = g.getKey().substring(0, g.getKey().indexOf('|'));
             String method = g.getKey().substring(g.getKey().indexOf('|') + 1);
-            List<RunResult> pts = g.getValue();
+            List<SeedGroup> points = g.getValue();
+            List<RunResult> pts = points.stream().flatMap(p -> p.runs().stream()).toList();
             String removed = switch (family) {
                 case "unstructured" -> "single weights, anywhere";
                 case "structured" -> "whole heads, channels or blocks";
@@ -131,8 +142,8 @@ public final class TradeoffReport {
             md.append("| ").append(removed).append(" | ").append(method).append(" | ").append(hardware).append(" | ")
                     .append(claimSpeed).append("**prefill ").append(range(pts, RunResult::speedupPrefill, "%.2fx"))
                     .append(", decode ").append(range(pts, RunResult::speedupDecode, "%.2fx")).append("** | ")
-                    .append(claimSparsity).append("**").append(sparsityReached(pts)).append("** | **")
-                    .append(qualityAtHalf(pts)).append("** | **")
+                    .append(claimSparsity).append("**").append(sparsityReached(points)).append("** | **")
+                    .append(qualityAtHalf(points)).append("** | **")
                     .append(range(pts, r -> Math.max(0, r.memoryOverheadRatio()), "%.2f")).append(" x model** |\n");
         }
         if (groups.keySet().stream().noneMatch(k -> k.startsWith("structured"))) {
@@ -143,26 +154,28 @@ public final class TradeoffReport {
         md.append("\nMemory overhead = (peak resident memory while pruning - before) / fp32 model size (a negative"
                 + " reading, memory the collector gave back, shows as 0). "
                 + "Sparsity reached = highest target sparsity with headline perplexity within ")
-                .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table).\n\n");
+                .append(fmt("%.0f", COLLAPSE_RATIO)).append("x dense (actual sparsity of the pruned linears in the next table;"
+                        + " with several calibration seeds, the mean over seeds).\n\n");
     }
 
     private static void pointTable(StringBuilder md, List<RunResult> results, String level) {
         Set<String> datasets = datasets(results);
-        md.append(level).append(" Every point\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
+        md.append(level).append(" Every point\n\n").append(INTERVALS).append("\n\n| method | pattern | sparsity | actual sparsity | prune s | memory overhead |"
                 + " format | prefill tokens/s | prefill speedup | decode tokens/s | decode speedup |");
         datasets.forEach(d -> md.append(" ppl ").append(d).append(" |"));
         Set<String> tasks = tasks(results);
         tasks.forEach(t -> md.append(" acc ").append(t).append(" |"));
         md.append("\n|---|---|---|---|---|---|---|---|---|---|---|").append("---|".repeat(datasets.size() + tasks.size())).append('\n');
-        for (RunResult r : results) {
+        for (SeedGroup g : SeedGroup.of(results)) {
+            RunResult r = g.first();
             md.append("| ").append(r.spec().methodLabel()).append(" | ").append(r.spec().pattern()).append(" | ")
-                    .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", r.actualSparsity())).append(" | ")
-                    .append(fmt("%.1f", r.pruneSeconds())).append(" | ").append(fmt("%.3f", r.memoryOverheadRatio())).append(" | ")
+                    .append(fmt("%.2f", r.requestedSparsity())).append(" | ").append(fmt("%.4f", g.mean(RunResult::actualSparsity))).append(" | ")
+                    .append(fmt("%.1f", g.mean(RunResult::pruneSeconds))).append(" | ").append(fmt("%.3f", g.mean(RunResult::memoryOverheadRatio))).append(" | ")
                     .append(r.format() == null ? "-" : r.format()).append(" | ")
-                    .append(fmt("%.0f", r.prefillTokensPerS())).append(" | ").append(speedup(r, r.speedupPrefill())).append(" | ")
-                    .append(fmt("%.1f", r.decodeTokensPerS())).append(" | ").append(speedup(r, r.speedupDecode())).append(" |");
-            for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2f", e.perplexity())).orElse("-")).append(" |");
-            for (String t : tasks) md.append(' ').append(accuracy(r, t)).append(" |");
+                    .append(fmt("%.0f", g.mean(RunResult::prefillTokensPerS))).append(" | ").append(speedup(r, g.mean(RunResult::speedupPrefill))).append(" | ")
+                    .append(fmt("%.1f", g.mean(RunResult::decodeTokensPerS))).append(" | ").append(speedup(r, g.mean(RunResult::speedupDecode))).append(" |");
+            for (String d : datasets) md.append(' ').append(g.perplexity(d)).append(" |");
+            for (String t : tasks) md.append(' ').append(g.accuracy(t)).append(" |");
             md.append('\n');
         }
         if (!tasks.isEmpty()) {
@@ -179,24 +192,18 @@ public final class TradeoffReport {
         return t;
     }
 
-    /** {@code "0.450 [0.300, 0.600]"} for task {@code label} of {@code r}, or "-". */
-    private static String accuracy(RunResult r, String label) {
-        for (int i = 0; i < r.tasks().size() && i < r.spec().tasks().size(); i++) {
-            if (r.spec().tasks().get(i).label().equals(label)) return r.tasks().get(i).acc().format(3);
-        }
-        return "-";
-    }
-
     private static void languageTable(StringBuilder md, List<RunResult> results, String level) {
         Set<String> datasets = datasets(results);
-        md.append(level).append(" Perplexity increase per language (pruned / dense)\n\n| method | pattern | sparsity |");
+        md.append(level).append(" Perplexity increase per language (pruned / dense)\n\nEach ratio's interval is paired: one"
+                + " bootstrap resample draws the same windows for the pruned and the dense model.\n\n| method | pattern | sparsity |");
         datasets.forEach(d -> md.append(' ').append(d).append(" |"));
         md.append("\n|---|---|---|").append("---|".repeat(datasets.size())).append('\n');
-        for (RunResult r : results) {
+        for (SeedGroup g : SeedGroup.of(results)) {
+            RunResult r = g.first();
             if (r.spec().method().equals(Methods.DENSE)) continue;
             md.append("| ").append(r.spec().methodLabel()).append(" | ").append(r.spec().pattern()).append(" | ")
                     .append(fmt("%.2f", r.requestedSparsity())).append(" |");
-            for (String d : datasets) md.append(' ').append(eval(r, d).map(e -> fmt("%.2fx", e.pplRatio())).orElse("-")).append(" |");
+            for (String d : datasets) md.append(' ').append(g.ratio(d)).append(" |");
             md.append('\n');
         }
         md.append('\n');
@@ -206,34 +213,38 @@ public final class TradeoffReport {
         return pattern.equals("unstructured") || pattern.equals("structured") ? pattern : "n:m";
     }
 
-    private static String sparsityReached(List<RunResult> pts) {
+    private static String sparsityReached(List<SeedGroup> pts) {
         double reached = -1;
-        RunResult worst = null;
-        for (RunResult p : pts) {
-            if (p.evals().isEmpty()) continue;
-            double ratio = p.evals().getFirst().pplRatio();
-            if (ratio <= COLLAPSE_RATIO) reached = Math.max(reached, p.requestedSparsity());
-            if (worst == null || p.requestedSparsity() > worst.requestedSparsity()) worst = p;
+        SeedGroup worst = null;
+        for (SeedGroup p : pts) {
+            double ratio = p.headlineRatio();
+            if (Double.isNaN(ratio)) continue;
+            if (ratio <= COLLAPSE_RATIO) reached = Math.max(reached, p.first().requestedSparsity());
+            if (worst == null || p.first().requestedSparsity() > worst.first().requestedSparsity()) worst = p;
         }
         String s = reached < 0 ? "none within " + fmt("%.0f", COLLAPSE_RATIO) + "x" : fmt("%.0f%%", 100 * reached);
         if (worst != null && pts.size() > 1) {
-            s += " (at " + fmt("%.0f%%", 100 * worst.requestedSparsity()) + ": " + fmt("%.1f", worst.evals().getFirst().pplRatio()) + "x dense)";
+            s += " (at " + fmt("%.0f%%", 100 * worst.first().requestedSparsity()) + ": " + fmt("%.1f", worst.headlineRatio()) + "x dense)";
         }
         return s;
     }
 
-    private static String qualityAtHalf(List<RunResult> pts) {
-        for (RunResult p : pts) {
+    /** At the 50% point (means over seeds where there are several): quality retained on the headline set and all sets' range. */
+    private static String qualityAtHalf(List<SeedGroup> pts) {
+        for (SeedGroup g : pts) {
+            RunResult p = g.first();
             if (Math.abs(p.requestedSparsity() - 0.5) < 1e-9 && !p.evals().isEmpty()) {
-                EvalResult e = p.evals().getFirst();
                 double lo = Double.MAX_VALUE;
                 double hi = -Double.MAX_VALUE;
                 for (EvalResult v : p.evals()) {
-                    lo = Math.min(lo, 1 / v.pplRatio());
-                    hi = Math.max(hi, 1 / v.pplRatio());
+                    double retained = 1 / g.mean(r -> SeedGroup.eval(r, v.dataset()).map(EvalResult::pplRatio).orElse(Double.NaN));
+                    lo = Math.min(lo, retained);
+                    hi = Math.max(hi, retained);
                 }
-                return fmt("%.0f%%", 100 / e.pplRatio()) + " (ppl " + fmt("%.1f", e.perplexityDense()) + " -> "
-                        + fmt("%.1f", e.perplexity()) + "; all sets " + fmt("%.0f", 100 * lo) + "-" + fmt("%.0f%%", 100 * hi) + ")";
+                return fmt("%.0f%%", 100 / g.headlineRatio()) + " (ppl "
+                        + fmt("%.1f", g.mean(r -> r.evals().getFirst().perplexityDense())) + " -> "
+                        + fmt("%.1f", g.mean(r -> r.evals().getFirst().perplexity())) + "; all sets " + fmt("%.0f", 100 * lo)
+                        + "-" + fmt("%.0f%%", 100 * hi) + (g.seeds() > 1 ? "; mean of " + g.seeds() + " seeds" : "") + ")";
             }
         }
         return "no 50% point";
@@ -256,10 +267,6 @@ public final class TradeoffReport {
         Set<String> d = new LinkedHashSet<>();
         results.forEach(r -> r.evals().forEach(e -> d.add(e.dataset())));
         return d;
-    }
-
-    private static java.util.Optional<EvalResult> eval(RunResult r, String dataset) {
-        return r.evals().stream().filter(e -> e.dataset().equals(dataset)).findFirst();
     }
 
     /** Formats v, printing "n/a" for NaN/infinite and never "-0" (a tiny negative reading rounds to plain 0). */

@@ -14,6 +14,7 @@ import org.prunelab.data.Overlap;
 import org.prunelab.data.Split;
 import org.prunelab.data.Tokenizer;
 import org.prunelab.data.Window;
+import org.prunelab.eval.Bootstrap;
 import org.prunelab.eval.Evaluation;
 import org.prunelab.eval.Perplexity;
 import org.prunelab.eval.PerplexityResult;
@@ -533,8 +534,8 @@ public final class Pipeline implements RunExecutor {
                     Corpus corpus = plan.evalCorpora().get(i);
                     PerplexityResult r = perplexity(evaluated.model(), windows.get(i),
                             ui.stage((spec.prunes() ? "eval pruned " : changes ? "eval quantized " : "eval ") + e.dataset()));
-                    double densePpl = changes ? denseEvals.get(i).perplexity() : r.perplexity();
-                    out.add(evalResult(e, corpus, r, densePpl));
+                    // The dense losses of the same windows pair with the run's for the ratio's interval (itself when nothing changed).
+                    out.add(evalResult(e, corpus, r, changes ? denseEvals.get(i) : r));
                 }
                 return out;
             };
@@ -658,7 +659,11 @@ public final class Pipeline implements RunExecutor {
         Plan plan = plan(RunSpec.dense(model.name(), List.of(e), "dense", null));
         List<Window> w = Evaluation.windows(model, plan.evalCorpora().getFirst(), e.seqlen(), e.windows(), e.whole());
         PerplexityResult r = perplexity(model.model(), w, ui.stage("eval " + e.dataset()));
-        return evalResult(e, plan.evalCorpora().getFirst(), r, Double.isNaN(densePerplexity) ? r.perplexity() : densePerplexity);
+        if (Double.isNaN(densePerplexity)) return evalResult(e, plan.evalCorpora().getFirst(), r, r);
+        // Only the dense perplexity is known, not its per-window losses: the ratio has no interval.
+        EvalResult x = evalResult(e, plan.evalCorpora().getFirst(), r, r);
+        return new EvalResult(x.dataset(), x.language(), x.seqlen(), x.windows(), x.split(), x.part(), x.tokens(), x.perplexity(),
+                densePerplexity, x.meanNll(), x.seconds(), x.perplexityInterval(), null);
     }
 
     private static PerplexityResult perplexity(DecoderModel model, List<Window> windows, Progress progress) {
@@ -673,9 +678,16 @@ public final class Pipeline implements RunExecutor {
         return model.blocks().stream().anyMatch(DecoderBlock::isStreamed);
     }
 
-    private static EvalResult evalResult(EvalSpec e, Corpus corpus, PerplexityResult r, double densePpl) {
+    /**
+     * The result of {@code r} beside {@code dense} (the same windows, before this run changed the model; {@code r} itself
+     * for a run that changes nothing), with the bootstrap intervals of the perplexity and of the paired ratio.
+     */
+    private static EvalResult evalResult(EvalSpec e, Corpus corpus, PerplexityResult r, PerplexityResult dense) {
+        Bootstrap.Interval ppl = r.windowLoss() == null ? null : Bootstrap.perplexity(r.windowLoss());
+        Bootstrap.Interval ratio = r.windowLoss() == null || dense.windowLoss() == null ? null
+                : Bootstrap.perplexityRatio(r.windowLoss(), dense.windowLoss());
         return new EvalResult(e.dataset(), corpus.language(), e.seqlen(), r.windows(), e.split(), corpus.describePart(e.whole()),
-                r.tokens(), r.perplexity(), densePpl, r.meanLoss(), r.seconds());
+                r.tokens(), r.perplexity(), dense.perplexity(), r.meanLoss(), r.seconds(), ppl, ratio);
     }
 
     /**

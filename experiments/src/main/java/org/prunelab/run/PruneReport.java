@@ -113,6 +113,7 @@ public record PruneReport(ObjectNode json) {
             number(o, "perplexity_dense", head.perplexityDense());
             number(o, "perplexity", head.perplexity());
             number(o, "ppl_ratio", head.pplRatio());
+            intervals(o, head);
         }
         ArrayNode evals = o.putArray("evaluation");
         for (EvalResult e : r.evals()) {
@@ -122,6 +123,7 @@ public record PruneReport(ObjectNode json) {
             number(n, "perplexity_dense", e.perplexityDense());
             number(n, "perplexity", e.perplexity());
             number(n, "ppl_ratio", e.pplRatio());
+            intervals(n, e);
         }
         ArrayNode warnings = o.putArray("warnings");
         r.warnings().forEach(warnings::add);
@@ -168,6 +170,19 @@ public record PruneReport(ObjectNode json) {
             ObjectNode d = o.putObject("details");
             new java.util.TreeMap<>(p.extra()).forEach((k, v) -> d.set(k, JSON.valueToTree(v)));
         }
+    }
+
+    /**
+     * Puts the 95% bootstrap intervals of {@code e} as {@code perplexity_lo}, {@code perplexity_hi}, {@code ppl_ratio_lo},
+     * {@code ppl_ratio_hi} (null where undefined: fewer than 2 windows, or no dense per-window losses) and the windows
+     * they rest on as {@code interval_windows}.
+     */
+    public static void intervals(ObjectNode o, EvalResult e) {
+        number(o, "perplexity_lo", e.perplexityInterval().lo());
+        number(o, "perplexity_hi", e.perplexityInterval().hi());
+        number(o, "ppl_ratio_lo", e.ratioInterval().lo());
+        number(o, "ppl_ratio_hi", e.ratioInterval().hi());
+        o.put("interval_windows", e.perplexityInterval().units());
     }
 
     private static void number(ObjectNode o, String key, double v) {

@@ -79,6 +79,12 @@ public final class MlflowNames {
         PERPLEXITY_DENSE,
         /** perplexity / perplexity_dense. */
         PPL_RATIO,
+        /** Ends of perplexity's 95% bootstrap interval over the evaluation windows (logged when there are 2 or more). */
+        PERPLEXITY_LO,
+        PERPLEXITY_HI,
+        /** Ends of ppl_ratio's paired 95% bootstrap interval (the same windows resampled for both models). */
+        PPL_RATIO_LO,
+        PPL_RATIO_HI,
         /** Mean next-token cross-entropy, nats. */
         MEAN_NLL,
         /** Tokens evaluated. */

@@ -179,11 +179,20 @@ public final class RunTracking {
         p.put(Param.EVAL_SPLIT, e.split());
     }
 
-    private static Map<Metric, Number> evalMetrics(EvalResult e) {
+    /** The metrics of one evaluation (the headline set's on the run itself, each set's on its nested run). */
+    public static Map<Metric, Number> evalMetrics(EvalResult e) {
         Map<Metric, Number> m = new LinkedHashMap<>();
         m.put(Metric.PERPLEXITY, e.perplexity());
         m.put(Metric.PERPLEXITY_DENSE, e.perplexityDense());
         m.put(Metric.PPL_RATIO, e.pplRatio());
+        if (e.perplexityInterval().defined()) {
+            m.put(Metric.PERPLEXITY_LO, e.perplexityInterval().lo());
+            m.put(Metric.PERPLEXITY_HI, e.perplexityInterval().hi());
+        }
+        if (e.ratioInterval().defined()) {
+            m.put(Metric.PPL_RATIO_LO, e.ratioInterval().lo());
+            m.put(Metric.PPL_RATIO_HI, e.ratioInterval().hi());
+        }
         m.put(Metric.MEAN_NLL, e.meanNll());
         m.put(Metric.EVAL_TOKENS, e.tokens());
         return m;

@@ -58,7 +58,7 @@ class TradeoffPlotsTest {
         String md = TradeoffReport.markdown(new SweepOutcome(spec, results, 6, 0, List.of(), Optional.empty()), "header", List.of());
 
         assertThat(md).contains("## The models side by side", "| method | pattern | sparsity | smollm2-135m | gemma3-270m |",
-                "| wanda | unstructured | 0.50 | 1.50x (0.500) | 2.50x (0.500) |", "| shortgpt | structured | 0.20 | 2.00x",
+                "| wanda | unstructured | 0.50 | 1.50x [n/a] (0.500) | 2.50x [n/a] (0.500) |", "| shortgpt | structured | 0.20 | 2.00x",
                 "## Model smollm2-135m", "## Model gemma3-270m", "### Every point");
         assertThat(md.indexOf("## Model gemma3-270m")).isGreaterThan(md.indexOf("## Model smollm2-135m"));
         assertThat(TradeoffPlots.perplexityVsSparsity(results, tmp.resolve("a.png"))).exists();

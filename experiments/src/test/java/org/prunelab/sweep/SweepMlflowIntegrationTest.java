@@ -137,6 +137,13 @@ class SweepMlflowIntegrationTest {
                         .containsEntry("eval_windows", "2");
                 assertThat(rest.metricHistory(eval.id(), "perplexity")).containsExactly(e.perplexity());
                 assertThat(rest.metricHistory(eval.id(), "perplexity_dense")).containsExactly(e.perplexityDense());
+                // the 95% bootstrap intervals over the 2 windows: perplexity's, and the paired one of the ratio
+                assertThat(rest.metricHistory(eval.id(), "perplexity_lo")).containsExactly(e.perplexityInterval().lo());
+                assertThat(rest.metricHistory(eval.id(), "perplexity_hi")).containsExactly(e.perplexityInterval().hi());
+                assertThat(rest.metricHistory(eval.id(), "ppl_ratio_lo")).containsExactly(e.ratioInterval().lo());
+                assertThat(rest.metricHistory(eval.id(), "ppl_ratio_hi")).containsExactly(e.ratioInterval().hi());
+                assertThat(e.perplexityInterval().lo()).isLessThanOrEqualTo(e.perplexity());
+                assertThat(e.perplexityInterval().hi()).isGreaterThanOrEqualTo(e.perplexity());
                 assertThat(e.perplexity()).isGreaterThan(e.perplexityDense());   // half the weights gone costs something
             }
         }

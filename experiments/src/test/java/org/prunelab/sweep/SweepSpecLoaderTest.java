@@ -54,7 +54,11 @@ class SweepSpecLoaderTest {
         SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "quick", KNOWN_DATASETS);
         // Quick: the whole grid on SmolLM2, its 50% / 2:4 / 20% points on Gemma 3.
-        assertThat(spec.points()).hasSize((1 + 3 * 4 + 3 + 4 * 3) + (1 + 3 + 3 + 4) + 6); // + the hybrid rows on SmolLM2
+        // + the hybrid rows on SmolLM2, + Wanda and SparseGPT 50% on SmolLM2 with calibration seeds 1 and 2
+        assertThat(spec.points()).hasSize((1 + 3 * 4 + 3 + 4 * 3) + (1 + 3 + 3 + 4) + 6 + 2 * 2);
+        assertThat(spec.points().stream().filter(p -> p.model().equals("smollm2-135m") && p.method().equals("sparsegpt")
+                        && p.pattern().equals("unstructured") && p.sparsity() == 0.5)
+                .map(RunSpec::seed)).containsExactly(0L, 1L, 2L);
         assertThat(spec.points().stream().map(RunSpec::name)).contains("dense+q8_0",
                 "wanda-unstructured-0.50+q4_0", "sparsegpt-2:4+q8_0", "fasp-structured-0.25+q8_0");
         assertThat(spec.points().stream().map(RunSpec::model).distinct()).containsExactly("smollm2-135m", "gemma3-270m");
@@ -71,7 +75,7 @@ class SweepSpecLoaderTest {
                 .containsExactly("fasp", "flap", "shortgpt", "lowrank");
         RunSpec wanda = spec.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
         assertThat(wanda.calibration()).isEqualTo(new CalibrationSpec("brown", 16, 256));
-        assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 2));
+        assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 8)); // 8 windows: an interval
         assertThat(wanda.evaluation()).extracting(EvalSpec::dataset).contains("udhr:hau_NG", "udhr:deu_1996");
         RunSpec magnitude = spec.points().stream().filter(p -> p.method().equals("magnitude")).findFirst().orElseThrow();
         assertThat(magnitude.calibration()).as("magnitude reads no calibration data").isNull();
