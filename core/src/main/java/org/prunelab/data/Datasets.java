@@ -14,7 +14,7 @@ import java.nio.file.Path;
  *   <li>{@code brown}, {@code nlpcorpus} — fetched by setup</li>
  *   <li>{@code europarl:<lang>} — one of the 21 Europarl languages (ISO 639-1, e.g. {@code europarl:de});
  *       needs both the {@code europarl} and {@code udhr} artifacts (the language identifier learns from UDHR)</li>
- *   <li>{@code udhr:<code>} — a UDHR translation ({@code eng}, {@code swh}, {@code yor}, {@code deu_1996}, ...); evaluation only</li>
+ *   <li>{@code udhr:<code>} — a UDHR translation ({@code eng}, {@code swh}, {@code yor}, {@code deu_1996}, ...); split by article ({@link UdhrCorpus#isCalibrationArticle}): a small calibration part</li>
  *   <li>{@code wikitext2:<path>} — the user's WikiText-2 raw files (folder or {@code wiki.test.raw})</li>
  *   <li>a path to an existing text file</li>
  * </ul>

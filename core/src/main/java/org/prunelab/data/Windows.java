@@ -73,7 +73,7 @@ public final class Windows {
      *
      * @return nsamples windows, each naming its document index and token offset
      * @throws PrunelabException.InvalidArgument if nsamples or seqlen &lt; 1
-     * @throws PrunelabException.Dataset         if the corpus has no calibration part (e.g. UDHR) or no calibration
+     * @throws PrunelabException.Dataset         if the corpus has no calibration part or no calibration
      *                                           document longer than seqlen tokens; the message gives the longest
      */
     public static List<Window> calibration(Corpus corpus, Encoder encoder, int nsamples, int seqlen, long seed) {
