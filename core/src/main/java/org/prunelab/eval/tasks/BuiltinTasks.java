@@ -54,12 +54,8 @@ public final class BuiltinTasks {
      * calibration split must use the same one.
      */
     public static boolean udhrEvaluationSection(String sectionId) {
-        if (!sectionId.startsWith("article-")) return true;
-        try {
-            return Integer.parseInt(sectionId.substring("article-".length())) % 3 != 1;
-        } catch (NumberFormatException e) {
-            return true;
-        }
+        return !sectionId.equals(org.prunelab.data.UdhrCorpus.CALIBRATION_DOCUMENT)
+                && !org.prunelab.data.UdhrCorpus.isCalibrationArticle(sectionId);
     }
 
     /**
@@ -70,83 +66,137 @@ public final class BuiltinTasks {
      */
     public record Built(List<McItem> items, String note) {}
 
+    /** Items per UDHR article in {@code udhr-next}: the article's body cut in thirds, the second and the last third asked for. */
+    public static final int UDHR_CUTS = 3;
+
     /**
-     * The {@code udhr-next} items of translation {@code code}.
+     * The {@code udhr-next} items of translation {@code code}: for each article of the UDHR evaluation part and each of
+     * its cuts k = 1, 2 (the article's body cut in thirds at the sentence or clause boundary nearest to each third), the
+     * context is the heading and the body up to cut k, and the choices are the true next third and the same third of 3
+     * other evaluation articles, drawn by a seeded rule from the item id ({@code article-<n>/<k>}) alone. The ids,
+     * the distractor articles and the gold positions are therefore the same in every translation: accuracies compare
+     * across languages item for item (an article a translation lacks drops its items, counted in the note).
      *
      * @throws PrunelabException.Dataset if UDHR is not fetched, or there is no translation {@code code} (the message
      *         lists close matches)
      */
     public static Built udhrNext(PrunelabHome home, String code) {
-        Corpus lang = Datasets.resolve("udhr:" + code, home);
-        Corpus eng = code.equals("eng") ? lang : Datasets.resolve("udhr:eng", home);
-        return udhrNext(eng, lang, code);
+        return udhrNext(Datasets.resolve("udhr:" + code, home), code);
     }
 
-    /** {@link #udhrNext(PrunelabHome, String)} from loaded corpora (English for the structure, the translation for the text). */
-    static Built udhrNext(Corpus english, Corpus translation, String code) {
-        Map<String, List<String>> engBlocks = sections(english);
-        Map<String, List<String>> blocks = sections(translation);
-        List<String[]> pool = new ArrayList<>(); // (section, block index) of every target block, English structure
-        for (Map.Entry<String, List<String>> s : engBlocks.entrySet()) {
-            for (int b = headings(s.getKey()); b < s.getValue().size(); b++) pool.add(new String[]{s.getKey(), String.valueOf(b)});
+    /** {@link #udhrNext(PrunelabHome, String)} from a loaded translation. */
+    static Built udhrNext(Corpus translation, String code) {
+        Map<String, String[]> parts = new LinkedHashMap<>(); // article id -> {heading, third 1, third 2, third 3, separator}
+        int missing = 0;
+        for (Map.Entry<String, List<String>> s : sections(translation).entrySet()) {
+            if (!s.getKey().startsWith("article-")) continue; // the preamble is long and has no one heading
+            String[] cut = thirds(s.getValue());
+            if (cut == null) missing++;
+            else parts.put(s.getKey(), cut);
         }
+        List<String> ids = new ArrayList<>(parts.keySet());
         List<McItem> items = new ArrayList<>();
-        int dropped = 0;
-        for (String[] target : pool) {
-            String section = target[0];
-            int b = Integer.parseInt(target[1]);
-            String id = section + "/" + b;
-            SplittableRandom rng = new SplittableRandom(SEED ^ id.hashCode());
-            List<String[]> others = pool.stream().filter(p -> !p[0].equals(section)).toList();
-            List<String[]> picks = new ArrayList<>();
-            while (picks.size() < DISTRACTORS) {
-                String[] p = others.get(rng.nextInt(others.size()));
-                if (picks.stream().noneMatch(q -> q[0].equals(p[0]) && q[1].equals(p[1]))) picks.add(p);
+        for (String article : ids) {
+            String[] own = parts.get(article);
+            for (int k = 1; k < UDHR_CUTS; k++) {
+                String id = article + "/" + k;
+                SplittableRandom rng = new SplittableRandom(SEED ^ id.hashCode());
+                // Distractors by article number over the 20 evaluation articles, not over what this translation has:
+                // the same articles in every language.
+                List<String> pool = EVALUATION_ARTICLES.stream().filter(a -> !a.equals(article)).toList();
+                List<String> picks = new ArrayList<>();
+                while (picks.size() < DISTRACTORS) {
+                    String p = pool.get(rng.nextInt(pool.size()));
+                    if (!picks.contains(p)) picks.add(p);
+                }
+                int gold = rng.nextInt(DISTRACTORS + 1);
+                if (!picks.stream().allMatch(parts::containsKey)) {
+                    missing++;
+                    continue;
+                }
+                StringBuilder context = new StringBuilder(own[0]).append('\n').append(own[1]);
+                if (k == 2) context.append(own[4]).append(own[2]);
+                List<String> texts = new ArrayList<>();
+                for (String p : picks) texts.add(parts.get(p)[k + 1]);
+                texts.add(gold, own[k + 1]);
+                if (texts.stream().distinct().count() < texts.size()) {
+                    missing++;
+                    continue;
+                }
+                String sep = own[4];
+                String ctx = context.toString();
+                items.add(new McItem(id, texts.stream().map(t -> new McItem.Choice(ctx, sep + t, t)).toList(), gold));
             }
-            boolean sameShape = sameBlocks(engBlocks, blocks, section)
-                    && picks.stream().allMatch(p -> sameBlocks(engBlocks, blocks, p[0]));
-            if (!sameShape) {
-                dropped++;
-                continue;
-            }
-            List<String> own = blocks.get(section);
-            String context = String.join("\n", own.subList(0, b));
-            List<String> texts = new ArrayList<>();
-            texts.add(own.get(b));
-            for (String[] p : picks) texts.add(blocks.get(p[0]).get(Integer.parseInt(p[1])));
-            if (texts.stream().distinct().count() < texts.size()) {
-                dropped++;
-                continue;
-            }
-            int gold = rng.nextInt(texts.size());
-            String goldText = texts.remove(0);
-            texts.add(gold, goldText);
-            items.add(new McItem(id, texts.stream().map(t -> new McItem.Choice(context, "\n" + t, t)).toList(), gold));
         }
         if (items.isEmpty()) {
-            throw new PrunelabException.Dataset("udhr-next:" + code + " has no items: its articles' block structure differs"
-                    + " from the English text's everywhere (" + dropped + " items dropped)");
+            throw new PrunelabException.Dataset("udhr-next:" + code + " has no items: none of its evaluation articles could be"
+                    + " cut in thirds (" + missing + " items dropped)");
         }
-        return new Built(items, "udhr-next:" + code + ": " + items.size() + " of " + pool.size() + " items (blocks of the"
-                + " UDHR evaluation part: " + UDHR_EVALUATION_RULE + "); " + dropped + " dropped where the translation's"
-                + " block structure differs from English's or choices repeat");
+        return new Built(items, "udhr-next:" + code + ": " + items.size() + " of " + (EVALUATION_ARTICLES.size() * (UDHR_CUTS - 1))
+                + " items (the 20 articles of the UDHR evaluation part, each cut in thirds at the boundaries nearest to"
+                + " them; " + UDHR_EVALUATION_RULE + "); " + missing + " dropped (an article missing or too short to cut)");
     }
 
-    /** Preamble: the title and its heading; an article: its heading. */
-    private static int headings(String section) {
-        return section.equals("preamble") ? 2 : 1;
+    /** The article ids of the UDHR evaluation part: article-2, -3, -5, -6, ..., -30 (20 articles). */
+    static final List<String> EVALUATION_ARTICLES = java.util.stream.IntStream.rangeClosed(1, 30)
+            .mapToObj(n -> "article-" + n).filter(BuiltinTasks::udhrEvaluationSection).toList();
+
+    /** Boundaries after which a third may end: sentence and clause punctuation of the scripts UDHR uses. */
+    private static final String CUT_AFTER = ".!?;:,。！？；：，、।॥።፣፤፥"
+            + "؛،؟۔၊။";
+
+    /**
+     * An article's heading and its body in thirds, cut at the punctuation-plus-space (or, in scripts without spaces,
+     * the punctuation) nearest to one and two thirds of its characters, else at the nearest space, else at the
+     * character; the fifth entry is the separator that began the second third (" " or ""). Null if the body is shorter
+     * than 3 characters or a third would be empty.
+     */
+    static String[] thirds(List<String> blocks) {
+        if (blocks.size() < 2) return null;
+        String heading = blocks.getFirst().strip();
+        String body = String.join("\n", blocks.subList(1, blocks.size())).strip();
+        int n = body.length();
+        if (n < 3 || heading.isEmpty()) return null;
+        int c1 = cut(body, n / 3, 1, 2 * n / 3);
+        int c2 = cut(body, 2 * n / 3, c1 + 1, n - 1);
+        if (c1 <= 0 || c2 <= c1 || c2 >= n) return null;
+        String a = body.substring(0, c1).strip();
+        String b = body.substring(c1, c2).strip();
+        String c = body.substring(c2).strip();
+        if (a.isEmpty() || b.isEmpty() || c.isEmpty()) return null;
+        String sep = Character.isWhitespace(body.charAt(c1)) ? " " : "";
+        return new String[]{heading, a, b, c, sep};
     }
 
-    private static boolean sameBlocks(Map<String, List<String>> english, Map<String, List<String>> translation, String section) {
-        List<String> t = translation.get(section);
-        return t != null && t.size() == english.get(section).size();
+    /** The cut position nearest to {@code target} within [lo, hi): after punctuation, else at a space, else target. */
+    private static int cut(String body, int target, int lo, int hi) {
+        int best = -1;
+        for (int i = Math.max(lo, 1); i < hi; i++) {
+            if (CUT_AFTER.indexOf(body.charAt(i - 1)) >= 0 && (Character.isWhitespace(body.charAt(i)) || !hasSpaces(body))
+                    && (best < 0 || Math.abs(i - target) < Math.abs(best - target))) best = i;
+        }
+        if (best > 0 && Math.abs(best - target) <= body.length() / 4) return best;
+        for (int d = 0; d < body.length(); d++) {
+            for (int i : new int[]{target - d, target + d}) {
+                if (i >= Math.max(lo, 1) && i < hi && Character.isWhitespace(body.charAt(i))) return i;
+            }
+        }
+        return Math.max(lo, Math.min(target, hi - 1));
+    }
+
+    private static boolean hasSpaces(String text) {
+        int spaces = 0;
+        for (int i = 0; i < text.length(); i++) if (text.charAt(i) == ' ') spaces++;
+        return spaces * 20 > text.length(); // more than one space per 20 characters: a script that separates words
     }
 
     /** The evaluation-part sections of a UDHR corpus: id to blocks (a document's text is its blocks joined by "\n"). */
     private static Map<String, List<String>> sections(Corpus udhr) {
         Map<String, List<String>> out = new LinkedHashMap<>();
         for (Document d : udhr.documents()) {
-            if (udhrEvaluationSection(d.id())) out.put(d.id(), List.of(d.text().split("\n")));
+            if (udhrEvaluationSection(d.id())) {
+                out.put(d.id(), java.util.Arrays.stream(d.text().split("\n")).filter(b -> !b.isBlank()).toList());
+            }
         }
         return out;
     }

@@ -126,20 +126,43 @@ class TaskFormatTest {
     }
 
     @Test
-    void udhrNextHasTheSameItemsAndGoldPositionsInEveryLanguageWhereTheStructureMatches() {
+    void udhrNextHasTheSameItemsDistractorsAndGoldPositionsInEveryLanguage() {
         TestModels.corpus("corpora/udhr");
         PrunelabHome home = new PrunelabHome(TestModels.home());
         BuiltinTasks.Built eng = BuiltinTasks.udhrNext(home, "eng");
-        BuiltinTasks.Built swh = BuiltinTasks.udhrNext(home, "swh");
-        assertThat(eng.note()).contains(" 0 dropped");
-        assertThat(eng.items()).allSatisfy(i -> {
-            assertThat(i.choices()).hasSize(4);
-            assertThat(BuiltinTasks.udhrEvaluationSection(i.id().substring(0, i.id().indexOf('/')))).isTrue();
-        });
-        var engGold = new java.util.HashMap<String, Integer>();
-        eng.items().forEach(i -> engGold.put(i.id(), i.gold()));
-        assertThat(swh.items()).isNotEmpty().allSatisfy(i -> assertThat(engGold.get(i.id())).isEqualTo(i.gold()));
-        assertThat(swh.note()).contains(swh.items().size() + " of " + eng.items().size() + " items");
+        assertThat(eng.items()).hasSize(40);
+        assertThat(eng.note()).contains("40 of 40 items").contains(" 0 dropped");
+        var engItems = new java.util.HashMap<String, McItem>();
+        eng.items().forEach(i -> engItems.put(i.id(), i));
+        for (String code : List.of("swh", "fra", "cmn_hans", "amh", "hin", "yor")) {
+            BuiltinTasks.Built other = BuiltinTasks.udhrNext(home, code);
+            assertThat(other.items()).as(code).hasSizeGreaterThanOrEqualTo(30);
+            assertThat(other.items()).allSatisfy(i -> {
+                assertThat(i.choices()).hasSize(4);
+                assertThat(BuiltinTasks.udhrEvaluationSection(i.id().substring(0, i.id().indexOf('/')))).isTrue();
+                McItem e = engItems.get(i.id());
+                assertThat(e).as(code + " " + i.id()).isNotNull();
+                assertThat(i.gold()).isEqualTo(e.gold());
+                // the gold choice is the article's own next third: its context's article, never a distractor's
+                assertThat(i.choices().get(i.gold()).context()).isEqualTo(i.choices().getFirst().context());
+            });
+        }
+    }
+
+    @Test
+    void udhrThirdsCutAtPunctuationAndKeepEveryCharacter() {
+        String[] t = BuiltinTasks.thirds(List.of("Article 9", "No one shall be subjected to arbitrary arrest, detention or exile. Everyone has rights; all of them."));
+        assertThat(t).isNotNull();
+        assertThat(t[0]).isEqualTo("Article 9");
+        assertThat(t[1]).endsWith(",").doesNotStartWith(" ");
+        assertThat((t[1] + " " + t[2] + " " + t[3]).replace(" ", ""))
+                .isEqualTo("No one shall be subjected to arbitrary arrest, detention or exile. Everyone has rights; all of them.".replace(" ", ""));
+        assertThat(t[4]).isEqualTo(" ");
+        String[] zh = BuiltinTasks.thirds(List.of("第九条", "任何人不得加以任意逮捕、拘禁或放逐。人人有权利，皆平等。"));
+        assertThat(zh).isNotNull();
+        assertThat(zh[4]).isEmpty();
+        assertThat(zh[1] + zh[2] + zh[3]).isEqualTo("任何人不得加以任意逮捕、拘禁或放逐。人人有权利，皆平等。");
+        assertThat(BuiltinTasks.thirds(List.of("Article 1"))).isNull();
     }
 
     @Test
