@@ -131,7 +131,7 @@ final class TradeoffCommand implements Callable<Integer> {
                 }
                 tracker.offlineReason().ifPresent(r -> err.println("tradeoff: tracking went offline (records kept for"
                         + " `./prunelab mlflow sync`): " + r));
-                settings = settings + "; speed: " + sweep.speed().describe();
+                settings = settings + "; speed: " + (sweep.speed() == null ? "not measured" : sweep.speed().describe());
                 writeResults(outcome, settings, mlflow);
             }
         }

@@ -17,13 +17,27 @@ import java.util.Map;
  * @param text         the spec file's text, logged as an artifact of the parent run
  * @param datasetLines for each dataset name, the spec line that first names it (for later error messages)
  * @param pointLines   for each point's key, the line of the grid entry's method it came from
+ * @param report       which report the sweep's results make: {@value #TRADEOFF} (results/tradeoff.md) or
+ *                     {@value #LANGUAGES} (results/languages.md)
  */
 public record SweepSpec(String name, String experiment, String profile, List<RunSpec> points, BenchSpec speed,
-                        String text, Map<String, Integer> datasetLines, Map<String, Integer> pointLines) {
+                        String text, Map<String, Integer> datasetLines, Map<String, Integer> pointLines, String report) {
+    /** The structured-vs-unstructured trade-off report. */
+    public static final String TRADEOFF = "tradeoff";
+    /** The per-language study. */
+    public static final String LANGUAGES = "languages";
+
     public SweepSpec {
         points = List.copyOf(points);
         datasetLines = Map.copyOf(datasetLines);
         pointLines = Map.copyOf(pointLines);
+        if (report == null) report = TRADEOFF;
+    }
+
+    /** A sweep that makes the trade-off report. */
+    public SweepSpec(String name, String experiment, String profile, List<RunSpec> points, BenchSpec speed,
+                     String text, Map<String, Integer> datasetLines, Map<String, Integer> pointLines) {
+        this(name, experiment, profile, points, speed, text, datasetLines, pointLines, TRADEOFF);
     }
 
     /** The spec line a point came from (its grid entry's method), or 0 when unknown. */

@@ -38,7 +38,8 @@ import java.util.Set;
  *   datasets: [brown, udhr:swh, {dataset: udhr:yor, seqlen: 256}]
  *   tasks: [udhr-next:eng]            # optional: multiple-choice accuracy (eval --task), scored after perplexity
  *   task_items: 30                    # optional: the first N items of each task (default 0 = all)
- * speed: {seqlen: 128, repeats: 5, gen: 16}
+ * speed: {seqlen: 128, repeats: 5, gen: 16}   # or none: no speed measurement
+ * report: tradeoff                    # or languages: which report `prunelab tradeoff` writes (default tradeoff)
  * grid:                               # each entry is a cartesian product; top-level axes are defaults
  *   - method: dense
  *   - method: [magnitude, wanda, sparsegpt]
@@ -55,7 +56,7 @@ import java.util.Set;
  */
 public final class SweepSpecLoader {
     private static final Set<String> TOP_KEYS = Set.of("name", "experiment", "model", "seed", "calibration", "evaluation",
-            "speed", "grid", "profiles");
+            "speed", "grid", "profiles", "report");
     /** Grid entry keys: the run's axes, and every parameter a registered method declares ({@link Methods#paramNames()}). */
     private static final Set<String> GRID_KEYS;
 
@@ -142,7 +143,11 @@ public final class SweepSpecLoader {
                 if (keys.add(p.key())) points.add(p);
             }
         }
-        return new SweepSpec(name, experiment, profile, points, bench, text, datasetLines, pointLines);
+        String report = string(top, "report", SweepSpec.TRADEOFF);
+        if (!report.equals(SweepSpec.TRADEOFF) && !report.equals(SweepSpec.LANGUAGES)) {
+            throw error(top.map().get("report"), "report must be " + SweepSpec.TRADEOFF + " or " + SweepSpec.LANGUAGES + ", got '" + report + "'");
+        }
+        return new SweepSpec(name, experiment, profile, points, bench, text, datasetLines, pointLines, report);
     }
 
     private YamlTree applyProfile(YamlTree root, String profile) {
@@ -389,7 +394,8 @@ public final class SweepSpecLoader {
     private BenchSpec speed(YamlTree s) {
         BenchSpec d = BenchSpec.SWEEP_DEFAULT;
         if (s == null) return d;
-        if (!s.isMap()) throw error(s, "speed must be a mapping such as {seqlen: 128, repeats: 3, gen: 16}");
+        if ("none".equals(s.value())) return null; // no speed measurement at any point
+        if (!s.isMap()) throw error(s, "speed must be a mapping such as {seqlen: 128, repeats: 3, gen: 16}, or none");
         checkKeys(s, Set.of("seqlen", "repeats", "gen"));
         YamlTree seqlen = s.map().get("seqlen");
         YamlTree repeats = s.map().get("repeats");
