@@ -7,6 +7,7 @@ import org.prunelab.cache.PrunelabHome;
 import org.prunelab.cache.Setup;
 import org.prunelab.data.Datasets;
 import org.prunelab.arch.ModelLoader;
+import org.prunelab.report.LanguageReport;
 import org.prunelab.report.TradeoffPlots;
 import org.prunelab.report.TradeoffReport;
 import org.prunelab.run.EvalResult;
@@ -59,7 +60,8 @@ final class TradeoffCommand implements Callable<Integer> {
                     + " (paper-grade) (default: ${DEFAULT-VALUE}); 'none' for the spec as written.")
     String profile;
 
-    @Option(names = "--out", description = "Table to write; plots go beside it (default: results/tradeoff.md in the prunelab folder).")
+    @Option(names = "--out", description = "Table to write; plots go beside it (default: results/<report>.md in the prunelab folder:"
+            + " results/tradeoff.md, or results/languages.md for a spec with report: languages).")
     Path out;
 
     @Option(names = "--engine", defaultValue = "in-process",
@@ -83,13 +85,13 @@ final class TradeoffCommand implements Callable<Integer> {
         common.apply();
         Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath();
         if (specFile == null) specFile = root.resolve("experiments/sweeps/tradeoff.yaml");
-        if (out == null) out = root.resolve("results/tradeoff.md");
-        checkWritable(out);
         SweepEngine sweepEngine = engine();
         PrintWriter err = spec.commandLine().getErr();
         // Syntax first (milliseconds), then setup, then names against the cache.
         String profileName = profile.equals("none") ? null : profile;
-        SweepSpecLoader.load(specFile, profileName, SweepSpecLoader.Checks.NONE);
+        SweepSpec parsed = SweepSpecLoader.load(specFile, profileName, SweepSpecLoader.Checks.NONE);
+        if (out == null) out = root.resolve("results/" + parsed.report() + ".md");
+        checkWritable(out);
         Setup.system().ensure(List.of(), line -> { err.println("setup: " + line); err.flush(); });
         PrunelabHome home = PrunelabHome.fromEnvironment();
         SweepSpec sweep = SweepSpecLoader.load(specFile, profileName, new SweepSpecLoader.Checks() {
@@ -164,16 +166,20 @@ final class TradeoffCommand implements Callable<Integer> {
         String stem = abs.getFileName().toString().replaceFirst("\\.md$", "");
         List<String> plots = new ArrayList<>();
         // A plot is a picture of the table: if drawing one fails, the table is still written (and the failure said).
+        boolean languages = outcome.spec().report().equals(SweepSpec.LANGUAGES);
         try {
-            Path p1 = TradeoffPlots.perplexityVsSparsity(outcome.results(), abs.resolveSibling(stem + "-perplexity-vs-sparsity.png"));
+            Path p1 = languages ? LanguageReport.perplexityPlot(outcome.results(), abs.resolveSibling(stem + "-perplexity-increase.png"))
+                    : TradeoffPlots.perplexityVsSparsity(outcome.results(), abs.resolveSibling(stem + "-perplexity-vs-sparsity.png"));
             if (p1 != null) plots.add(p1.getFileName().toString());
-            Path p2 = TradeoffPlots.languageIncrease(outcome.results(), abs.resolveSibling(stem + "-language-increase.png"));
+            Path p2 = languages ? LanguageReport.accuracyPlot(outcome.results(), abs.resolveSibling(stem + "-accuracy.png"))
+                    : TradeoffPlots.languageIncrease(outcome.results(), abs.resolveSibling(stem + "-language-increase.png"));
             if (p2 != null) plots.add(p2.getFileName().toString());
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("tradeoff: warning: a plot could not be drawn (" + e + "); writing the table without it");
             spec.commandLine().getErr().flush();
         }
-        String text = TradeoffReport.markdown(outcome, header(outcome, settings, mlflow), plots);
+        String text = languages ? LanguageReport.markdown(outcome, header(outcome, settings, mlflow), plots)
+                : TradeoffReport.markdown(outcome, header(outcome, settings, mlflow), plots);
         try {
             Path tmp = Files.createTempFile(abs.getParent(), ".tradeoff", ".tmp");
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
