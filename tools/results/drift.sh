@@ -7,6 +7,7 @@
 #   tools/results/drift.sh --md results/drift.md   # also write the Markdown report (names commit and command)
 #   tools/results/drift.sh --only tradeoff         # checks whose name contains "tradeoff"
 #   TOLERANCE=0.005 tools/results/drift.sh         # relative drift allowed (default 0.01 = 1%)
+#   WORK=DIR tools/results/drift.sh --reuse        # reuse the points already run into DIR (each names its commit)
 #
 # Exit status: 0 when every drift is within the tolerance, 1 when one is above it, 2 when a point failed to run.
 # The committed value is read from the committed file at run time (not copied here), so a regenerated table is
@@ -19,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
 TOLERANCE="${TOLERANCE:-0.01}"
 WORK="${WORK:-$(mktemp -d)}"
-JSON=0; MD=""; ONLY=""
+JSON=0; MD=""; ONLY=""; REUSE=0
 INVOCATION="tools/results/drift.sh${*:+ $*}"
 [ "${TOLERANCE}" != 0.01 ] && INVOCATION="TOLERANCE=$TOLERANCE $INVOCATION"
 while [ $# -gt 0 ]; do
@@ -28,7 +29,8 @@ while [ $# -gt 0 ]; do
     --md) MD="$2"; shift ;;
     --only) ONLY="$2"; shift ;;
     --tolerance) TOLERANCE="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --reuse) REUSE=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "drift.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -133,6 +135,10 @@ ROWS="$WORK/rows.tsv"; : > "$ROWS"
 for check in "${CHECKS[@]}"; do
   IFS='|' read -r name run field file kind rest <<< "$check"
   [ -n "$ONLY" ] && [[ "$name" != *"$ONLY"* ]] && continue
+  if [ -z "${STATUS_OF[$run]:-}" ] && [ "$REUSE" = 1 ] && [ -s "$WORK/$run.json" ] && [ -s "$WORK/$run.commit" ]; then
+    echo "drift: $run: reusing $WORK/$run.json (run at $(cat "$WORK/$run.commit"))" >&2
+    STATUS_OF[$run]=ok; SECONDS_OF[$run]="$(cat "$WORK/$run.seconds")"
+  fi
   if [ -z "${STATUS_OF[$run]:-}" ]; then
     echo "drift: $run: ./prunelab ${RUN[$run]}" >&2
     rm -rf "$WORK/$run"
@@ -144,6 +150,8 @@ for check in "${CHECKS[@]}"; do
       STATUS_OF[$run]=failed; tail -5 "$WORK/$run.log" >&2
     fi
     SECONDS_OF[$run]=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.0f}')")
+    echo "${SECONDS_OF[$run]}" > "$WORK/$run.seconds"
+    echo "$COMMIT$DIRTY" > "$WORK/$run.commit"
     rm -rf "$WORK/$run"
   fi
   IFS='|' read -r -a finder <<< "$rest"
@@ -162,13 +170,13 @@ digits = len('$was'.split('.')[1]) if '.' in '$was' else 0
 d = (now - was) / was
 # 'same' when today's value rounds to the committed one at the committed precision
 same = round(now, digits) == round(was, digits)
-print(f'{d:.6f}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
+print(f'{d:.3e}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
     [ "$verdict" = DRIFT ] && [ $status -eq 0 ] && status=1
   else
     now="nan"; drift="nan"; verdict="FAILED"; status=2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
-    "$(git log -1 --format=%h -- "$file")" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
+    "$(git log -1 --format=%h -G'[0-9]\.[0-9]' -- "$file")" "$(cat "$WORK/$run.commit" 2>/dev/null || echo "$COMMIT$DIRTY")" >> "$ROWS"
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -177,12 +185,14 @@ python3 - "$ROWS" "$JSON" "$MD" "$TOLERANCE" "$COMMIT$DIRTY" "$STARTED" "$LOAD_B
     "$(printf '%s\n' "${SKIPPED[@]}")" "$INVOCATION" <<'PY'
 import json, os, sys
 rows_file, as_json, md, tol, commit, started, load0, load1, status, runs, skipped, invocation = sys.argv[1:]
-rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit"], l.split("\t")))
+rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit", "run_commit"], l.split("\t")))
         for l in open(rows_file).read().splitlines()]
 runs = dict(l.split("=", 1) for l in runs.splitlines() if l)
 skipped = [l.split("|", 1) for l in skipped.splitlines() if l]
 def pct(x):
-    return "n/a" if x == "nan" else f"{100 * float(x):+.3f}%"
+    return "n/a" if x == "nan" else f"{100 * float(x):+.2g}%"
+def num(x):
+    return "n/a" if x == "nan" else f"{float(x):.10g}"
 if as_json == "1":
     print(json.dumps({"command": invocation, "commit": commit, "started": started, "tolerance": float(tol), "exit_status": int(status),
                       "checks": [dict(r, committed=float(r["committed"]), now=float(r["now"]),
@@ -192,7 +202,7 @@ else:
     w = max([len(r["check"]) for r in rows] + [5])
     print(f"{'check':<{w}}  {'committed':>12}  {'now':>14}  {'drift':>9}  verdict")
     for r in rows:
-        now = "n/a" if r["now"] == "nan" else f"{float(r['now']):.6g}"
+        now = num(r["now"])
         print(f"{r['check']:<{w}}  {r['committed']:>12}  {now:>14}  {pct(r['relative_drift']):>9}  {r['verdict']}")
     print(f"tolerance {100 * float(tol):g}%; exit status {status}")
 if md:
@@ -200,16 +210,18 @@ if md:
            f"Made by `{invocation}` at commit `{commit}`, started {started}, tolerance "
            f"{100 * float(tol):g}% relative; load average (1/5/15 min) {load0} before, {load1} after. Each check re-runs one cheap "
            "point of a committed table with the settings that table names (below) and compares the brown perplexity with "
-           "the value the committed file holds (its last commit in the second column). `same`: equal at the committed precision; "
+           "the value the committed file holds (in brackets, the last commit that changed a number in it). `same`: equal at the committed precision; "
            "`ok`: within the tolerance; `DRIFT`: beyond it (exit status 1).", "",
            "| check | committed file (last commit) | committed | now | relative drift | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
-        now = "n/a" if r["now"] == "nan" else f"{float(r['now']):.6g}"
+        now = num(r["now"])
         out.append(f"| {r['check']} | `{r['file']}` ({r['file_commit']}) | {r['committed']} | {now} | {pct(r['relative_drift'])} | {r['verdict']} |")
-    out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load):", ""]
+    out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load; the commit the"
+            " point ran at):", ""]
     secs = {r["run"]: r["run_seconds"] for r in rows}
+    at = {r["run"]: r["run_commit"] for r in rows}
     for name in dict.fromkeys(r["run"] for r in rows):
-        out.append(f"- `{name}` ({secs[name]} s): `{runs[name]} --out DIR --no-track --json`")
+        out.append(f"- `{name}` ({secs[name]} s, at `{at[name]}`): `{runs[name]} --out DIR --no-track --json`")
     out += ["", "Not re-run:", ""] + [f"- `{f}`: {w}" for f, w in skipped] + [""]
     tmp = md + ".tmp"
     open(tmp, "w").write("\n".join(out) + "\n")
