@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 THREADS_ARG=(); [ -n "${THREADS:-}" ] && THREADS_ARG=(--threads "$THREADS")
+[ "$REUSE" = 1 ] && INVOCATION="WORK=$WORK $INVOCATION"
 mkdir -p "$WORK"
 cd "$ROOT"
 
@@ -142,7 +143,7 @@ for check in "${CHECKS[@]}"; do
   if [ -z "${STATUS_OF[$run]:-}" ]; then
     echo "drift: $run: ./prunelab ${RUN[$run]}" >&2
     rm -rf "$WORK/$run"
-    t0=$(date +%s.%N)
+    t0=$(date +%s.%N); load0="$(cut -d' ' -f1-3 /proc/loadavg)"
     # shellcheck disable=SC2086 # RUN holds a word list
     if "$PRUNELAB" ${RUN[$run]} --out "$WORK/$run" --no-track "${THREADS_ARG[@]}" --json > "$WORK/$run.json" 2> "$WORK/$run.log"; then
       STATUS_OF[$run]=ok
@@ -152,6 +153,7 @@ for check in "${CHECKS[@]}"; do
     SECONDS_OF[$run]=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.0f}')")
     echo "${SECONDS_OF[$run]}" > "$WORK/$run.seconds"
     echo "$COMMIT$DIRTY" > "$WORK/$run.commit"
+    echo "$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after" > "$WORK/$run.load"
     rm -rf "$WORK/$run"
   fi
   IFS='|' read -r -a finder <<< "$rest"
@@ -175,8 +177,9 @@ print(f'{d:.3e}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
   else
     now="nan"; drift="nan"; verdict="FAILED"; status=2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
-    "$(git log -1 --format=%h -G'[0-9]\.[0-9]' -- "$file")" "$(cat "$WORK/$run.commit" 2>/dev/null || echo "$COMMIT$DIRTY")" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
+    "$(git log -1 --format=%h -G'[0-9]\.[0-9]' -- "$file")" "$(cat "$WORK/$run.commit" 2>/dev/null || echo "$COMMIT$DIRTY")" \
+    "$(cat "$WORK/$run.load" 2>/dev/null || echo unknown)" >> "$ROWS"
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -185,7 +188,7 @@ python3 - "$ROWS" "$JSON" "$MD" "$TOLERANCE" "$COMMIT$DIRTY" "$STARTED" "$LOAD_B
     "$(printf '%s\n' "${SKIPPED[@]}")" "$INVOCATION" <<'PY'
 import json, os, sys
 rows_file, as_json, md, tol, commit, started, load0, load1, status, runs, skipped, invocation = sys.argv[1:]
-rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit", "run_commit"], l.split("\t")))
+rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit", "run_commit", "run_load"], l.split("\t")))
         for l in open(rows_file).read().splitlines()]
 runs = dict(l.split("=", 1) for l in runs.splitlines() if l)
 skipped = [l.split("|", 1) for l in skipped.splitlines() if l]
@@ -208,7 +211,7 @@ else:
 if md:
     out = ["# Drift: committed results re-run today", "",
            f"Made by `{invocation}` at commit `{commit}`, started {started}, tolerance "
-           f"{100 * float(tol):g}% relative; load average (1/5/15 min) {load0} before, {load1} after. Each check re-runs one cheap "
+           f"{100 * float(tol):g}% relative. Each check re-runs one cheap "
            "point of a committed table with the settings that table names (below) and compares the brown perplexity with "
            "the value the committed file holds (in brackets, the last commit that changed a number in it). `same`: equal at the committed precision; "
            "`ok`: within the tolerance; `DRIFT`: beyond it (exit status 1).", "",
@@ -217,11 +220,12 @@ if md:
         now = num(r["now"])
         out.append(f"| {r['check']} | `{r['file']}` ({r['file_commit']}) | {r['committed']} | {now} | {pct(r['relative_drift'])} | {r['verdict']} |")
     out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load; the commit the"
-            " point ran at):", ""]
+            " point ran at; load average (1/5/15 min) of the machine before and after it):", ""]
     secs = {r["run"]: r["run_seconds"] for r in rows}
     at = {r["run"]: r["run_commit"] for r in rows}
+    load = {r["run"]: r["run_load"] for r in rows}
     for name in dict.fromkeys(r["run"] for r in rows):
-        out.append(f"- `{name}` ({secs[name]} s, at `{at[name]}`): `{runs[name]} --out DIR --no-track --json`")
+        out.append(f"- `{name}` ({secs[name]} s, at `{at[name]}`, load {load[name]}): `{runs[name]} --out DIR --no-track --json`")
     out += ["", "Not re-run:", ""] + [f"- `{f}`: {w}" for f, w in skipped] + [""]
     tmp = md + ".tmp"
     open(tmp, "w").write("\n".join(out) + "\n")
