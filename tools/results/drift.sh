@@ -42,10 +42,20 @@ cd "$ROOT"
 
 # --- the points: NAME then the prunelab arguments (each run once; several checks read one run's JSON) -------------
 declare -A RUN
-EV256_2=(--eval brown --eval-seqlen 256 --eval-windows 2)
-# tradeoff.md, quick profile: calibration 16 x 256 of brown, seed 0; evaluation 2 x 256 per set (brown's windows
-# do not depend on the other sets the sweep evaluates). SparseGPT 50%: the point the issue saw drift.
-RUN[tradeoff-sparsegpt50]="prune --model smollm2-135m --method sparsegpt --sparsity 0.5 --calib brown --nsamples 16 --seqlen 256 --seed 0 ${EV256_2[*]}"
+# tradeoff.md: the calibration and brown's evaluation windows as its header states them ("Calibration: 16 x 256 tokens
+# of brown, seed 0", "Evaluation: brown (2 x 256)"; brown's windows do not depend on the other sets the sweep
+# evaluates), so a table regenerated with other settings is checked with its own. SparseGPT 50%: the point the issue saw drift.
+TRADEOFF_ARGS="$(python3 - results/tradeoff.md <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+c = re.search(r"Calibration: (\d+) x (\d+) tokens of (\S+), seeds? (\d+)", text)
+e = re.search(r"Evaluation: brown \((\d+|all) x (\d+)\)", text)
+if not c or not e: sys.exit("results/tradeoff.md: no 'Calibration: N x S tokens of D, seed K' or 'Evaluation: brown (W x S)' in its header")
+print(f"--calib {c.group(3)} --nsamples {c.group(1)} --seqlen {c.group(2)} --seed {c.group(4)} --eval brown"
+      f" --eval-seqlen {e.group(2)} --eval-windows {0 if e.group(1) == 'all' else e.group(1)}")
+PY
+)"
+RUN[tradeoff-sparsegpt50]="prune --model smollm2-135m --method sparsegpt --sparsity 0.5 $TRADEOFF_ARGS"
 # unstructured-smollm2.{md,tsv}: evaluation 64 x 512 (magnitude reads no calibration).
 RUN[unstructured-magnitude50]="prune --model smollm2-135m --method magnitude --sparsity 0.5 --eval brown --eval-seqlen 512 --eval-windows 64"
 # unstructured-reference.md, structured-smollm2 dense row, gguf-llamacpp.md prunelab column: evaluation 16 x 512.
@@ -90,6 +100,9 @@ import re, sys
 kind, path = sys.argv[1], sys.argv[2]
 lines = open(path, encoding="utf-8").read().splitlines()
 def number(cell):
+    # a point run with several seeds: "mean (3 seeds: lo-hi; seed 0: value [lo, hi])": the single run, which a re-run repeats
+    single = re.search(r"; seed \d+: (.*)$", cell)
+    if single: cell = single.group(1)
     m = re.search(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", cell)
     if not m: sys.exit(f"no number in cell {cell!r} of {path}")
     print(m.group(0))
