@@ -7,6 +7,7 @@
 #   tools/results/drift.sh --md results/drift.md   # also write the Markdown report (names commit and command)
 #   tools/results/drift.sh --only tradeoff         # checks whose name contains "tradeoff"
 #   TOLERANCE=0.005 tools/results/drift.sh         # relative drift allowed (default 0.01 = 1%)
+#   WORK=DIR tools/results/drift.sh --reuse        # reuse the points already run into DIR (each names its commit)
 #
 # Exit status: 0 when every drift is within the tolerance, 1 when one is above it, 2 when a point failed to run.
 # The committed value is read from the committed file at run time (not copied here), so a regenerated table is
@@ -19,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PRUNELAB="${PRUNELAB:-$ROOT/prunelab}"
 TOLERANCE="${TOLERANCE:-0.01}"
 WORK="${WORK:-$(mktemp -d)}"
-JSON=0; MD=""; ONLY=""
+JSON=0; MD=""; ONLY=""; REUSE=0
 INVOCATION="tools/results/drift.sh${*:+ $*}"
 [ "${TOLERANCE}" != 0.01 ] && INVOCATION="TOLERANCE=$TOLERANCE $INVOCATION"
 while [ $# -gt 0 ]; do
@@ -28,21 +29,33 @@ while [ $# -gt 0 ]; do
     --md) MD="$2"; shift ;;
     --only) ONLY="$2"; shift ;;
     --tolerance) TOLERANCE="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --reuse) REUSE=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "drift.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 THREADS_ARG=(); [ -n "${THREADS:-}" ] && THREADS_ARG=(--threads "$THREADS")
+[ "$REUSE" = 1 ] && INVOCATION="WORK=$WORK $INVOCATION"
 mkdir -p "$WORK"
 cd "$ROOT"
 
 # --- the points: NAME then the prunelab arguments (each run once; several checks read one run's JSON) -------------
 declare -A RUN
-EV256_2=(--eval brown --eval-seqlen 256 --eval-windows 2)
-# tradeoff.md, quick profile: calibration 16 x 256 of brown, seed 0; evaluation 2 x 256 per set (brown's windows
-# do not depend on the other sets the sweep evaluates). SparseGPT 50%: the point the issue saw drift.
-RUN[tradeoff-sparsegpt50]="prune --model smollm2-135m --method sparsegpt --sparsity 0.5 --calib brown --nsamples 16 --seqlen 256 --seed 0 ${EV256_2[*]}"
+# tradeoff.md: the calibration and brown's evaluation windows as its header states them ("Calibration: 16 x 256 tokens
+# of brown, seed 0", "Evaluation: brown (2 x 256)"; brown's windows do not depend on the other sets the sweep
+# evaluates), so a table regenerated with other settings is checked with its own. SparseGPT 50%: the point the issue saw drift.
+TRADEOFF_ARGS="$(python3 - results/tradeoff.md <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+c = re.search(r"Calibration: (\d+) x (\d+) tokens of (\S+), seeds? (\d+)", text)
+e = re.search(r"Evaluation: brown \((\d+|all) x (\d+)\)", text)
+if not c or not e: sys.exit("results/tradeoff.md: no 'Calibration: N x S tokens of D, seed K' or 'Evaluation: brown (W x S)' in its header")
+print(f"--calib {c.group(3)} --nsamples {c.group(1)} --seqlen {c.group(2)} --seed {c.group(4)} --eval brown"
+      f" --eval-seqlen {e.group(2)} --eval-windows {0 if e.group(1) == 'all' else e.group(1)}")
+PY
+)"
+RUN[tradeoff-sparsegpt50]="prune --model smollm2-135m --method sparsegpt --sparsity 0.5 $TRADEOFF_ARGS"
 # unstructured-smollm2.{md,tsv}: evaluation 64 x 512 (magnitude reads no calibration).
 RUN[unstructured-magnitude50]="prune --model smollm2-135m --method magnitude --sparsity 0.5 --eval brown --eval-seqlen 512 --eval-windows 64"
 # unstructured-reference.md, structured-smollm2 dense row, gguf-llamacpp.md prunelab column: evaluation 16 x 512.
@@ -87,6 +100,9 @@ import re, sys
 kind, path = sys.argv[1], sys.argv[2]
 lines = open(path, encoding="utf-8").read().splitlines()
 def number(cell):
+    # a point run with several seeds: "mean (3 seeds: lo-hi; seed 0: value [lo, hi])": the single run, which a re-run repeats
+    single = re.search(r"; seed \d+: (.*)$", cell)
+    if single: cell = single.group(1)
     m = re.search(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", cell)
     if not m: sys.exit(f"no number in cell {cell!r} of {path}")
     print(m.group(0))
@@ -133,10 +149,14 @@ ROWS="$WORK/rows.tsv"; : > "$ROWS"
 for check in "${CHECKS[@]}"; do
   IFS='|' read -r name run field file kind rest <<< "$check"
   [ -n "$ONLY" ] && [[ "$name" != *"$ONLY"* ]] && continue
+  if [ -z "${STATUS_OF[$run]:-}" ] && [ "$REUSE" = 1 ] && [ -s "$WORK/$run.json" ] && [ -s "$WORK/$run.commit" ]; then
+    echo "drift: $run: reusing $WORK/$run.json (run at $(cat "$WORK/$run.commit"))" >&2
+    STATUS_OF[$run]=ok; SECONDS_OF[$run]="$(cat "$WORK/$run.seconds")"
+  fi
   if [ -z "${STATUS_OF[$run]:-}" ]; then
     echo "drift: $run: ./prunelab ${RUN[$run]}" >&2
     rm -rf "$WORK/$run"
-    t0=$(date +%s.%N)
+    t0=$(date +%s.%N); load0="$(cut -d' ' -f1-3 /proc/loadavg)"
     # shellcheck disable=SC2086 # RUN holds a word list
     if "$PRUNELAB" ${RUN[$run]} --out "$WORK/$run" --no-track "${THREADS_ARG[@]}" --json > "$WORK/$run.json" 2> "$WORK/$run.log"; then
       STATUS_OF[$run]=ok
@@ -144,6 +164,9 @@ for check in "${CHECKS[@]}"; do
       STATUS_OF[$run]=failed; tail -5 "$WORK/$run.log" >&2
     fi
     SECONDS_OF[$run]=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.0f}')")
+    echo "${SECONDS_OF[$run]}" > "$WORK/$run.seconds"
+    echo "$COMMIT$DIRTY" > "$WORK/$run.commit"
+    echo "$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after" > "$WORK/$run.load"
     rm -rf "$WORK/$run"
   fi
   IFS='|' read -r -a finder <<< "$rest"
@@ -162,13 +185,14 @@ digits = len('$was'.split('.')[1]) if '.' in '$was' else 0
 d = (now - was) / was
 # 'same' when today's value rounds to the committed one at the committed precision
 same = round(now, digits) == round(was, digits)
-print(f'{d:.6f}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
+print(f'{d:.3e}', 'same' if same else ('ok' if abs(d) <= tol else 'DRIFT'))")"
     [ "$verdict" = DRIFT ] && [ $status -eq 0 ] && status=1
   else
     now="nan"; drift="nan"; verdict="FAILED"; status=2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
-    "$(git log -1 --format=%h -- "$file")" >> "$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$was" "$now" "$drift" "$verdict" "$run" "${SECONDS_OF[$run]}" \
+    "$(git log -1 --format=%h -G'[0-9]\.[0-9]' -- "$file")" "$(cat "$WORK/$run.commit" 2>/dev/null || echo "$COMMIT$DIRTY")" \
+    "$(cat "$WORK/$run.load" 2>/dev/null || echo unknown)" >> "$ROWS"
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -177,12 +201,14 @@ python3 - "$ROWS" "$JSON" "$MD" "$TOLERANCE" "$COMMIT$DIRTY" "$STARTED" "$LOAD_B
     "$(printf '%s\n' "${SKIPPED[@]}")" "$INVOCATION" <<'PY'
 import json, os, sys
 rows_file, as_json, md, tol, commit, started, load0, load1, status, runs, skipped, invocation = sys.argv[1:]
-rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit"], l.split("\t")))
+rows = [dict(zip(["check", "file", "committed", "now", "relative_drift", "verdict", "run", "run_seconds", "file_commit", "run_commit", "run_load"], l.split("\t")))
         for l in open(rows_file).read().splitlines()]
 runs = dict(l.split("=", 1) for l in runs.splitlines() if l)
 skipped = [l.split("|", 1) for l in skipped.splitlines() if l]
 def pct(x):
-    return "n/a" if x == "nan" else f"{100 * float(x):+.3f}%"
+    return "n/a" if x == "nan" else f"{100 * float(x):+.2g}%"
+def num(x):
+    return "n/a" if x == "nan" else f"{float(x):.10g}"
 if as_json == "1":
     print(json.dumps({"command": invocation, "commit": commit, "started": started, "tolerance": float(tol), "exit_status": int(status),
                       "checks": [dict(r, committed=float(r["committed"]), now=float(r["now"]),
@@ -192,24 +218,27 @@ else:
     w = max([len(r["check"]) for r in rows] + [5])
     print(f"{'check':<{w}}  {'committed':>12}  {'now':>14}  {'drift':>9}  verdict")
     for r in rows:
-        now = "n/a" if r["now"] == "nan" else f"{float(r['now']):.6g}"
+        now = num(r["now"])
         print(f"{r['check']:<{w}}  {r['committed']:>12}  {now:>14}  {pct(r['relative_drift']):>9}  {r['verdict']}")
     print(f"tolerance {100 * float(tol):g}%; exit status {status}")
 if md:
     out = ["# Drift: committed results re-run today", "",
            f"Made by `{invocation}` at commit `{commit}`, started {started}, tolerance "
-           f"{100 * float(tol):g}% relative; load average (1/5/15 min) {load0} before, {load1} after. Each check re-runs one cheap "
+           f"{100 * float(tol):g}% relative. Each check re-runs one cheap "
            "point of a committed table with the settings that table names (below) and compares the brown perplexity with "
-           "the value the committed file holds (its last commit in the second column). `same`: equal at the committed precision; "
+           "the value the committed file holds (in brackets, the last commit that changed a number in it). `same`: equal at the committed precision; "
            "`ok`: within the tolerance; `DRIFT`: beyond it (exit status 1).", "",
            "| check | committed file (last commit) | committed | now | relative drift | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
-        now = "n/a" if r["now"] == "nan" else f"{float(r['now']):.6g}"
+        now = num(r["now"])
         out.append(f"| {r['check']} | `{r['file']}` ({r['file_commit']}) | {r['committed']} | {now} | {pct(r['relative_drift'])} | {r['verdict']} |")
-    out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load):", ""]
+    out += ["", "Points run (each once, `--no-track`; wall seconds including the build check and model load; the commit the"
+            " point ran at; load average (1/5/15 min) of the machine before and after it):", ""]
     secs = {r["run"]: r["run_seconds"] for r in rows}
+    at = {r["run"]: r["run_commit"] for r in rows}
+    load = {r["run"]: r["run_load"] for r in rows}
     for name in dict.fromkeys(r["run"] for r in rows):
-        out.append(f"- `{name}` ({secs[name]} s): `{runs[name]} --out DIR --no-track --json`")
+        out.append(f"- `{name}` ({secs[name]} s, at `{at[name]}`, load {load[name]}): `{runs[name]} --out DIR --no-track --json`")
     out += ["", "Not re-run:", ""] + [f"- `{f}`: {w}" for f, w in skipped] + [""]
     tmp = md + ".tmp"
     open(tmp, "w").write("\n".join(out) + "\n")

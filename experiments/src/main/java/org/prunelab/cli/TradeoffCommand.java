@@ -56,7 +56,7 @@ final class TradeoffCommand implements Callable<Integer> {
     Path specFile;
 
     @Option(names = "--profile", defaultValue = "quick",
-            description = "Profile of the spec: quick (small calibration, 8 windows per set; roughly 1.5-2 h on 2 idle cores) or full"
+            description = "Profile of the spec: quick (small calibration, 4 windows per set; roughly 1.5 h on 2 cores) or full"
                     + " (paper-grade) (default: ${DEFAULT-VALUE}); 'none' for the spec as written.")
     String profile;
 

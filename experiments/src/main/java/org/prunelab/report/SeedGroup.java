@@ -17,8 +17,8 @@ import static org.prunelab.report.TradeoffReport.fmt;
 /**
  * The runs of one point of a sweep's grid that differ only in their calibration seed (a sweep with {@code seed: [0, 1, 2]}
  * runs each point once per seed, each its own run key), and how the trade-off report prints them: the mean over seeds,
- * their spread (min-max and count), and the bootstrap interval over evaluation windows of a single run (the first
- * seed's). A point run with one seed prints as that run: its value and its interval.
+ * their spread (min-max and count), and a single run (the first seed's) with its bootstrap interval over evaluation
+ * windows. A point run with one seed prints as that run: its value and its interval.
  *
  * @param runs at least one, in the order the sweep listed them
  */
@@ -68,12 +68,12 @@ record SeedGroup(List<RunResult> runs) {
         return mean(r -> r.evals().isEmpty() ? Double.NaN : r.evals().getFirst().pplRatio());
     }
 
-    /** "72.28 [61.20, 85.03]", or with several seeds "71.90 (3 seeds: 70.80-72.28; one run [61.20, 85.03])"; "-" if none. */
+    /** "72.28 [61.20, 85.03]", or with several seeds "71.90 (3 seeds: 70.80-72.28; seed 0: 72.28 [61.20, 85.03])"; "-" if none. */
     String perplexity(String dataset) {
         return cell(dataset, EvalResult::perplexity, EvalResult::perplexityInterval, "%.2f", "");
     }
 
-    /** "1.70x [1.55, 1.88]", or with several seeds "1.69x (3 seeds: 1.65-1.72; one run [1.55, 1.88])"; "-" if none. */
+    /** "1.70x [1.55, 1.88]", or with several seeds "1.69x (3 seeds: 1.65-1.72; seed 0: 1.70x [1.55, 1.88])"; "-" if none. */
     String ratio(String dataset) {
         return cell(dataset, EvalResult::pplRatio, EvalResult::ratioInterval, "%.2f", "x");
     }
@@ -83,8 +83,9 @@ record SeedGroup(List<RunResult> runs) {
         Optional<EvalResult> one = eval(first(), dataset);
         if (one.isEmpty()) return "-";
         Bootstrap.Interval ci = interval.apply(one.get());
-        String bracket = ci.defined() ? "[" + fmt(format, ci.lo()) + ", " + fmt(format, ci.hi()) + "]" : "[n/a]";
-        if (seeds() == 1) return fmt(format, value.applyAsDouble(one.get())) + unit + " " + bracket;
+        String single = fmt(format, value.applyAsDouble(one.get())) + unit + " "
+                + (ci.defined() ? "[" + fmt(format, ci.lo()) + ", " + fmt(format, ci.hi()) + "]" : "[n/a]");
+        if (seeds() == 1) return single;
         double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE, sum = 0;
         int n = 0;
         for (RunResult r : runs) {
@@ -97,7 +98,8 @@ record SeedGroup(List<RunResult> runs) {
             n++;
         }
         if (n == 0) return "n/a";
-        return fmt(format, sum / n) + unit + " (" + n + " seeds: " + fmt(format, lo) + "-" + fmt(format, hi) + "; one run " + bracket + ")";
+        return fmt(format, sum / n) + unit + " (" + n + " seeds: " + fmt(format, lo) + "-" + fmt(format, hi) + "; seed "
+                + first().spec().seed() + ": " + single + ")";
     }
 
     /**

@@ -25,7 +25,7 @@ public final class TradeoffReport {
     static final String INTERVALS = "Perplexities: the value, then in brackets its 95% bootstrap interval over the evaluation"
             + " windows of the set (percentile bootstrap, 1000 resamples, seed " + org.prunelab.eval.Bootstrap.DEFAULT_SEED
             + "; the windows per set are in the header; \"n/a\" with fewer than 2). A point run with several calibration seeds"
-            + " shows the mean over seeds, the seeds' min-max and count, and the interval of one run (the first seed's); its"
+            + " shows the mean over seeds, the seeds' min-max and count, and one run (the first seed's) with its interval; its"
             + " other columns are means over seeds.";
 
     /** Perplexity ratio above which a point counts as collapsed. */

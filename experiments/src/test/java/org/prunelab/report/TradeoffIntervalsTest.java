@@ -73,8 +73,8 @@ class TradeoffIntervalsTest {
                 result(wanda(0.5, 0), 60), result(wanda(0.5, 1), 66), result(wanda(0.5, 2), 63));
         String md = markdown(results);
         // mean 63.00 of 60, 66, 63; spread 60.00-66.00 over 3 seeds; the interval is the first seed's run's
-        assertThat(md).contains("| 63.00 (3 seeds: 60.00-66.00; one run [54.00, 66.00]) |")
-                .contains("| wanda | unstructured | 0.50 | 1.58x (3 seeds: 1.50-1.65; one run [1.40, 1.70]) |");
+        assertThat(md).contains("| 63.00 (3 seeds: 60.00-66.00; seed 0: 60.00 [54.00, 66.00]) |")
+                .contains("| wanda | unstructured | 0.50 | 1.58x (3 seeds: 1.50-1.65; seed 0: 1.50x [1.40, 1.70]) |");
         assertThat(md.lines().filter(l -> l.startsWith("| wanda | unstructured | 0.50 |"))).hasSize(2); // every point + per language
         // the seed table's quality retained uses the mean ratio over seeds: 40 / 63
         assertThat(md).contains("**63% (ppl 40.0 -> 63.0; all sets 63-63%; mean of 3 seeds)**");

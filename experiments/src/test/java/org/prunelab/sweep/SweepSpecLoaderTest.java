@@ -75,7 +75,7 @@ class SweepSpecLoaderTest {
                 .containsExactly("fasp", "flap", "shortgpt", "lowrank");
         RunSpec wanda = spec.points().stream().filter(p -> p.name().equals("wanda-unstructured-0.50")).findFirst().orElseThrow();
         assertThat(wanda.calibration()).isEqualTo(new CalibrationSpec("brown", 16, 256));
-        assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 8)); // 8 windows: an interval
+        assertThat(wanda.evaluation()).hasSize(7).first().isEqualTo(new EvalSpec("brown", 256, 4)); // 4 windows: an interval
         assertThat(wanda.evaluation()).extracting(EvalSpec::dataset).contains("udhr:hau_NG", "udhr:deu_1996");
         RunSpec magnitude = spec.points().stream().filter(p -> p.method().equals("magnitude")).findFirst().orElseThrow();
         assertThat(magnitude.calibration()).as("magnitude reads no calibration data").isNull();
