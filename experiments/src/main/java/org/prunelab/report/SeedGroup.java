@@ -104,7 +104,7 @@ record SeedGroup(List<RunResult> runs) {
 
     /**
      * Accuracy on task {@code label}: {@code "0.450 [0.300, 0.600]"} (the interval over items), or with several seeds
-     * {@code "0.440 (3 seeds: 0.420-0.450; one run [0.300, 0.600])"}; "-" if no run scored it.
+     * {@code "0.440 (3 seeds: 0.420-0.450; seed 0: 0.450 [0.300, 0.600])"}; "-" if no run scored it.
      */
     String accuracy(String label) {
         Optional<org.prunelab.eval.tasks.McResult> one = task(first(), label);
@@ -123,7 +123,8 @@ record SeedGroup(List<RunResult> runs) {
             n++;
         }
         String bracket = ci.defined() ? "[" + fmt("%.3f", ci.lo()) + ", " + fmt("%.3f", ci.hi()) + "]" : "[n/a]";
-        return fmt("%.3f", sum / n) + " (" + n + " seeds: " + fmt("%.3f", lo) + "-" + fmt("%.3f", hi) + "; one run " + bracket + ")";
+        return fmt("%.3f", sum / n) + " (" + n + " seeds: " + fmt("%.3f", lo) + "-" + fmt("%.3f", hi) + "; seed "
+                + first().spec().seed() + ": " + fmt("%.3f", ci.estimate()) + " " + bracket + ")";
     }
 
     /** Run {@code r}'s result on the task labelled {@code label} (the spec's task list and the results are parallel). */
