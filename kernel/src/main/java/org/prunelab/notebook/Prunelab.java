@@ -227,6 +227,8 @@ public final class Prunelab {
             row.setInt("windows", r.windows());
             row.setLong("tokens", r.tokens());
             row.setDouble("perplexity", r.perplexity());
+            row.setDouble("perplexity_lo", r.perplexityInterval().lo());
+            row.setDouble("perplexity_hi", r.perplexityInterval().hi());
             row.setDouble("seconds", r.seconds());
         }
         return t;
@@ -236,7 +238,46 @@ public final class Prunelab {
         return Table.create("perplexity", StringColumn.create("model"), StringColumn.create("state"),
                 StringColumn.create("dataset"), StringColumn.create("language"), StringColumn.create("split"),
                 IntColumn.create("seqlen"), IntColumn.create("windows"), LongColumn.create("tokens"),
-                digits(DoubleColumn.create("perplexity"), 4), digits(DoubleColumn.create("seconds"), 2));
+                digits(DoubleColumn.create("perplexity"), 4), digits(DoubleColumn.create("perplexity_lo"), 4),
+                digits(DoubleColumn.create("perplexity_hi"), 4), digits(DoubleColumn.create("seconds"), 2));
+    }
+
+    // -------------------------------------------------------------------------------------- accuracy
+
+    /**
+     * Zero-shot multiple-choice accuracy by log-likelihood, as {@code prunelab eval --task TASK --items N}: lm-eval's
+     * scoring, acc and acc_norm with their 95% bootstrap intervals over items.
+     *
+     * @param tasks {@code udhr-next:<code>}, {@code brown-next}, or {@code <format>:<file>} (e.g. {@code hellaswag:/data/h.jsonl})
+     * @param items score the first {@code items} items of each task (0 = all)
+     * @return one row per task: model, state, task, items, acc, acc_lo, acc_hi, acc_norm, acc_norm_lo, acc_norm_hi, seconds
+     * @throws org.prunelab.PrunelabException for an unknown task, a file in the wrong format, or a language without UDHR text
+     */
+    public static Table accuracy(Model model, List<String> tasks, int items) {
+        Table t = Table.create("accuracy", StringColumn.create("model"), StringColumn.create("state"), StringColumn.create("task"),
+                IntColumn.create("items"), digits(DoubleColumn.create("acc"), 3), digits(DoubleColumn.create("acc_lo"), 3),
+                digits(DoubleColumn.create("acc_hi"), 3), digits(DoubleColumn.create("acc_norm"), 3),
+                digits(DoubleColumn.create("acc_norm_lo"), 3), digits(DoubleColumn.create("acc_norm_hi"), 3),
+                digits(DoubleColumn.create("seconds"), 2));
+        for (String task : tasks) {
+            org.prunelab.run.TaskSpec spec = new org.prunelab.run.TaskSpec(task, items);
+            var loaded = PIPELINE.task(spec);
+            var r = org.prunelab.eval.tasks.MultipleChoice.evaluate(model.loaded().model(), model.loaded().tokenizer(), task,
+                    loaded.items(), loaded.note(), UI.stage("accuracy " + spec.label()));
+            Row row = t.appendRow();
+            row.setString("model", model.name());
+            row.setString("state", model.label());
+            row.setString("task", task);
+            row.setInt("items", r.items().size());
+            row.setDouble("acc", r.acc().estimate());
+            row.setDouble("acc_lo", r.acc().lo());
+            row.setDouble("acc_hi", r.acc().hi());
+            row.setDouble("acc_norm", r.accNorm().estimate());
+            row.setDouble("acc_norm_lo", r.accNorm().lo());
+            row.setDouble("acc_norm_hi", r.accNorm().hi());
+            row.setDouble("seconds", r.seconds());
+        }
+        return t;
     }
 
     /**

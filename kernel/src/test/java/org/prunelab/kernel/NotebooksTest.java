@@ -165,6 +165,16 @@ class NotebooksTest {
     }
 
     @Test
+    void languageStudyGivesPerplexityAndAccuracyWithIntervals() throws Exception {
+        JsonNode nb = jupyter.runNotebook("05-language-study", "{\"languages\": [\"udhr:eng\", \"udhr:swh\"], \"items\": 3, "
+                + SMALL + "}");
+        assertThat(JupyterHarness.errors(nb)).isEmpty();
+        assertThat(JupyterHarness.mimeTypes(nb)).contains("text/html", "image/png");
+        String tables = JupyterHarness.plainText(nb);
+        assertThat(tables).contains("udhr-next:swh").contains("acc_lo").contains("perplexity_hi").contains("wanda 0.50 (brown)");
+    }
+
+    @Test
     void interruptingALongCellLeavesTheKernelUsable() throws Exception {
         String log = jupyter.python("tools/jupyter/interrupt_check.py");
         String json = log.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElseThrow();
