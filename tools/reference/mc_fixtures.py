@@ -132,15 +132,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="lm-eval-style multiple-choice reference fixtures")
     ap.add_argument("--model", type=Path, default=reflib.default_gguf())
     ap.add_argument("--out", type=Path, default=FIX / "reference.json")
+    ap.add_argument("--only", action="append", default=[], metavar="TASK",
+                    help="recompute only this task (repeatable); the others are kept from --out as they are")
     args = ap.parse_args()
+    unknown = [t for t in args.only if t not in FILES]
+    if unknown:
+        sys.exit(f"mc_fixtures: unknown task(s) {unknown}; tasks: {list(FILES)}")
     model, tok = reflib.load(args.model)
     torch.set_num_threads(2)
     doc = {"generator": "tools/reference/mc_fixtures.py",
            "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
            "model": args.model.name, "model_sha256": reflib.sha256(args.model), "versions": reflib.versions(),
            "literal_check": 0.0, "tasks": {}}
+    if args.only:
+        kept = json.loads(args.out.read_text(encoding="utf-8"))
+        doc["tasks"] = kept["tasks"]
+        doc["literal_check"] = kept["literal_check"]
     start = time.time()
     for task, (fmt, rel) in FILES.items():
+        if args.only and task not in args.only:
+            continue
         rows = [json.loads(line) for line in (FIX / rel).read_text(encoding="utf-8").splitlines() if line.strip()]
         out = []
         for n, d in enumerate(rows):

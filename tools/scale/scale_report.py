@@ -85,6 +85,19 @@ def main():
         lines.append(f"| {name} | {p['method']} {p['extra'].replace('--sparsity ', '')} | {calib} | {gb(pred)} | {gb(meas)} |"
                      f" {100 * err:+.1f}% | {per_block:.1f} | {p['load_before']} / {p['load_after']} |")
     lines += ["", f"Largest prediction error: {100 * worst:.1f}% of the measured peak.", ""]
+    superseded = os.environ.get("SUPERSEDED")
+    if superseded and os.path.exists(superseded):
+        with open(superseded) as f:
+            old = [json.loads(line) for line in f if line.strip()]
+        lines += ["## Measured before the code they ran changed", "",
+                  "These points ran before SparseGPT factored each input group's Hessian in place on its last use (commit"
+                  " 2c73602: no n x n array allocated for o_proj and down_proj, two fewer on the 7B shapes' down_proj), so"
+                  " the memory model of that code, not today's, is what they check; they were not re-measured.", "",
+                  "| model | method | nsamples x seqlen | measured peak GB | at commit |", "|---|---|---|---:|---|"]
+        for p in old:
+            lines.append(f"| {label(p['model'])} | {p['method']} | {p['nsamples']} x {p['seqlen']} | {gb(p['maxrss_bytes'])} |"
+                         f" {p['commit']} |")
+        lines.append("")
     lines += ["## The paper's calibration (128 x 2048 tokens) on the 7B shapes, predicted", "",
               "| model | method | predicted peak GB | of which the method's state GB | activation file on disk GB |",
               "|---|---|---:|---:|---:|"]
