@@ -140,13 +140,16 @@ public final class LanguageReport {
         List<Model> scored = all.stream().filter(m -> !m.run().tasks().isEmpty()).toList();
         if (!scored.isEmpty()) {
             md.append("## Accuracy drop at 50% sparsity (dense minus pruned accuracy on udhr-next)\n\n")
-                    .append("Paired over the same items (positive: the pruned model answers fewer correctly). Where the dense"
-                            + " model is at chance, accuracy has nowhere to fall and a drop cannot be seen.\n\n| language | resource | dense |");
+                    .append("Paired over the same items (positive: the pruned model answers fewer correctly): the items the"
+                            + " pruned model scored, the first of the dense model's (the column \"dense\" is the dense accuracy on"
+                            + " those items). Where the dense model is at chance, accuracy has nowhere to fall and a drop cannot be"
+                            + " seen; with 10 items per language an interval spans several tenths, so read the rows together.\n\n| language | resource | items | dense |");
             scored.forEach(m -> md.append(' ').append(m.label()).append(" (").append(m.calibration()).append(") |"));
-            md.append("\n|---|---|---|").append("---|".repeat(scored.size())).append('\n');
+            md.append("\n|---|---|---:|---|").append("---|".repeat(scored.size())).append('\n');
+            int items = scored.stream().flatMap(m -> m.run().tasks().stream()).mapToInt(t -> t.items().size()).min().orElse(0);
             for (String c : codes) {
-                md.append("| ").append(c).append(" | ").append(resource(c)).append(" | ")
-                        .append(task(dense, c).map(t -> fmt("%.3f", t.acc().estimate())).orElse("-")).append(" |");
+                md.append("| ").append(c).append(" | ").append(resource(c)).append(" | ").append(items).append(" | ")
+                        .append(task(dense, c).map(t -> fmt("%.3f", prefixAccuracy(t, items))).orElse("-")).append(" |");
                 for (Model m : scored) md.append(' ').append(drop(dense, m.run(), c).map(i -> signed(i)).orElse("-")).append(" |");
                 md.append('\n');
             }
@@ -396,12 +399,34 @@ public final class LanguageReport {
         return SeedGroup.task(r, "udhr-next:" + code);
     }
 
-    /** Dense minus pruned accuracy on the same items, paired; empty when either did not score the task. */
-    private static Optional<Bootstrap.Interval> drop(RunResult dense, RunResult pruned, String code) {
+    /**
+     * Dense minus pruned accuracy on the same items, paired: the items both scored (a task's first N items, so a run that
+     * scored fewer pairs with the dense run's first ones; their ids must agree); empty when either did not score the task.
+     */
+    static Optional<Bootstrap.Interval> drop(RunResult dense, RunResult pruned, String code) {
         Optional<McResult> d = task(dense, code);
         Optional<McResult> p = task(pruned, code);
-        if (d.isEmpty() || p.isEmpty() || d.get().items().size() != p.get().items().size()) return Optional.empty();
-        return Optional.of(Bootstrap.pairedDifference(d.get().correct(), p.get().correct()));
+        if (d.isEmpty() || p.isEmpty()) return Optional.empty();
+        int n = Math.min(d.get().items().size(), p.get().items().size());
+        double[] a = new double[n];
+        double[] b = new double[n];
+        for (int i = 0; i < n; i++) {
+            McResult.ItemResult x = d.get().items().get(i);
+            McResult.ItemResult y = p.get().items().get(i);
+            if (!x.id().equals(y.id())) return Optional.empty(); // not the same items: no paired comparison
+            a[i] = x.correct() ? 1 : 0;
+            b[i] = y.correct() ? 1 : 0;
+        }
+        return n == 0 ? Optional.empty() : Optional.of(Bootstrap.pairedDifference(a, b));
+    }
+
+    /** Accuracy over a task's first {@code n} items. */
+    private static double prefixAccuracy(McResult t, int n) {
+        int k = Math.min(n, t.items().size());
+        if (k == 0) return Double.NaN;
+        int right = 0;
+        for (int i = 0; i < k; i++) if (t.items().get(i).correct()) right++;
+        return right / (double) k;
     }
 
     private static String ratio(EvalResult e) {

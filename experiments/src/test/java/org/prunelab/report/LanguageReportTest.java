@@ -77,7 +77,10 @@ class LanguageReportTest {
                 .contains("| swh | low | 3.00x [2.85, 3.15] | 1.50x [1.42, 1.58] |")
                 .contains("![p.png](p.png)");
         // accuracy: dense 4/4, wanda 2/4 on the same items: a drop of +0.5, paired; sparsegpt none
-        assertThat(md).contains("| eng | high | 1.000 | +0.500 [+0.000, +1.000] | +0.000 [+0.000, +0.000] |");
+        assertThat(md).contains("| eng | high | 4 | 1.000 | +0.500 [+0.000, +1.000] | +0.000 [+0.000, +0.000] |");
+        // a pruned run that scored the first 2 items pairs with the dense run's first 2
+        RunResult firstTwo = result(pruned("wanda", 0.5), 1.5, 3.0, new boolean[]{false, false});
+        assertThat(LanguageReport.drop(dense, firstTwo, "eng")).get().satisfies(i -> assertThat(i.estimate()).isEqualTo(1.0));
     }
 
     @Test
