@@ -205,7 +205,11 @@ final class TradeoffCommand implements Callable<Integer> {
         Map<String, String> ctx = startContext.isEmpty()
                 ? RunContext.tags(Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath()) : startContext;
         String commit = ctx.get(org.prunelab.track.MlflowNames.GIT_COMMIT_TAG);
-        h.append("Made by `./prunelab tradeoff").append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
+        Path root = Path.of(System.getProperty("prunelab.root", ".")).toAbsolutePath();
+        Path specAbs = specFile.toAbsolutePath().normalize();
+        String specArg = specAbs.equals(root.resolve("experiments/sweeps/tradeoff.yaml").normalize()) ? ""
+                : " --spec " + (specAbs.startsWith(root) ? root.relativize(specAbs).toString() : specAbs.toString());
+        h.append("Made by `./prunelab tradeoff").append(specArg).append(s.profile() == null ? " --profile none" : " --profile " + s.profile())
                 .append(engine.equals("in-process") ? "" : " --engine " + engine + (master == null ? "" : " --master " + master))
                 .append("` on ").append(LocalDate.now())
                 .append(commit == null ? "" : " at commit " + commit.substring(0, Math.min(12, commit.length()))

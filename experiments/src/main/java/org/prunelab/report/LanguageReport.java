@@ -143,7 +143,7 @@ public final class LanguageReport {
                     .append("Paired over the same items (positive: the pruned model answers fewer correctly): the items the"
                             + " pruned model scored, the first of the dense model's (the column \"dense\" is the dense accuracy on"
                             + " those items). Where the dense model is at chance, accuracy has nowhere to fall and a drop cannot be"
-                            + " seen; with 10 items per language an interval spans several tenths, so read the rows together.\n\n| language | resource | items | dense |");
+                            + " seen; with a few tens of items per language an interval spans tenths, so read the rows together.\n\n| language | resource | items | dense |");
             scored.forEach(m -> md.append(' ').append(m.label()).append(" (").append(m.calibration()).append(") |"));
             md.append("\n|---|---|---:|---|").append("---|".repeat(scored.size())).append('\n');
             int items = scored.stream().flatMap(m -> m.run().tasks().stream()).mapToInt(t -> t.items().size()).min().orElse(0);
