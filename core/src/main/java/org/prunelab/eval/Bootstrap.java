@@ -153,8 +153,11 @@ public final class Bootstrap {
         return s / idx.length;
     }
 
-    /** Linear interpolation between order statistics (type 7, numpy's default). */
-    static double quantile(double[] sorted, double p) {
+    /**
+     * The {@code p} quantile of ascending {@code sorted} values by linear interpolation between order statistics
+     * (Hyndman &amp; Fan type 7, numpy's default).
+     */
+    public static double quantile(double[] sorted, double p) {
         double h = (sorted.length - 1) * p;
         int lo = (int) Math.floor(h);
         int hi = Math.min(lo + 1, sorted.length - 1);

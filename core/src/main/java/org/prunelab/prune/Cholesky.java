@@ -115,36 +115,22 @@ final class Cholesky {
         return true;
     }
 
-    /** The inverse of a lower triangular matrix (strict upper triangle of l ignored), also lower. */
+    /**
+     * The inverse of a lower triangular matrix (strict upper triangle of l ignored), also lower, in a new array whose
+     * strict upper triangle is zero: {@link #invertLowerInPlace} on a copy of l's lower triangle.
+     */
     static double[] invertLower(double[] l, int n) {
         double[] x = new double[n * n];
-        // Row i of X = L^-1 solves sum_k L_ik X_k = e_i: X_i = (e_i - sum_{k<i} L_ik X_k) / L_ii.
-        for (int i0 = 0; i0 < n; i0 += GROUP) {
-            int i1 = Math.min(i0 + GROUP, n);
-            for (int k = 0; k < i0; k++) {
-                for (int i = i0; i < i1; i++) {
-                    double lik = l[i * n + k];
-                    if (lik != 0) VectorOps.axpy(-lik, x, k * n, x, i * n, k + 1);
-                }
-            }
-            for (int i = i0; i < i1; i++) {
-                int ri = i * n;
-                for (int k = i0; k < i; k++) {
-                    double lik = l[ri + k];
-                    if (lik != 0) VectorOps.axpy(-lik, x, k * n, x, ri, k + 1);
-                }
-                double d = 1.0 / l[ri + i];
-                for (int j = 0; j < i; j++) x[ri + j] *= d;
-                x[ri + i] = d;
-            }
-        }
+        for (int i = 0; i < n; i++) System.arraycopy(l, i * n, x, i * n, i + 1);
+        invertLowerInPlace(x, n);
         return x;
     }
 
     /**
-     * {@link #invertLower} in place: the lower triangle and diagonal of {@code a} (L) become those of L^-1, by the same
-     * operations in the same order (bit for bit the same values); the strict upper triangle is neither read nor
-     * written. Each group of rows is copied aside before its rows are overwritten: {@code GROUP * n} extra doubles.
+     * L^-1 in place: the lower triangle and diagonal of {@code a} (L) become those of L^-1; the strict upper triangle is
+     * neither read nor written. Row i of X = L^-1 solves {@code sum_k L_ik X_k = e_i}:
+     * {@code X_i = (e_i - sum_{k<i} L_ik X_k) / L_ii}, rows in groups of {@link #GROUP} (each earlier row read once per
+     * group). Each group's rows of L are copied aside before they are overwritten: {@code GROUP * n} extra doubles.
      */
     static void invertLowerInPlace(double[] a, int n) {
         double[] rows = new double[GROUP * n];

@@ -257,7 +257,7 @@ public final class LanguageReport {
         double[] stats = new double[GROUP_RESAMPLES];
         for (int b = 0; b < GROUP_RESAMPLES; b++) stats[b] = resampledMean(low, rng) - resampledMean(high, rng);
         Arrays.sort(stats);
-        return new Bootstrap.Interval(estimate, quantile(stats, 0.025), quantile(stats, 0.975), Bootstrap.DEFAULT_LEVEL,
+        return new Bootstrap.Interval(estimate, Bootstrap.quantile(stats, 0.025), Bootstrap.quantile(stats, 0.975), Bootstrap.DEFAULT_LEVEL,
                 low.length + high.length, GROUP_RESAMPLES, Bootstrap.DEFAULT_SEED);
     }
 
@@ -265,13 +265,6 @@ public final class LanguageReport {
         double s = 0;
         for (int i = 0; i < x.length; i++) s += x[rng.nextInt(x.length)];
         return s / x.length;
-    }
-
-    private static double quantile(double[] sorted, double p) {
-        double h = (sorted.length - 1) * p;
-        int lo = (int) Math.floor(h);
-        int hi = Math.min(lo + 1, sorted.length - 1);
-        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 
     /**

@@ -50,6 +50,16 @@ class SweepSpecLoaderTest {
     }
 
     @Test
+    void reportAndSpeedNone() {
+        SweepSpec languages = parse("report: languages\nspeed: none\n" + BASE + "  - method: dense\n");
+        assertThat(languages.report()).isEqualTo(SweepSpec.LANGUAGES);
+        assertThat(languages.speed()).isNull();
+        assertThat(languages.points().getFirst().bench()).isNull();
+        assertThat(parse(BASE + "  - method: dense\n").report()).isEqualTo(SweepSpec.TRADEOFF);
+        assertError("report: table\n" + BASE + "  - method: dense\n", "line 1", "report must be tradeoff or languages, got 'table'");
+    }
+
+    @Test
     void theDefaultSpecsQuickProfileHasTheSeedGridAndTheStructuredMethods() {
         SweepSpec spec = SweepSpecLoader.load(MlflowTrackingIntegrationTest.projectRoot().resolve("experiments/sweeps/tradeoff.yaml"),
                 "quick", KNOWN_DATASETS);

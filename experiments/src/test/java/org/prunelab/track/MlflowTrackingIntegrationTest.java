@@ -181,6 +181,18 @@ public class MlflowTrackingIntegrationTest {
         assertThat(runs.values()).extracting(MlflowRest.Run::status).containsOnly("FINISHED");
     }
 
+    /**
+     * A real MLflow server from the checkout's {@code .venv-mlflow}, storing into {@code dir}, started; null when the venv
+     * is missing (tests then skip, saying to run tools/mlflow/setup.sh).
+     */
+    public static MlflowServer startLocalServer(Path dir) {
+        Path mlflow = projectRoot().resolve(".venv-mlflow/bin/mlflow");
+        if (!Files.isExecutable(mlflow)) return null;
+        MlflowServer server = new MlflowServer(dir, mlflow);
+        server.start();
+        return server;
+    }
+
     /** The checkout: {@code prunelab.root} (set by Maven), else the nearest folder up with tools/mlflow. */
     public static Path projectRoot() {
         String property = System.getProperty("prunelab.root");

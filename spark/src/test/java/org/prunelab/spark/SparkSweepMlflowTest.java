@@ -57,10 +57,7 @@ class SparkSweepMlflowTest {
     @BeforeAll
     static void startServer() {
         root = MlflowTrackingIntegrationTest.projectRoot();
-        Path mlflow = root.resolve(".venv-mlflow/bin/mlflow");
-        if (!Files.isExecutable(mlflow)) return;
-        server = new MlflowServer(serverDir, mlflow);
-        server.start();
+        server = MlflowTrackingIntegrationTest.startLocalServer(serverDir);
     }
 
     @BeforeEach
