@@ -46,6 +46,7 @@ ALL=(
   "core org.prunelab.data.CorpusFuzzTest europarl EuroparlCorpus.java"
   "core org.prunelab.data.CorpusFuzzTest datasetSpec Datasets.java"
   "core org.prunelab.cache.ArchivesFuzzTest packages Archives.java"
+  "core org.prunelab.eval.tasks.TaskFormatFuzzTest read TaskFormat.java,McItem.java"
   "experiments org.prunelab.sweep.SweepSpecFuzzTest spec SweepSpecLoader.java,YamlTree.java"
   "experiments org.prunelab.track.OutboxFuzzTest outboxFile Outbox.java,OutboxSync.java,OutboxRecord.java"
 )

@@ -109,6 +109,35 @@ class FuzzSeedsWriter {
         }
     }
 
+    /** Task files: the first 4 records of each committed 20-item fixture, and hand-made bad records; the last byte picks the format. */
+    @Test
+    void tasks() throws IOException {
+        String pkg = "org/prunelab/eval/tasks";
+        for (org.prunelab.eval.tasks.TaskFormat f : org.prunelab.eval.tasks.TaskFormat.values()) {
+            Path file = FIXTURES.resolve("mc/formats/" + f.formatName() + ".jsonl");
+            if (!Files.isRegularFile(file)) continue;
+            String records = String.join("\n", Files.readAllLines(file, StandardCharsets.UTF_8).stream().limit(4).toList());
+            seed(pkg, "TaskFormatFuzzTest", "read", f.formatName(), concat(records.getBytes(StandardCharsets.UTF_8), new byte[] {(byte) f.ordinal()}));
+        }
+        String[][] hand = {
+                {"arc", "[{\"id\": \"a\", \"question\": \"q\", \"choices\": {\"text\": [\"x\", \"y\"], \"label\": [\"A\", \"B\"]}, \"answerKey\": \"B\"}]"},
+                {"arc", "{\"id\": \"a\", \"question\": \"q\", \"choices\": {\"text\": [\"x\"], \"label\": [\"A\", \"B\"]}, \"answerKey\": \"C\"}"},
+                {"hellaswag", "{\"ctx_a\": \"\", \"ctx_b\": \"\", \"activity_label\": \"[title]\", \"endings\": [\"[x]\", \"\"], \"label\": \"7\"}"},
+                {"piqa", "{\"goal\": 1, \"sol1\": null, \"sol2\": [], \"label\": 2147483648}"},
+                {"boolq", "{\"passage\": \"p\", \"question\": \"q\", \"answer\": \"maybe\"}\n\n{\"passage\": \"p\"}"},
+                {"winogrande", "{\"sentence\": \"no blank here\", \"option1\": \"a\", \"option2\": \"b\", \"answer\": \"1\"}"},
+                {"winogrande", "{\"sentence\": \"_\", \"option1\": \"a\", \"option2\": \"b\", \"answer\": \"2\"}"},
+                {"mc", "{\"id\": \"x\", \"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": -1, \"target_delimiter\": \"\"}"},
+                {"mc", "[{\"id\": \"x\", \"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 1}, 3, ]"},
+                {"rte", "\uFEFF{\"sentence1\": \"s\", \"sentence2\": \"t\", \"label\": 1}\r\n"},
+        };
+        for (int i = 0; i < hand.length; i++) {
+            int ordinal = org.prunelab.eval.tasks.TaskFormat.byName(hand[i][0]).orElseThrow().ordinal();
+            seed(pkg, "TaskFormatFuzzTest", "read", "hand-" + i + "-" + hand[i][0],
+                    concat(hand[i][1].getBytes(StandardCharsets.UTF_8), new byte[] {(byte) ordinal}));
+        }
+    }
+
     @Test
     void archives() throws IOException {
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
