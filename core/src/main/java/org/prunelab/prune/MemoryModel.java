@@ -18,12 +18,14 @@ import java.util.Map;
  *
  * <p>The peak is the sum of named terms, each an allocation the code makes (sizes in bytes, fp32 = 4, fp64 = 8):
  * <pre>
- *   runtime      the JVM, its libraries and OpenBLAS, measured (RUNTIME_BYTES) on this code with a 0.04B model
- *   young        the young generation the launcher caps (-XX:MaxNewSize=48m)
+ *   runtime      what is resident outside the Java heap: the JVM, its libraries, OpenBLAS, the tokenizer's native
+ *                library and the file pages read (RUNTIME_BYTES, measured)
+ *   young        the young generation the launcher caps (-XX:MaxNewSize=48m): allocation cycles through all of it
+ *                within seconds, so its pages stay resident for the whole run
  *   embedding    vocab x hidden x 4 (read once; a tied LM head shares it)
  *   lm_head      vocab x hidden x 4 when untied and in memory; streamed, the head is read only to be saved (or
- *                evaluated), after pruning: the excess of runtime + embedding + head + its stored bytes over the
- *                pruning's peak, if any (the young generation was just collected)
+ *                evaluated), after pruning: the excess of runtime + young + embedding + head + its stored bytes over
+ *                the pruning's peak, if any
  *   weights      streamed: 2 x the largest block's linears x 4 (the block read from the file and its pruned copy);
  *                in memory: every block x 4 + the largest block x 4 (the loop gives up block l once pruned)
  *   dequantize   streamed: the largest q/k matrix x 4 (the RoPE row reorder of a GGUF tensor copies it)
@@ -41,11 +43,14 @@ import java.util.Map;
  */
 public final class MemoryModel {
     /**
-     * Resident bytes of the runtime alone (JVM, classes, JIT, OpenBLAS, the tokenizer, the corpus): fitted to a streamed
-     * Wanda prune of a 0.04B-parameter synthetic model (hidden 512, 4 blocks, 4 x 128 calibration), whose whole process
-     * peaked at 351 MB with 96 MB of its own terms (tools/scale/scale_bench.sh, the first row of results/scale.md).
+     * Resident bytes outside the Java heap (JVM code and data, class metadata, JIT code cache, OpenBLAS, the tokenizer's
+     * native library, malloc arenas, file pages of the model and the JDK): measured, not fitted, as the resident pages of
+     * every mapping but the Java heap's, sampled every second through a streamed SmolLM2-135M Wanda prune (16 x 256
+     * calibration): 148.8 MB at the process's peak, and no sample above it (tools/scale/heapsplit.py, results/scale.md).
+     * An earlier value, 200 MB, was fitted to the whole peak of a 0.04B synthetic model whose peak was in fact the
+     * save of its untied LM head, and overestimated SmolLM2 by 10-13%.
      */
-    public static final long RUNTIME_BYTES = 200L << 20;
+    public static final long RUNTIME_BYTES = 150L << 20;
     /** The young generation the launcher caps: {@code -XX:MaxNewSize=48m}. */
     public static final long YOUNG_BYTES = 48L << 20;
 
@@ -125,8 +130,8 @@ public final class MemoryModel {
         terms.put("method", method);
         long peak = terms.values().stream().mapToLong(Long::longValue).sum();
         if (streaming && !c.tieWordEmbeddings()) {
-            // Right after the last block's collection: the young generation is empty then.
-            long save = RUNTIME_BYTES + 2 * embedding + storedHeadBytes;
+            // After the last block: the young generation's pages stay resident even when it has just been collected.
+            long save = RUNTIME_BYTES + YOUNG_BYTES + 2 * embedding + storedHeadBytes;
             if (save > peak) {
                 terms.put("lm_head", save - peak);
                 peak = save;
