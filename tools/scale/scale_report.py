@@ -8,13 +8,14 @@ Environment: PRUNELAB (the launcher; default this checkout's), COMMAND (the comm
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PRUNELAB = os.environ.get("PRUNELAB", os.path.join(ROOT, "prunelab"))
 
-SHAPES = {"tiny": "0.04B synthetic Llama (512 x 4, MLP 1024, vocab 32000): the point the runtime term is fitted to",
+SHAPES = {"tiny": "0.04B synthetic Llama (512 x 4, MLP 1024, vocab 32000, untied): its peak is the save of the LM head",
           "llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128256, tied)",
           "llama2-7b": "Llama-2-7B shape (4096 x 32, MLP 11008, 32 heads, vocab 32000)",
           "qwen2-7b": "Qwen2-7B shape (3584 x 28, MLP 18944, GQA 28/4, q/k/v biases, vocab 152064)",
@@ -25,8 +26,9 @@ def label(model):
     base = os.path.basename(model)
     for k in SHAPES:
         if k in base:
-            # A model with the shape's widths but fewer blocks (synth --layers 4): the same memory per block.
-            return k + (", 4 blocks" if "-4l" in base else "")
+            # A model with the shape's widths but fewer blocks (synth --layers N, file name -Nl): the same memory per block.
+            few = re.search(r"-(\d+)l\.", base)
+            return k + (f", {few.group(1)} block{'s' if few.group(1) != '1' else ''}" if few else "")
     return base
 
 
@@ -65,9 +67,10 @@ def main():
              "Measured peak RSS is the kernel's maximum resident set of the whole process (GNU time's maxrss, the same as"
              " VmHWM), not the Java heap. Seconds per block = prune seconds / blocks; it moves with the machine's load"
              " (1-minute load average before and after each run in the table; other work shared the machine).", "",
-             "Rows marked \"4 blocks\" ran a model with the 7B shape's widths, embedding and vocabulary but 4 of its"
-             " blocks (`prunelab synth --layers 4`): every block is the same size, so the peak is the full model's, and a"
-             " full run takes 8 (Llama-2-7B) or 7 (Qwen2-7B) times as long; the memory model predicts both the same.", "",
+             "Rows marked \"N blocks\" ran a model with the shape's widths, embedding and vocabulary but N of its"
+             " blocks (`prunelab synth --layers N`, tools/scale/make_models.sh): every block is the same size, so the peak"
+             " is the full model's, and a full run takes (blocks of the shape / N) times as long; the memory model predicts"
+             " both the same.", "",
              "| model | method | nsamples x seqlen | predicted peak GB | measured peak GB | error | s / block | load before / after |",
              "|---|---|---|---:|---:|---:|---:|---|"]
     worst = 0.0
@@ -102,12 +105,12 @@ def main():
               "| model | method | predicted peak GB | of which the method's state GB | activation file on disk GB |",
               "|---|---|---:|---:|---:|"]
     for shape in ("llama2-7b", "qwen2-7b"):
-        model = next((p["model"].replace("-4l", "") for p in points if label(p["model"]).startswith(shape)), None)
+        model = next((re.sub(r"-\d+l\.", ".", p["model"]) for p in points if label(p["model"]).startswith(shape)), None)
         if model is None or not os.path.exists(model):
             continue
-        for method in ("wanda", "sparsegpt"):
-            d = dry_run(model, method, 128, 2048, "--sparsity 0.5")
-            lines.append(f"| {shape} | {method} 0.5 | {gb(d['predicted_peak_rss_bytes'])} | {gb(d['terms']['method'])} |"
+        for method, sparsity in (("wanda", "0.5"), ("sparsegpt", "0.5"), ("fasp", "0.25")):
+            d = dry_run(model, method, 128, 2048, "--sparsity " + sparsity)
+            lines.append(f"| {shape} | {method} {sparsity} | {gb(d['predicted_peak_rss_bytes'])} | {gb(d['terms']['method'])} |"
                          f" {gb(d['activation_cache_file_bytes'])} |")
     lines += ["", "The seed: \"Wanda's activation caching eats memory like crazy ... needed 35GB extra RAM on LLaMA-7B - more"
               " than the model itself\" (25-35 GB extra). Streamed, the calibration activations go to a file"
@@ -116,7 +119,11 @@ def main():
               "## The memory model", "",
               "Predicted peak = runtime + young + embedding + lm_head + weights + dequantize + activations + method"
               " (prunelab/core/src/main/java/org/prunelab/prune/MemoryModel.java documents each term; `prune --dry-run`"
-              " prints them). The shapes:", ""]
+              " prints them). Every term but one is counted from the code's allocations; the runtime term (150 MB: what is"
+              " resident outside the Java heap) is measured with `tools/scale/heapsplit.py`, which samples the resident"
+              " pages of the process's mappings every second and splits them into the Java heap's and the rest: on a"
+              " streamed SmolLM2-135M Wanda prune (16 x 256) the rest peaked at 148.8 MB (heap 210.6 MB at the same"
+              " sample). The shapes:", ""]
     for k, v in SHAPES.items():
         lines.append(f"- `{k}`: {v}")
     lines.append("")
