@@ -142,7 +142,7 @@ public final class StructuredPruner implements Pruner {
      * Each consumer's (O, DOWN) channel sums and squares and, for a method that refits by least squares (FASP), its
      * fp64 Gram matrix; the largest step is DOWN's refit: a copy of its Gram, the normal equations over the kept
      * inputs and their damped trial factor ({@code 2 x k x k}), the Gram's kept columns ({@code k x in}), the weights and
-     * right-hand sides in fp64.
+     * right-hand sides in fp64, and the fp32 result.
      */
     @Override
     public BlockMemory blockMemory(org.prunelab.model.ModelShape shape, int layer, long tokens) {
@@ -157,8 +157,8 @@ public final class StructuredPruner implements Pruner {
         if (gram) {
             long k = Math.round(inter * (1 - sparsity));
             // The Gram's copy, the normal equations and the damped trial factor (two k x k), the Gram's kept rows, the
-            // weights and the right-hand sides, all fp64 (LeastSquares.restore).
-            transientPeak = 8 * inter * inter + 2 * 8 * k * k + 8 * k * inter + 8 * h * inter + 8 * h * k;
+            // weights and the right-hand sides, all fp64, and the fp32 result (LeastSquares.restore).
+            transientPeak = 8 * inter * inter + 2 * 8 * k * k + 8 * k * inter + 8 * h * inter + 8 * h * k + 4 * h * k;
         } else {
             transientPeak = 8 * (h + inter) * 4;
         }
@@ -229,6 +229,8 @@ public final class StructuredPruner implements Pruner {
         // collector, they stayed in the old generation and the 7B FASP run peaked 0.8 GB above the memory model.
         if (collectEach) System.gc();
         Linear newDown = method.compensate(down, stats.get(downName), plan.keptChannels());
+        // And down_proj's before the shrink copies the kept rows of q/k/v and gate/up (0.4 GB more at 7B).
+        if (collectEach) System.gc();
         return block.withLinears(l, BlockShrinker.shrink(block, plan, headDim, newO, newDown));
     }
 
