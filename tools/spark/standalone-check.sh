@@ -137,7 +137,8 @@ timed() {   # $1 = label, rest = command; stdout to $CLUSTER_DIR/$label.json, st
   RUN_RC=$?
   t1="$(date +%s)"; la="$(cut -d' ' -f1-3 /proc/loadavg)"
   say "\`$label\`: exit $RUN_RC, $((t1 - t0)) s, load before $lb, after $la. Its stderr (setup and INFO lines left out):"
-  grep -v -E '^setup: | INFO |^WARNING: (Using incubator|package sun)' "$CLUSTER_DIR/$label.err" | tail -n 25 | block
+  sed 's/\x1b\[[0-9;]*m//g' "$CLUSTER_DIR/$label.err" | grep -v -E '^setup: | INFO |^WARNING: (Using incubator|package sun)' \
+    | tail -n 25 | block
 }
 counts() {   # $1 = label: the --json summary
   python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print(' '.join(f'{k}={d[k]}' for k in ('points', 'ran', 'skipped')), 'failures=' + str(len(d['failures'])))" \
@@ -175,7 +176,8 @@ mlflow_check() {   # $1 = experiment, $2 = points, $3 = parent runs
 }
 json_is() { [ "$(counts "$1")" = "$2" ]; }
 same_ppl() {
-  python3 - "$CLUSTER_DIR/$1.json" "$CLUSTER_DIR/$2.json" <<'PY'
+  local out rc
+  out="$(python3 - "$CLUSTER_DIR/$1.json" "$CLUSTER_DIR/$2.json" 2>&1 <<'PY'
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 pa = {(p['key'], e['eval_dataset']): e['perplexity'] for p in a['results'] for e in p['evaluation']}
@@ -183,6 +185,9 @@ pb = {(p['key'], e['eval_dataset']): e['perplexity'] for p in b['results'] for e
 print('  '.join(f"{k[0][:12]} {k[1]}: {pa[k]!r} / {pb.get(k)!r}" for k in sorted(pa)))
 sys.exit(0 if pa and pa == pb else 1)
 PY
+)"; rc=$?
+  echo "$out" | block
+  return $rc
 }
 
 # --- 2. through the launcher ---------------------------------------------------------------------------------------
@@ -190,19 +195,21 @@ EXP_A="spark-standalone-launcher-$STAMP"
 spec "$EXP_A" > "$CLUSTER_DIR/specs/launcher.yaml"
 LAUNCHER_CMD=("$ROOT/prunelab" tradeoff --engine spark --master "$MASTER" --spec "$CLUSTER_DIR/specs/launcher.yaml"
               --profile none --json --out "$CLUSTER_DIR/out/launcher.md" "${CONFS[@]}")
-"$ROOT/prunelab" methods > /dev/null 2>&1   # build first, so no run pays for it
+"$ROOT/prunelab" spark-jar > /dev/null 2>&1   # build the classes and the jar first, so no run pays for it
 say ""
 say "## 2. \`./prunelab tradeoff --engine spark --master $MASTER\`"
 say ""
 say "Spec (\`specs/launcher.yaml\`):"
 spec "$EXP_A" | block
-say "Command (run twice): \`${LAUNCHER_CMD[*]#$ROOT/}\`"
+say "Command (run twice): \`$(printf '%q ' "${LAUNCHER_CMD[@]}")\`"
 say ""
 apps_before="$(apps | wc -l)"
 timed launcher-1 "${LAUNCHER_CMD[@]}"
 check "first run exits 0" test "$RUN_RC" = 0
 say "  summary: $(counts launcher-1)"
 check "first run ran both points" json_is launcher-1 "points=2 ran=2 skipped=0 failures=0"
+# A master on loopback has its executors on this machine: they reach a loopback MLflow, and the driver must not say not.
+check "no warning that executors cannot reach MLflow" bash -c "! grep -q 'executors on other machines cannot reach' '$CLUSTER_DIR/launcher-1.err'"
 APP_A="$(apps | tail -n1)"
 check "one new Spark application ($APP_A)" test "$(apps | wc -l)" = $((apps_before + 1))
 say "Executors of $APP_A (from the worker's work dir, \`$APP_A/N/stderr\`):"
@@ -232,7 +239,7 @@ SUBMIT_CMD=("$SPARK_HOME/bin/spark-submit" --master "$MASTER" --class org.prunel
             --driver-java-options "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dprunelab.root=$ROOT"
             spark/target/prunelab-spark.jar tradeoff --engine spark --spec "$CLUSTER_DIR/specs/submit.yaml" --profile none
             --json --out "$CLUSTER_DIR/out/submit.md" "${CONFS[@]}")
-say "Command (from the checkout, run twice): \`\$SPARK_HOME/bin/spark-submit ${SUBMIT_CMD[*]:1}\`"
+say "Command (from the checkout, run twice): \`\$SPARK_HOME/bin/spark-submit $(printf '%q ' "${SUBMIT_CMD[@]:1}")\`"
 say ""
 apps_before="$(apps | wc -l)"
 timed submit-1 "${SUBMIT_CMD[@]}"
