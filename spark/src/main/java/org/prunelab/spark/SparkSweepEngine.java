@@ -34,6 +34,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -292,15 +293,37 @@ public final class SparkSweepEngine implements SweepEngine {
     }
 
     private static void warnIfLoopback(Tracker tracker, String master) {
-        if (master.startsWith("local")) return;
-        tracker.trackingUri().ifPresent(u -> {
-            String host = u.getHost() == null ? "" : u.getHost();
-            if (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1")) {
-                System.err.println("tradeoff: warning: MLflow is at " + u + ", which executors on other machines cannot"
-                        + " reach: their runs go to their outboxes (./prunelab mlflow sync --outbox DIR sends one). Set"
-                        + " MLFLOW_TRACKING_URI to an address the executors reach.");
-            }
-        });
+        tracker.trackingUri().flatMap(u -> loopbackWarning(u, master)).ifPresent(System.err::println);
+    }
+
+    /**
+     * The warning that executors cannot reach MLflow at {@code tracking}: only when it is on loopback and the executors
+     * may run on other machines. Not in local mode, nor for a standalone master on loopback ({@code spark://127.0.0.1:7077}):
+     * a worker registers with the master's address, so that cluster's workers, and its executors, are on this machine.
+     */
+    static Optional<String> loopbackWarning(URI tracking, String master) {
+        if (!isLoopback(tracking.getHost()) || !executorsMayBeRemote(master)) return Optional.empty();
+        return Optional.of("tradeoff: warning: MLflow is at " + tracking + ", which executors on other machines cannot"
+                + " reach: their runs go to their outboxes (./prunelab mlflow sync --outbox DIR sends one). Set"
+                + " MLFLOW_TRACKING_URI to an address the executors reach.");
+    }
+
+    /** False for local mode and for a standalone master whose every address is loopback; true otherwise. */
+    static boolean executorsMayBeRemote(String master) {
+        String m = master.strip();
+        if (m.startsWith("local")) return false;
+        if (!m.startsWith("spark://")) return true;   // yarn, k8s://, mesos://: executors go where the cluster puts them
+        for (String hostPort : m.substring("spark://".length()).split(",")) {
+            String host = hostPort.startsWith("[") ? hostPort.substring(0, hostPort.indexOf(']') + 1)
+                    : hostPort.replaceFirst(":\\d+$", "");
+            if (!isLoopback(host)) return true;
+        }
+        return false;
+    }
+
+    private static boolean isLoopback(String host) {
+        String h = host == null ? "" : host.strip();
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]") || h.equals("::1");
     }
 
     private static String firstLine(String s) {
