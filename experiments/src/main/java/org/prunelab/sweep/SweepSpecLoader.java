@@ -227,9 +227,9 @@ public final class SweepSpecLoader {
         YamlTree types = entry.map().get("quantize");
         if (types == null) return List.of(point);
         YamlTree methodsTree = entry.map().get("quant_method");
-        List<YamlTree> methods = methodsTree == null ? List.of(new YamlTree("rtn", entry.line())) : methodsTree.asAxis();
+        List<YamlTree> methods = methodsTree == null ? List.of(new YamlTree("rtn", entry.line())) : nonEmptyAxis(methodsTree, "quant_method");
         List<RunSpec> out = new ArrayList<>();
-        for (YamlTree t : types.asAxis()) {
+        for (YamlTree t : nonEmptyAxis(types, "quantize")) {
             String type = scalarString(t, "quantize");
             if (type.equals("none")) {
                 out.add(point);
@@ -281,10 +281,9 @@ public final class SweepSpecLoader {
         for (org.prunelab.prune.MethodParam p : method.params()) {
             YamlTree v = entry.map().get(p.name());
             if (v == null || (p.name().equals("pattern") && !masks)) continue;
-            if (v.isList() && v.list().isEmpty()) throw error(v, "'" + p.name() + "' is an empty list; give at least one value");
             List<Map<String, YamlTree>> next = new ArrayList<>();
             for (Map<String, YamlTree> c : combos) {
-                for (YamlTree value : v.asAxis()) {
+                for (YamlTree value : nonEmptyAxis(v, p.name())) {
                     if (value.isMap() || value.isList()) throw error(value, p.name() + " must be a single value per point");
                     Map<String, YamlTree> n = new LinkedHashMap<>(c);
                     n.put(p.name(), value);
@@ -429,6 +428,11 @@ public final class SweepSpecLoader {
         YamlTree v = pick(top, entry, key);
         if (v == null && fallback.length > 0) return List.of(new YamlTree(fallback[0], entry.line()));
         if (v == null) throw error(entry, "no '" + key + "' in this grid entry or at the top level of the spec");
+        return nonEmptyAxis(v, key);
+    }
+
+    /** {@code v} as an axis (a list, or one value); an empty list, which would expand to no points at all, is refused. */
+    private List<YamlTree> nonEmptyAxis(YamlTree v, String key) {
         if (v.isList() && v.list().isEmpty()) throw error(v, "'" + key + "' is an empty list; give at least one value");
         return v.asAxis();
     }

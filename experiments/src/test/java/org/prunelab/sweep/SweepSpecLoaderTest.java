@@ -209,6 +209,9 @@ class SweepSpecLoaderTest {
         assertThat(gptqDense.points().getFirst().calibration()).isEqualTo(new CalibrationSpec("brown", 2, 64));
         assertError(BASE + "  - method: dense\n    quantize: q5_k\n", "line 7", "unknown quantisation type 'q5_k'", "q8_0, q4_0");
         assertError(BASE + "  - method: dense\n    quantize: q8_0\n    quant_method: awq\n", "line 8", "'awq'", "rtn, gptq");
+        // Empty axes would expand to no points at all (found by SweepSpecFuzzTest: crash-d0f758d8...).
+        assertError(BASE + "  - method: dense\n    quantize: q4_0\n    quant_method: []\n", "line 8", "'quant_method' is an empty list");
+        assertError(BASE + "  - method: dense\n    quantize: []\n", "line 7", "'quantize' is an empty list");
     }
 
     @Test
