@@ -15,7 +15,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PRUNELAB = os.environ.get("PRUNELAB", os.path.join(ROOT, "prunelab"))
 
-SHAPES = {"tiny": "0.04B synthetic Llama (512 x 4, MLP 1024, vocab 32000, untied): its peak is the save of the LM head",
+SHAPES = {"tiny": "0.04B synthetic Llama (512 x 4, MLP 1024, vocab 32000, untied): the memory model puts its peak at the save of the untied LM head",
           "llama-1b": "1B shape (Llama, 2048 x 16, MLP 8192, GQA 32/8, vocab 128256, tied)",
           "llama2-7b": "Llama-2-7B shape (4096 x 32, MLP 11008, 32 heads, vocab 32000)",
           "qwen2-7b": "Qwen2-7B shape (3584 x 28, MLP 18944, GQA 28/4, q/k/v biases, vocab 152064)",
@@ -93,13 +93,15 @@ def main():
         with open(superseded) as f:
             old = [json.loads(line) for line in f if line.strip()]
         lines += ["## Measured before the code they ran changed", "",
-                  "These points ran before SparseGPT factored each input group's Hessian in place on its last use (commit"
-                  " 2c73602: no n x n array allocated for o_proj and down_proj, two fewer on the 7B shapes' down_proj), so"
-                  " the memory model of that code, not today's, is what they check; they were not re-measured.", "",
-                  "| model | method | nsamples x seqlen | measured peak GB | at commit |", "|---|---|---|---:|---|"]
+                  "These points ran code that has changed since in a way that moves the peak (the reason per row), so they"
+                  " check the memory model of that code, not today's; today's code is measured in the table above.", "",
+                  "| model | method | nsamples x seqlen | measured peak GB | at commit | superseded by |",
+                  "|---|---|---|---:|---|---|"]
         for p in old:
+            reason = p.get("superseded_by", "commit 2c73602: SparseGPT factors each input group's Hessian in place on its"
+                                             " last use (no n x n array allocated for o_proj and down_proj)")
             lines.append(f"| {label(p['model'])} | {p['method']} | {p['nsamples']} x {p['seqlen']} | {gb(p['maxrss_bytes'])} |"
-                         f" {p['commit']} |")
+                         f" {p['commit']} | {reason} |")
         lines.append("")
     lines += ["## The paper's calibration (128 x 2048 tokens) on the 7B shapes, predicted", "",
               "| model | method | predicted peak GB | of which the method's state GB | activation file on disk GB |",
