@@ -108,7 +108,7 @@ public final class SweepSpecLoader {
     public static SweepSpec load(Path file, String profile, Checks checks) {
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            text = org.prunelab.Utf8Text.read(file, "sweep spec", PrunelabException.InvalidArgument::new);
         } catch (IOException e) {
             throw new PrunelabException.InvalidArgument("cannot read sweep spec " + file + " (" + e.getMessage()
                     + "); pass an existing YAML file with --spec");
@@ -173,7 +173,7 @@ public final class SweepSpecLoader {
         for (YamlTree model : axis(top, entry, "model")) {
             String modelName = scalarString(model, "model");
             if (modelsChecked.add(modelName)) check(model, () -> checks.model(modelName));
-            for (YamlTree m : methods.asAxis()) {
+            for (YamlTree m : nonEmptyAxis(methods, "method")) {
                 String method = scalarString(m, "method");
                 if (!method.equals(Methods.DENSE) && !Methods.isKnown(method)) {
                     throw error(m, "unknown method '" + method + "'; use one of " + methodNames());

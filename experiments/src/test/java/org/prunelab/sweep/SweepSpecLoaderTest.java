@@ -212,12 +212,23 @@ class SweepSpecLoaderTest {
         // Empty axes would expand to no points at all (found by SweepSpecFuzzTest: crash-d0f758d8...).
         assertError(BASE + "  - method: dense\n    quantize: q4_0\n    quant_method: []\n", "line 8", "'quant_method' is an empty list");
         assertError(BASE + "  - method: dense\n    quantize: []\n", "line 7", "'quantize' is an empty list");
+        assertError(BASE + "  - method: []\n", "line 6", "'method' is an empty list"); // was a NoSuchElementException later
+
     }
 
     @Test
     void malformedYamlNamesTheLine() {
         assertError(BASE + "  - method: [wanda\n    sparsity: 0.5\n", "spec.yaml is not valid YAML at line");
         assertError("name: t\n  bad: indentation\n", "line 2");
+    }
+
+    @Test
+    void aSpecFileThatIsNotUtf8NamesTheLineAndByte(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("latin1.yaml"),
+                (BASE + "  - method: dense  # d\u00e9j\u00e0\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> SweepSpecLoader.load(file, null, KNOWN_DATASETS)).isInstanceOf(PrunelabException.InvalidArgument.class)
+                .hasMessageContaining("latin1.yaml is not UTF-8 text: line 6").hasMessageContaining("holds 0xE9")
+                .hasMessageNotContaining("pass an existing YAML file");
     }
 
     @Test

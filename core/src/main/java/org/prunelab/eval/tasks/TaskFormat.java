@@ -152,13 +152,17 @@ public enum TaskFormat {
      *         expects
      */
     public List<McItem> read(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new PrunelabException.Dataset("task file " + file + " is a folder; give the file itself: a " + formatName
+                    + " task file holds one JSON object per line with " + fields);
+        }
         if (!Files.isRegularFile(file)) {
             throw new PrunelabException.Dataset("task file " + file + " does not exist; a " + formatName
                     + " task file holds one JSON object per line with " + fields);
         }
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            text = org.prunelab.Utf8Text.read(file, "task file", PrunelabException.Dataset::new);
         } catch (IOException e) {
             throw new PrunelabException.Dataset("cannot read task file " + file + ": " + e.getMessage(), e);
         }

@@ -87,6 +87,13 @@ class TaskFormatTest {
         Path broken = Files.writeString(dir.resolve("b.jsonl"), "{\"goal\": \"g\",\n");
         assertThatThrownBy(() -> TaskFormat.PIQA.read(broken)).isInstanceOf(PrunelabException.Dataset.class)
                 .hasMessageContaining("b.jsonl line 1: not a JSON object");
+        // Not UTF-8: the line and byte are named (the JDK alone says "Input length = 1").
+        Path latin1 = Files.write(dir.resolve("l.jsonl"), "{\"goal\": \"g\"}\n{\"goal\": \"caf\u00e9\"}\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> TaskFormat.PIQA.read(latin1)).isInstanceOf(PrunelabException.Dataset.class)
+                .hasMessageContaining("l.jsonl is not UTF-8 text: line 2, byte offset 27 holds 0xE9");
+        assertThatThrownBy(() -> TaskFormat.PIQA.read(dir)).isInstanceOf(PrunelabException.Dataset.class)
+                .hasMessageContaining("is a folder; give the file itself");
     }
 
     @Test
