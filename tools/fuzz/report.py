@@ -27,8 +27,8 @@ CODE = {
     "TokenizerBuilderFuzzTest#vocabulary": [CORE + "io/GgufVocab.java", CORE + "io/TokenizerJsonBuilder.java",
                                             CORE + "io/SentencePieceBpeJson.java", CORE + "data/Tokenizer.java"],
     "ArchivesFuzzTest#packages": [CORE + "cache/Archives.java"],
-    "TaskFormatFuzzTest#read": [CORE + "eval/tasks/TaskFormat.java", CORE + "eval/tasks/McItem.java"],
-    "SweepSpecFuzzTest#spec": [EXP + "sweep", EXP + "run", CORE + "prune"],
+    "TaskFormatFuzzTest#read": [CORE + "eval/tasks/TaskFormat.java", CORE + "eval/tasks/McItem.java", CORE + "Utf8Text.java"],
+    "SweepSpecFuzzTest#spec": [EXP + "sweep", EXP + "run", CORE + "prune", CORE + "Utf8Text.java"],
     "OutboxFuzzTest#outboxFile": [EXP + "track"],
 }
 
