@@ -32,6 +32,9 @@ while p.poll() is None:
         except OSError:
             pass
     time.sleep(1)
+if not samples:
+    sys.exit('heapsplit: the command ended before a sample of its JVM was taken (exit %s); see %s.log' % (p.returncode, out))
 peak = max(samples)
 print('samples %d; at peak RSS: %.1f MB (heap %.1f, non-heap %.1f); max non-heap %.1f MB; max heap %.1f MB' % (
     len(samples), peak[0] / 1024, peak[1] / 1024, peak[2] / 1024, max(s[2] for s in samples) / 1024, max(s[1] for s in samples) / 1024))
+sys.exit(p.returncode)
