@@ -77,9 +77,7 @@ public final class Attention {
             observer.onInput(layer, layout.name(LinearRole.K), buf.xNorm, tokens, hidden);
             observer.onInput(layer, layout.name(LinearRole.V), buf.xNorm, tokens, hidden);
         }
-        qProj.forward(buf.xNorm, tokens, buf.q);
-        kProj.forward(buf.xNorm, tokens, buf.k);
-        vProj.forward(buf.xNorm, tokens, buf.v);
+        DenseLinear.forwardTogether(new Linear[]{qProj, kProj, vProj}, buf.xNorm, tokens, new float[][]{buf.q, buf.k, buf.v});
         if (qNorm != null) qNorm.forward(buf.q, tokens * heads, buf.q);
         if (kNorm != null) kNorm.forward(buf.k, tokens * kvHeads, buf.k);
         Rope.Table table = angles.of(rope);
@@ -93,7 +91,11 @@ public final class Attention {
             System.arraycopy(buf.k, 0, keys, past * kvDim, tokens * kvDim);
             System.arraycopy(buf.v, 0, values, past * kvDim, tokens * kvDim);
         }
-        scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn, heads, kvHeads);
+        if (tokens == 1 && !org.prunelab.tensor.DecodeExperiment.oldAttention) {
+            attendOne(buf.q, keys, values, past, buf.attn, heads, kvHeads, buf.scores(heads * (past + 1)));
+        } else {
+            scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn, heads, kvHeads);
+        }
         if (observer != null) observer.onInput(layer, layout.name(LinearRole.O), buf.attn, tokens, qDim);
         oProj.forward(buf.attn, tokens, buf.proj);
     }
@@ -112,6 +114,10 @@ public final class Attention {
     /** As above for a block with {@code heads} query and {@code kvHeads} key/value heads (strides follow them). */
     void scaledDotProduct(float[] q, float[] keys, float[] values, int tokens, int past, float[] out,
                           int heads, int kvHeads) {
+        if (tokens == 1 && !org.prunelab.tensor.DecodeExperiment.oldAttention) {
+            attendOne(q, keys, values, past, out, heads, kvHeads, new float[heads * (past + 1)]);
+            return;
+        }
         int headDim = config.headDim();
         int group = heads / kvHeads;
         int qDim = heads * headDim;
@@ -154,6 +160,34 @@ public final class Attention {
                 for (int r = 0; r < rows; r++) {
                     System.arraycopy(stackedOut, r * groupWidth, out, (r0 + r) * qDim + qCol, groupWidth);
                 }
+            }
+        });
+    }
+
+    /**
+     * One query row (a decode step at position {@code past}): per query head, scores against every visible key,
+     * softmax, and the weighted sum of the values, directly on the Vector API. A GEMM of one row per head would pay
+     * its call and packing overhead (and through BLAS a JNI call) for 2 x 64 x 512 multiply-adds; the heads are split
+     * across {@link Parallel}'s threads, each reading its key/value head's rows from the cache in order.
+     *
+     * @param q      {@code [qDim]}, RoPE applied, at position {@code past}
+     * @param scores scratch of at least {@code heads * (past + 1)} floats
+     */
+    private void attendOne(float[] q, float[] keys, float[] values, int past, float[] out, int heads, int kvHeads,
+                           float[] scores) {
+        int headDim = config.headDim();
+        int group = heads / kvHeads;
+        int kvDim = kvHeads * headDim;
+        int seen = past + 1;
+        int first = slidingWindow > 0 ? Math.max(0, seen - slidingWindow) : 0;
+        int n = seen - first;
+        Parallel.forRange(heads, 1, (from, to) -> {
+            for (int h = from; h < to; h++) {
+                int kv = first * kvDim + (h / group) * headDim;
+                int s = h * n;
+                VectorMath.dotRows(q, h * headDim, keys, kv, kvDim, n, headDim, scale, scores, s);
+                VectorMath.softmaxInPlace(scores, s, n);
+                VectorMath.weightedRowSum(scores, s, values, kv, kvDim, n, headDim, out, h * headDim);
             }
         });
     }

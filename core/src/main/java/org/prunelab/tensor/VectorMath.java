@@ -157,6 +157,72 @@ public final class VectorMath {
         for (; i < n; i++) acc[off + i] += x[off + i];
     }
 
+    /**
+     * {@code out[outOff + j] = scale * dot(x[xOff, xOff + d), rows[rowOff + j * stride, ... + d))} for j in [0, n): one
+     * query against n cached keys. Each dot product is summed in the order of {@code VectorGemm}'s kernel (one vector
+     * accumulator along d, lanes summed by {@link #sumLanes}, then the scalar tail), four rows at a time so one load of
+     * x serves four keys.
+     */
+    public static void dotRows(float[] x, int xOff, float[] rows, int rowOff, int stride, int n, int d, float scale,
+                               float[] out, int outOff) {
+        int dv = S.loopBound(d);
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            int r0 = rowOff + j * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+            for (int p = 0; p < dv; p += V) {
+                FloatVector xv = FloatVector.fromArray(S, x, xOff + p);
+                c0 = xv.fma(FloatVector.fromArray(S, rows, r0 + p), c0);
+                c1 = xv.fma(FloatVector.fromArray(S, rows, r1 + p), c1);
+                c2 = xv.fma(FloatVector.fromArray(S, rows, r2 + p), c2);
+                c3 = xv.fma(FloatVector.fromArray(S, rows, r3 + p), c3);
+            }
+            out[outOff + j] = scale * dotTail(sumLanes(c0), x, xOff, rows, r0, dv, d);
+            out[outOff + j + 1] = scale * dotTail(sumLanes(c1), x, xOff, rows, r1, dv, d);
+            out[outOff + j + 2] = scale * dotTail(sumLanes(c2), x, xOff, rows, r2, dv, d);
+            out[outOff + j + 3] = scale * dotTail(sumLanes(c3), x, xOff, rows, r3, dv, d);
+        }
+        for (; j < n; j++) {
+            int r = rowOff + j * stride;
+            FloatVector c = FloatVector.zero(S);
+            for (int p = 0; p < dv; p += V) c = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, rows, r + p), c);
+            out[outOff + j] = scale * dotTail(sumLanes(c), x, xOff, rows, r, dv, d);
+        }
+    }
+
+    private static float dotTail(float s, float[] x, int xOff, float[] rows, int r, int from, int d) {
+        for (int p = from; p < d; p++) s += x[xOff + p] * rows[r + p];
+        return s;
+    }
+
+    /**
+     * {@code out[outOff + i] = sum_j w[wOff + j] * rows[rowOff + j * stride + i]} for i in [0, d): the attention weights
+     * of one query times n cached values. Four partial sums over j per output vector (j mod 4), added at the end, keep
+     * four FMAs in flight.
+     */
+    public static void weightedRowSum(float[] w, int wOff, float[] rows, int rowOff, int stride, int n, int d,
+                                      float[] out, int outOff) {
+        int dv = S.loopBound(d);
+        for (int i = 0; i < dv; i += V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int at = rowOff + i;
+            int j = 0;
+            for (; j + 4 <= n; j += 4, at += 4 * stride) {
+                a0 = FloatVector.fromArray(S, rows, at).fma(FloatVector.broadcast(S, w[wOff + j]), a0);
+                a1 = FloatVector.fromArray(S, rows, at + stride).fma(FloatVector.broadcast(S, w[wOff + j + 1]), a1);
+                a2 = FloatVector.fromArray(S, rows, at + 2 * stride).fma(FloatVector.broadcast(S, w[wOff + j + 2]), a2);
+                a3 = FloatVector.fromArray(S, rows, at + 3 * stride).fma(FloatVector.broadcast(S, w[wOff + j + 3]), a3);
+            }
+            for (; j < n; j++, at += stride) a0 = FloatVector.fromArray(S, rows, at).fma(FloatVector.broadcast(S, w[wOff + j]), a0);
+            a0.add(a1).add(a2.add(a3)).intoArray(out, outOff + i);
+        }
+        for (int i = dv; i < d; i++) {
+            float s = 0f;
+            for (int j = 0; j < n; j++) s += w[wOff + j] * rows[rowOff + j * stride + i];
+            out[outOff + i] = s;
+        }
+    }
+
     /** Sum of squares of x[off, off + n). */
     public static float sumOfSquares(float[] x, int off, int n) {
         int i = 0;
