@@ -22,6 +22,8 @@ import org.prunelab.tensor.VectorMath;
  */
 public final class Attention {
     private static final int ROW_TILE = 32;
+    /** Key positions per block of a decode step's attention: 64 SmolLM2 rows are 48 KB of keys, a share of L2. */
+    private static final int KEY_BLOCK = 64;
 
     private final DecoderConfig config;
     private final Rope rope;
@@ -92,7 +94,7 @@ public final class Attention {
             System.arraycopy(buf.v, 0, values, past * kvDim, tokens * kvDim);
         }
         if (tokens == 1 && !org.prunelab.tensor.DecodeExperiment.oldAttention) {
-            attendOne(buf.q, keys, values, past, buf.attn, heads, kvHeads, buf.scores(heads * (past + 1)));
+            attendOne(buf.q, keys, values, past, buf.attn, heads, kvHeads, buf.scores(decodeScratch(heads, past)));
         } else {
             scaledDotProduct(buf.q, keys, values, tokens, past, buf.attn, heads, kvHeads);
         }
@@ -115,7 +117,7 @@ public final class Attention {
     void scaledDotProduct(float[] q, float[] keys, float[] values, int tokens, int past, float[] out,
                           int heads, int kvHeads) {
         if (tokens == 1 && !org.prunelab.tensor.DecodeExperiment.oldAttention) {
-            attendOne(q, keys, values, past, out, heads, kvHeads, new float[heads * (past + 1)]);
+            attendOne(q, keys, values, past, out, heads, kvHeads, new float[decodeScratch(heads, past)]);
             return;
         }
         int headDim = config.headDim();
@@ -165,30 +167,64 @@ public final class Attention {
     }
 
     /**
-     * One query row (a decode step at position {@code past}): per query head, scores against every visible key,
-     * softmax, and the weighted sum of the values, directly on the Vector API. A GEMM of one row per head would pay
-     * its call and packing overhead (and through BLAS a JNI call) for 2 x 64 x 512 multiply-adds; the heads are split
-     * across {@link Parallel}'s threads, each reading its key/value head's rows from the cache in order.
+     * One query row (a decode step at position {@code past}) on the Vector API, split over the keys as in
+     * flash-decoding (Dao et al. 2023): the visible keys are cut into blocks of {@link #KEY_BLOCK} positions, and
+     * {@link Parallel}'s threads take whole blocks, each reading a contiguous stretch of the cache once for every
+     * head. A block yields per head its maximum score {@code m}, the sum {@code l} of {@code exp(score - m)} and the
+     * unnormalised {@code sum exp(score - m) v}; the blocks are then merged exactly, rescaled to the largest maximum.
+     * Decode attention is bound by reading the cache (at 512 tokens SmolLM2's is 26 MB over its 30 layers, out of
+     * cache by the time a token comes back to a layer), so the split keeps both threads streaming; splitting by head
+     * would give 2 of SmolLM2's 3 key/value heads to one thread. A GEMM per head would also pay its call overhead
+     * (through BLAS, a JNI call) for 2 x 64 x 512 multiply-adds.
      *
-     * @param q      {@code [qDim]}, RoPE applied, at position {@code past}
-     * @param scores scratch of at least {@code heads * (past + 1)} floats
+     * @param q       {@code [qDim]}, RoPE applied, at position {@code past}
+     * @param scratch at least {@link #decodeScratch} floats
      */
     private void attendOne(float[] q, float[] keys, float[] values, int past, float[] out, int heads, int kvHeads,
-                           float[] scores) {
+                           float[] scratch) {
         int headDim = config.headDim();
         int group = heads / kvHeads;
         int kvDim = kvHeads * headDim;
         int seen = past + 1;
         int first = slidingWindow > 0 ? Math.max(0, seen - slidingWindow) : 0;
         int n = seen - first;
-        Parallel.forRange(heads, 1, (from, to) -> {
-            for (int h = from; h < to; h++) {
-                int kv = first * kvDim + (h / group) * headDim;
-                int s = h * n;
-                VectorMath.dotRows(q, h * headDim, keys, kv, kvDim, n, headDim, scale, scores, s);
-                VectorMath.softmaxInPlace(scores, s, n);
-                VectorMath.weightedRowSum(scores, s, values, kv, kvDim, n, headDim, out, h * headDim);
+        int blocks = (n + KEY_BLOCK - 1) / KEY_BLOCK;
+        int part = headDim + 2; // per block and head: max, sum, unnormalised output [headDim]
+        int partials = heads * n; // scratch: scores [heads, n] block by block, then partials [blocks, heads, part]
+        Parallel.forRange(blocks, 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                int j0 = b * KEY_BLOCK;
+                int len = Math.min(KEY_BLOCK, n - j0);
+                for (int h = 0; h < heads; h++) {
+                    int kv = (first + j0) * kvDim + (h / group) * headDim;
+                    int sc = heads * j0 + h * len;
+                    VectorMath.dotRows(q, h * headDim, keys, kv, kvDim, len, headDim, scale, scratch, sc);
+                    float m = VectorMath.max(scratch, sc, len);
+                    int p = partials + (b * heads + h) * part;
+                    scratch[p] = m;
+                    scratch[p + 1] = VectorMath.expShiftedInPlace(scratch, sc, len, m);
+                    VectorMath.weightedRowSum(scratch, sc, values, kv, kvDim, len, headDim, scratch, p + 2);
+                }
             }
         });
+        for (int h = 0; h < heads; h++) {
+            float m = Float.NEGATIVE_INFINITY;
+            for (int b = 0; b < blocks; b++) m = Math.max(m, scratch[partials + (b * heads + h) * part]);
+            java.util.Arrays.fill(out, h * headDim, (h + 1) * headDim, 0f);
+            float total = 0f;
+            for (int b = 0; b < blocks; b++) {
+                int p = partials + (b * heads + h) * part;
+                float w = (float) Math.exp(scratch[p] - m);
+                total += w * scratch[p + 1];
+                VectorMath.addScaled(out, h * headDim, scratch, p + 2, headDim, w);
+            }
+            VectorMath.scale(out, h * headDim, headDim, 1f / total);
+        }
+    }
+
+    /** Floats of scratch {@link #attendOne} needs for a step that sees {@code past + 1} keys. */
+    int decodeScratch(int heads, int past) {
+        int n = past + 1;
+        return heads * n + (n + KEY_BLOCK - 1) / KEY_BLOCK * heads * (config.headDim() + 2);
     }
 }

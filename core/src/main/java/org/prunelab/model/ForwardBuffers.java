@@ -14,7 +14,7 @@ final class ForwardBuffers {
     final float[] proj;    // [tokens, hidden]   O or DOWN output, added to the residual
     final float[] gate;    // [tokens, intermediate], becomes silu(gate) * up, DOWN's input
     final float[] up;      // [tokens, intermediate]
-    private float[] scores = new float[0]; // [heads, visible keys] of one decode step's attention, grown on demand
+    private float[] scores = new float[0]; // scratch of one decode step's attention (scores, partial sums), grown on demand
 
     ForwardBuffers(DecoderConfig c, int tokens) {
         this.tokens = tokens;

@@ -9,7 +9,11 @@ public final class DecodeExperiment {
     public static volatile boolean noFuse = Boolean.getBoolean("x.noFuse");
     public static volatile boolean oldAttention = Boolean.getBoolean("x.oldAttention");
 
+    public static volatile int piecesPerThread = Integer.getInteger("x.pieces", 4);
+
     public static void set(String mode) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("pieces(\\d+)").matcher(mode);
+        piecesPerThread = m.find() ? Integer.parseInt(m.group(1)) : Integer.getInteger("x.pieces", 4);
         forkJoin = mode.contains("forkjoin");
         oldMatvec = mode.contains("oldMatvec");
         noFuse = mode.contains("noFuse");

@@ -1,7 +1,8 @@
 package org.prunelab.tensor;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -73,13 +74,14 @@ public final class Parallel {
      */
     public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) return;
-        int chunks = Math.min(threads, Math.max(1, n / Math.max(1, minChunk)));
+        int most = Math.max(1, n / Math.max(1, minChunk));
         if (DecodeExperiment.forkJoin) {
-            legacy(n, chunks, body);
+            legacy(n, Math.min(threads, most), body);
             return;
         }
+        int pieces = Math.min(threads * DecodeExperiment.piecesPerThread, most);
         Team t = team;
-        if (chunks <= 1 || t == null || inWorker() || !t.tryRun(n, chunks, body)) body.run(0, n);
+        if (pieces <= 1 || t == null || inWorker() || !t.tryRun(n, pieces, body)) body.run(0, n);
     }
 
     // EXPERIMENT (removed before merge): the former ForkJoinPool dispatch, for A/B timing in one build.
@@ -118,18 +120,85 @@ public final class Parallel {
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
-    /** Workers 1..size-1 and the loop they share; the caller of a loop is member 0. */
+    /**
+     * One parallel loop: [0, n) cut into {@code pieces} contiguous pieces, which the caller and the workers claim one
+     * at a time from a shared counter. The caller claims too, so a worker that is slow to arrive (descheduled on a busy
+     * machine) delays nothing: the caller takes its pieces. A worker that arrives after the loop ended claims nothing.
+     */
+    private static final class Loop {
+        private static final VarHandle NEXT, DONE;
+
+        static {
+            try {
+                MethodHandles.Lookup l = MethodHandles.lookup();
+                NEXT = l.findVarHandle(Loop.class, "next", int.class);
+                DONE = l.findVarHandle(Loop.class, "done", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final RangeBody body;
+        final int n;
+        final int pieces;
+        @SuppressWarnings("unused") private volatile int next;
+        private volatile int done;
+        private volatile Throwable failure;
+        /** The caller, once it parks to wait for pieces still running on workers. */
+        private volatile Thread waiter;
+
+        Loop(RangeBody body, int n, int pieces) {
+            this.body = body;
+            this.n = n;
+            this.pieces = pieces;
+        }
+
+        /** Claims and runs pieces until none is left. */
+        void work() {
+            int p;
+            while ((p = (int) NEXT.getAndAdd(this, 1)) < pieces) {
+                try {
+                    body.run((int) ((long) n * p / pieces), (int) ((long) n * (p + 1) / pieces));
+                } catch (Throwable e) {
+                    if (failure == null) failure = e;
+                }
+                if ((int) DONE.getAndAdd(this, 1) + 1 == pieces) {
+                    Thread w = waiter;
+                    if (w != null) LockSupport.unpark(w);
+                }
+            }
+        }
+
+        /** Waits until every piece has finished (spinning briefly, then parked), then rethrows a piece's failure. */
+        void awaitDone() {
+            long spinStart = System.nanoTime();
+            int spins = 0;
+            while (done != pieces) {
+                if ((++spins & 63) != 0 || System.nanoTime() - spinStart < WAIT_SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    waiter = Thread.currentThread();
+                    // Re-checked after announcing the wait: either the last piece's worker sees waiter, or this sees done.
+                    while (done != pieces) LockSupport.park(this);
+                }
+            }
+            Throwable f = failure;
+            if (f instanceof RuntimeException r) throw r;
+            if (f instanceof Error e) throw e;
+            if (f != null) throw new IllegalStateException(f);
+        }
+    }
+
+    /** How long a caller spins for pieces still running on workers before it parks, nanoseconds. */
+    private static final long WAIT_SPIN_NANOS = 50_000;
+
+    /** The workers and the loop they serve; the caller of a loop works on it too. */
     private static final class Team {
         private final Worker[] workers;
         private final AtomicBoolean busy = new AtomicBoolean();
-        private final AtomicInteger pending = new AtomicInteger();
-        /** Bumped (a volatile write) after the loop's fields below are set, so a worker that sees it sees them. */
-        private volatile long generation;
+        /** The latest loop; workers wait for it to change. */
+        private volatile Loop current;
         private volatile boolean shutdown;
-        private RangeBody body;
-        private int n;
-        private int chunks;
-        private volatile Throwable failure;
 
         private Team(int size) {
             workers = new Worker[size - 1];
@@ -144,109 +213,68 @@ public final class Parallel {
         }
 
         /** Runs the loop on the team, or returns false without running anything if the team is busy. */
-        boolean tryRun(int n, int chunks, RangeBody body) {
+        boolean tryRun(int n, int pieces, RangeBody body) {
             if (!busy.compareAndSet(false, true)) return false;
             try {
-                this.body = body;
-                this.n = n;
-                this.chunks = chunks;
-                failure = null;
-                pending.set(workers.length);
-                generation = generation + 1; // publishes the fields above
+                Loop loop = new Loop(body, n, pieces);
+                current = loop;
                 for (Worker w : workers) {
                     if (w.parked) LockSupport.unpark(w);
                 }
-                Throwable own = null;
-                try {
-                    body.run(0, (int) ((long) n / chunks));
-                } catch (Throwable e) {
-                    own = e;
-                }
-                awaitWorkers();
-                this.body = null;
-                Throwable f = own != null ? own : failure;
-                if (f instanceof RuntimeException r) throw r;
-                if (f instanceof Error e) throw e;
-                if (f != null) throw new IllegalStateException(f);
+                loop.work();
+                loop.awaitDone();
                 return true;
             } finally {
                 busy.set(false);
             }
         }
 
-        private void awaitWorkers() {
-            long spins = 0;
-            while (pending.get() != 0) {
-                // A worker descheduled by a busy machine can take a while; stop burning the core after a millisecond.
-                if (++spins < 100_000) Thread.onSpinWait();
-                else Thread.yield();
-            }
-        }
-
-        /** Runs this member's range of the current loop (members past the loop's range count do nothing). */
-        void runMember(int member) {
-            try {
-                int c = chunks;
-                if (member < c) {
-                    int from = (int) ((long) n * member / c);
-                    int to = (int) ((long) n * (member + 1) / c);
-                    body.run(from, to);
-                }
-            } catch (Throwable e) {
-                if (failure == null) failure = e;
-            } finally {
-                pending.decrementAndGet();
-            }
-        }
-
         void shutdown() {
             shutdown = true;
-            generation = generation + 1;
             for (Worker w : workers) LockSupport.unpark(w);
         }
     }
 
     private static final class Worker extends Thread {
         private final Team team;
-        private final int member;
-        /** Set before the worker parks; the caller unparks a worker it sees parked after bumping the generation. */
+        /** Set before the worker parks; a caller that publishes a loop unparks the workers it sees parked. */
         volatile boolean parked;
 
         Worker(Team team, int member) {
             super("prunelab-worker-" + member);
             this.team = team;
-            this.member = member;
             setDaemon(true);
         }
 
         @Override
         public void run() {
-            long seen = 0; // the generation the team was created with; read here, a loop started before this thread ran would be missed
-            while (true) {
-                long g = awaitGeneration(seen);
-                if (team.shutdown) return;
-                seen = g;
-                team.runMember(member);
+            Loop seen = null;
+            while (!team.shutdown) {
+                Loop loop = awaitLoop(seen);
+                if (loop == null) return;
+                seen = loop;
+                loop.work();
             }
         }
 
-        /** Spins for {@link #SPIN_NANOS} waiting for a generation other than {@code seen}, then parks. */
-        private long awaitGeneration(long seen) {
-            long g;
+        /** Spins for {@link #SPIN_NANOS} waiting for a loop other than {@code seen}, then parks; null on shutdown. */
+        private Loop awaitLoop(Loop seen) {
+            Loop l;
             long spinStart = System.nanoTime();
             int spins = 0;
-            while ((g = team.generation) == seen) {
+            while ((l = team.current) == seen) {
+                if (team.shutdown) return null;
                 if ((++spins & 63) != 0 || System.nanoTime() - spinStart < SPIN_NANOS) {
                     Thread.onSpinWait();
                     continue;
                 }
                 parked = true;
-                // Re-checked after announcing the park: either the caller sees parked and unparks, or this sees g.
-                if (team.generation == seen) LockSupport.park(this);
+                // Re-checked after announcing the park: either the caller sees parked and unparks, or this sees the loop.
+                if (team.current == seen && !team.shutdown) LockSupport.park(this);
                 parked = false;
                 spinStart = System.nanoTime();
             }
-            return g;
+            return team.shutdown ? null : l;
         }
     }
 }

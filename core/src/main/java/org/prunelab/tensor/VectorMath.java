@@ -113,20 +113,26 @@ public final class VectorMath {
     /** Replaces x[off, off + n) by its softmax, subtracting the maximum first so no exponential overflows. */
     public static void softmaxInPlace(float[] x, int off, int n) {
         float m = max(x, off, n);
+        float sum = expShiftedInPlace(x, off, n, m);
+        scale(x, off, n, 1f / sum);
+    }
+
+    /** Replaces x[off, off + n) by {@code exp(x - shift)} and returns the sum of the results (softmax's numerators). */
+    public static float expShiftedInPlace(float[] x, int off, int n, float shift) {
         int i = 0;
         FloatVector sumV = FloatVector.zero(S);
         for (; i + V <= n; i += V) {
-            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(m));
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(shift));
             e.intoArray(x, off + i);
             sumV = sumV.add(e);
         }
         float sum = sumLanes(sumV);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - m);
+            float e = (float) Math.exp(x[off + i] - shift);
             x[off + i] = e;
             sum += e;
         }
-        scale(x, off, n, 1f / sum);
+        return sum;
     }
 
     /** log(sum_i exp(x_i)) over x[off, off + n), stable (max subtracted) and summed in double per vector. */
@@ -146,6 +152,16 @@ public final class VectorMath {
         int i = 0;
         for (; i + V <= n; i += V) FloatVector.fromArray(S, x, off + i).mul(s).intoArray(x, off + i);
         for (; i < n; i++) x[off + i] *= s;
+    }
+
+    /** acc[accOff, accOff + n) += s * x[xOff, xOff + n). */
+    public static void addScaled(float[] acc, int accOff, float[] x, int xOff, int n, float s) {
+        int i = 0;
+        for (; i + V <= n; i += V) {
+            FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.broadcast(S, s), FloatVector.fromArray(S, acc, accOff + i))
+                    .intoArray(acc, accOff + i);
+        }
+        for (; i < n; i++) acc[accOff + i] += s * x[xOff + i];
     }
 
     /** acc[off, off + n) += x[off, off + n). */
