@@ -9,9 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>A matvec streams every weight once and does one FMA per weight, so it runs at the speed the weights arrive from
  * memory: SmolLM2-135M's 538 MB per token leave the caches far behind. The kernel therefore aims only at keeping the
- * loads flowing: rows are taken in memory order and {@link #ROWS} at a time (one x vector loaded per column step
- * feeds all of them), with independent accumulators so no FMA waits on the one before. The threads of
- * {@link Parallel} split the output rows into contiguous ranges, so each streams its own part of W front to back.
+ * loads flowing: one row at a time in memory order, so each thread reads one sequential stream, with four independent
+ * accumulators along the row. Reading four rows at once (one x load feeding four FMAs, as a GEMM tile does) streamed
+ * markedly slower on a Zen 4 (SmolLM2's shapes in decode order, {@code MatvecBench}: 6.8 GB/s against 11.1 on one
+ * thread, a plain sum of the same bytes reading 11.7). {@link Parallel}'s threads claim contiguous pieces of rows.
  *
  * <p>Weights are {@code [out, in]} row-major (Hugging Face layout). Each output element is a dot product summed in a
  * fixed order, independent of the thread count and of the JIT (lane sums through {@link VectorMath#sumLanes}).
@@ -19,8 +20,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Matvec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int V = S.length();
-    /** Output rows one thread takes at a time; 4 keep the 4 accumulators' FMAs independent. */
-    static final int ROWS = 4;
     /** Below this many weights a product runs on the calling thread; a loop start would cost more than it saves. */
     private static final long PARALLEL_WEIGHTS = 1L << 15;
     /** Least output rows per thread. */
@@ -80,38 +79,28 @@ public final class Matvec {
 
     /**
      * Rows [r0, r1) of {@code y = W x} on the calling thread: {@code y[yOff + r] = dot(w[r * in ..], x[xOff ..])}.
+     * One row at a time, front to back, so the weights are read as one sequential stream; four vector accumulators
+     * (columns p, p + V, p + 2V, p + 3V) keep four FMAs in flight.
      *
      * @param w row-major {@code [out, in]}
      */
     public static void rows(float[] w, int in, int r0, int r1, float[] x, int xOff, float[] y, int yOff) {
-        int kv = S.loopBound(in);
-        int r = r0;
-        for (; r + ROWS <= r1; r += ROWS) {
-            int b0 = r * in, b1 = b0 + in, b2 = b1 + in, b3 = b2 + in;
-            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-            for (int p = 0; p < kv; p += V) {
-                FloatVector xv = FloatVector.fromArray(S, x, xOff + p);
-                c0 = xv.fma(FloatVector.fromArray(S, w, b0 + p), c0);
-                c1 = xv.fma(FloatVector.fromArray(S, w, b1 + p), c1);
-                c2 = xv.fma(FloatVector.fromArray(S, w, b2 + p), c2);
-                c3 = xv.fma(FloatVector.fromArray(S, w, b3 + p), c3);
-            }
-            y[yOff + r] = finish(c0, w, b0, x, xOff, kv, in);
-            y[yOff + r + 1] = finish(c1, w, b1, x, xOff, kv, in);
-            y[yOff + r + 2] = finish(c2, w, b2, x, xOff, kv, in);
-            y[yOff + r + 3] = finish(c3, w, b3, x, xOff, kv, in);
-        }
-        for (; r < r1; r++) {
-            int b = r * in;
-            FloatVector c = FloatVector.zero(S);
-            for (int p = 0; p < kv; p += V) c = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, w, b + p), c);
-            y[yOff + r] = finish(c, w, b, x, xOff, kv, in);
-        }
+        for (int r = r0; r < r1; r++) y[yOff + r] = dot(w, r * in, x, xOff, in);
     }
 
-    private static float finish(FloatVector acc, float[] w, int b, float[] x, int xOff, int kv, int in) {
-        float s = VectorMath.sumLanes(acc);
-        for (int p = kv; p < in; p++) s += x[xOff + p] * w[b + p];
+    /** dot(w[off, off + n), x[xOff, xOff + n)) summed in a fixed order: four interleaved vector sums, then the tail. */
+    private static float dot(float[] w, int off, float[] x, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        int p = 0;
+        for (; p + 4 * V <= n; p += 4 * V) {
+            a0 = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, w, off + p), a0);
+            a1 = FloatVector.fromArray(S, x, xOff + p + V).fma(FloatVector.fromArray(S, w, off + p + V), a1);
+            a2 = FloatVector.fromArray(S, x, xOff + p + 2 * V).fma(FloatVector.fromArray(S, w, off + p + 2 * V), a2);
+            a3 = FloatVector.fromArray(S, x, xOff + p + 3 * V).fma(FloatVector.fromArray(S, w, off + p + 3 * V), a3);
+        }
+        for (; p + V <= n; p += V) a0 = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, w, off + p), a0);
+        float s = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)));
+        for (; p < n; p++) s += x[xOff + p] * w[off + p];
         return s;
     }
 }

@@ -40,16 +40,21 @@ public final class MatvecBench {
         float[] x = new float[1536];
         for (int j = 0; j < x.length; j++) x[j] = (float) rnd.nextGaussian();
         float[] y = new float[49152];
-        String[] all = {"gemm", "sum", "rows4x1", "row1x4", "rows4x2", "rows8x1", "rows2x4"};
+        String[] all = {"gemm", "sum", "rows4x1", "row1x4", "rows4x2", "rows8x1", "rows2x4", "row1x8", "row1x2", "matvec"};
         Kernel[] allKernels = {null, MatvecBench::sum, MatvecBench::rows4x1, MatvecBench::row1x4, MatvecBench::rows4x2,
-                MatvecBench::rows8x1, MatvecBench::rows2x4};
+                MatvecBench::rows8x1, MatvecBench::rows2x4, MatvecBench::row1x8, MatvecBench::row1x2,
+                (ww, r0, r1, k, xx, yy) -> Matvec.rows(ww, k, r0, r1, xx, 0, yy, 0)};
         String[] names = System.getProperty("variants", String.join(",", all)).split(",");
         Kernel[] kernels = new Kernel[names.length];
         for (int i = 0; i < names.length; i++) kernels[i] = allKernels[java.util.Arrays.asList(all).indexOf(names[i])];
         double[][] seconds = new double[names.length][rounds];
         int passes = Integer.getInteger("passes", 2);
+        java.util.Random order = new java.util.Random(3);
         for (int r = -2; r < rounds; r++) {
-            for (int v = 0; v < names.length; v++) {
+            java.util.List<Integer> perm = new java.util.ArrayList<>();
+            for (int v = 0; v < names.length; v++) perm.add(v);
+            java.util.Collections.shuffle(perm, order);
+            for (int v : perm) {
                 long t0 = System.nanoTime();
                 for (int p = 0; p < passes; p++) {
                     for (int i = 0; i < w.length; i++) {
@@ -219,5 +224,43 @@ public final class MatvecBench {
             y[r + 1] = VectorMath.sumLanes(c0.add(c1).add(c2.add(c3)));
         }
         for (; r < r1; r++) y[r] = dot1(w, r * k, x, k);
+    }
+
+    static void row1x8(float[] w, int r0, int r1, int k, float[] x, float[] y) {
+        for (int r = r0; r < r1; r++) {
+            int off = r * k;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int p = 0;
+            for (; p + 8 * V <= k; p += 8 * V) {
+                a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
+                a1 = FloatVector.fromArray(S, x, p + V).fma(FloatVector.fromArray(S, w, off + p + V), a1);
+                a2 = FloatVector.fromArray(S, x, p + 2 * V).fma(FloatVector.fromArray(S, w, off + p + 2 * V), a2);
+                a3 = FloatVector.fromArray(S, x, p + 3 * V).fma(FloatVector.fromArray(S, w, off + p + 3 * V), a3);
+                a4 = FloatVector.fromArray(S, x, p + 4 * V).fma(FloatVector.fromArray(S, w, off + p + 4 * V), a4);
+                a5 = FloatVector.fromArray(S, x, p + 5 * V).fma(FloatVector.fromArray(S, w, off + p + 5 * V), a5);
+                a6 = FloatVector.fromArray(S, x, p + 6 * V).fma(FloatVector.fromArray(S, w, off + p + 6 * V), a6);
+                a7 = FloatVector.fromArray(S, x, p + 7 * V).fma(FloatVector.fromArray(S, w, off + p + 7 * V), a7);
+            }
+            for (; p + V <= k; p += V) a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
+            float s = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7))));
+            for (; p < k; p++) s += x[p] * w[off + p];
+            y[r] = s;
+        }
+    }
+
+    static void row1x2(float[] w, int r0, int r1, int k, float[] x, float[] y) {
+        for (int r = r0; r < r1; r++) {
+            int off = r * k;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0;
+            int p = 0;
+            for (; p + 2 * V <= k; p += 2 * V) {
+                a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
+                a1 = FloatVector.fromArray(S, x, p + V).fma(FloatVector.fromArray(S, w, off + p + V), a1);
+            }
+            for (; p + V <= k; p += V) a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
+            float s = VectorMath.sumLanes(a0.add(a1));
+            for (; p < k; p++) s += x[p] * w[off + p];
+            y[r] = s;
+        }
     }
 }
