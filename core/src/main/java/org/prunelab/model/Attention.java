@@ -195,15 +195,28 @@ public final class Attention {
             for (int b = b0; b < b1; b++) {
                 int j0 = b * KEY_BLOCK;
                 int len = Math.min(KEY_BLOCK, n - j0);
-                for (int h = 0; h < heads; h++) {
-                    int kv = (first + j0) * kvDim + (h / group) * headDim;
-                    int sc = heads * j0 + h * len;
-                    VectorMath.dotRows(q, h * headDim, keys, kv, kvDim, len, headDim, scale, scratch, sc);
-                    float m = VectorMath.max(scratch, sc, len);
-                    int p = partials + (b * heads + h) * part;
-                    scratch[p] = m;
-                    scratch[p + 1] = VectorMath.expShiftedInPlace(scratch, sc, len, m);
-                    VectorMath.weightedRowSum(scratch, sc, values, kv, kvDim, len, headDim, scratch, p + 2);
+                int sc = heads * j0; // this block's scores [heads, len]
+                for (int g = 0; g < kvHeads; g++) {
+                    int kv = (first + j0) * kvDim + g * headDim;
+                    int h;
+                    for (h = g * group; h < (g + 1) * group; h++) {
+                        VectorMath.dotRows(q, h * headDim, keys, kv, kvDim, len, headDim, scale, scratch, sc + h * len);
+                    }
+                    for (h = g * group; h < (g + 1) * group; h++) {
+                        float m = VectorMath.max(scratch, sc + h * len, len);
+                        int p = partials + (b * heads + h) * part;
+                        scratch[p] = m;
+                        scratch[p + 1] = VectorMath.expShiftedInPlace(scratch, sc + h * len, len, m);
+                    }
+                    int o = partials + b * heads * part + 2; // + h * part: head h's unnormalised output
+                    // The query heads of one key/value head three at a time, so each value row is read once for three.
+                    for (h = g * group; h + 3 <= (g + 1) * group; h += 3) {
+                        VectorMath.weightedRowSum3(scratch, sc + h * len, sc + (h + 1) * len, sc + (h + 2) * len, values, kv,
+                                kvDim, len, headDim, scratch, o + h * part, o + (h + 1) * part, o + (h + 2) * part);
+                    }
+                    for (; h < (g + 1) * group; h++) {
+                        VectorMath.weightedRowSum(scratch, sc + h * len, values, kv, kvDim, len, headDim, scratch, o + h * part);
+                    }
                 }
             }
         });

@@ -239,6 +239,39 @@ public final class VectorMath {
         }
     }
 
+    /**
+     * {@link #weightedRowSum} for three weight vectors over the same n rows ({@code w0}, {@code w1}, {@code w2} offsets
+     * into w; outputs at {@code o0}, {@code o1}, {@code o2}): each cached row is read once for the three query heads
+     * that share it. Where d is not a multiple of four vectors, three {@link #weightedRowSum} calls.
+     */
+    public static void weightedRowSum3(float[] w, int w0, int w1, int w2, float[] rows, int rowOff, int stride, int n,
+                                       int d, float[] out, int o0, int o1, int o2) {
+        if (d % (4 * V) != 0) {
+            weightedRowSum(w, w0, rows, rowOff, stride, n, d, out, o0);
+            weightedRowSum(w, w1, rows, rowOff, stride, n, d, out, o1);
+            weightedRowSum(w, w2, rows, rowOff, stride, n, d, out, o2);
+            return;
+        }
+        for (int i = 0; i < d; i += 4 * V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0,
+                    c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            int r = rowOff + i;
+            for (int j = 0; j < n; j++, r += stride) {
+                FloatVector v0 = FloatVector.fromArray(S, rows, r), v1 = FloatVector.fromArray(S, rows, r + V),
+                        v2 = FloatVector.fromArray(S, rows, r + 2 * V), v3 = FloatVector.fromArray(S, rows, r + 3 * V);
+                FloatVector p = FloatVector.broadcast(S, w[w0 + j]);
+                a0 = v0.fma(p, a0); a1 = v1.fma(p, a1); a2 = v2.fma(p, a2); a3 = v3.fma(p, a3);
+                p = FloatVector.broadcast(S, w[w1 + j]);
+                b0 = v0.fma(p, b0); b1 = v1.fma(p, b1); b2 = v2.fma(p, b2); b3 = v3.fma(p, b3);
+                p = FloatVector.broadcast(S, w[w2 + j]);
+                c0 = v0.fma(p, c0); c1 = v1.fma(p, c1); c2 = v2.fma(p, c2); c3 = v3.fma(p, c3);
+            }
+            a0.intoArray(out, o0 + i); a1.intoArray(out, o0 + i + V); a2.intoArray(out, o0 + i + 2 * V); a3.intoArray(out, o0 + i + 3 * V);
+            b0.intoArray(out, o1 + i); b1.intoArray(out, o1 + i + V); b2.intoArray(out, o1 + i + 2 * V); b3.intoArray(out, o1 + i + 3 * V);
+            c0.intoArray(out, o2 + i); c1.intoArray(out, o2 + i + V); c2.intoArray(out, o2 + i + 2 * V); c3.intoArray(out, o2 + i + 3 * V);
+        }
+    }
+
     /** Sum of squares of x[off, off + n). */
     public static float sumOfSquares(float[] x, int off, int n) {
         int i = 0;

@@ -20,29 +20,6 @@ public final class AttentionBench {
         for (int l = 0; l < layers; l++) for (int i = 0; i < k[l].length; i++) { k[l][i] = (float) rnd.nextGaussian(); v[l][i] = (float) rnd.nextGaussian(); }
         for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
         float[] out = new float[qDim];
-        if (Boolean.getBoolean("parts")) {
-            float[] sc = new float[9 * depth];
-            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            for (int r = 0; r < 6; r++) {
-                int reps = 2000;
-                long c0 = mx.getCurrentThreadCpuTime();
-                for (int i = 0; i < reps; i++) for (int h = 0; h < 9; h++)
-                    org.prunelab.tensor.VectorMath.dotRows(q, h * 64, k[0], (h / 3) * 64, kvDim, depth, 64, 0.125f, sc, h * depth);
-                long c1 = mx.getCurrentThreadCpuTime();
-                for (int i = 0; i < reps; i++) for (int h = 0; h < 9; h++) {
-                    float m = org.prunelab.tensor.VectorMath.max(sc, h * depth, depth);
-                    org.prunelab.tensor.VectorMath.expShiftedInPlace(sc, h * depth, depth, m);
-                    org.prunelab.tensor.VectorMath.scale(sc, h * depth, depth, 1f / depth);
-                }
-                long c2 = mx.getCurrentThreadCpuTime();
-                for (int i = 0; i < reps; i++) for (int h = 0; h < 9; h++)
-                    org.prunelab.tensor.VectorMath.weightedRowSum(sc, h * depth, v[0], (h / 3) * 64, kvDim, depth, 64, out, h * 64);
-                long c3 = mx.getCurrentThreadCpuTime();
-                System.out.printf(Locale.ROOT, "parts (1 layer, in cache, cpu us per layer-step): dots %.1f, softmax %.1f, weighted sum %.1f%n",
-                        (c1 - c0) / 1e3 / reps, (c2 - c1) / 1e3 / reps, (c3 - c2) / 1e3 / reps);
-            }
-            return;
-        }
         String[] modes = {"oldAttention", "new"};
         for (int r = 0; r < 8; r++) {
             for (String m : modes) {
@@ -54,6 +31,11 @@ public final class AttentionBench {
                 for (int i = 0; i < reps; i++) for (int l = 0; l < layers; l++) a.scaledDotProduct(q, k[l], v[l], 1, depth - 1, out, 9, 3);
                 double us = (System.nanoTime() - t0) / 1e3 / reps / layers;
                 double cpu = (mx.getCurrentThreadCpuTime() - c0) / 1e3 / reps / layers;
+                var smx = (com.sun.management.ThreadMXBean) mx;
+                long al0 = smx.getCurrentThreadAllocatedBytes();
+                a.scaledDotProduct(q, k[0], v[0], 1, depth - 1, out, 9, 3);
+                long alloc = smx.getCurrentThreadAllocatedBytes() - al0;
+                if (r >= 2) System.out.printf(Locale.ROOT, "  allocated %d bytes in one call (scratch %d)%n", alloc, 4L * a.decodeScratch(9, depth - 1));
                 if (r >= 2) System.out.printf(Locale.ROOT, "%-14s wall %8.1f us, caller cpu %8.1f us per layer-step (wall x30 = %.2f ms/token)%n", m, us, cpu, us * 30 / 1e3);
             }
         }

@@ -113,4 +113,30 @@ class VectorMathTest {
             }
         }
     }
+
+    @Test
+    void threeHeadWeightedRowSumMatchesADoubleReference() {
+        Random rnd = new Random(12);
+        for (int d : new int[]{8, 64, 72, 128}) {
+            for (int n : new int[]{1, 4, 7, 70}) {
+                int stride = 3 * d + 5;
+                float[] x = new float[3 * d + 1];
+                float[] rows = new float[7 + n * stride];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                for (int i = 0; i < rows.length; i++) rows[i] = (float) rnd.nextGaussian();
+                float[] three = new float[3 * n + 2];
+                for (int h = 0; h < 3; h++) VectorMath.dotRows(x, 1 + h * d, rows, 7, stride, n, d, 0.5f, three, 2 + h * n);
+
+                float[] sums3 = new float[3 * d + 1];
+                VectorMath.weightedRowSum3(three, 2, 2 + n, 2 + 2 * n, rows, 7, stride, n, d, sums3, 1, 1 + d, 1 + 2 * d);
+                for (int h = 0; h < 3; h++) {
+                    for (int p = 0; p < d; p++) {
+                        double e = 0;
+                        for (int j = 0; j < n; j++) e += (double) three[2 + h * n + j] * rows[7 + j * stride + p];
+                        assertThat((double) sums3[1 + h * d + p]).as("sums d %d n %d head %d", d, n, h).isCloseTo(e, within(1e-4 * n * d));
+                    }
+                }
+            }
+        }
+    }
 }
