@@ -48,9 +48,7 @@ public final class DenseLinear implements Linear {
 
     @Override
     public void forward(float[] x, int tokens, float[] y) {
-        if (tokens == 1 && org.prunelab.tensor.DecodeExperiment.oldMatvec) {
-            Gemm.of(Gemm.Backend.VECTOR).linear(x, tokens, weight, y);
-        } else if (tokens == 1) {
+        if (tokens == 1) {
             Matvec.multiply(weight, x, 0, y, 0);
         } else {
             Gemm.active().linear(x, tokens, weight, y);
@@ -77,7 +75,7 @@ public final class DenseLinear implements Linear {
      * @param ys    {@code ys[i]} is {@code [tokens, group[i].outFeatures()]}; overwritten
      */
     static void forwardTogether(Linear[] group, float[] x, int tokens, float[][] ys) {
-        boolean dense = tokens == 1 && !org.prunelab.tensor.DecodeExperiment.noFuse && !org.prunelab.tensor.DecodeExperiment.oldMatvec;
+        boolean dense = tokens == 1;
         for (Linear l : group) dense &= l instanceof DenseLinear;
         if (!dense) {
             for (int i = 0; i < group.length; i++) group[i].forward(x, tokens, ys[i]);

@@ -6,15 +6,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The one shared team of worker threads for prunelab's own kernels (Vector API GEMM, attention, elementwise work).
- * Work is split into contiguous row ranges, one per thread; the calling thread runs the first range itself, so a team
- * of {@code threads() - 1} workers keeps exactly {@code threads()} cores busy.
+ * The one shared team of worker threads for prunelab's own kernels (Vector API GEMM and matvec, attention, elementwise
+ * work). A loop over [0, n) is cut into contiguous pieces, up to {@link #PIECES_PER_THREAD} per thread, which the
+ * calling thread and {@code threads() - 1} workers claim one at a time from a shared counter; the caller works too, so
+ * {@code threads()} cores are busy.
  *
- * <p>Why not a {@code ForkJoinPool}: batch-1 decoding issues a parallel loop every 10-100 microseconds (one per
- * linear layer, attention, LM head), and waking a parked pool worker costs several microseconds of each, while the
- * caller waits for the slowest range. The workers here spin on a generation counter for a short while after each loop
- * ({@link #SPIN_NANOS}) before they park, as llama.cpp's threads spin at the barrier between ops, so back-to-back loops
- * start at the cost of a cache-line handover. A worker that has parked is woken with {@link LockSupport#unpark}.
+ * <p>Why not a {@code ForkJoinPool} (the former implementation): batch-1 decoding runs a loop every 10-100
+ * microseconds (q/k/v, attention, o, gate/up, down per block, the LM head), and with one fixed range per thread the
+ * caller waited for the slowest, including a worker still being woken or descheduled by other work on the machine.
+ * Here nothing waits for a worker that has not started: the caller claims the pieces left. An idle worker parks at once
+ * by default ({@link #SPIN_NANOS}) and is unparked when a loop is published. An empty loop over 2 threads costs
+ * about 0.1-0.3 us here against 7.5 us for the fork/join pool (SmolLM2 decode profile, 2 cores).
  *
  * <p>One loop runs on the team at a time. A loop started while the team is busy (another thread's loop, or a loop
  * nested inside a range) runs its whole range inline on the calling thread; so does a loop started from a worker.
@@ -26,10 +28,15 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Parallel {
     /**
-     * How long an idle worker spins before it parks, nanoseconds. Decode's loops come microseconds apart, so they
-     * never see a parked worker; prefill's BLAS products (on OpenBLAS's own threads) lose at most this much of a core.
+     * How long an idle worker spins for the next loop before it parks, nanoseconds: system property
+     * {@code prunelab.spinMicros}, default 0. Spinning was measured to cost, not save, on a shared machine: SmolLM2-135M
+     * decode on 2 cores at load average 6-8 ran at 38.6 tokens/s parking at once, 34.5 spinning 10 us, 29.2 at 50 us
+     * and 21.9 at 200 us (DecodeProfile, alternating in one JVM): a spinning worker holds a core that the caller or
+     * another process needed. Since the caller claims pieces too, a worker that wakes late only takes fewer of them.
      */
-    static final long SPIN_NANOS = Long.getLong("prunelab.spinMicros", 200) * 1000;
+    static final long SPIN_NANOS = Long.getLong("prunelab.spinMicros", 0) * 1000;
+    /** Pieces per thread a loop is cut into when its range allows, so threads that start late or run slow even out. */
+    private static final int PIECES_PER_THREAD = 4;
 
     private static volatile int threads = defaultThreads();
     private static volatile Team team = Team.of(threads);
@@ -62,49 +69,21 @@ public final class Parallel {
 
     /** Whether the calling thread is one of the team's workers (a loop started here runs inline). */
     public static boolean inWorker() {
-        if (DecodeExperiment.forkJoin) return java.util.concurrent.ForkJoinTask.inForkJoinPool();
         return Thread.currentThread() instanceof Worker;
     }
 
     /**
-     * Runs {@code body} over [0, n) split into at most {@link #threads()} contiguous ranges, each at least
-     * {@code minChunk} long. Runs inline when one range suffices, when called from a worker, or while the team runs
-     * another loop (nested parallelism would only oversubscribe the cores). Exceptions thrown by a range are rethrown
-     * here, after every range has finished.
+     * Runs {@code body} over [0, n) split into contiguous ranges, each at least {@code minChunk} long (at most
+     * {@link #threads()} x {@link #PIECES_PER_THREAD} of them), possibly concurrently; every index is in exactly one range.
+     * Runs inline when one range suffices, when called from a worker, or while the team runs another loop (nested
+     * parallelism would only oversubscribe the cores). An exception thrown by a range is rethrown here after every
+     * range has finished.
      */
     public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) return;
-        int most = Math.max(1, n / Math.max(1, minChunk));
-        if (DecodeExperiment.forkJoin) {
-            legacy(n, Math.min(threads, most), body);
-            return;
-        }
-        int pieces = Math.min(threads * DecodeExperiment.piecesPerThread, most);
+        int pieces = Math.min(threads * PIECES_PER_THREAD, Math.max(1, n / Math.max(1, minChunk)));
         Team t = team;
         if (pieces <= 1 || t == null || inWorker() || !t.tryRun(n, pieces, body)) body.run(0, n);
-    }
-
-    // EXPERIMENT (removed before merge): the former ForkJoinPool dispatch, for A/B timing in one build.
-    private static final java.util.concurrent.ForkJoinPool FJ = new java.util.concurrent.ForkJoinPool(
-            Math.max(1, threads - 1), p -> {
-                var w = java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-                w.setDaemon(true);
-                return w;
-            }, null, false);
-
-    private static void legacy(int n, int chunks, RangeBody body) {
-        if (chunks <= 1 || java.util.concurrent.ForkJoinTask.inForkJoinPool()) {
-            body.run(0, n);
-            return;
-        }
-        java.util.List<java.util.concurrent.ForkJoinTask<?>> forked = new java.util.ArrayList<>(chunks - 1);
-        for (int c = 1; c < chunks; c++) {
-            int from = (int) ((long) n * c / chunks);
-            int to = (int) ((long) n * (c + 1) / chunks);
-            forked.add(FJ.submit(() -> body.run(from, to)));
-        }
-        body.run(0, (int) ((long) n / chunks));
-        for (var task : forked) task.join();
     }
 
     private static int defaultThreads() {
@@ -189,7 +168,10 @@ public final class Parallel {
         }
     }
 
-    /** How long a caller spins for pieces still running on workers before it parks, nanoseconds. */
+    /**
+     * How long a caller spins for pieces still running on workers before it parks, nanoseconds: a worker's last piece
+     * usually ends within microseconds of the caller's, and parking adds a wake-up on top.
+     */
     private static final long WAIT_SPIN_NANOS = 50_000;
 
     /** The workers and the loop they serve; the caller of a loop works on it too. */

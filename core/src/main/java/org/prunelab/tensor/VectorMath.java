@@ -272,6 +272,18 @@ public final class VectorMath {
         }
     }
 
+    /**
+     * Reads x[off, off + n) front to back, one vector load per 64-byte cache line, and returns a value that depends on
+     * every load (store it somewhere, so the JIT keeps them): a prefetch of a strided region's cache lines as one
+     * sequential stream. The value means nothing.
+     */
+    public static float readThrough(float[] x, int off, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int step = Math.max(V, 16);
+        for (int i = 0; i + V <= n; i += step) acc = acc.add(FloatVector.fromArray(S, x, off + i));
+        return acc.lane(0);
+    }
+
     /** Sum of squares of x[off, off + n). */
     public static float sumOfSquares(float[] x, int off, int n) {
         int i = 0;

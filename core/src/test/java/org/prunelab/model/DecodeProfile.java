@@ -13,11 +13,12 @@ import java.util.SplittableRandom;
 /**
  * Where a batch-1 decode step's time goes: replays {@link Transformer#decode}'s step component by component with
  * {@link System#nanoTime} around each (block linears by role, attention over the KV cache, norms, RoPE, activation,
- * LM head), and alternates with the real {@code decode} so the sum can be checked against it. Prints ms per token and
- * the weight bytes each linear streams per second. Not a test; run by hand:
+ * LM head), and alternates with the real {@code decode} so the sum can be checked against it. Prints ms per token, the
+ * weight bytes each linear streams per second and the bytes allocated per token. Modes (separated by ';') run
+ * alternately in one JVM; a mode containing {@code threads1} runs on one thread. Not a test; run by hand:
  *
  * <pre>java --add-modules jdk.incubator.vector -cp core/target/classes:core/target/test-classes:experiments/target/lib/*
- *     org.prunelab.model.DecodeProfile [model] [prompt] [gen] [runs]</pre>
+ *     org.prunelab.model.DecodeProfile [model] [prompt] [gen] [runs] ["two threads;threads1"]</pre>
  */
 public final class DecodeProfile {
     private enum Part { EMBED, NORM, QKV, ROPE, ATTN, O, RESIDUAL, GATE_UP, ACT, DOWN, FINAL_NORM, LM_HEAD }
@@ -25,10 +26,18 @@ public final class DecodeProfile {
     private final long[] nanos = new long[Part.values().length];
     private long t;
 
+    private final long[] bytes = new long[Part.values().length];
+    private long allocated;
+    private static final com.sun.management.ThreadMXBean MX =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+
     private void lap(Part p) {
         long now = System.nanoTime();
         nanos[p.ordinal()] += now - t;
-        t = now;
+        long a = MX.getCurrentThreadAllocatedBytes();
+        bytes[p.ordinal()] += a - allocated;
+        allocated = MX.getCurrentThreadAllocatedBytes();
+        t = System.nanoTime();
     }
 
     public static void main(String[] args) throws Exception {
@@ -42,16 +51,24 @@ public final class DecodeProfile {
             int[] tokens = new SplittableRandom(0).ints(prompt, 0, model.config().vocabSize()).toArray();
             DecodeProfile[] profiles = new DecodeProfile[modes.length];
             double[][] real = new double[modes.length][runs];
+            double[][] prefillRate = new double[modes.length][runs];
             for (int m = 0; m < modes.length; m++) profiles[m] = new DecodeProfile();
             for (int r = -1; r < runs; r++) {
                 boolean timed = r >= 0;
                 for (int i = 0; i < modes.length; i++) {
                     int m = Math.floorMod(r, 2) == 0 ? i : modes.length - 1 - i; // ABBA
-                    org.prunelab.tensor.DecodeExperiment.set(modes[m]);
+                    int want = modes[m].contains("threads1") ? 1 : Runtime.getRuntime().availableProcessors();
+                    if (Parallel.threads() != want) Parallel.setThreads(want);
                     KvCache cache = model.newCache(prompt + gen);
+                    long p0 = System.nanoTime();
                     float[] logits = model.prefill(tokens, cache);
+                    if (timed) prefillRate[m][r] = prompt / ((System.nanoTime() - p0) / 1e9);
+                    var smx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                    long a0 = smx.getCurrentThreadAllocatedBytes();
                     long s = System.nanoTime();
                     for (int g = 0; g < gen; g++) logits = model.decode(argmax(logits), cache);
+                    if (timed) System.out.printf(Locale.ROOT, "mode '%s': caller allocated %d bytes per decode step%n",
+                            modes[m], (smx.getCurrentThreadAllocatedBytes() - a0) / gen);
                     if (timed) real[m][r] = gen / ((System.nanoTime() - s) / 1e9);
                     KvCache c2 = model.newCache(prompt + gen);
                     logits = model.prefill(tokens, c2);
@@ -64,17 +81,25 @@ public final class DecodeProfile {
                 System.out.printf(Locale.ROOT, "%n== mode '%s': real decode tokens/s per run %s, median %.2f%n", modes[m],
                         java.util.Arrays.toString(java.util.Arrays.stream(real[m]).map(x -> Math.round(x * 100) / 100.0).toArray()),
                         median(real[m]));
+                System.out.printf(Locale.ROOT, "   prefill tokens/s per run %s, median %.1f%n",
+                        java.util.Arrays.toString(java.util.Arrays.stream(prefillRate[m]).map(x -> Math.round(x * 10) / 10.0).toArray()),
+                        median(prefillRate[m]));
                 profiles[m].report(model);
-                org.prunelab.tensor.DecodeExperiment.set(modes[m]);
                 System.out.printf(Locale.ROOT, "dispatch: one empty Parallel.forRange over %d threads: %.2f us%n",
                         Parallel.threads(), emptyForkMicros());
             }
             if (modes.length > 1) {
                 for (int m = 1; m < modes.length; m++) {
                     double[] ratio = new double[runs];
-                    for (int r = 0; r < runs; r++) ratio[r] = real[m][r] / real[0][r];
-                    System.out.printf(Locale.ROOT, "ratio '%s' / '%s' per pair: median %.3f %s%n", modes[m], modes[0],
+                    double[] pre = new double[runs];
+                    for (int r = 0; r < runs; r++) {
+                        ratio[r] = real[m][r] / real[0][r];
+                        pre[r] = prefillRate[m][r] / prefillRate[0][r];
+                    }
+                    System.out.printf(Locale.ROOT, "decode ratio '%s' / '%s' per pair: median %.3f %s%n", modes[m], modes[0],
                             median(ratio), java.util.Arrays.toString(java.util.Arrays.stream(ratio).map(x -> Math.round(x * 1000) / 1000.0).toArray()));
+                    System.out.printf(Locale.ROOT, "prefill ratio '%s' / '%s' per pair: median %.3f %s%n", modes[m], modes[0],
+                            median(pre), java.util.Arrays.toString(java.util.Arrays.stream(pre).map(x -> Math.round(x * 1000) / 1000.0).toArray()));
                 }
             }
         }
@@ -92,6 +117,7 @@ public final class DecodeProfile {
         DecoderConfig config = model.config();
         ForwardBuffers buf = cache.decodeBuffers();
         int past = cache.length();
+        allocated = MX.getCurrentThreadAllocatedBytes();
         t = System.nanoTime();
         float[] hidden = model.embed(new int[]{token});
         PositionAngles angles = new PositionAngles(past, 1);
@@ -146,7 +172,7 @@ public final class DecodeProfile {
         int layers = model.blocks().size();
         double total = 0;
         for (long n : nanos) total += n;
-        System.out.printf(Locale.ROOT, "%-11s %9s %6s %10s %8s%n", "part", "ms/token", "share", "MB/token", "GB/s");
+        System.out.printf(Locale.ROOT, "%-11s %9s %6s %10s %8s %12s%n", "part", "ms/token", "share", "MB/token", "GB/s", "alloc B/tok");
         for (Part p : Part.values()) {
             double ms = nanos[p.ordinal()] / 1e6 / steps;
             long bytes = switch (p) {
@@ -160,7 +186,8 @@ public final class DecodeProfile {
             };
             String gbs = bytes == 0 ? "" : String.format(Locale.ROOT, "%8.1f", bytes / 1e9 / (ms / 1e3));
             String mb = bytes == 0 ? "" : String.format(Locale.ROOT, "%10.1f", bytes / 1e6);
-            System.out.printf(Locale.ROOT, "%-11s %9.3f %5.1f%% %10s %8s%n", p, ms, 100 * nanos[p.ordinal()] / total, mb, gbs);
+            System.out.printf(Locale.ROOT, "%-11s %9.3f %5.1f%% %10s %8s %12d%n", p, ms, 100 * nanos[p.ordinal()] / total, mb, gbs,
+                    this.bytes[p.ordinal()] / steps);
         }
         double profiled = total / 1e9 / steps;
         long weights = 0;

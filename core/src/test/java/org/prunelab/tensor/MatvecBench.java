@@ -8,9 +8,11 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Batch-1 matvec kernels on SmolLM2-135M's shapes (30 blocks of q, k, v, o, gate, up, down and the LM head, 538 MB,
- * far beyond the caches), streamed in decode order; variants alternate round by round in one JVM. Prints GB/s of
- * weights streamed per variant. Not a test; run by hand with {@code org.prunelab.tensor.MatvecBench [rounds]}.
+ * The experiment behind {@link Matvec}'s kernel: batch-1 matvec kernels on SmolLM2-135M's shapes (30 blocks of q, k, v, o, gate, up, down and the LM head, 538 MB,
+ * far beyond the caches), streamed in decode order; variants run in a shuffled order each round in one JVM ({@code
+ * -Dvariants=sum,rows4x1,row1x4,matvec}, {@code -Dpasses=N}). Prints GB/s of weights streamed per variant; {@code sum}
+ * reads the same bytes with no multiply (the bandwidth ceiling). Not a test; run by hand with
+ * {@code org.prunelab.tensor.MatvecBench [rounds]}.
  */
 public final class MatvecBench {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -71,8 +73,7 @@ public final class MatvecBench {
                 if (r >= 0) seconds[v][r] = (System.nanoTime() - t0) / 1e9 / passes;
             }
         }
-        System.out.printf(Locale.ROOT, "threads %d, %.1f MB per pass, %s%n", Parallel.threads(), bytes / 1e6,
-                DecodeExperiment.forkJoin ? "forkjoin" : "team");
+        System.out.printf(Locale.ROOT, "threads %d, %.1f MB per pass%n", Parallel.threads(), bytes / 1e6);
         for (int v = 0; v < names.length; v++) {
             double[] s = seconds[v].clone();
             Arrays.sort(s);
