@@ -16,7 +16,7 @@ import org.prunelab.tensor.Matvec;
  * the faster dense path is also the honest baseline for the sparse formats. {@link #forwardTogether} runs a block's
  * linears that share an input (q/k/v, gate/up) as one parallel loop.
  */
-public final class DenseLinear implements Linear {
+public final class DenseLinear implements Linear.RowSlices {
     private final FloatMatrix weight;
     private final float[] bias;
 
@@ -66,25 +66,31 @@ public final class DenseLinear implements Linear {
 
     /**
      * {@code ys[i] = x W_i^T (+ b_i)} for linears that read the same input, e.g. a block's q/k/v or gate/up. One token
-     * through dense linears runs as a single parallel loop over all their output rows ({@link Matvec#multiplyAll}): one
-     * loop start per group instead of one per linear, with the threads' shares balanced across the group. Anything
-     * else (several tokens, another format) runs each linear's own {@link Linear#forward}.
+     * through linears that all have row slices (dense, Q8_0, Q4_0) runs as a single parallel loop over all their output
+     * rows ({@link Matvec#forwardAll}): one loop start per group instead of one per linear, with the threads' shares
+     * balanced across the group. Anything else (several tokens, a format without row slices) runs each linear's own
+     * {@link Linear#forward}.
      *
      * @param group linears with the same {@code inFeatures}
      * @param x     {@code [tokens, inFeatures]}
      * @param ys    {@code ys[i]} is {@code [tokens, group[i].outFeatures()]}; overwritten
      */
     static void forwardTogether(Linear[] group, float[] x, int tokens, float[][] ys) {
-        boolean dense = tokens == 1;
-        for (Linear l : group) dense &= l instanceof DenseLinear;
-        if (!dense) {
+        boolean slices = tokens == 1;
+        for (Linear l : group) slices &= l instanceof Linear.RowSlices;
+        if (!slices) {
             for (int i = 0; i < group.length; i++) group[i].forward(x, tokens, ys[i]);
             return;
         }
-        FloatMatrix[] ws = new FloatMatrix[group.length];
-        for (int i = 0; i < group.length; i++) ws[i] = ((DenseLinear) group[i]).weight;
-        Matvec.multiplyAll(ws, x, ys);
-        for (int i = 0; i < group.length; i++) ((DenseLinear) group[i]).addBias(ys[i], 1);
+        Linear.RowSlices[] rs = new Linear.RowSlices[group.length];
+        for (int i = 0; i < group.length; i++) rs[i] = (Linear.RowSlices) group[i];
+        Matvec.forwardAll(rs, x, ys);
+    }
+
+    @Override
+    public void forwardRows(float[] x, float[] y, int from, int to) {
+        Matvec.rows(weight.data(), weight.cols(), from, to, x, 0, y, 0);
+        if (bias != null) for (int r = from; r < to; r++) y[r] += bias[r];
     }
 
     @Override

@@ -4,8 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The batch-1 linear-layer product {@code y = W x} (one input row, decode) on the JDK Vector API, and the same over
- * several matrices that read one input (a block's q/k/v, its gate/up) as one parallel loop.
+ * The batch-1 linear-layer product {@code y = W x} (one input row, decode) on the JDK Vector API, and one parallel loop
+ * over several linears that read one input (a block's q/k/v, its gate/up), whatever their formats ({@link #forwardAll}).
  *
  * <p>A matvec streams every weight once and does one FMA per weight, so it runs at the speed the weights arrive from
  * memory: SmolLM2-135M's 538 MB per token leave the caches far behind. The kernel therefore aims only at keeping the
@@ -46,34 +46,36 @@ public final class Matvec {
     }
 
     /**
-     * {@code ys[i] = W_i x} for matrices that share their input width, as one parallel loop over all their output rows
-     * together (one loop start instead of one per matrix, and the threads' shares balance across the matrices).
+     * {@code ys[i] = group[i](x)} for one token through linears that read the same input (a block's q/k/v, its gate/up),
+     * as one parallel loop over all their output rows: one loop start instead of one per linear, and the threads' shares
+     * balance across the group. Each row is computed by {@link Linear.RowSlices#forwardRows}, so the result is bit for
+     * bit each linear's own one-token {@code forward}, whatever the thread count.
      *
-     * @param ws matrices {@code [out_i, in]}, all with the same {@code in}
-     * @param x  {@code [in]}
-     * @param ys {@code ys[i]} holds at least {@code out_i} floats; overwritten
-     * @throws IllegalArgumentException if the widths differ or the counts of ws and ys differ
+     * @param group linears {@code [out_i, in]}, all with the same {@code in}; any mix of formats with row slices
+     * @param x     {@code [in]}
+     * @param ys    {@code ys[i]} holds at least {@code out_i} floats; overwritten
+     * @throws IllegalArgumentException if the widths differ or the counts of group and ys differ
      */
-    public static void multiplyAll(FloatMatrix[] ws, float[] x, float[][] ys) {
-        if (ws.length != ys.length) throw new IllegalArgumentException(ws.length + " matrices but " + ys.length + " outputs");
-        int in = ws[0].cols();
-        int[] start = new int[ws.length + 1];
-        for (int i = 0; i < ws.length; i++) {
-            if (ws[i].cols() != in) {
-                throw new IllegalArgumentException("matrix " + i + " has " + ws[i].cols() + " columns, matrix 0 has " + in);
+    public static void forwardAll(Linear.RowSlices[] group, float[] x, float[][] ys) {
+        if (group.length != ys.length) throw new IllegalArgumentException(group.length + " linears but " + ys.length + " outputs");
+        int in = group[0].inFeatures();
+        int[] start = new int[group.length + 1];
+        for (int i = 0; i < group.length; i++) {
+            if (group[i].inFeatures() != in) {
+                throw new IllegalArgumentException("linear " + i + " has " + group[i].inFeatures() + " in_features, linear 0 has " + in);
             }
-            start[i + 1] = start[i] + ws[i].rows();
+            start[i + 1] = start[i] + group[i].outFeatures();
         }
         Parallel.RangeBody body = (from, to) -> {
-            for (int i = 0; i < ws.length; i++) {
+            for (int i = 0; i < group.length; i++) {
                 int a = Math.max(from, start[i]) - start[i], b = Math.min(to, start[i + 1]) - start[i];
-                if (a < b) rows(ws[i].data(), in, a, b, x, 0, ys[i], 0);
+                if (a < b) group[i].forwardRows(x, ys[i], a, b);
             }
         };
-        if ((long) start[ws.length] * in < PARALLEL_WEIGHTS) {
-            body.run(0, start[ws.length]);
+        if ((long) start[group.length] * in < PARALLEL_WEIGHTS) {
+            body.run(0, start[group.length]);
         } else {
-            Parallel.forRange(start[ws.length], MIN_ROWS, body);
+            Parallel.forRange(start[group.length], MIN_ROWS, body);
         }
     }
 
