@@ -2,6 +2,7 @@ package org.prunelab.bench;
 
 import org.prunelab.tensor.FloatMatrix;
 import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.Matvec;
 import org.prunelab.tensor.Parallel;
 import org.prunelab.tensor.quant.QuantLinear;
 import org.prunelab.tensor.quant.QuantMatrix;
@@ -29,7 +30,7 @@ import java.util.SplittableRandom;
  *       time, read through a MemorySegment: heap and off-heap/mapped) against the same on a byte[], one row at a
  *       time, and llama.cpp's int8 x int8 dot (x quantised to Q8_0 per call); one thread.</li>
  *   <li>{@code prefill}: the few-token direct kernel against dequantise-a-row-tile-then-GEMM, by token count.</li>
- *   <li>{@code report}: fp32 dense ({@code Gemm.of(VECTOR).linear}), Q8_0 and Q4_0 matvec at 1 and 2 threads, hot (one
+ *   <li>{@code report}: fp32 dense ({@code Matvec.multiply}, what decode runs), Q8_0 and Q4_0 matvec at 1 and 2 threads, hot (one
  *       matrix, cache-resident when small) and cold (calls rotate over copies filling {@code --cold-mib}); GB/s is the
  *       weight bytes read per call over the time.</li>
  * </ul>
@@ -207,12 +208,11 @@ public final class QuantKernelBench {
     // ---- report: dense fp32 vs Q8_0 vs Q4_0 ----
 
     private static void report(int rounds, long coldBytes) {
-        System.out.println("\n## batch-1 matvec y = W x: fp32 dense (Gemm VECTOR) vs Q8_0 vs Q4_0; load average before: "
+        System.out.println("\n## batch-1 matvec y = W x: fp32 dense (Matvec, the decode kernel) vs Q8_0 vs Q4_0; load average before: "
                 + loadAverage());
         System.out.println("| shape | regime | format | weight MB | 1 thread us (wall) | GB/s | 1 thread us (CPU) | "
                 + "2 threads us (wall) | GB/s | fp32 time / this (1t wall) | (1t CPU) | (2t wall) |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        Gemm vector = Gemm.of(Gemm.Backend.VECTOR);
         for (int[] shape : SHAPES) {
             int out = shape[0], in = shape[1];
             FloatMatrix w = random(out, in, 5);
@@ -230,7 +230,7 @@ public final class QuantKernelBench {
                     for (int c = 0; c < copies; c++) {
                         if (format.equals("fp32")) {
                             FloatMatrix own = w.copy();
-                            calls.add(() -> vector.linear(x, 1, own, y));
+                            calls.add(() -> Matvec.multiply(own, x, 0, y, 0));
                         } else {
                             QuantLinear q = QuantLinear.quantize(QuantType.valueOf(format), w, null);
                             calls.add(() -> q.forward(x, 1, y));

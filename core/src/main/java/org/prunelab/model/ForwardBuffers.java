@@ -14,6 +14,7 @@ final class ForwardBuffers {
     final float[] proj;    // [tokens, hidden]   O or DOWN output, added to the residual
     final float[] gate;    // [tokens, intermediate], becomes silu(gate) * up, DOWN's input
     final float[] up;      // [tokens, intermediate]
+    private float[] scores = new float[0]; // scratch of one decode step's attention (scores, partial sums), grown on demand
 
     ForwardBuffers(DecoderConfig c, int tokens) {
         this.tokens = tokens;
@@ -25,5 +26,11 @@ final class ForwardBuffers {
         proj = new float[tokens * c.hiddenSize()];
         gate = new float[tokens * c.intermediateSize()];
         up = new float[tokens * c.intermediateSize()];
+    }
+
+    /** Scratch of at least {@code size} floats for a decode step's attention scores (grows, never shrinks). */
+    float[] scores(int size) {
+        if (scores.length < size) scores = new float[Math.max(size, 2 * scores.length)];
+        return scores;
     }
 }

@@ -25,8 +25,7 @@ public final class Mlp {
             observer.onInput(layer, layout.name(LinearRole.GATE), buf.xNorm, tokens, hidden);
             observer.onInput(layer, layout.name(LinearRole.UP), buf.xNorm, tokens, hidden);
         }
-        gateProj.forward(buf.xNorm, tokens, buf.gate);
-        upProj.forward(buf.xNorm, tokens, buf.up);
+        DenseLinear.forwardTogether(new Linear[]{gateProj, upProj}, buf.xNorm, tokens, new float[][]{buf.gate, buf.up});
         if (activation == DecoderConfig.Activation.SILU) {
             Parallel.forRange(tokens, 16, (from, to) ->
                     VectorMath.siluMulInPlace(buf.gate, buf.up, from * width, (to - from) * width));

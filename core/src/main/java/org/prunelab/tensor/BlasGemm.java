@@ -3,7 +3,6 @@ package org.prunelab.tensor;
 import dev.ludovic.netlib.blas.BLAS;
 import dev.ludovic.netlib.blas.NativeBLAS;
 
-import java.util.concurrent.ForkJoinTask;
 
 /**
  * sgemm through {@code dev.ludovic.netlib} (native OpenBLAS if present). BLAS is column-major; a row-major
@@ -91,7 +90,7 @@ final class BlasGemm extends Gemm {
         int threads = Parallel.threads();
         boolean large = (long) m * n * k >= PARALLEL_WORK;
         if (parallel && threads > 1 && large && Gemm.blasThreading() == Gemm.BlasThreading.OPENBLAS
-                && OpenBlasThreads.available() && !ForkJoinTask.inForkJoinPool()) {
+                && OpenBlasThreads.available() && !Parallel.inWorker()) {
             OpenBlasThreads.set(threads);
             try {
                 call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);

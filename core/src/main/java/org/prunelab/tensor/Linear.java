@@ -31,4 +31,21 @@ public interface Linear {
 
     /** Number of parameters of the layer as a dense matrix of its current shape (weights and bias). */
     long totalParameters();
+
+    /**
+     * A linear with a one-token kernel for any slice of its output rows, run on the calling thread. Batch-1 decode
+     * uses it to run the linears that read one input (a block's q/k/v, its gate/up) as one parallel loop over all their
+     * rows ({@link Matvec#forwardAll}): one loop start per group instead of one per linear. Formats without it (CSR,
+     * packed N:M, low-rank) run their own {@link #forward} one linear at a time.
+     */
+    interface RowSlices extends Linear {
+        /**
+         * {@code y[r] = W[r, :] . x (+ b[r])} for output rows r in [from, to), one token, on the calling thread; the
+         * other entries of y are left as they are. Each row's sum is the same as {@link #forward}'s for one token.
+         *
+         * @param x {@code [inFeatures]} (at least)
+         * @param y {@code [outFeatures]} (at least)
+         */
+        void forwardRows(float[] x, float[] y, int from, int to);
+    }
 }

@@ -113,20 +113,26 @@ public final class VectorMath {
     /** Replaces x[off, off + n) by its softmax, subtracting the maximum first so no exponential overflows. */
     public static void softmaxInPlace(float[] x, int off, int n) {
         float m = max(x, off, n);
+        float sum = expShiftedInPlace(x, off, n, m);
+        scale(x, off, n, 1f / sum);
+    }
+
+    /** Replaces x[off, off + n) by {@code exp(x - shift)} and returns the sum of the results (softmax's numerators). */
+    public static float expShiftedInPlace(float[] x, int off, int n, float shift) {
         int i = 0;
         FloatVector sumV = FloatVector.zero(S);
         for (; i + V <= n; i += V) {
-            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(m));
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(shift));
             e.intoArray(x, off + i);
             sumV = sumV.add(e);
         }
         float sum = sumLanes(sumV);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - m);
+            float e = (float) Math.exp(x[off + i] - shift);
             x[off + i] = e;
             sum += e;
         }
-        scale(x, off, n, 1f / sum);
+        return sum;
     }
 
     /** log(sum_i exp(x_i)) over x[off, off + n), stable (max subtracted) and summed in double per vector. */
@@ -148,6 +154,16 @@ public final class VectorMath {
         for (; i < n; i++) x[off + i] *= s;
     }
 
+    /** acc[accOff, accOff + n) += s * x[xOff, xOff + n). */
+    public static void addScaled(float[] acc, int accOff, float[] x, int xOff, int n, float s) {
+        int i = 0;
+        for (; i + V <= n; i += V) {
+            FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.broadcast(S, s), FloatVector.fromArray(S, acc, accOff + i))
+                    .intoArray(acc, accOff + i);
+        }
+        for (; i < n; i++) acc[accOff + i] += s * x[xOff + i];
+    }
+
     /** acc[off, off + n) += x[off, off + n). */
     public static void addInPlace(float[] acc, float[] x, int off, int n) {
         int i = 0;
@@ -155,6 +171,117 @@ public final class VectorMath {
             FloatVector.fromArray(S, acc, off + i).add(FloatVector.fromArray(S, x, off + i)).intoArray(acc, off + i);
         }
         for (; i < n; i++) acc[off + i] += x[off + i];
+    }
+
+    /**
+     * {@code out[outOff + j] = scale * dot(x[xOff, xOff + d), rows[rowOff + j * stride, ... + d))} for j in [0, n): one
+     * query against n cached keys. Each dot product is summed in the order of {@code VectorGemm}'s kernel (one vector
+     * accumulator along d, lanes summed by {@link #sumLanes}, then the scalar tail), four rows at a time so one load of
+     * x serves four keys.
+     */
+    public static void dotRows(float[] x, int xOff, float[] rows, int rowOff, int stride, int n, int d, float scale,
+                               float[] out, int outOff) {
+        int dv = S.loopBound(d);
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            int r0 = rowOff + j * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+            for (int p = 0; p < dv; p += V) {
+                FloatVector xv = FloatVector.fromArray(S, x, xOff + p);
+                c0 = xv.fma(FloatVector.fromArray(S, rows, r0 + p), c0);
+                c1 = xv.fma(FloatVector.fromArray(S, rows, r1 + p), c1);
+                c2 = xv.fma(FloatVector.fromArray(S, rows, r2 + p), c2);
+                c3 = xv.fma(FloatVector.fromArray(S, rows, r3 + p), c3);
+            }
+            out[outOff + j] = scale * dotTail(sumLanes(c0), x, xOff, rows, r0, dv, d);
+            out[outOff + j + 1] = scale * dotTail(sumLanes(c1), x, xOff, rows, r1, dv, d);
+            out[outOff + j + 2] = scale * dotTail(sumLanes(c2), x, xOff, rows, r2, dv, d);
+            out[outOff + j + 3] = scale * dotTail(sumLanes(c3), x, xOff, rows, r3, dv, d);
+        }
+        for (; j < n; j++) {
+            int r = rowOff + j * stride;
+            FloatVector c = FloatVector.zero(S);
+            for (int p = 0; p < dv; p += V) c = FloatVector.fromArray(S, x, xOff + p).fma(FloatVector.fromArray(S, rows, r + p), c);
+            out[outOff + j] = scale * dotTail(sumLanes(c), x, xOff, rows, r, dv, d);
+        }
+    }
+
+    private static float dotTail(float s, float[] x, int xOff, float[] rows, int r, int from, int d) {
+        for (int p = from; p < d; p++) s += x[xOff + p] * rows[r + p];
+        return s;
+    }
+
+    /**
+     * {@code out[outOff + i] = sum_j w[wOff + j] * rows[rowOff + j * stride + i]} for i in [0, d): the attention weights
+     * of one query times n cached values. Four partial sums over j per output vector (j mod 4), added at the end, keep
+     * four FMAs in flight.
+     */
+    public static void weightedRowSum(float[] w, int wOff, float[] rows, int rowOff, int stride, int n, int d,
+                                      float[] out, int outOff) {
+        int dv = S.loopBound(d);
+        for (int i = 0; i < dv; i += V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int at = rowOff + i;
+            int j = 0;
+            for (; j + 4 <= n; j += 4, at += 4 * stride) {
+                a0 = FloatVector.fromArray(S, rows, at).fma(FloatVector.broadcast(S, w[wOff + j]), a0);
+                a1 = FloatVector.fromArray(S, rows, at + stride).fma(FloatVector.broadcast(S, w[wOff + j + 1]), a1);
+                a2 = FloatVector.fromArray(S, rows, at + 2 * stride).fma(FloatVector.broadcast(S, w[wOff + j + 2]), a2);
+                a3 = FloatVector.fromArray(S, rows, at + 3 * stride).fma(FloatVector.broadcast(S, w[wOff + j + 3]), a3);
+            }
+            for (; j < n; j++, at += stride) a0 = FloatVector.fromArray(S, rows, at).fma(FloatVector.broadcast(S, w[wOff + j]), a0);
+            a0.add(a1).add(a2.add(a3)).intoArray(out, outOff + i);
+        }
+        for (int i = dv; i < d; i++) {
+            float s = 0f;
+            for (int j = 0; j < n; j++) s += w[wOff + j] * rows[rowOff + j * stride + i];
+            out[outOff + i] = s;
+        }
+    }
+
+    /**
+     * {@link #weightedRowSum} for three weight vectors over the same n rows ({@code w0}, {@code w1}, {@code w2} offsets
+     * into w; outputs at {@code o0}, {@code o1}, {@code o2}): each cached row is read once for the three query heads
+     * that share it. Where d is not a multiple of four vectors, three {@link #weightedRowSum} calls.
+     */
+    public static void weightedRowSum3(float[] w, int w0, int w1, int w2, float[] rows, int rowOff, int stride, int n,
+                                       int d, float[] out, int o0, int o1, int o2) {
+        if (d % (4 * V) != 0) {
+            weightedRowSum(w, w0, rows, rowOff, stride, n, d, out, o0);
+            weightedRowSum(w, w1, rows, rowOff, stride, n, d, out, o1);
+            weightedRowSum(w, w2, rows, rowOff, stride, n, d, out, o2);
+            return;
+        }
+        for (int i = 0; i < d; i += 4 * V) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0,
+                    c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            int r = rowOff + i;
+            for (int j = 0; j < n; j++, r += stride) {
+                FloatVector v0 = FloatVector.fromArray(S, rows, r), v1 = FloatVector.fromArray(S, rows, r + V),
+                        v2 = FloatVector.fromArray(S, rows, r + 2 * V), v3 = FloatVector.fromArray(S, rows, r + 3 * V);
+                FloatVector p = FloatVector.broadcast(S, w[w0 + j]);
+                a0 = v0.fma(p, a0); a1 = v1.fma(p, a1); a2 = v2.fma(p, a2); a3 = v3.fma(p, a3);
+                p = FloatVector.broadcast(S, w[w1 + j]);
+                b0 = v0.fma(p, b0); b1 = v1.fma(p, b1); b2 = v2.fma(p, b2); b3 = v3.fma(p, b3);
+                p = FloatVector.broadcast(S, w[w2 + j]);
+                c0 = v0.fma(p, c0); c1 = v1.fma(p, c1); c2 = v2.fma(p, c2); c3 = v3.fma(p, c3);
+            }
+            a0.intoArray(out, o0 + i); a1.intoArray(out, o0 + i + V); a2.intoArray(out, o0 + i + 2 * V); a3.intoArray(out, o0 + i + 3 * V);
+            b0.intoArray(out, o1 + i); b1.intoArray(out, o1 + i + V); b2.intoArray(out, o1 + i + 2 * V); b3.intoArray(out, o1 + i + 3 * V);
+            c0.intoArray(out, o2 + i); c1.intoArray(out, o2 + i + V); c2.intoArray(out, o2 + i + 2 * V); c3.intoArray(out, o2 + i + 3 * V);
+        }
+    }
+
+    /**
+     * Reads x[off, off + n) front to back, one vector load per 64-byte cache line, and returns a value that depends on
+     * every load (store it somewhere, so the JIT keeps them): a prefetch of a strided region's cache lines as one
+     * sequential stream. The value means nothing.
+     */
+    public static float readThrough(float[] x, int off, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int step = Math.max(V, 16);
+        for (int i = 0; i + V <= n; i += step) acc = acc.add(FloatVector.fromArray(S, x, off + i));
+        return acc.lane(0);
     }
 
     /** Sum of squares of x[off, off + n). */

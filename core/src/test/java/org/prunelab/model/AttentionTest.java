@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.within;
 class AttentionTest {
 
     @ParameterizedTest(name = "heads {0}, kv heads {1}, tokens {2}, past {3}")
-    @CsvSource({"4, 4, 7, 0", "4, 2, 70, 0", "4, 1, 33, 0", "4, 2, 5, 40", "4, 4, 1, 9", "4, 2, 40, 35"})
+    @CsvSource({"4, 4, 7, 0", "4, 2, 70, 0", "4, 1, 33, 0", "4, 2, 5, 40", "4, 4, 1, 9", "4, 2, 40, 35", "4, 2, 1, 70", "4, 1, 1, 0", "4, 2, 1, 200"})
     void matchesNaiveCausalGroupedQueryAttention(int heads, int kvHeads, int tokens, int past) {
         DecoderConfig c = TinyLlama.config(heads, kvHeads);
         Attention attention = new Attention(c, new Rope(c), 0);

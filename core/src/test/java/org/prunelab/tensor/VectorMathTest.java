@@ -85,4 +85,58 @@ class VectorMathTest {
         out[out.length - 1] = (float) VectorMath.logSumExp(row, 0, row.length);
         return out;
     }
+
+    @Test
+    void dotRowsAndWeightedRowSumMatchADoubleReference() {
+        Random rnd = new Random(11);
+        for (int d : new int[]{8, 16, 64, 72}) {
+            for (int n : new int[]{1, 3, 4, 9, 70}) {
+                int stride = 3 * d + 5;
+                float[] x = new float[d + 2];
+                float[] rows = new float[7 + n * stride];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                for (int i = 0; i < rows.length; i++) rows[i] = (float) rnd.nextGaussian();
+                float[] dots = new float[n + 1];
+                VectorMath.dotRows(x, 2, rows, 7, stride, n, d, 0.5f, dots, 1);
+                for (int j = 0; j < n; j++) {
+                    double e = 0;
+                    for (int p = 0; p < d; p++) e += (double) x[2 + p] * rows[7 + j * stride + p];
+                    assertThat((double) dots[1 + j]).as("d %d n %d dot %d", d, n, j).isCloseTo(0.5 * e, within(1e-5 * d));
+                }
+                float[] out = new float[d + 3];
+                VectorMath.weightedRowSum(dots, 1, rows, 7, stride, n, d, out, 3);
+                for (int p = 0; p < d; p++) {
+                    double e = 0;
+                    for (int j = 0; j < n; j++) e += (double) dots[1 + j] * rows[7 + j * stride + p];
+                    assertThat((double) out[3 + p]).as("d %d n %d out %d", d, n, p).isCloseTo(e, within(1e-4 * n * d));
+                }
+            }
+        }
+    }
+
+    @Test
+    void threeHeadWeightedRowSumMatchesADoubleReference() {
+        Random rnd = new Random(12);
+        for (int d : new int[]{8, 64, 72, 128}) {
+            for (int n : new int[]{1, 4, 7, 70}) {
+                int stride = 3 * d + 5;
+                float[] x = new float[3 * d + 1];
+                float[] rows = new float[7 + n * stride];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                for (int i = 0; i < rows.length; i++) rows[i] = (float) rnd.nextGaussian();
+                float[] three = new float[3 * n + 2];
+                for (int h = 0; h < 3; h++) VectorMath.dotRows(x, 1 + h * d, rows, 7, stride, n, d, 0.5f, three, 2 + h * n);
+
+                float[] sums3 = new float[3 * d + 1];
+                VectorMath.weightedRowSum3(three, 2, 2 + n, 2 + 2 * n, rows, 7, stride, n, d, sums3, 1, 1 + d, 1 + 2 * d);
+                for (int h = 0; h < 3; h++) {
+                    for (int p = 0; p < d; p++) {
+                        double e = 0;
+                        for (int j = 0; j < n; j++) e += (double) three[2 + h * n + j] * rows[7 + j * stride + p];
+                        assertThat((double) sums3[1 + h * d + p]).as("sums d %d n %d head %d", d, n, h).isCloseTo(e, within(1e-4 * n * d));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -31,7 +31,7 @@ import java.util.function.UnaryOperator;
                 "documents joined with a blank line, tokenised once, cut into non-overlapping windows of --seqlen.",
                 "With --task: zero-shot multiple-choice accuracy scored as lm-evaluation-harness does (sum of the",
                 "continuation's token log-probabilities; acc = argmax, acc_norm = argmax of loglik / characters),",
-                "with 95% bootstrap intervals over items. Give --dataset, --task (repeatable), or both."})
+                "with 95%% bootstrap intervals over items. Give --dataset, --task (repeatable), or both."})
 final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;

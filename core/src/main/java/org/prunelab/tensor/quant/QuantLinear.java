@@ -26,7 +26,7 @@ import org.prunelab.tensor.Parallel;
  * double) to float rounding. Each output is computed by one thread in a fixed order, so results do not depend on the
  * thread count (for prefill, given the GEMM backend).
  */
-public final class QuantLinear implements Linear {
+public final class QuantLinear implements Linear.RowSlices {
     /** Rows of W dequantised at a time for the GEMM path: 64 x 1536 floats = 384 KiB stays in L2. */
     static final int TILE_ROWS = 64;
     /** Floats of the dequantised slab {@link #slabs} multiplies at once (4 MiB). */
@@ -151,6 +151,16 @@ public final class QuantLinear implements Linear {
                 for (int o = 0; o < out; o++) y[t * out + o] += bias[o];
             }
         }
+    }
+
+    @Override
+    public void forwardRows(float[] x, float[] y, int from, int to) {
+        if (weight.cols() == 0) {
+            java.util.Arrays.fill(y, from, to, 0f);
+        } else {
+            QuantKernels.matvec(weight, x, 0, y, 0, from, to);
+        }
+        if (bias != null) for (int r = from; r < to; r++) y[r] += bias[r];
     }
 
     /**

@@ -8,7 +8,7 @@ import org.prunelab.tensor.quant.QuantType;
  * A bias-free linear layer whose 2:4 or 4:8 sparse weight [out_features, in_features] is held as a
  * {@link PackedNmQuantMatrix}: kept values in ggml Q8_0 or Q4_0 blocks plus their in-group positions.
  */
-public final class NmQuantLinear implements Linear {
+public final class NmQuantLinear implements Linear.RowSlices {
     private final PackedNmQuantMatrix weight;
 
     public NmQuantLinear(PackedNmQuantMatrix weight) {
@@ -45,6 +45,13 @@ public final class NmQuantLinear implements Linear {
     public void forward(float[] x, int tokens, float[] y) {
         LinearChecks.buffers(weight.n() + ":" + weight.m() + " " + weight.type(), x, tokens, weight.cols(), y, weight.rows());
         weight.multiply(x, tokens, y);
+    }
+
+    @Override
+    public void forwardRows(float[] x, float[] y, int from, int to) {
+        for (int r = from; r < to; r++) {
+            y[r] = NmQuantKernels.VECTOR ? NmQuantKernels.rowDot(weight, r, x) : NmQuantKernels.rowDotScalar(weight, r, x, 0);
+        }
     }
 
     @Override
