@@ -139,4 +139,30 @@ class VectorMathTest {
             }
         }
     }
+
+    /**
+     * {@code reduceLanes(ADD)} leaves the order of its sum open, and its interpreted and compiled forms differ, so a
+     * kernel that used it gave different bits before and after the JIT compiled it (the first decode of a packed 2:4
+     * Q8 model differed from later ones by ~1e-5, found by a new-user check). Kernels sum lanes through
+     * {@link VectorMath#sumLanes}; only the benchmark-only variants in {@code org.prunelab.bench} may use it.
+     */
+    @Test
+    void noKernelSumsLanesInAnOpenOrder() throws java.io.IOException {
+        java.nio.file.Path main = java.nio.file.Path.of("src/main/java/org/prunelab");
+        java.util.List<String> offenders;
+        try (var files = java.nio.file.Files.walk(main)) {
+            offenders = files.filter(f -> f.toString().endsWith(".java") && !f.toString().contains("/bench/")
+                            && !f.endsWith("VectorMath.java"))
+                    .filter(f -> {
+                        try {
+                            return java.nio.file.Files.readString(f).contains("reduceLanes(VectorOperators.ADD)");
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    })
+                    .map(java.nio.file.Path::toString).toList();
+        }
+        assertThat(main).isDirectory();
+        assertThat(offenders).isEmpty();
+    }
 }

@@ -95,9 +95,10 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
         PrunelabHome home = PrunelabHome.fromEnvironment();
         var err = spec.commandLine().getErr();
         String baselineSpec = vs == null ? null : vsModel != null ? vsModel : denseCounterpart(ModelLoader.resolve(model, home));
-        warnIfBusy(err);
         RunSpec run = RunSpec.dense(Pipeline.modelArgument(model), List.of(), "dense",
                 new BenchSpec(promptLen, gen, repeat, warmup, format, baselineSpec, vsFormat));
+        new Pipeline(home).plan(run); // counts, formats and context checked before anything is printed or loaded
+        warnIfBusy(err);
         err.println("bench: " + warmup + " warm-up + " + repeat + (baselineSpec == null ? (repeat == 1 ? " timed run of " : " timed runs of ")
                 : " alternating pairs of runs vs dense " + baselineSpec + ", ") + promptLen + " prompt + " + gen + " generated tokens ...");
         err.flush();

@@ -67,8 +67,9 @@ final class EvalCommand implements Callable<Integer>, Spelling.Spelled {
     boolean streaming;
 
     @Option(names = "--split", defaultValue = "evaluation",
-            description = "evaluation: the dataset's evaluation split (every 10th document of a corpus or text file; all of"
-                    + " UDHR); all: its whole text, calibration part included (for your own file) (default: ${DEFAULT-VALUE}).")
+            description = "evaluation: the dataset's evaluation split (every 10th document of a corpus or text file; for"
+                    + " UDHR the preamble and the 20 articles not in its calibration part); all: its whole text, calibration"
+                    + " part included (default: ${DEFAULT-VALUE}).")
     String split;
 
     @Option(names = "--format", defaultValue = "dense",

@@ -30,14 +30,14 @@ final class MlflowCommand implements Runnable {
         return Path.of(System.getProperty("prunelab.root", "."));
     }
 
-    @Command(name = "start", description = "Start the local server (or reuse a running one) and print the UI address.")
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start the local server (or reuse a running one) and print the UI address.")
     int start() {
         spec.commandLine().getOut().println(MlflowServer.forProject(root()).start());
         spec.commandLine().getOut().flush();
         return 0;
     }
 
-    @Command(name = "stop", description = "Stop the local server.")
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop the local server.")
     int stop() {
         boolean stopped = MlflowServer.forProject(root()).stop();
         spec.commandLine().getOut().println(stopped ? "stopped" : "no server was running");
@@ -45,7 +45,7 @@ final class MlflowCommand implements Runnable {
         return 0;
     }
 
-    @Command(name = "url", description = "Print the UI address of the running server; exit 1 if none runs.")
+    @Command(name = "url", mixinStandardHelpOptions = true, description = "Print the UI address of the running server; exit 1 if none runs.")
     int url() {
         var url = MlflowServer.forProject(root()).url();
         if (url.isEmpty()) {
@@ -58,7 +58,7 @@ final class MlflowCommand implements Runnable {
         return 0;
     }
 
-    @Command(name = "sync", description = "Send every record waiting in mlruns/outbox (or --outbox DIR) to the tracking server, exactly once.")
+    @Command(name = "sync", mixinStandardHelpOptions = true, description = "Send every record waiting in mlruns/outbox (or --outbox DIR) to the tracking server, exactly once.")
     int sync(@picocli.CommandLine.Option(names = "--outbox", paramLabel = "DIR",
             description = "Another outbox folder, e.g. a Spark executor's (<PRUNELAB_HOME>/mlflow-outbox on that machine)")
              Path outbox) {

@@ -25,6 +25,19 @@ class CliErrorsTest {
     }
 
     @Test
+    void moreThreadsThanCoresIsAllowedWithAWarningAndZeroIsRefused() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        Outcome many = run("eval", "--model", "smollm2-135m", "--dataset", "no-such-corpus", "--threads", String.valueOf(cores + 1));
+        assertThat(many.err()).contains("warning: --threads " + (cores + 1) + " is more than the " + cores + " cores");
+        Outcome fits = run("eval", "--model", "smollm2-135m", "--dataset", "no-such-corpus", "--threads", String.valueOf(cores));
+        assertThat(fits.err()).doesNotContain("warning: --threads");
+        Outcome zero = run("eval", "--model", "smollm2-135m", "--dataset", "brown", "--threads", "0");
+        assertThat(zero.status()).isEqualTo(1);
+        assertThat(zero.err()).contains("--threads must be at least 1, got 0");
+        org.prunelab.tensor.Parallel.setThreads(cores);
+    }
+
+    @Test
     void unknownDatasetNamesTheValidOnes() {
         Outcome o = run("eval", "--model", "smollm2-135m", "--dataset", "no-such-corpus");
         assertThat(o.status()).isEqualTo(1);

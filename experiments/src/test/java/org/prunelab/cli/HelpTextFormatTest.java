@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * picocli treats every description line as a {@link String#format} pattern: a bare {@code %} ("95% intervals") makes
  * it print a "[picocli WARN] Could not format" line to stderr on {@code --help} and show the raw text. Every line of
- * every command's and option's description must format (a literal percent is written {@code %%}).
+ * every command's and option's description must format (a literal percent is written {@code %%}). And every command,
+ * subcommands included, answers {@code --help}.
  */
 class HelpTextFormatTest {
 
@@ -42,6 +43,8 @@ class HelpTextFormatTest {
                 }
             }
         }
+        List<String> noHelp = specs.stream().filter(sp -> sp.findOption("--help") == null).map(CommandSpec::qualifiedName).toList();
+        assertThat(noHelp).as("commands without --help").isEmpty();
         assertThat(specs.size()).as("commands walked").isGreaterThan(10);
         assertThat(checked).as("description lines checked").isGreaterThan(100);
         assertThat(bad).isEmpty();

@@ -8,6 +8,7 @@ import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.tensor.Gemm;
+import org.prunelab.tensor.VectorMath;
 import org.prunelab.tensor.quant.QuantType;
 
 /**
@@ -121,7 +122,7 @@ final class NmQuantKernels {
             acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(kept24(codes[co + 1], x, (b << 6) + 32), acc);
             tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
         }
-        return tot.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(tot);
     }
 
     private static float q4x24(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
@@ -139,7 +140,7 @@ final class NmQuantKernels {
             FloatVector acc = lo.mul(kept24(codes[co], x, b << 6)).add(hi.mul(kept24(codes[co + 1], x, (b << 6) + 32)));
             tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
         }
-        return tot.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(tot);
     }
 
     private static float q8x48(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
@@ -159,7 +160,7 @@ final class NmQuantKernels {
             acc = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(kept48(w1, x, (b << 6) + 32), acc);
             tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
         }
-        return tot.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(tot);
     }
 
     private static float q4x48(PackedNmQuantMatrix w, int r, float[] x, int pairs) {
@@ -180,7 +181,7 @@ final class NmQuantKernels {
             FloatVector acc = lo.mul(kept48(w0, x, b << 6)).add(hi.mul(kept48(w1, x, (b << 6) + 32)));
             tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(scales[so + b])), tot);
         }
-        return tot.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(tot);
     }
 
     /** The 16 activations of a 2:4 window's slots: x[c + base_j + code_j], picked from x[c, c + 32). */
