@@ -60,8 +60,12 @@ final class QuantKernels {
         } else if (w.type() == QuantType.Q8_0) {
             for (int r = from; r < to; r++) y[yOff + r] = q8Row(m, r * rowBytes, nb, x, xOff);
         } else {
-            float[] xNeg8 = q4Offsets(x, xOff, nb);
-            for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff, xNeg8);
+            if (Q4_TABLE) {
+                for (int r = from; r < to; r++) y[yOff + r] = q4RowTable(m, r * rowBytes, nb, x, xOff);
+            } else {
+                float[] xNeg8 = q4Offsets(x, xOff, nb);
+                for (int r = from; r < to; r++) y[yOff + r] = q4Row(m, r * rowBytes, nb, x, xOff, xNeg8);
+            }
         }
     }
 
@@ -133,6 +137,40 @@ final class QuantKernels {
                 s = lo.fma(FloatVector.fromArray(F, x, xb + p * V), s);
                 s = hi.fma(FloatVector.fromArray(F, x, xb + 16 + p * V), s);
             }
+            acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
+        }
+        return VectorMath.sumLanes(acc);
+    }
+
+    /**
+     * Whether {@link #q4RowTable} serves Q4_0 batch-1 products: 16 float lanes (AVX-512), where one int vector holds all
+     * 16 nibble values. System property {@code prunelab.q4Table} (default true) turns it off for comparisons.
+     */
+    static final boolean Q4_TABLE = V == 16 && Boolean.parseBoolean(System.getProperty("prunelab.q4Table", "true"));
+    /** The 16 values a Q4_0 nibble stands for, {@code nibble - 8}, as float bits in int lanes. */
+    private static final IntVector Q4_VALUES = Q4_TABLE ? IntVector.fromArray(I, q4ValueBits(), 0) : null;
+
+    private static int[] q4ValueBits() {
+        int[] bits = new int[16];
+        for (int j = 0; j < 16; j++) bits[j] = Float.floatToRawIntBits(j - 8);
+        return bits;
+    }
+
+    /**
+     * Q4_0 one row at a time on 16 float lanes: the block's 16 bytes widened to ints once; each int indexes the table of
+     * the 16 values {@code nibble - 8} ({@link IntVector#selectFrom}, one lane permute; the index wraps to its low 4
+     * bits, so the low nibble needs no mask and the high nibble only a shift). Against {@link #q4Row} this drops two
+     * masks, two int-to-float conversions and the per-call offsets.
+     */
+    private static float q4RowTable(MemorySegment m, long o, int nb, float[] x, int xOff) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++, o += 18) {
+            int xb = xOff + b * BLOCK;
+            IntVector qi = (IntVector) ByteVector.fromMemorySegment(B16, m, o + 2, LE).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = qi.selectFrom(Q4_VALUES).reinterpretAsFloats();
+            FloatVector hi = qi.lanewise(VectorOperators.LSHR, 4).selectFrom(Q4_VALUES).reinterpretAsFloats();
+            FloatVector s = lo.mul(FloatVector.fromArray(F, x, xb));
+            s = hi.fma(FloatVector.fromArray(F, x, xb + 16), s);
             acc = s.fma(FloatVector.broadcast(F, scale(m, o)), acc);
         }
         return VectorMath.sumLanes(acc);
