@@ -123,7 +123,11 @@ public final class TradeoffPlots {
         if (half.isEmpty()) return null;
         Set<String> datasets = new LinkedHashSet<>();
         half.forEach(g -> g.first().evals().forEach(e -> datasets.add(e.dataset())));
-        CategoryChart chart = new CategoryChartBuilder().width(1000).height(560)
+        // Sized to its content: ~6 px per bar across the sets, and a legend (one line of ~22 px per point) that fits;
+        // at the fixed 1000 x 560 of before, a 21-point quick sweep cut its legend off and ran the set names together.
+        int width = Math.max(1000, Math.min(2400, 200 + 300 + datasets.size() * (half.size() * 6 + 30)));
+        int height = Math.max(560, Math.min(2000, 120 + half.size() * 22));
+        CategoryChart chart = new CategoryChartBuilder().width(width).height(height)
                 .title("Perplexity increase at 50% sparsity, per evaluation set").xAxisTitle("evaluation set")
                 .yAxisTitle("perplexity / dense perplexity (log scale; bars: 95% interval)").build();
         chart.getStyler().setYAxisLogarithmic(true);
@@ -153,7 +157,21 @@ public final class TradeoffPlots {
             for (int i = 0; i < y.size(); i++) lowest = Math.min(lowest, y.get(i) / err.get(i));
         }
         chart.getStyler().setYAxisMin(lowest / 2);
+        chart.getStyler().setSeriesColors(distinctColors(half.size()));
         return chart;
+    }
+
+    /**
+     * {@code n} colours that differ pairwise: hues evenly spaced around the circle, brightness alternating between two
+     * levels so neighbouring hues stay apart (XChart's own palette has a dozen colours and repeats them, so a 20-point
+     * sweep drew two series in the same green).
+     */
+    static java.awt.Color[] distinctColors(int n) {
+        java.awt.Color[] c = new java.awt.Color[Math.max(1, n)];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = java.awt.Color.getHSBColor((float) i / c.length, i % 2 == 0 ? 0.85f : 0.55f, i % 2 == 0 ? 0.80f : 0.60f);
+        }
+        return c;
     }
 
     /** {@code name}, or {@code name (2)}, {@code name (3)} when a series of that name exists (XChart refuses repeats). */

@@ -100,6 +100,19 @@ class TradeoffIntervalsTest {
     }
 
     @Test
+    void manySeriesGetDistinctColoursAndALegendThatFits() {
+        java.awt.Color[] colours = TradeoffPlots.distinctColors(21);
+        assertThat(java.util.Set.of(colours)).hasSize(21);
+        List<RunResult> results = new java.util.ArrayList<>(List.of(result(RunSpec.dense("smollm2-135m", EVAL, "dense", null), 40)));
+        for (int m = 0; m < 25; m++) { // 25 models: 25 series at 50%, more than XChart's palette and its default legend room
+            results.add(result(RunSpec.pruning("model-" + m, "magnitude", Map.of("sparsity", 0.5), null, EVAL, "dense", null, 0), 60 + m));
+        }
+        CategoryChart lang = TradeoffPlots.languageChart(results);
+        assertThat(lang.getSeriesCollection()).hasSize(25);
+        assertThat(lang.getHeight()).isGreaterThanOrEqualTo(120 + 22 * lang.getSeriesCollection().size());
+    }
+
+    @Test
     void chartsDrawToPng(@TempDir Path tmp) {
         List<RunResult> results = List.of(result(RunSpec.dense("smollm2-135m", EVAL, "dense", null), 40),
                 result(wanda(0.5, 0), 60), result(wanda(0.5, 1), 62));
