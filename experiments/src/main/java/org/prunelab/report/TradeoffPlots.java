@@ -123,10 +123,10 @@ public final class TradeoffPlots {
         if (half.isEmpty()) return null;
         Set<String> datasets = new LinkedHashSet<>();
         half.forEach(g -> g.first().evals().forEach(e -> datasets.add(e.dataset())));
-        // Sized to its content: ~6 px per bar across the sets, and a legend (one line of ~22 px per point) that fits;
+        // Sized to its content: ~6 px per bar across the sets, and a legend (one line of ~31 px per point, as XChart draws them) that fits;
         // at the fixed 1000 x 560 of before, a 21-point quick sweep cut its legend off and ran the set names together.
         int width = Math.max(1000, Math.min(2400, 200 + 300 + datasets.size() * (half.size() * 6 + 30)));
-        int height = Math.max(560, Math.min(2000, 120 + half.size() * 22));
+        int height = Math.max(560, Math.min(2400, 100 + half.size() * 31));
         CategoryChart chart = new CategoryChartBuilder().width(width).height(height)
                 .title("Perplexity increase at 50% sparsity, per evaluation set").xAxisTitle("evaluation set")
                 .yAxisTitle("perplexity / dense perplexity (log scale; bars: 95% interval)").build();

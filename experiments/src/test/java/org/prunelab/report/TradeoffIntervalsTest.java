@@ -109,7 +109,7 @@ class TradeoffIntervalsTest {
         }
         CategoryChart lang = TradeoffPlots.languageChart(results);
         assertThat(lang.getSeriesCollection()).hasSize(25);
-        assertThat(lang.getHeight()).isGreaterThanOrEqualTo(120 + 22 * lang.getSeriesCollection().size());
+        assertThat(lang.getHeight()).isGreaterThanOrEqualTo(100 + 30 * lang.getSeriesCollection().size());
     }
 
     @Test
