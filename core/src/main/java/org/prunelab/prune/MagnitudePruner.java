@@ -11,7 +11,8 @@ public final class MagnitudePruner extends ScorePruner<NoStats> {
     /** The registry entry. */
     public static final Method METHOD = LayerwisePruner.method("magnitude", "score |W|, remove the smallest weights",
             "Han et al., \"Learning both Weights and Connections for Efficient Neural Networks\", NeurIPS 2015",
-            "each linear's weights, one threshold per matrix (ties at the threshold removed too)", false, MagnitudePruner::new);
+            "each linear's weights, one threshold per matrix (ties at the threshold removed too); N:M: the smallest M - N of"
+                    + " every group of M", false, MagnitudePruner::new);
 
     @Override
     public String name() { return "magnitude"; }

@@ -141,7 +141,12 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
      */
     static String denseCounterpart(Path path) {
         Path report = path.resolve("prune_report.json");
-        if (!Files.isDirectory(path) || !Files.isRegularFile(report)) {
+        if (!Files.isDirectory(path)) {
+            throw new PrunelabException.InvalidArgument("--vs dense compares a pruned checkpoint (a folder prune --out wrote)"
+                    + " with the dense model it came from, but " + path + " is a model file, not such a folder; give the"
+                    + " checkpoint folder as --model, or name the baseline with --vs-model");
+        }
+        if (!Files.isRegularFile(report)) {
             throw new PrunelabException.InvalidArgument("--vs dense needs to know the dense model, but " + path
                     + " has no prune_report.json; name it with --vs-model (e.g. --vs-model smollm2-135m)");
         }

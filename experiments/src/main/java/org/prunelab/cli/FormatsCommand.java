@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
 /** {@code prunelab formats}: the execution-format registry — what each stores, bytes per weight, its GGUF type. */
 @Command(name = "formats", mixinStandardHelpOptions = true,
         description = "List the weight execution formats (--format): what each stores, whether it is lossless, bytes per"
-                + " weight of a 576x576 layer (dense, 50%% unstructured, 2:4), the GGUF type its bytes are written as.")
+                + " weight of a 576x576 layer with every weight nonzero and with half of them (the N:M formats hold 2:4 in"
+                + " both), the GGUF type its bytes are written as.")
 final class FormatsCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;

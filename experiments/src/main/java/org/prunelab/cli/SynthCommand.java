@@ -40,12 +40,12 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--tokenizer-from", defaultValue = "smollm2-135m",
             description = "GGUF model whose byte-level BPE tokenizer is cut or padded to the vocabulary (default: ${DEFAULT-VALUE}).")
     String tokenizerFrom;
-    @Option(names = "--hidden-size") Integer hidden;
-    @Option(names = "--layers") Integer layers;
-    @Option(names = "--intermediate-size") Integer intermediate;
-    @Option(names = "--heads") Integer heads;
-    @Option(names = "--kv-heads") Integer kvHeads;
-    @Option(names = "--vocab-size") Integer vocab;
+    @Option(names = "--hidden-size", description = "hidden_size (default: the shape's).") Integer hidden;
+    @Option(names = "--layers", description = "num_hidden_layers, the decoder blocks (default: the shape's).") Integer layers;
+    @Option(names = "--intermediate-size", description = "intermediate_size of the MLP (default: the shape's).") Integer intermediate;
+    @Option(names = "--heads", description = "num_attention_heads (default: the shape's).") Integer heads;
+    @Option(names = "--kv-heads", description = "num_key_value_heads (default: the shape's).") Integer kvHeads;
+    @Option(names = "--vocab-size", description = "vocab_size (default: the shape's).") Integer vocab;
 
     @Override
     public Integer call() {
