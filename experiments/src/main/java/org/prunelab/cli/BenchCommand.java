@@ -142,7 +142,7 @@ final class BenchCommand implements Callable<Integer>, Spelling.Spelled {
     static String denseCounterpart(Path path) {
         Path report = path.resolve("prune_report.json");
         if (!Files.isDirectory(path)) {
-            throw new PrunelabException.InvalidArgument("--vs dense compares a pruned checkpoint (a folder prune --out wrote)"
+            throw new PrunelabException.InvalidArgument("--vs dense compares a pruned checkpoint (a folder prune --out wrote, with its prune_report.json)"
                     + " with the dense model it came from, but " + path + " is a model file, not such a folder; give the"
                     + " checkpoint folder as --model, or name the baseline with --vs-model");
         }

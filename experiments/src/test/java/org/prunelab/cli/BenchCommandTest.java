@@ -44,7 +44,9 @@ class BenchCommandTest {
         CliErrorsTest.assumeModelFetched();
         CliErrorsTest.Outcome o = CliErrorsTest.run("bench", "--model", "smollm2-135m", "--vs", "dense");
         assertThat(o.status()).isEqualTo(1);
-        assertThat(o.err()).contains("prune_report.json").contains("--vs-model").doesNotContain("\tat ");
+        assertThat(o.err()).contains("prune_report.json").contains("--vs-model").doesNotContain("\tat ")
+                .contains("is a model file, not such a folder") // not "--vs-model smollm2-135m", the model itself
+                .doesNotContain("bench: "); // checked before anything is printed
     }
 
     @Test

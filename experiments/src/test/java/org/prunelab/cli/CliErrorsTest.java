@@ -38,13 +38,6 @@ class CliErrorsTest {
     }
 
     @Test
-    void benchVsDenseOnAModelFileSaysWhatVsDenseCompares() {
-        Outcome o = run("bench", "--model", "smollm2-135m", "--vs", "dense", "--no-track");
-        assertThat(o.status()).isEqualTo(1);
-        assertThat(o.err()).contains("is a model file, not such a folder").doesNotContain("bench: ").doesNotContain("\tat ");
-    }
-
-    @Test
     void unknownDatasetNamesTheValidOnes() {
         Outcome o = run("eval", "--model", "smollm2-135m", "--dataset", "no-such-corpus");
         assertThat(o.status()).isEqualTo(1);
