@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.prunelab.tensor.FloatMatrix;
+import org.prunelab.tensor.Matvec;
 import org.prunelab.tensor.sparse.SparseLoops;
 
 /**
@@ -18,33 +19,16 @@ final class BenchKernels {
 
     private BenchKernels() {}
 
-    /** y[t, r] = sum_c w[r, c] x[t, c] with Vector API dot products, rows split as the sparse kernels do. */
+    /** y[t, r] = sum_c w[r, c] x[t, c] with decode's dot product ({@link Matvec#dot}), rows split as the sparse kernels do. */
     static void denseVector(FloatMatrix w, float[] x, int tokens, float[] y) {
         int rows = w.rows();
         int cols = w.cols();
         float[] d = w.data();
         SparseLoops.forRows(rows, (long) rows * cols * tokens, (from, to) -> {
             for (int r = from; r < to; r++) {
-                for (int t = 0; t < tokens; t++) y[t * rows + r] = dot(d, r * cols, x, t * cols, cols);
+                for (int t = 0; t < tokens; t++) y[t * rows + r] = Matvec.dot(d, r * cols, x, t * cols, cols);
             }
         });
-    }
-
-    private static float dot(float[] a, int ao, float[] b, int bo, int len) {
-        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int k = 0;
-        for (; k + 4 * L <= len; k += 4 * L) {
-            acc0 = FloatVector.fromArray(S, a, ao + k).fma(FloatVector.fromArray(S, b, bo + k), acc0);
-            acc1 = FloatVector.fromArray(S, a, ao + k + L).fma(FloatVector.fromArray(S, b, bo + k + L), acc1);
-            acc2 = FloatVector.fromArray(S, a, ao + k + 2 * L).fma(FloatVector.fromArray(S, b, bo + k + 2 * L), acc2);
-            acc3 = FloatVector.fromArray(S, a, ao + k + 3 * L).fma(FloatVector.fromArray(S, b, bo + k + 3 * L), acc3);
-        }
-        for (; k + L <= len; k += L) {
-            acc0 = FloatVector.fromArray(S, a, ao + k).fma(FloatVector.fromArray(S, b, bo + k), acc0);
-        }
-        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
-        for (; k < len; k++) sum += a[ao + k] * b[bo + k];
-        return sum;
     }
 
     /** The same product through BLAS (row-major W [out, in] is column-major [in, out], hence "T"). */

@@ -90,8 +90,11 @@ public final class Matvec {
         for (int r = r0; r < r1; r++) y[yOff + r] = dot(w, r * in, x, xOff, in);
     }
 
-    /** dot(w[off, off + n), x[xOff, xOff + n)) summed in a fixed order: four interleaved vector sums, then the tail. */
-    private static float dot(float[] w, int off, float[] x, int xOff, int n) {
+    /**
+     * dot(w[off, off + n), x[xOff, xOff + n)) summed in a fixed order: four interleaved vector sums, then the tail. The
+     * kernel of {@link #rows}; public for the benchmarks' dense baselines.
+     */
+    public static float dot(float[] w, int off, float[] x, int xOff, int n) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         int p = 0;
         for (; p + 4 * V <= n; p += 4 * V) {

@@ -10,8 +10,9 @@ import java.util.SplittableRandom;
 /**
  * The experiment behind {@link Matvec}'s kernel: batch-1 matvec kernels on SmolLM2-135M's shapes (30 blocks of q, k, v, o, gate, up, down and the LM head, 538 MB,
  * far beyond the caches), streamed in decode order; variants run in a shuffled order each round in one JVM ({@code
- * -Dvariants=sum,rows4x1,row1x4,matvec}, {@code -Dpasses=N}). Prints GB/s of weights streamed per variant; {@code sum}
- * reads the same bytes with no multiply (the bandwidth ceiling). Not a test; run by hand with
+ * -Dvariants=sum,rows4x1,rows4x2,matvec}, {@code -Dpasses=N}). Prints GB/s of weights streamed per variant; {@code sum}
+ * reads the same bytes with no multiply (the bandwidth ceiling); {@code matvec} is {@link Matvec#rows}, the kernel
+ * chosen (one row at a time, four accumulators). Not a test; run by hand with
  * {@code org.prunelab.tensor.MatvecBench [rounds]}.
  */
 public final class MatvecBench {
@@ -42,8 +43,8 @@ public final class MatvecBench {
         float[] x = new float[1536];
         for (int j = 0; j < x.length; j++) x[j] = (float) rnd.nextGaussian();
         float[] y = new float[49152];
-        String[] all = {"gemm", "sum", "rows4x1", "row1x4", "rows4x2", "rows8x1", "rows2x4", "row1x8", "row1x2", "matvec"};
-        Kernel[] allKernels = {null, MatvecBench::sum, MatvecBench::rows4x1, MatvecBench::row1x4, MatvecBench::rows4x2,
+        String[] all = {"gemm", "sum", "rows4x1", "rows4x2", "rows8x1", "rows2x4", "row1x8", "row1x2", "matvec"};
+        Kernel[] allKernels = {null, MatvecBench::sum, MatvecBench::rows4x1, MatvecBench::rows4x2,
                 MatvecBench::rows8x1, MatvecBench::rows2x4, MatvecBench::row1x8, MatvecBench::row1x2,
                 (ww, r0, r1, k, xx, yy) -> Matvec.rows(ww, k, r0, r1, xx, 0, yy, 0)};
         String[] names = System.getProperty("variants", String.join(",", all)).split(",");
@@ -114,26 +115,7 @@ public final class MatvecBench {
             y[r + 2] = VectorMath.sumLanes(c2);
             y[r + 3] = VectorMath.sumLanes(c3);
         }
-        for (; r < r1; r++) y[r] = dot1(w, r * k, x, k);
-    }
-
-    static float dot1(float[] w, int off, float[] x, int k) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        int p = 0;
-        for (; p + 4 * V <= k; p += 4 * V) {
-            a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
-            a1 = FloatVector.fromArray(S, x, p + V).fma(FloatVector.fromArray(S, w, off + p + V), a1);
-            a2 = FloatVector.fromArray(S, x, p + 2 * V).fma(FloatVector.fromArray(S, w, off + p + 2 * V), a2);
-            a3 = FloatVector.fromArray(S, x, p + 3 * V).fma(FloatVector.fromArray(S, w, off + p + 3 * V), a3);
-        }
-        for (; p + V <= k; p += V) a0 = FloatVector.fromArray(S, x, p).fma(FloatVector.fromArray(S, w, off + p), a0);
-        float s = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)));
-        for (; p < k; p++) s += x[p] * w[off + p];
-        return s;
-    }
-
-    static void row1x4(float[] w, int r0, int r1, int k, float[] x, float[] y) {
-        for (int r = r0; r < r1; r++) y[r] = dot1(w, r * k, x, k);
+        Matvec.rows(w, k, r, r1, x, 0, y, 0); // the leftover rows through the chosen kernel
     }
 
     static void rows4x2(float[] w, int r0, int r1, int k, float[] x, float[] y) {
@@ -166,7 +148,7 @@ public final class MatvecBench {
             y[r + 2] = VectorMath.sumLanes(c2.add(d2));
             y[r + 3] = VectorMath.sumLanes(c3.add(d3));
         }
-        for (; r < r1; r++) y[r] = dot1(w, r * k, x, k);
+        Matvec.rows(w, k, r, r1, x, 0, y, 0); // the leftover rows through the chosen kernel
     }
 
     static void rows8x1(float[] w, int r0, int r1, int k, float[] x, float[] y) {
@@ -195,7 +177,7 @@ public final class MatvecBench {
             y[r + 6] = VectorMath.sumLanes(c6);
             y[r + 7] = VectorMath.sumLanes(c7);
         }
-        for (; r < r1; r++) y[r] = dot1(w, r * k, x, k);
+        Matvec.rows(w, k, r, r1, x, 0, y, 0); // the leftover rows through the chosen kernel
     }
 
     static void rows2x4(float[] w, int r0, int r1, int k, float[] x, float[] y) {
@@ -224,7 +206,7 @@ public final class MatvecBench {
             y[r] = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)));
             y[r + 1] = VectorMath.sumLanes(c0.add(c1).add(c2.add(c3)));
         }
-        for (; r < r1; r++) y[r] = dot1(w, r * k, x, k);
+        Matvec.rows(w, k, r, r1, x, 0, y, 0); // the leftover rows through the chosen kernel
     }
 
     static void row1x8(float[] w, int r0, int r1, int k, float[] x, float[] y) {

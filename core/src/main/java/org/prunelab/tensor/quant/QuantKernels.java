@@ -52,6 +52,14 @@ final class QuantKernels {
 
     /** y[yOff + r] = W[r, :] . x[xOff ..] for r in [from, to). */
     static void matvec(QuantMatrix w, float[] x, int xOff, float[] y, int yOff, int from, int to) {
+        matvec(w, x, xOff, y, yOff, from, to, Q4_TABLE);
+    }
+
+    /**
+     * As above, with Q4_0's kernel chosen: {@link #q4RowTable} when {@code q4Table} and the vector shape allows it,
+     * else {@link #q4Row} (tests run both on one machine).
+     */
+    static void matvec(QuantMatrix w, float[] x, int xOff, float[] y, int yOff, int from, int to, boolean q4Table) {
         MemorySegment m = w.blocks();
         int nb = w.blocksPerRow();
         long rowBytes = w.rowBytes();
@@ -60,7 +68,7 @@ final class QuantKernels {
         } else if (w.type() == QuantType.Q8_0) {
             for (int r = from; r < to; r++) y[yOff + r] = q8Row(m, r * rowBytes, nb, x, xOff);
         } else {
-            if (Q4_TABLE) {
+            if (q4Table && Q4_VALUES != null) {
                 for (int r = from; r < to; r++) y[yOff + r] = q4RowTable(m, r * rowBytes, nb, x, xOff);
             } else {
                 float[] xNeg8 = q4Offsets(x, xOff, nb);
@@ -147,8 +155,8 @@ final class QuantKernels {
      * 16 nibble values. System property {@code prunelab.q4Table} (default true) turns it off for comparisons.
      */
     static final boolean Q4_TABLE = V == 16 && Boolean.parseBoolean(System.getProperty("prunelab.q4Table", "true"));
-    /** The 16 values a Q4_0 nibble stands for, {@code nibble - 8}, as float bits in int lanes. */
-    private static final IntVector Q4_VALUES = Q4_TABLE ? IntVector.fromArray(I, q4ValueBits(), 0) : null;
+    /** The 16 values a Q4_0 nibble stands for, {@code nibble - 8}, as float bits in int lanes; null without 16 lanes. */
+    private static final IntVector Q4_VALUES = V == 16 ? IntVector.fromArray(I, q4ValueBits(), 0) : null;
 
     private static int[] q4ValueBits() {
         int[] bits = new int[16];

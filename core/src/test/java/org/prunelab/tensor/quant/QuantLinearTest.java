@@ -93,6 +93,23 @@ class QuantLinearTest {
         }
     }
 
+    /** Both Q4_0 batch-1 kernels (the nibble table on 16 lanes, the masked one elsewhere) on the same odd shapes. */
+    @Test
+    void bothQ4KernelsMatchTheReference() {
+        long seed = 500;
+        for (int rows : new int[] {1, 3, 37}) {
+            for (int cols : new int[] {32, 96, 576}) {
+                QuantLinear layer = QuantLinear.quantize(QuantType.Q4_0, random(rows, cols, seed++), null);
+                float[] x = activations(cols, seed++);
+                for (boolean table : new boolean[] {true, false}) {
+                    float[] y = new float[rows];
+                    QuantKernels.matvec(layer.weight(), x, 0, y, 0, 0, rows, table);
+                    assertMatchesReference(layer, x, 1, y, "Q4_0 [" + rows + ", " + cols + "], table kernel " + table);
+                }
+            }
+        }
+    }
+
     @Test
     void largeShapesSplitOverThreadsMatchTheReference() {
         Parallel.setThreads(2);
